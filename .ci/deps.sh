@@ -1,0 +1,17 @@
+#!/bin/sh
+# Installs the Debian packages vg builds and tests with, if any is missing.
+# Called by `make demo` and `make check`; needs root (or sudo) only when
+# something is actually missing.
+set -eu
+need="re2c bison libopenblas-dev libcmocka-dev libedit-dev pkg-config zlib1g-dev make gcc libxml2-utils"
+missing=""
+for p in $need; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "vg: installing missing packages:$missing" >&2
+if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,93 @@
+# vg — one build for everything. Generated sources go to build/gen, objects to
+# build/obj; nothing generated is ever written under src/ or grammar/.
+#
+#   make            build build/vg
+#   make demo       install missing dependencies, build, run the demo example
+#   make check      install missing dependencies, build, run every test
+#   make sanitize   the test suite under ASan + UBSan (build/asan)
+#   make bench      benchmarks (bench/)
+#   make install PREFIX=/usr/local
+
+PREFIX  ?= /usr/local
+BUILD   ?= build
+CC      ?= cc
+OPT     ?= -O2
+SAN     ?=
+PKGS     = openblas cmocka libedit
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs openblas libedit 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+VERSION := 0.1.0
+WARN    = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS  ?= $(OPT) -g
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -DVG_VERSION='"$(VERSION)"' \
+             -DVG_STDLIB_DIR='"$(PREFIX)/share/vg/stdlib"' \
+             -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS) $(SAN) $(CFLAGS)
+LDLIBS  = $(PKG_LIBS) -lz -lm
+
+GEN      = $(BUILD)/gen
+OBJ      = $(BUILD)/obj
+LIB_SRC  = $(filter-out src/main.c,$(wildcard src/*.c src/ops/*.c))
+LIB_OBJ  = $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/lexer.o $(OBJ)/gen/parser.o
+TEST_SRC = $(wildcard tests/unit/test_*.c)
+TEST_BIN = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+HEADERS  = $(wildcard include/vg/*.h include/vg/*.def) $(GEN)/parser.h
+
+.PHONY: all demo check deps test unit golden examples sanitize bench install clean
+
+all: $(BUILD)/vg
+
+deps:
+	@sh .ci/deps.sh
+
+# The set-up targets install what is missing first, then build in a fresh
+# make so that pkg-config sees the newly installed packages.
+demo: deps
+	@$(MAKE) --no-print-directory $(BUILD)/vg
+	VG_PATH= ./$(BUILD)/vg run examples/deep_sigmoid.vg
+
+check: deps
+	@$(MAKE) --no-print-directory test
+
+test: $(BUILD)/vg $(TEST_BIN)
+	@sh tests/run.sh $(BUILD)
+
+$(GEN)/lexer.c: grammar/lexer.re $(GEN)/parser.h
+	@mkdir -p $(GEN)
+	re2c -W --no-generation-date --no-version -o $@ $<
+
+$(GEN)/parser.c $(GEN)/parser.h: grammar/parser.y
+	@mkdir -p $(GEN)
+	bison -Wall -Werror --defines=$(GEN)/parser.h -o $(GEN)/parser.c $<
+
+$(OBJ)/gen/%.o: $(GEN)/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wall -Wextra -Werror -c -o $@ $<
+
+$(OBJ)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(WARN) -c -o $@ $<
+
+$(BUILD)/libvg.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/vg: $(OBJ)/src/main.o $(BUILD)/libvg.a
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(BUILD)/libvg.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(WARN) -Wno-missing-prototypes -Itests/unit -o $@ $< $(BUILD)/libvg.a $(CMOCKA_LIBS) $(LDLIBS)
+
+sanitize: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
+	  SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' test
+
+install: $(BUILD)/vg
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vg/stdlib
+	install -m 755 $(BUILD)/vg $(DESTDIR)$(PREFIX)/bin/vg
+	install -m 644 stdlib/*.vg $(DESTDIR)$(PREFIX)/share/vg/stdlib/
+
+clean:
+	rm -rf build

@@ -1,0 +1,49 @@
+/* arena.h — bump allocation for things that live and die together.
+ *
+ * Three lifetimes use arenas: a parse (tokens, AST), a program (symbols, IR)
+ * and a run (planned buffers are plain malloc blocks owned by exec/train).
+ * Freeing an arena frees everything allocated from it; nothing is freed one
+ * object at a time. All heap allocation in vg goes through xmalloc/xcalloc/
+ * xrealloc, which abort with file:line on exhaustion (an internal fault, not
+ * a user error). */
+#ifndef VG_ARENA_H
+#define VG_ARENA_H
+
+#include <stddef.h>
+
+typedef struct ArenaChunk ArenaChunk;
+typedef struct Arena {
+    ArenaChunk *head;
+    size_t used;  /* bytes handed out, for limits and tests */
+} Arena;
+
+void *xmalloc_at(size_t n, const char *file, int line);
+void *xcalloc_at(size_t count, size_t size, const char *file, int line);
+void *xrealloc_at(void *p, size_t n, const char *file, int line);
+#define xmalloc(n) xmalloc_at((n), __FILE__, __LINE__)
+#define xcalloc(c, s) xcalloc_at((c), (s), __FILE__, __LINE__)
+#define xrealloc(p, n) xrealloc_at((p), (n), __FILE__, __LINE__)
+char *xstrdup(const char *s);
+
+void arena_init(Arena *a);
+/* Zeroed memory, aligned for any type; owned by the arena. */
+void *arena_alloc(Arena *a, size_t n);
+char *arena_strdup(Arena *a, const char *s);
+char *arena_strndup(Arena *a, const char *s, size_t n);
+/* printf into the arena. */
+char *arena_printf(Arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void arena_free(Arena *a);
+
+/* A growable array of pointers or PODs, stored in malloc memory: for tables
+ * that are built incrementally (IR nodes, diagnostics). */
+#define VEC_PUSH(arr, n, cap, val)                                          \
+    do {                                                                    \
+        if ((n) == (cap)) {                                                 \
+            (cap) = (cap) ? 2 * (cap) : 16;                                 \
+            (arr) = xrealloc((arr), (size_t)(cap) * sizeof *(arr));         \
+        }                                                                   \
+        (arr)[(n)++] = (val);                                               \
+    } while (0)
+
+#endif

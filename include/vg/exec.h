@@ -1,0 +1,59 @@
+/* exec.h — planned buffers and the forward and backward sweeps.
+ *
+ * Plan once, run many: exec_plan allocates, for one graph and one batch
+ * size, every node's value, gradient and saved-state buffer in a single
+ * block; exec_forward and exec_backward then allocate nothing. Parameters
+ * and their gradients live in a ParamStore (one block each), shared by the
+ * plans of the same graph at different batch sizes (training, probe). */
+#ifndef VG_EXEC_H
+#define VG_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "vg/ir.h"
+#include "vg/rng.h"
+
+typedef struct ParamStore {
+    float *value;   /* graph->param_floats */
+    float *grad;    /* parallel to value */
+    size_t n;
+} ParamStore;
+
+void params_alloc(ParamStore *ps, const IrGraph *g);
+/* Initialises every parameter from its init spec, in declaration order. */
+void params_init(ParamStore *ps, const IrGraph *g, Rng *rng);
+void params_zero_grad(ParamStore *ps);
+void params_free(ParamStore *ps);
+
+typedef struct Exec {
+    const IrGraph *g;
+    ParamStore *ps;
+    int batch;
+    float **val;      /* per node: [batch, shape_size] */
+    float **grad;     /* per node; NULL for sources */
+    float **work;     /* per node; NULL when the op saves nothing */
+    float **bptt;     /* per node: recurrent ops' per-step gradient norms */
+    float *block;
+    size_t floats;    /* total floats in block */
+    Rng rng;          /* dropout */
+} Exec;
+
+/* Plans buffers for batch rows. Refuses (diagnostic, false) if they would
+ * exceed max_bytes (0: no limit). */
+bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
+               size_t max_bytes, DiagSink *d);
+void exec_free(Exec *e);
+
+/* Pointer to a source node's buffer (input or target), for the caller to fill. */
+float *exec_source(Exec *e, int node);
+/* Runs every node. With training, dropout samples and batchnorm uses batch
+ * statistics. */
+void exec_forward(Exec *e, bool training);
+/* Zeroes node gradients, seeds dLoss = 1 and runs backward kernels in
+ * reverse order; parameter gradients *accumulate* into ps->grad (the caller
+ * zeroes them once per step). */
+void exec_backward(Exec *e, bool training);
+/* The loss value after exec_forward (needs a loss node). */
+float exec_loss(const Exec *e);
+
+#endif

@@ -1,0 +1,57 @@
+/* parse.h — from source text to an AST.
+ *
+ * The lexer (grammar/lexer.re) and the parser (grammar/parser.y) are
+ * generated into build/. A parse never stops at the first syntax error: the
+ * parser resynchronises at statement and block boundaries and reports every
+ * error (at most PARSE_MAX_ERRORS per file) into the sink. Everything it
+ * allocates lives in the given arena, so a failed parse leaks nothing. */
+#ifndef VG_PARSE_H
+#define VG_PARSE_H
+
+#include "vg/ast.h"
+#include "vg/diag.h"
+
+enum { PARSE_MAX_ERRORS = 20 };
+
+/* Parses a whole file (source index `file` in the sink's SourceSet) into an
+ * AST_PROGRAM node. Returns NULL when any error was reported. */
+AstNode *parse_file(Arena *arena, DiagSink *diag, int file);
+
+/* REPL: parses exactly one entry — an item, a statement or an expression
+ * (then an AST_EXPR_STMT) — from a source. Returns PARSE_OK with *out set,
+ * PARSE_MORE when the text ends inside an open '{', '(' or '[' or after a
+ * token that needs more (the REPL then reads another line and retries with
+ * the longer text), or PARSE_ERROR with diagnostics in the sink. */
+typedef enum { PARSE_OK, PARSE_MORE, PARSE_ERROR } ParseStatus;
+ParseStatus parse_entry(Arena *arena, DiagSink *diag, int file, AstNode **out);
+
+/* The lexer on its own, for tests and the REPL's completion. */
+typedef struct Token {
+    int kind;          /* one of the TOK_* values below */
+    Span span;
+    const char *text;  /* identifier or decoded string, in the arena */
+    double num;
+} Token;
+
+/* Stable token kinds for tests, independent of Bison's numbering. */
+typedef enum TokKind {
+    T_EOF, T_ERROR, T_IDENT, T_NUMBER, T_STRING,
+    T_IMPORT, T_MODEL, T_DEF, T_SETTINGS, T_TRAIN, T_WITH, T_INPUT, T_LAYER,
+    T_FOR, T_IN, T_IF, T_ELSE, T_RETURN, T_EXPECT, T_LET, T_TRUE, T_FALSE,
+    T_AND, T_OR, T_NOT,
+    T_LPAREN, T_RPAREN, T_LBRACE, T_RBRACE, T_LBRACKET, T_RBRACKET,
+    T_COMMA, T_SEMI, T_DOT, T_DOTDOT, T_ASSIGN,
+    T_PLUS, T_MINUS, T_STAR, T_SLASH, T_CARET,
+    T_LT, T_LE, T_GT, T_GE, T_EQ, T_NE,
+} TokKind;
+
+/* Tokenises a whole source into a malloc'd array ending with T_EOF; lexical
+ * errors go to the sink and appear as T_ERROR tokens. */
+Token *lex_all(Arena *arena, DiagSink *diag, int file, int *count);
+const char *lex_token_name(int kind);  /* "'model'", "identifier", ... */
+
+/* The language's keywords, for completion and "did you mean". */
+extern const char *const lex_keywords[];
+extern const int lex_keyword_count;
+
+#endif

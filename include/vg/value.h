@@ -1,0 +1,117 @@
+/* value.h — compile-time values of the language.
+ *
+ * Elaboration evaluates expressions to Values: numbers, strings, booleans,
+ * tensors (IR node ids), ops used as values (`act = sigmoid`), and "specs" —
+ * the result of calling a non-op built-in such as an init, a data set or an
+ * optimizer (`sgd(lr = 0.1)`), its arguments bound to the built-in's
+ * signature with defaults filled in. Values are plain data; anything they
+ * point to lives in the program arena. */
+#ifndef VG_VALUE_H
+#define VG_VALUE_H
+
+#include <stdbool.h>
+#include "vg/diag.h"
+
+typedef enum ValKind {
+    VAL_NONE,     /* `none`, and unset optional arguments */
+    VAL_NUM,
+    VAL_BOOL,
+    VAL_STR,
+    VAL_TENSOR,   /* node: an IR node id in the graph being elaborated */
+    VAL_OP,       /* op: an OpId used as a value (activations, losses) */
+    VAL_SPEC,     /* spec: a bound call of a spec built-in */
+    VAL_MODEL,    /* ast: the AST_MODEL */
+    VAL_DEF,      /* ast: the AST_DEF */
+    VAL_RUN,      /* run: index of a train run (expect, REPL) */
+    VAL_REPORT,   /* run + report: a run's report (initial, final) */
+    VAL_LAYERS,   /* run + report + str: the layer family "fc" awaiting [i] */
+    VAL_LAYER,    /* run + report + str: one layer's metrics ("fc[1]") */
+    VAL_SHAPE,    /* shape of a tensor, printed by the REPL */
+} ValKind;
+
+typedef struct Spec Spec;
+typedef struct AstNode AstNode;
+
+typedef struct Value {
+    ValKind kind;
+    double num;          /* VAL_NUM; VAL_BOOL uses num != 0 */
+    const char *str;     /* VAL_STR, VAL_LAYERS, VAL_LAYER */
+    int node;            /* VAL_TENSOR */
+    int op;              /* VAL_OP */
+    const Spec *spec;    /* VAL_SPEC */
+    const AstNode *ast;  /* VAL_MODEL, VAL_DEF */
+    int run, report;     /* VAL_RUN .. VAL_LAYER; report: 0 initial, -1 final */
+} Value;
+
+/* A spec built-in called with its arguments, in signature order, every
+ * optional argument filled with its default. */
+struct Spec {
+    int id;        /* SpecId */
+    int nargs;
+    Value *args;
+    Span span;     /* of the call, for errors found later (e.g. a CSV file) */
+};
+
+/* Argument types in signatures. */
+typedef enum ArgType {
+    ARG_TENSOR = 'T',   /* a tensor */
+    ARG_TENSORS = '*',  /* one or more tensors (concat); last slot only */
+    ARG_NUM = 'N',      /* any finite number */
+    ARG_INT = 'I',      /* an integer */
+    ARG_BOOL = 'B',
+    ARG_STR = 'S',
+    ARG_ACT = 'A',      /* an activation op */
+    ARG_INIT = 'Z',     /* an init spec */
+    ARG_ANY = '?',      /* checked by the consumer */
+} ArgType;
+
+/* A parsed signature such as "x:T units:I init:Z=xavier_uniform bias:B=true". */
+typedef struct SigParam {
+    const char *name;
+    ArgType type;
+    const char *dflt;  /* default as written, or NULL when required */
+} SigParam;
+
+enum { SIG_MAX = 12 };
+typedef struct Sig {
+    int n;
+    SigParam p[SIG_MAX];
+} Sig;
+
+/* Parses a signature string once (static storage per string is the
+ * caller's: ops and specs cache theirs). Aborts on a malformed table entry,
+ * which is a programming error caught by the first test. */
+void sig_parse(Sig *out, const char *text);
+
+/* ---- spec built-ins ---- */
+typedef enum SpecKind { SPEC_INIT, SPEC_DATA, SPEC_OPTIM, SPEC_CLIP, SPEC_PRETRAIN } SpecKind;
+
+#define X(id, name, kind, sig) id,
+typedef enum SpecId {
+#include "vg/specs.def"
+    SPEC_COUNT
+} SpecId;
+#undef X
+
+typedef struct SpecDef {
+    const char *name;
+    SpecKind kind;
+    const char *sig;
+} SpecDef;
+
+extern const SpecDef spec_table[SPEC_COUNT];
+int spec_lookup(const char *name);        /* SpecId or -1 */
+const Sig *spec_sig(int id);
+const char *spec_kind_name(SpecKind k);  /* "init", "data set", ... */
+
+/* Argument access by name for consumers of a spec (never fails for names in
+ * the signature; a misspelt name is a programming error and aborts). */
+const Value *spec_arg(const Spec *s, const char *name);
+double spec_num(const Spec *s, const char *name);
+
+bool value_truthy(const Value *v);
+const char *value_kind_name(ValKind k);   /* "number", "tensor", ... */
+/* Prints a value as the REPL and `expect` messages show it. */
+void value_print(FILE *out, const Value *v);
+
+#endif
