@@ -1,0 +1,117 @@
+/* value.c — signatures, the table of spec built-ins, and value basics.
+ *
+ * Signatures are written as text in the tables ("lr:N momentum:N=0") so a
+ * built-in's parameters, types and defaults read like its documentation;
+ * they are parsed once into a Sig. */
+#include "vg/value.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define X(id, name, kind, sig) [id] = {name, kind, sig},
+const SpecDef spec_table[SPEC_COUNT] = {
+#include "vg/specs.def"
+};
+#undef X
+
+static void bad_table(const char *text, const char *why)
+{
+    fprintf(stderr, "vg: internal error: signature \"%s\": %s\n", text, why);
+    abort();
+}
+
+/* Pieces point into a private copy of the text; signatures are parsed once
+ * per built-in and kept for the life of the process. */
+void sig_parse(Sig *out, const char *text)
+{
+    char *copy = strdup(text);  /* lives as long as the cached Sig */
+    if (!copy)
+        bad_table(text, "out of memory");
+    out->n = 0;
+    for (char *tok = strtok(copy, " "); tok; tok = strtok(NULL, " ")) {
+        if (out->n == SIG_MAX)
+            bad_table(text, "too many parameters");
+        SigParam *p = &out->p[out->n++];
+        char *colon = strchr(tok, ':');
+        if (!colon || !colon[1])
+            bad_table(text, "parameter without a type");
+        *colon = '\0';
+        p->name = tok;
+        p->type = (ArgType)colon[1];
+        if (!strchr("T*NIBSAZ?", colon[1]))
+            bad_table(text, "unknown type letter");
+        p->dflt = colon[2] == '=' ? colon + 3 : NULL;
+        if (colon[2] && colon[2] != '=')
+            bad_table(text, "junk after the type");
+    }
+}
+
+int spec_lookup(const char *name)
+{
+    for (int i = 0; i < SPEC_COUNT; i++)
+        if (strcmp(spec_table[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const Sig *spec_sig(int id)
+{
+    static Sig sigs[SPEC_COUNT];
+    static bool parsed[SPEC_COUNT];
+    if (!parsed[id]) {
+        sig_parse(&sigs[id], spec_table[id].sig);
+        parsed[id] = true;
+    }
+    return &sigs[id];
+}
+
+const char *spec_kind_name(SpecKind k)
+{
+    static const char *const names[] = {
+        [SPEC_INIT] = "init", [SPEC_DATA] = "data set", [SPEC_OPTIM] = "optimizer",
+        [SPEC_CLIP] = "clip mode", [SPEC_PRETRAIN] = "pre-training",
+    };
+    return names[k];
+}
+
+const Value *spec_arg(const Spec *s, const char *name)
+{
+    const Sig *sig = spec_sig(s->id);
+    for (int i = 0; i < sig->n && i < s->nargs; i++)
+        if (strcmp(sig->p[i].name, name) == 0)
+            return &s->args[i];
+    fprintf(stderr, "vg: internal error: %s has no argument '%s'\n",
+            spec_table[s->id].name, name);
+    abort();
+}
+
+double spec_num(const Spec *s, const char *name)
+{
+    return spec_arg(s, name)->num;
+}
+
+bool value_truthy(const Value *v)
+{
+    switch (v->kind) {
+    case VAL_NUM:
+    case VAL_BOOL:
+        return v->num != 0;
+    case VAL_NONE:
+        return false;
+    default:
+        return true;
+    }
+}
+
+const char *value_kind_name(ValKind k)
+{
+    static const char *const names[] = {
+        [VAL_NONE] = "none", [VAL_NUM] = "number", [VAL_BOOL] = "boolean",
+        [VAL_STR] = "string", [VAL_TENSOR] = "tensor", [VAL_OP] = "op",
+        [VAL_SPEC] = "built-in value", [VAL_MODEL] = "model", [VAL_DEF] = "def",
+        [VAL_RUN] = "run", [VAL_REPORT] = "report", [VAL_LAYERS] = "layer family",
+        [VAL_LAYER] = "layer", [VAL_SHAPE] = "shape",
+    };
+    return names[k];
+}
