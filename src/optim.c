@@ -1,0 +1,156 @@
+/* optim.c — the update rules of sgd, adam, rmsprop and adagrad.
+ *
+ * Each rule is applied elementwise in double precision and stored as float.
+ * The formulations are PyTorch's (torch.optim), so a `.vg` run can be
+ * compared with a PyTorch one step for step. State lives in two arrays
+ * parallel to the parameter block: m (SGD's momentum buffer, Adam's first
+ * moment) and v (Adam's second moment, RMSprop's and Adagrad's squared-
+ * gradient accumulators); an optimizer allocates only what it uses. */
+#include "vg/optim.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "vg/arena.h"
+
+/* Adagrad's fixed denominator term, PyTorch's default eps. */
+static const double ADAGRAD_EPS = 1e-10;
+
+void optim_init(Optim *o, const Spec *spec, size_t n)
+{
+    *o = (Optim){.spec = spec, .id = spec->id, .n = n};
+    bool first = false, second = false;
+    switch ((SpecId)spec->id) {
+    case SPEC_SGD:
+        first = spec_num(spec, "momentum") != 0;
+        break;
+    case SPEC_ADAM:
+        first = second = true;
+        break;
+    case SPEC_RMSPROP:
+    case SPEC_ADAGRAD:
+        second = true;
+        break;
+    default:
+        fprintf(stderr, "vg: internal error: '%s' is not an optimizer\n",
+                spec_table[spec->id].name);
+        abort();
+    }
+    if (first)
+        o->m = xcalloc(n ? n : 1, sizeof *o->m);
+    if (second)
+        o->v = xcalloc(n ? n : 1, sizeof *o->v);
+}
+
+void optim_begin_step(Optim *o)
+{
+    o->t++;
+}
+
+/* SGD as in torch.optim.SGD (dampening 0), which follows Sutskever et al.
+ * 2013 for the Nesterov variant:
+ *   g ← g + wd·w;  b ← μ·b + g;  step = nesterov ? g + μ·b : b;  w ← w − lr·step
+ * (without momentum, step = g). */
+static double sgd(Optim *o, float *w, const float *g, size_t off, size_t len)
+{
+    const Spec *s = o->spec;
+    double lr = spec_num(s, "lr"), mu = spec_num(s, "momentum");
+    double wd = spec_num(s, "weight_decay");
+    bool nesterov = value_truthy(spec_arg(s, "nesterov"));
+    double sum = 0;
+    for (size_t i = off; i < off + len; i++) {
+        double gi = g[i] + wd * w[i], step = gi;
+        if (o->m) {
+            double b = mu * o->m[i] + gi;
+            o->m[i] = (float)b;
+            step = nesterov ? gi + mu * b : b;
+        }
+        float old = w[i];
+        w[i] = (float)(w[i] - lr * step);
+        sum += ((double)w[i] - old) * ((double)w[i] - old);
+    }
+    return sum;
+}
+
+/* Adam, Kingma & Ba 2015, Algorithm 1:
+ *   m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
+ *   m̂ = m/(1−β1^t);  v̂ = v/(1−β2^t);  w ← w − lr·m̂/(√v̂ + eps)
+ * t counts optim_begin_step calls; an update before the first is step 1
+ * rather than a division by 1 − β^0 = 0. */
+static double adam(Optim *o, float *w, const float *g, size_t off, size_t len)
+{
+    const Spec *s = o->spec;
+    double lr = spec_num(s, "lr"), b1 = spec_num(s, "beta1");
+    double b2 = spec_num(s, "beta2"), eps = spec_num(s, "eps");
+    double t = (double)(o->t > 0 ? o->t : 1);
+    double c1 = 1 - pow(b1, t), c2 = 1 - pow(b2, t);
+    double sum = 0;
+    for (size_t i = off; i < off + len; i++) {
+        double m = b1 * o->m[i] + (1 - b1) * g[i];
+        double v = b2 * o->v[i] + (1 - b2) * (double)g[i] * g[i];
+        o->m[i] = (float)m;
+        o->v[i] = (float)v;
+        float old = w[i];
+        w[i] = (float)(w[i] - lr * (m / c1) / (sqrt(v / c2) + eps));
+        sum += ((double)w[i] - old) * ((double)w[i] - old);
+    }
+    return sum;
+}
+
+/* RMSprop, Tieleman & Hinton 2012 (Coursera lecture 6.5), as in
+ * torch.optim.RMSprop without momentum or centring:
+ *   v ← ρ·v + (1−ρ)·g²;  w ← w − lr·g/(√v + eps) */
+static double rmsprop(Optim *o, float *w, const float *g, size_t off, size_t len)
+{
+    const Spec *s = o->spec;
+    double lr = spec_num(s, "lr"), rho = spec_num(s, "decay"), eps = spec_num(s, "eps");
+    double sum = 0;
+    for (size_t i = off; i < off + len; i++) {
+        double v = rho * o->v[i] + (1 - rho) * (double)g[i] * g[i];
+        o->v[i] = (float)v;
+        float old = w[i];
+        w[i] = (float)(w[i] - lr * g[i] / (sqrt(v) + eps));
+        sum += ((double)w[i] - old) * ((double)w[i] - old);
+    }
+    return sum;
+}
+
+/* Adagrad, Duchi, Hazan & Singer 2011, diagonal form as in torch.optim.Adagrad:
+ *   G ← G + g²;  w ← w − lr·g/(√G + 1e-10) */
+static double adagrad(Optim *o, float *w, const float *g, size_t off, size_t len)
+{
+    double lr = spec_num(o->spec, "lr");
+    double sum = 0;
+    for (size_t i = off; i < off + len; i++) {
+        double G = o->v[i] + (double)g[i] * g[i];
+        o->v[i] = (float)G;
+        float old = w[i];
+        w[i] = (float)(w[i] - lr * g[i] / (sqrt(G) + ADAGRAD_EPS));
+        sum += ((double)w[i] - old) * ((double)w[i] - old);
+    }
+    return sum;
+}
+
+double optim_update(Optim *o, float *w, const float *g, size_t off, size_t len)
+{
+    switch ((SpecId)o->id) {
+    case SPEC_SGD:
+        return sgd(o, w, g, off, len);
+    case SPEC_ADAM:
+        return adam(o, w, g, off, len);
+    case SPEC_RMSPROP:
+        return rmsprop(o, w, g, off, len);
+    case SPEC_ADAGRAD:
+        return adagrad(o, w, g, off, len);
+    default:
+        return 0;  /* optim_init refused anything else */
+    }
+}
+
+void optim_free(Optim *o)
+{
+    free(o->m);
+    free(o->v);
+    *o = (Optim){0};
+}
