@@ -13,6 +13,8 @@
 #include "vg/ir.h"
 #include "vg/rng.h"
 
+struct OpDef;
+
 typedef struct ParamStore {
     float *value;   /* graph->param_floats */
     float *grad;    /* parallel to value */
@@ -28,8 +30,11 @@ void params_free(ParamStore *ps);
 typedef struct Exec {
     const IrGraph *g;
     ParamStore *ps;
+    const struct OpDef *const *ops;  /* op_table; a test may swap in a copy
+                                        with one entry replaced */
     int batch;
-    float **val;      /* per node: [batch, shape_size] */
+    float **val;      /* per node: [batch, shape_size]; a loss node holds
+                         one float, the mean over the batch */
     float **grad;     /* per node; NULL for sources */
     float **work;     /* per node; NULL when the op saves nothing */
     float **bptt;     /* per node: recurrent ops' per-step gradient norms */
@@ -38,8 +43,10 @@ typedef struct Exec {
     Rng rng;          /* dropout */
 } Exec;
 
-/* Plans buffers for batch rows. Refuses (diagnostic, false) if they would
- * exceed max_bytes (0: no limit). */
+/* Plans buffers for batch rows: one allocation holds the per-node pointer
+ * tables and every value, gradient, work and bptt buffer, zeroed. Refuses
+ * (diagnostic naming the size, false, e left empty) if that would exceed
+ * max_bytes (0: no limit). Any earlier plan in e must have been freed. */
 bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
                size_t max_bytes, DiagSink *d);
 void exec_free(Exec *e);

@@ -17,13 +17,17 @@
 #include "vg/value.h"
 
 enum { IR_MAX_RANK = 3, IR_MAX_IN = 16, IR_MAX_PARAMS = 12 };
+/* The largest tensor one example may hold (and the largest parameter):
+ * sizes reach BLAS as int. */
+enum { IR_MAX_ELEMS = 2147483647 };
 
 typedef struct Shape {
     int rank;
     long dim[IR_MAX_RANK];
 } Shape;
 
-/* Elements of one example; 0 for an invalid shape. */
+/* Elements of one example (1 for a scalar); 0 for an invalid shape (a
+ * dimension below 1, or a product that overflows size_t). */
 size_t shape_size(Shape s);
 bool shape_eq(Shape a, Shape b);
 /* "[64]", "[50, 2]", "[]" (a scalar). Returns buf. */
@@ -85,14 +89,34 @@ void ir_free(IrGraph *g);
 
 /* Appends a node of op with inputs and bound arguments, runs the op's shape
  * inference (which may declare parameters) and returns its id, or -1 with a
- * diagnostic naming the op and the shapes involved. */
+ * diagnostic naming the op and the shapes involved (the graph is then left
+ * as it was). args are in signature order and copied into the arena; a
+ * missing trailing argument or a VAL_NONE slot whose signature has a default
+ * gets the default. in may be NULL: the inputs are then the tensor slots of
+ * args, in order. For a source (OP_INPUT, OP_TARGET), args are its
+ * dimensions as VAL_NUM and in is unused: it is ir_add_source without a
+ * name. */
 int ir_add_node(IrGraph *g, int op, Span at, const int *in, int nin,
                 const Value *args, int nargs, DiagSink *d);
-/* Declares a parameter of the node being added; used by ops' infer. */
+/* Appends a source node (OP_INPUT or OP_TARGET) of the given shape, bound to
+ * name (may be NULL); the first input becomes g->input. -1 with a diagnostic
+ * if a dimension is below 1 or the shape is too large. */
+int ir_add_source(IrGraph *g, int op, const char *name, Shape shape, Span at,
+                  DiagSink *d);
+/* Declares a parameter of the node being added; used by ops' infer. Its
+ * name is "<layer>.<suffix>" inside a layer ("fc[1].W"); a second parameter
+ * of the same name in that layer (two dense ops in one layer) gets a
+ * counter, "fc[1].W2", "fc[1].b2". Outside a layer it is
+ * "<op><node>.<suffix>" ("dense4.W"). Returns the parameter's index. */
 int ir_add_param(IrGraph *g, int node, const char *suffix, Shape shape,
                  const Spec *init, long fan_in, long fan_out, bool trainable,
                  bool is_weight);
+/* Opens a layer (nodes and parameters created until ir_end_layer belong to
+ * it) and returns its index, or -1 with a diagnostic if the name is taken. */
 int ir_begin_layer(IrGraph *g, const char *name, Span at, DiagSink *d);
+/* Closes layer and reopens prev_layer (or none: -1). If the elaborator did
+ * not set the layer's output, it becomes the last node created inside that
+ * has a binding; it stays -1 when no node inside is bound. */
 void ir_end_layer(IrGraph *g, int layer, int prev_layer);
 int ir_find_layer(const IrGraph *g, const char *name);
 
@@ -100,9 +124,14 @@ int ir_find_layer(const IrGraph *g, const char *name);
  * with a diagnostic if the loss does not fit the output. */
 bool ir_add_loss(IrGraph *g, int loss_op, Shape target_shape, Span at, DiagSink *d);
 
-/* Argument helpers for ops (by signature position). */
+/* Argument helpers for ops (by signature position); a slot of another kind
+ * is a programming error and aborts. */
 double ir_arg_num(const IrNode *n, int i);
 bool ir_arg_bool(const IrNode *n, int i);
+const Spec *ir_arg_spec(const IrNode *n, int i);
+/* A spec built-in with every argument at its default (required arguments
+ * VAL_NONE), in the graph's arena: the bias init `zeros`, for instance. */
+const Spec *ir_default_spec(IrGraph *g, int spec_id);
 
 /* `vg ir`: text listing, and Graphviz DOT. */
 void ir_print(FILE *out, const IrGraph *g);

@@ -1,0 +1,254 @@
+/* exec.c — the buffer plan for one (graph, batch), and the forward and
+ * backward sweeps over it.
+ *
+ * exec_plan sizes every buffer with overflow-checked arithmetic and makes
+ * one allocation: the four per-node pointer tables, then every node's value,
+ * then the gradients, work and bptt buffers, each padded to a 64-byte
+ * multiple. The sweeps then only call kernels. Reverse-mode autodiff
+ * follows kann's kad_grad (kautodiff.c): zero the node gradients, seed
+ * dLoss = 1, and run backward kernels from the loss down, each accumulating
+ * into its inputs' gradients. */
+#include "vg/exec.h"
+
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "vg/init.h"
+#include "vg/ops.h"
+
+/* ---- parameters ---- */
+
+void params_alloc(ParamStore *ps, const IrGraph *g)
+{
+    ps->n = g->param_floats;
+    ps->value = xcalloc(ps->n, sizeof *ps->value);
+    ps->grad = xcalloc(ps->n, sizeof *ps->grad);
+}
+
+void params_init(ParamStore *ps, const IrGraph *g, Rng *rng)
+{
+    for (int i = 0; i < g->nparams; i++)
+        init_fill(&g->params[i], ps->value + g->params[i].offset, rng);
+}
+
+void params_zero_grad(ParamStore *ps)
+{
+    memset(ps->grad, 0, ps->n * sizeof *ps->grad);
+}
+
+void params_free(ParamStore *ps)
+{
+    free(ps->value);
+    free(ps->grad);
+    *ps = (ParamStore){0};
+}
+
+/* ---- planning ---- */
+
+enum { PAD_FLOATS = 16 };  /* 64 bytes: a cache line, and any SIMD width */
+
+/* Overflow-checked size arithmetic: false when the true result exceeds
+ * SIZE_MAX (the sum then means nothing and the plan is refused). */
+static bool mul_ok(size_t a, size_t b, size_t *out)
+{
+    if (b && a > SIZE_MAX / b)
+        return false;
+    *out = a * b;
+    return true;
+}
+
+static bool add_ok(size_t a, size_t b, size_t *out)
+{
+    if (a > SIZE_MAX - b)
+        return false;
+    *out = a + b;
+    return true;
+}
+
+static size_t padded(size_t floats)
+{
+    return (floats + PAD_FLOATS - 1) / PAD_FLOATS * PAD_FLOATS;
+}
+
+/* A node's buffer sizes in floats; 0 for a buffer it does not have. */
+typedef struct Sizes {
+    size_t val, grad, work, bptt;
+} Sizes;
+
+static Sizes node_sizes(const IrGraph *g, int i, int batch)
+{
+    const IrNode *n = &g->nodes[i];
+    const OpDef *def = op_def(n->op);
+    size_t rows = def->kind == OPK_LOSS ? 1 : (size_t)batch;
+    Sizes s = {.val = rows * shape_size(n->shape)};
+    if (def->kind != OPK_SOURCE)
+        s.grad = s.val;
+    if (def->work_floats)
+        s.work = def->work_floats(n, g, batch);
+    if (def->kind == OPK_RECURRENT)
+        s.bptt = (size_t)n->shape.dim[0];
+    return s;
+}
+
+/* "672 bytes", "1.5 GiB", or with exact "1.5 GiB (1610612736 bytes)". */
+static const char *human(size_t bytes, bool exact, char *buf, size_t n)
+{
+    static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    if (bytes < 1024) {
+        snprintf(buf, n, "%zu bytes", bytes);
+        return buf;
+    }
+    double v = (double)bytes / 1024;
+    int u = 0;
+    while (v >= 1024 && u < 5) {
+        v /= 1024;
+        u++;
+    }
+    if (exact)
+        snprintf(buf, n, "%.1f %s (%zu bytes)", v, unit[u], bytes);
+    else
+        snprintf(buf, n, "%.1f %s", v, unit[u]);
+    return buf;
+}
+
+/* Total bytes of the plan, or false if a tensor would exceed what BLAS can
+ * index or the sum would overflow. */
+static bool plan_bytes(const IrGraph *g, int batch, size_t *bytes, DiagSink *d)
+{
+    size_t floats = 0;
+    for (int i = 0; i < g->n; i++) {
+        if (batch > IR_MAX_ELEMS / (long)shape_size(g->nodes[i].shape)) {
+            char buf[96];
+            return diag_error(d, SPAN_NONE,
+                              "at batch %d, the %s tensor of node %%%d in model '%s' "
+                              "exceeds 2^31 elements", batch,
+                              shape_str(g->nodes[i].shape, buf, sizeof buf), i, g->name);
+        }
+        Sizes s = node_sizes(g, i, batch);
+        size_t part[4] = {s.val, s.grad, s.work, s.bptt};
+        for (int k = 0; k < 4; k++)
+            if (!add_ok(floats, padded(part[k]), &floats))
+                goto overflow;
+    }
+    size_t tables, data;
+    if (mul_ok(4 * sizeof(float *), (size_t)g->n, &tables) &&
+        mul_ok(floats, sizeof(float), &data) && add_ok(tables, data, bytes))
+        return true;
+overflow:
+    return diag_error(d, SPAN_NONE,
+                      "buffers for model '%s' at batch %d overflow the address space",
+                      g->name, batch);
+}
+
+/* Points each node's buffers into the block, region by region. */
+static void carve(Exec *e)
+{
+    const IrGraph *g = e->g;
+    float *p = e->block;
+    float **table[4] = {e->val, e->grad, e->work, e->bptt};
+    for (int region = 0; region < 4; region++) {
+        for (int i = 0; i < g->n; i++) {
+            Sizes s = node_sizes(g, i, e->batch);
+            size_t size[4] = {s.val, s.grad, s.work, s.bptt};
+            table[region][i] = size[region] ? p : NULL;
+            p += padded(size[region]);
+        }
+    }
+}
+
+bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
+               size_t max_bytes, DiagSink *d)
+{
+    *e = (Exec){.g = g, .ps = ps, .ops = op_table, .batch = batch};
+    if (batch < 1)
+        return diag_error(d, SPAN_NONE, "batch must be at least 1, got %d", batch);
+    size_t bytes = 0;
+    if (!plan_bytes(g, batch, &bytes, d))
+        return false;
+    if (max_bytes && bytes > max_bytes) {
+        char need[64], limit[64];
+        return diag_error(d, SPAN_NONE,
+                          "buffers for model '%s' at batch %d need %s, above the limit of %s",
+                          g->name, batch, human(bytes, true, need, sizeof need),
+                          human(max_bytes, false, limit, sizeof limit));
+    }
+    /* The tables come first: 4n pointers keep the floats 16-byte aligned. */
+    float **tables = xcalloc(1, bytes);
+    e->val = tables;
+    e->grad = tables + g->n;
+    e->work = tables + 2 * g->n;
+    e->bptt = tables + 3 * g->n;
+    e->block = (float *)(tables + 4 * g->n);
+    e->floats = (bytes - 4 * (size_t)g->n * sizeof(float *)) / sizeof(float);
+    carve(e);
+    rng_derive(&e->rng, 0, RNG_DROPOUT);
+    return true;
+}
+
+void exec_free(Exec *e)
+{
+    free(e->val);
+    *e = (Exec){0};
+}
+
+/* ---- sweeps ---- */
+
+float *exec_source(Exec *e, int node)
+{
+    assert(op_def(e->g->nodes[node].op)->kind == OPK_SOURCE);
+    return e->val[node];
+}
+
+static void make_ctx(Exec *e, int i, bool training, OpCtx *c)
+{
+    const IrNode *n = &e->g->nodes[i];
+    *c = (OpCtx){.g = e->g, .node = n, .batch = e->batch, .training = training,
+                 .out = e->val[i], .dout = e->grad[i], .work = e->work[i],
+                 .rng = &e->rng, .bptt = e->bptt[i]};
+    for (int k = 0; k < n->nin; k++) {
+        c->in[k] = e->val[n->in[k]];
+        c->din[k] = e->grad[n->in[k]];
+    }
+    for (int k = 0; k < n->nparam; k++) {
+        const IrParam *p = &e->g->params[n->param[k]];
+        c->param[k] = e->ps->value + p->offset;
+        c->dparam[k] = p->trainable ? e->ps->grad + p->offset : NULL;
+    }
+}
+
+void exec_forward(Exec *e, bool training)
+{
+    OpCtx c;
+    for (int i = 0; i < e->g->n; i++) {
+        const OpDef *def = e->ops[e->g->nodes[i].op];
+        if (!def->forward)
+            continue;
+        make_ctx(e, i, training, &c);
+        def->forward(&c);
+    }
+}
+
+void exec_backward(Exec *e, bool training)
+{
+    const IrGraph *g = e->g;
+    assert(g->loss >= 0);
+    for (int i = 0; i < g->n; i++)
+        if (e->grad[i])
+            memset(e->grad[i], 0, node_sizes(g, i, e->batch).grad * sizeof(float));
+    e->grad[g->loss][0] = 1;
+    OpCtx c;
+    for (int i = g->loss; i >= 0; i--) {
+        const OpDef *def = e->ops[g->nodes[i].op];
+        if (!def->backward)
+            continue;
+        make_ctx(e, i, training, &c);
+        def->backward(&c);
+    }
+}
+
+float exec_loss(const Exec *e)
+{
+    assert(e->g->loss >= 0);
+    return e->val[e->g->loss][0];
+}

@@ -1,0 +1,167 @@
+/* loss.c — training losses: (prediction, target) -> one float, the mean.
+ *
+ * cross_entropy: softmax over the last dimension of the logits, against
+ * class indices stored as floats; logits [C] take targets [1], logits
+ * [T, C] (a sequence) take targets [T], and the loss is the mean over the
+ * batch and the time steps of −log softmax(z)_y. mse: the mean over every
+ * element (batch, time and features) of (y − t)². Targets are data: no
+ * gradient flows into them. */
+#include "vg/ops.h"
+
+#include <math.h>
+
+enum { LOSS_PRED, LOSS_TARGET };
+
+static Shape in_shape(const IrGraph *g, const IrNode *n, int i)
+{
+    return g->nodes[n->in[i]].shape;
+}
+
+static bool cross_entropy_infer(IrGraph *g, int node, DiagSink *d)
+{
+    IrNode *n = &g->nodes[node];
+    Shape z = in_shape(g, n, LOSS_PRED), t = in_shape(g, n, LOSS_TARGET);
+    char a[96], b[96], c[96];
+    if (z.rank != 1 && z.rank != 2)
+        return diag_error(d, n->span,
+                          "cross_entropy needs logits [classes] or [time, classes], got %s",
+                          shape_str(z, a, sizeof a));
+    Shape want = shape1(z.rank == 1 ? 1 : z.dim[0]);
+    if (!shape_eq(t, want))
+        return diag_error(d, n->span,
+                          "cross_entropy on logits %s needs class targets %s, got %s",
+                          shape_str(z, a, sizeof a), shape_str(want, b, sizeof b),
+                          shape_str(t, c, sizeof c));
+    n->shape = (Shape){.rank = 0};
+    return true;
+}
+
+/* The softmax probabilities, saved by forward for backward. */
+static size_t cross_entropy_work(const IrNode *n, const IrGraph *g, int batch)
+{
+    return (size_t)batch * shape_size(in_shape(g, n, LOSS_PRED));
+}
+
+/* Rows (batch × time steps) and classes. */
+static void ce_dims(const OpCtx *c, size_t *rows, int *classes)
+{
+    Shape z = in_shape(c->g, c->node, LOSS_PRED);
+    *classes = (int)z.dim[z.rank - 1];
+    *rows = (size_t)c->batch * (z.rank == 2 ? (size_t)z.dim[0] : 1);
+}
+
+/* A target that is not a class index gives NaN, which training reports as
+ * a non-finite loss instead of reading out of bounds. */
+static int class_of(float t, int classes)
+{
+    return t >= 0 && t < classes && t == (int)t ? (int)t : -1;
+}
+
+/* L = (1/R) Σ_r [log Σ_k e^{z_rk} − z_ry], with the log-sum-exp shifted by
+ * max_k z_rk so that no exponential overflows; p_rk = e^{z_rk − lse_r}. */
+static void cross_entropy_forward(const OpCtx *c)
+{
+    size_t rows;
+    int classes;
+    ce_dims(c, &rows, &classes);
+    double total = 0;
+    for (size_t r = 0; r < rows; r++) {
+        const float *z = c->in[LOSS_PRED] + r * classes;
+        float *p = c->work + r * classes;
+        float max = z[0];
+        for (int k = 1; k < classes; k++)
+            max = z[k] > max ? z[k] : max;
+        double sum = 0;
+        for (int k = 0; k < classes; k++)
+            sum += p[k] = expf(z[k] - max);
+        for (int k = 0; k < classes; k++)
+            p[k] = (float)(p[k] / sum);
+        int y = class_of(c->in[LOSS_TARGET][r], classes);
+        total += y < 0 ? NAN : max + log(sum) - z[y];
+    }
+    c->out[0] = (float)(total / (double)rows);
+}
+
+/* dz_rk += dL · (p_rk − [k = y_r]) / R */
+static void cross_entropy_backward(const OpCtx *c)
+{
+    size_t rows;
+    int classes;
+    ce_dims(c, &rows, &classes);
+    float *dz = c->din[LOSS_PRED];
+    if (!dz)
+        return;
+    float scale = c->dout[0] / (float)rows;
+    for (size_t r = 0; r < rows; r++) {
+        const float *p = c->work + r * classes;
+        float *dzr = dz + r * classes;
+        for (int k = 0; k < classes; k++)
+            dzr[k] += scale * p[k];
+        int y = class_of(c->in[LOSS_TARGET][r], classes);
+        if (y >= 0)
+            dzr[y] -= scale;
+    }
+}
+
+const OpDef op_cross_entropy = {
+    .name = "cross_entropy",
+    .sig = "logits:T target:T",
+    .kind = OPK_LOSS,
+    .infer = cross_entropy_infer,
+    .work_floats = cross_entropy_work,
+    .forward = cross_entropy_forward,
+    .backward = cross_entropy_backward,
+};
+
+/* ---- mse ---- */
+
+static bool mse_infer(IrGraph *g, int node, DiagSink *d)
+{
+    IrNode *n = &g->nodes[node];
+    Shape y = in_shape(g, n, LOSS_PRED), t = in_shape(g, n, LOSS_TARGET);
+    if (!shape_eq(y, t)) {
+        char a[96], b[96];
+        return diag_error(d, n->span, "mse needs targets of the output's shape %s, got %s",
+                          shape_str(y, a, sizeof a), shape_str(t, b, sizeof b));
+    }
+    n->shape = (Shape){.rank = 0};
+    return true;
+}
+
+static size_t mse_elems(const OpCtx *c)
+{
+    return (size_t)c->batch * shape_size(in_shape(c->g, c->node, LOSS_PRED));
+}
+
+/* L = (1/N) Σ_i (y_i − t_i)² over all N elements of the batch */
+static void mse_forward(const OpCtx *c)
+{
+    const float *y = c->in[LOSS_PRED], *t = c->in[LOSS_TARGET];
+    size_t n = mse_elems(c);
+    double total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += (double)(y[i] - t[i]) * (y[i] - t[i]);
+    c->out[0] = (float)(total / (double)n);
+}
+
+/* dy_i += dL · 2(y_i − t_i) / N */
+static void mse_backward(const OpCtx *c)
+{
+    const float *y = c->in[LOSS_PRED], *t = c->in[LOSS_TARGET];
+    float *dy = c->din[LOSS_PRED];
+    if (!dy)
+        return;
+    size_t n = mse_elems(c);
+    float scale = 2 * c->dout[0] / (float)n;
+    for (size_t i = 0; i < n; i++)
+        dy[i] += scale * (y[i] - t[i]);
+}
+
+const OpDef op_mse = {
+    .name = "mse",
+    .sig = "prediction:T target:T",
+    .kind = OPK_LOSS,
+    .infer = mse_infer,
+    .forward = mse_forward,
+    .backward = mse_backward,
+};

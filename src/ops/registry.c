@@ -1,0 +1,33 @@
+/* registry.c — the op table, built from include/vg/ops.def, and lookups.
+ *
+ * Each entry points at the OpDef its family file defines; op_sig parses an
+ * op's signature string on first use. */
+#include "vg/ops.h"
+
+#include <string.h>
+
+const OpDef *const op_table[OP_COUNT] = {
+#define OP(id, def) [id] = &def,
+#include "vg/ops.def"
+#undef OP
+};
+
+int op_lookup(const char *name)
+{
+    for (int i = 0; i < OP_COUNT; i++)
+        if (strcmp(op_table[i]->name, name) == 0)
+            return i;
+    return -1;
+}
+
+const Sig *op_sig(int op)
+{
+    /* A cache of constant data, filled lazily: vg elaborates on one thread. */
+    static Sig sigs[OP_COUNT];
+    static bool parsed[OP_COUNT];
+    if (!parsed[op]) {
+        sig_parse(&sigs[op], op_table[op]->sig);
+        parsed[op] = true;
+    }
+    return &sigs[op];
+}

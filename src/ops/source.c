@@ -1,0 +1,18 @@
+/* source.c — the graph's sources: the model input and the training target.
+ *
+ * Their shape is given when they are added (ir_add_source), so they have no
+ * shape inference; their buffers are filled by the caller (exec_source), so
+ * they have no kernels; and they carry no gradient. */
+#include "vg/ops.h"
+
+const OpDef op_input = {
+    .name = "input",
+    .sig = "",
+    .kind = OPK_SOURCE,
+};
+
+const OpDef op_target = {
+    .name = "target",
+    .sig = "",
+    .kind = OPK_SOURCE,
+};

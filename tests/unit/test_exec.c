@@ -1,0 +1,232 @@
+/* test_exec.c — the buffer plan (sizes, layout, batch changes, the memory
+ * limit) and the contract of the sweeps (gradients zeroed per node,
+ * accumulated per parameter, dLoss seeded to 1).
+ *
+ * The graph is x[2] → dense(3) → sigmoid → mse against a [3] target:
+ * nodes %0 input, %1 dense, %2 sigmoid, %3 target, %4 mse. */
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include "vg/exec.h"
+#include "vg/ops.h"
+
+typedef struct Fixture {
+    Arena arena;
+    IrGraph g;
+    DiagSink d;
+    ParamStore ps;
+} Fixture;
+
+static int setup(void **state)
+{
+    Fixture *f = calloc(1, sizeof *f);
+    arena_init(&f->arena);
+    ir_init(&f->g, &f->arena, "t");
+    diag_init(&f->d, NULL);
+    int x = ir_add_source(&f->g, OP_INPUT, "x", shape1(2), SPAN_NONE, &f->d);
+    Value dense[2] = {{.kind = VAL_TENSOR, .node = x}, {.kind = VAL_NUM, .num = 3}};
+    int h = ir_add_node(&f->g, OP_DENSE, SPAN_NONE, NULL, 0, dense, 2, &f->d);
+    Value act[1] = {{.kind = VAL_TENSOR, .node = h}};
+    f->g.output = ir_add_node(&f->g, OP_SIGMOID, SPAN_NONE, NULL, 0, act, 1, &f->d);
+    if (f->g.output != 2 || !ir_add_loss(&f->g, OP_MSE, shape1(3), SPAN_NONE, &f->d))
+        return -1;
+    params_alloc(&f->ps, &f->g);
+    Rng r;
+    rng_seed(&r, 1);
+    params_init(&f->ps, &f->g, &r);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    Fixture *f = *state;
+    params_free(&f->ps);
+    ir_free(&f->g);
+    diag_free(&f->d);
+    arena_free(&f->arena);
+    free(f);
+    return 0;
+}
+
+static void test_plan_layout(void **state)
+{
+    Fixture *f = *state;
+    Exec e;
+    assert_true(exec_plan(&e, &f->g, &f->ps, 4, 0, &f->d));
+    /* values: 8, 12, 12, 12 and 1 floats, each padded to 16; gradients for
+     * the three non-sources; no work or bptt buffers */
+    assert_int_equal(e.floats, 5 * 16 + 3 * 16);
+    for (int i = 0; i < 5; i++)
+        assert_ptr_equal(e.val[i], e.block + 16 * i);
+    assert_null(e.grad[0]);
+    assert_null(e.grad[3]);
+    assert_ptr_equal(e.grad[1], e.block + 80);
+    assert_ptr_equal(e.grad[2], e.block + 96);
+    assert_ptr_equal(e.grad[4], e.block + 112);
+    for (int i = 0; i < 5; i++) {
+        assert_null(e.work[i]);
+        assert_null(e.bptt[i]);
+    }
+    assert_ptr_equal(exec_source(&e, 0), e.val[0]);
+    exec_free(&e);
+}
+
+static void test_plan_cross_entropy_work(void **state)
+{
+    (void)state;
+    Arena a;
+    arena_init(&a);
+    IrGraph g;
+    ir_init(&g, &a, "ce");
+    DiagSink d;
+    diag_init(&d, NULL);
+    g.output = ir_add_source(&g, OP_INPUT, "x", shape2(5, 3), SPAN_NONE, &d);
+    assert_true(ir_add_loss(&g, OP_CROSS_ENTROPY, shape1(5), SPAN_NONE, &d));
+    ParamStore ps;
+    params_alloc(&ps, &g);
+    Exec e;
+    assert_true(exec_plan(&e, &g, &ps, 2, 0, &d));
+    /* the softmax is saved: batch × 5 × 3 = 30 floats, padded to 32 */
+    assert_non_null(e.work[2]);
+    assert_int_equal(e.floats, (32 + 16 + 16) + 16 + 32);
+    exec_free(&e);
+    params_free(&ps);
+    ir_free(&g);
+    diag_free(&d);
+    arena_free(&a);
+}
+
+/* Two plans of one graph share the parameters: the same example gives the
+ * same output at batch 4 and at batch 100. */
+static void test_batch_change(void **state)
+{
+    Fixture *f = *state;
+    Exec small, big;
+    assert_true(exec_plan(&small, &f->g, &f->ps, 4, 0, &f->d));
+    assert_true(exec_plan(&big, &f->g, &f->ps, 100, 0, &f->d));
+    assert_int_equal(big.floats, (208 + 304 * 3 + 16) + (304 + 304 + 16));
+    const float x[2] = {0.25f, -1.5f};
+    memcpy(exec_source(&small, 0), x, sizeof x);
+    memcpy(exec_source(&big, 0) + 2 * 99, x, sizeof x);
+    exec_forward(&small, false);
+    exec_forward(&big, false);
+    for (int j = 0; j < 3; j++)
+        assert_float_equal(small.val[2][j], big.val[2][3 * 99 + j], 0);
+    exec_free(&small);
+    exec_free(&big);
+}
+
+static void test_max_bytes(void **state)
+{
+    Fixture *f = *state;
+    Exec e;
+    /* 5 nodes × 4 tables × 8 bytes + 128 floats × 4 bytes = 672 */
+    assert_true(exec_plan(&e, &f->g, &f->ps, 4, 672, &f->d));
+    exec_free(&e);
+    assert_false(exec_plan(&e, &f->g, &f->ps, 4, 671, &f->d));
+    assert_int_equal(f->d.errors, 1);
+    assert_string_equal(f->d.items[0].msg,
+                        "buffers for model 't' at batch 4 need 672 bytes, "
+                        "above the limit of 671 bytes");
+    assert_null(e.block);
+    diag_clear(&f->d);
+    assert_false(exec_plan(&e, &f->g, &f->ps, 100, 4096, &f->d));
+    assert_string_equal(f->d.items[0].msg,
+                        "buffers for model 't' at batch 100 need 7.0 KiB (7200 bytes), "
+                        "above the limit of 4.0 KiB");
+    diag_clear(&f->d);
+    assert_false(exec_plan(&e, &f->g, &f->ps, 0, 0, &f->d));
+    assert_string_equal(f->d.items[0].msg, "batch must be at least 1, got 0");
+    diag_clear(&f->d);
+}
+
+static void test_tensor_too_large_for_batch(void **state)
+{
+    (void)state;
+    Arena a;
+    arena_init(&a);
+    IrGraph g;
+    ir_init(&g, &a, "wide");
+    DiagSink d;
+    diag_init(&d, NULL);
+    assert_int_equal(ir_add_source(&g, OP_INPUT, "x", shape1(1L << 30), SPAN_NONE, &d), 0);
+    ParamStore ps;
+    params_alloc(&ps, &g);
+    Exec e;
+    assert_false(exec_plan(&e, &g, &ps, 2, 0, &d));
+    assert_string_equal(d.items[0].msg, "at batch 2, the [1073741824] tensor of node %0 "
+                                        "in model 'wide' exceeds 2^31 elements");
+    params_free(&ps);
+    ir_free(&g);
+    diag_free(&d);
+    arena_free(&a);
+}
+
+/* Node gradients are zeroed by every backward; parameter gradients
+ * accumulate until params_zero_grad. */
+static void test_backward_accumulates(void **state)
+{
+    Fixture *f = *state;
+    Exec e;
+    assert_true(exec_plan(&e, &f->g, &f->ps, 2, 0, &f->d));
+    const float x[4] = {1, 2, -1, 0.5f}, t[6] = {0, 1, 0, 1, 0, 1};
+    memcpy(exec_source(&e, 0), x, sizeof x);
+    memcpy(exec_source(&e, f->g.target), t, sizeof t);
+    params_zero_grad(&f->ps);
+    exec_forward(&e, true);
+    exec_backward(&e, true);
+    assert_float_equal(e.grad[f->g.loss][0], 1, 0);
+    assert_int_equal(f->ps.n, 9);
+    float once[9], dh[6];
+    memcpy(once, f->ps.grad, sizeof once);
+    memcpy(dh, e.grad[2], sizeof dh);
+    exec_backward(&e, true);
+    for (int i = 0; i < 9; i++)
+        assert_float_equal(f->ps.grad[i], 2 * once[i], 1e-7);
+    for (int i = 0; i < 6; i++)
+        assert_float_equal(e.grad[2][i], dh[i], 0);
+    params_zero_grad(&f->ps);
+    for (int i = 0; i < 9; i++)
+        assert_float_equal(f->ps.grad[i], 0, 0);
+    /* the loss is the mean: dL/dy = 2(y − t)/6 */
+    for (int i = 0; i < 6; i++)
+        assert_float_equal(dh[i], 2 * (e.val[2][i] - t[i]) / 6, 1e-7);
+    exec_free(&e);
+}
+
+/* params_init follows each parameter's init: W drawn, b zeros; and a seed
+ * gives the same weights twice. */
+static void test_params_init(void **state)
+{
+    Fixture *f = *state;
+    ParamStore again;
+    params_alloc(&again, &f->g);
+    Rng r;
+    rng_seed(&r, 1);
+    params_init(&again, &f->g, &r);
+    assert_memory_equal(again.value, f->ps.value, f->ps.n * sizeof(float));
+    const IrParam *w = &f->g.params[0], *b = &f->g.params[1];
+    int nonzero = 0;
+    for (size_t i = 0; i < 6; i++)
+        nonzero += f->ps.value[w->offset + i] != 0;
+    assert_int_equal(nonzero, 6);
+    for (size_t i = 0; i < 3; i++)
+        assert_float_equal(f->ps.value[b->offset + i], 0, 0);
+    params_free(&again);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_plan_layout, setup, teardown),
+        cmocka_unit_test(test_plan_cross_entropy_work),
+        cmocka_unit_test_setup_teardown(test_batch_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_bytes, setup, teardown),
+        cmocka_unit_test(test_tensor_too_large_for_batch),
+        cmocka_unit_test_setup_teardown(test_backward_accumulates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_params_init, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

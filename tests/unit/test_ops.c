@@ -1,0 +1,494 @@
+/* test_ops.c — the op table: every backward kernel against central finite
+ * differences, forward values against hand-computed cases, and the exact
+ * text of shape errors.
+ *
+ * The gradient check builds x → dense → op → loss for every op that has a
+ * backward, with random sizes, in rank 1 ([F]) and rank 2 ([T, F]), under
+ * both losses. Finite differences perturb parameters only (sources carry
+ * no gradient), so the gradient an op passes to its inputs is checked
+ * through the weights of the dense layer that feeds it. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "vg/exec.h"
+#include "vg/ops.h"
+
+typedef struct Net {
+    Arena arena;
+    IrGraph g;
+    DiagSink d;
+    ParamStore ps;
+    Exec e;
+    bool planned;
+} Net;
+
+static void net_init(Net *n)
+{
+    memset(n, 0, sizeof *n);
+    arena_init(&n->arena);
+    ir_init(&n->g, &n->arena, "t");
+    diag_init(&n->d, NULL);
+}
+
+static void net_free(Net *n)
+{
+    if (n->planned)
+        exec_free(&n->e);
+    params_free(&n->ps);
+    ir_free(&n->g);
+    diag_free(&n->d);
+    arena_free(&n->arena);
+}
+
+static Value tensor(int node)
+{
+    return (Value){.kind = VAL_TENSOR, .node = node};
+}
+
+static Value num(double x)
+{
+    return (Value){.kind = VAL_NUM, .num = x};
+}
+
+static int add_input(Net *n, Shape s)
+{
+    int id = ir_add_source(&n->g, OP_INPUT, "x", s, SPAN_NONE, &n->d);
+    assert_true(id >= 0);
+    return id;
+}
+
+/* dense(x, units) with the default init and bias. */
+static int dense(Net *n, int x, long units)
+{
+    Value args[2] = {tensor(x), num((double)units)};
+    return ir_add_node(&n->g, OP_DENSE, SPAN_NONE, NULL, 0, args, 2, &n->d);
+}
+
+static int unary(Net *n, int op, int x)
+{
+    Value args[1] = {tensor(x)};
+    return ir_add_node(&n->g, op, SPAN_NONE, NULL, 0, args, 1, &n->d);
+}
+
+/* Output shape → target shape for a loss. */
+static Shape target_shape(int loss, Shape out)
+{
+    if (loss == OP_MSE)
+        return out;
+    return shape1(out.rank == 1 ? 1 : out.dim[0]);
+}
+
+static void plan(Net *n, int batch)
+{
+    params_alloc(&n->ps, &n->g);
+    assert_true(exec_plan(&n->e, &n->g, &n->ps, batch, 0, &n->d));
+    n->planned = true;
+}
+
+static float uniform(Rng *r, double lo, double hi)
+{
+    return (float)rng_range(r, lo, hi);
+}
+
+/* Random inputs, parameters and targets (class indices for cross_entropy). */
+static void fill_random(Net *n, Rng *r)
+{
+    for (size_t i = 0; i < n->ps.n; i++)
+        n->ps.value[i] = uniform(r, -1, 1);
+    const IrGraph *g = &n->g;
+    size_t nx = (size_t)n->e.batch * shape_size(g->nodes[g->input].shape);
+    float *x = exec_source(&n->e, g->input);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = uniform(r, -2, 2);
+    const IrNode *out = &g->nodes[g->output];
+    size_t nt = (size_t)n->e.batch * shape_size(g->nodes[g->target].shape);
+    float *t = exec_source(&n->e, g->target);
+    for (size_t i = 0; i < nt; i++)
+        t[i] = g->nodes[g->loss].op == OP_MSE
+                   ? uniform(r, -1, 1)
+                   : (float)rng_below(r, (uint64_t)out->shape.dim[out->shape.rank - 1]);
+}
+
+static float loss_at(Exec *e)
+{
+    exec_forward(e, true);
+    return exec_loss(e);
+}
+
+/* The largest error of backward's parameter gradients against central
+ * differences (L(θ+ε) − L(θ−ε)) / 2ε, relative to the larger magnitude
+ * with a floor of 0.05: float32 losses near 1 with ε = 1e-3 are good to a
+ * few 1e-5 absolute, so smaller gradients are compared absolutely. */
+static double gradcheck(Exec *e)
+{
+    const float eps = 1e-3f;
+    ParamStore *ps = e->ps;
+    params_zero_grad(ps);
+    exec_forward(e, true);
+    exec_backward(e, true);
+    double worst = 0;
+    for (size_t i = 0; i < ps->n; i++) {
+        float keep = ps->value[i];
+        ps->value[i] = keep + eps;
+        double up = loss_at(e);
+        ps->value[i] = keep - eps;
+        double down = loss_at(e);
+        ps->value[i] = keep;
+        double fd = (up - down) / (2 * (double)eps), an = ps->grad[i];
+        double scale = fmax(0.05, fmax(fabs(fd), fabs(an)));
+        worst = fmax(worst, fabs(fd - an) / scale);
+    }
+    return worst;
+}
+
+static const double TOLERANCE = 1e-2;
+
+/* x → dense → op → loss, where each tensor slot of op gets its own dense
+ * and a required number (dense's units) a random size. */
+static void build_case(Net *n, Rng *r, int op, int rank, int loss)
+{
+    long f = 2 + (long)rng_below(r, 4), t = 2 + (long)rng_below(r, 2);
+    int x = add_input(n, rank == 1 ? shape1(f) : shape2(t, f));
+    int out = x;
+    if (op_def(op)->kind == OPK_LOSS) {
+        loss = op;
+        out = dense(n, x, 2 + (long)rng_below(r, 4));
+    } else {
+        const Sig *sig = op_sig(op);
+        Value args[SIG_MAX];
+        long width = 2 + (long)rng_below(r, 4);
+        for (int i = 0; i < sig->n; i++) {
+            args[i] = (Value){.kind = VAL_NONE};
+            if (sig->p[i].type == ARG_TENSOR)
+                args[i] = tensor(dense(n, x, width));
+            else if (!sig->p[i].dflt)
+                args[i] = num(2 + (double)rng_below(r, 4));
+        }
+        out = ir_add_node(&n->g, op, SPAN_NONE, NULL, 0, args, sig->n, &n->d);
+    }
+    assert_true(out >= 0);
+    n->g.output = out;
+    assert_true(ir_add_loss(&n->g, loss, target_shape(loss, n->g.nodes[out].shape),
+                            SPAN_NONE, &n->d));
+}
+
+static void test_gradcheck_every_op(void **state)
+{
+    (void)state;
+    Rng r;
+    rng_seed(&r, 7);
+    int checked = 0;
+    for (int op = 0; op < OP_COUNT; op++) {
+        if (op_def(op)->kind == OPK_SOURCE)
+            continue;
+        assert_non_null(op_def(op)->backward);
+        /* a loss op is itself the loss: one case per rank */
+        int nloss = op_def(op)->kind == OPK_LOSS ? 1 : 2;
+        for (int rank = 1; rank <= 2; rank++) {
+            for (int k = 0; k < nloss; k++) {
+                static const int losses[2] = {OP_CROSS_ENTROPY, OP_MSE};
+                Net n;
+                net_init(&n);
+                build_case(&n, &r, op, rank, losses[k]);
+                plan(&n, 3);
+                fill_random(&n, &r);
+                double err = gradcheck(&n.e);
+                if (err > TOLERANCE)
+                    fail_msg("%s, rank %d, %s: max relative error %g", op_def(op)->name,
+                             rank, op_def(n.g.nodes[n.g.loss].op)->name, err);
+                net_free(&n);
+            }
+        }
+        checked++;
+    }
+    assert_int_equal(checked, OP_COUNT - 2);
+}
+
+/* sigmoid's backward without the (1 − y) factor. */
+static void wrong_sigmoid_backward(const OpCtx *c)
+{
+    size_t n = (size_t)c->batch * shape_size(c->node->shape);
+    for (size_t i = 0; i < n; i++)
+        c->din[0][i] += c->dout[i] * c->out[i];
+}
+
+static void test_gradcheck_catches_a_wrong_backward(void **state)
+{
+    (void)state;
+    Rng r;
+    rng_seed(&r, 3);
+    Net n;
+    net_init(&n);
+    build_case(&n, &r, OP_SIGMOID, 1, OP_MSE);
+    plan(&n, 3);
+    fill_random(&n, &r);
+    assert_true(gradcheck(&n.e) < TOLERANCE);
+
+    OpDef wrong = *op_table[OP_SIGMOID];
+    wrong.backward = wrong_sigmoid_backward;
+    const OpDef *table[OP_COUNT];
+    memcpy(table, op_table, sizeof table);
+    table[OP_SIGMOID] = &wrong;
+    n.e.ops = table;
+    assert_true(gradcheck(&n.e) > 10 * TOLERANCE);
+    net_free(&n);
+}
+
+/* φ′ against differences of φ, and max_deriv as the sup of φ′ on a grid. */
+static void test_activation_derivatives(void **state)
+{
+    (void)state;
+    for (int op = 0; op < OP_COUNT; op++) {
+        const OpDef *def = op_def(op);
+        if (def->kind != OPK_ACTIVATION)
+            continue;
+        assert_non_null(def->act);
+        double sup = 0;
+        for (double z = -6.05; z < 6; z += 0.1) {
+            double h = 1e-5;
+            double fd = (def->act(z + h, NULL) - def->act(z - h, NULL)) / (2 * h);
+            assert_true(fabs(fd - def->deriv(z, NULL)) < 1e-6);
+            sup = fmax(sup, def->deriv(z, NULL));
+        }
+        assert_true(sup <= def->max_deriv + 1e-12 && sup > 0.99 * def->max_deriv);
+    }
+}
+
+/* ---- forward values ---- */
+
+static void test_dense_forward(void **state)
+{
+    (void)state;
+    Net n;
+    net_init(&n);
+    int x = add_input(&n, shape1(2));
+    int y = dense(&n, x, 3);
+    plan(&n, 2);
+    /* W = [[1, 2, 3], [4, 5, 6]], b = [0.5, −1, 0] */
+    static const float wb[] = {1, 2, 3, 4, 5, 6, 0.5f, -1, 0};
+    memcpy(n.ps.value, wb, sizeof wb);
+    static const float in[] = {1, 2, 0, -1};
+    memcpy(exec_source(&n.e, x), in, sizeof in);
+    exec_forward(&n.e, false);
+    static const float want[] = {9.5f, 11, 15, -3.5f, -6, -6};
+    for (int i = 0; i < 6; i++)
+        assert_float_equal(n.e.val[y][i], want[i], 1e-6);
+    net_free(&n);
+}
+
+/* Forward of op on the values in, batch 1. */
+static void unary_forward(int op, const float *in, float *out, int count)
+{
+    Net n;
+    net_init(&n);
+    int x = add_input(&n, shape1(count));
+    int y = unary(&n, op, x);
+    plan(&n, 1);
+    memcpy(exec_source(&n.e, x), in, (size_t)count * sizeof *in);
+    exec_forward(&n.e, false);
+    memcpy(out, n.e.val[y], (size_t)count * sizeof *out);
+    net_free(&n);
+}
+
+static void test_activation_forward(void **state)
+{
+    (void)state;
+    const float z[4] = {0, 2, -2, -100};
+    float y[4];
+    unary_forward(OP_SIGMOID, z, y, 4);
+    assert_float_equal(y[0], 0.5, 1e-7);
+    assert_float_equal(y[1], 1 / (1 + exp(-2)), 1e-7);
+    assert_float_equal(y[2], 1 / (1 + exp(2)), 1e-7);
+    assert_float_equal(y[3], 0, 1e-40);
+    unary_forward(OP_TANH, z, y, 4);
+    assert_float_equal(y[0], 0, 0);
+    assert_float_equal(y[1], tanh(2), 1e-7);
+    assert_float_equal(y[3], -1, 0);
+    unary_forward(OP_RELU, z, y, 4);
+    assert_float_equal(y[1], 2, 0);
+    assert_float_equal(y[2], 0, 0);
+    unary_forward(OP_IDENTITY, z, y, 4);
+    assert_float_equal(y[3], -100, 0);
+}
+
+/* A loss on the model output identity(x), batch rows, and its value. */
+static float loss_value(int loss, Shape out, const float *x, const float *t, int batch)
+{
+    Net n;
+    net_init(&n);
+    int in = add_input(&n, out);
+    n.g.output = unary(&n, OP_IDENTITY, in);
+    assert_true(ir_add_loss(&n.g, loss, target_shape(loss, out), SPAN_NONE, &n.d));
+    plan(&n, batch);
+    memcpy(exec_source(&n.e, in), x, (size_t)batch * shape_size(out) * sizeof *x);
+    memcpy(exec_source(&n.e, n.g.target), t,
+           (size_t)batch * shape_size(target_shape(loss, out)) * sizeof *t);
+    float value = loss_at(&n.e);
+    net_free(&n);
+    return value;
+}
+
+static void test_loss_values(void **state)
+{
+    (void)state;
+    /* uniform logits: −log(1/C) = ln C, whatever the class */
+    const float zeros[8] = {0}, classes[2] = {3, 1};
+    assert_float_equal(loss_value(OP_CROSS_ENTROPY, shape1(4), zeros, classes, 2), log(4), 1e-6);
+    /* [T, C] logits: the mean over batch and time of ln(1 + e^{-3}) and ln(1 + e^3) */
+    const float z[4] = {3, 0, 3, 0}, steps[2] = {0, 1};
+    double want = (log(1 + exp(-3)) + log(1 + exp(3))) / 2;
+    assert_float_equal(loss_value(OP_CROSS_ENTROPY, shape2(2, 2), z, steps, 1), want, 1e-6);
+    /* logits far beyond expf's range stay finite (log-sum-exp) */
+    const float big[2] = {1000, -1000}, first[1] = {0};
+    assert_float_equal(loss_value(OP_CROSS_ENTROPY, shape1(2), big, first, 1), 0, 1e-6);
+    /* a target that is no class index gives NaN, not an out-of-bounds read */
+    const float bad[1] = {2};
+    assert_true(isnan(loss_value(OP_CROSS_ENTROPY, shape1(2), zeros, bad, 1)));
+    /* mse: ((1 − 0)² + (2 − 0)² + (0 − 1)² + (0 − 0)²) / 4 */
+    const float y[4] = {1, 2, 0, 0}, t[4] = {0, 0, 1, 0};
+    assert_float_equal(loss_value(OP_MSE, shape1(2), y, t, 2), 1.5, 1e-7);
+}
+
+/* ---- shape errors ---- */
+
+static void assert_error(Net *n, const char *msg)
+{
+    assert_int_equal(n->d.errors, 1);
+    assert_string_equal(n->d.items[0].msg, msg);
+}
+
+static void test_add_shape_error(void **state)
+{
+    (void)state;
+    Net n;
+    net_init(&n);
+    int x = add_input(&n, shape1(4));
+    int y = dense(&n, x, 3);
+    int nodes = n.g.n, params = n.g.nparams;
+    Value args[2] = {tensor(x), tensor(y)};
+    assert_int_equal(ir_add_node(&n.g, OP_ADD, SPAN_NONE, NULL, 0, args, 2, &n.d), -1);
+    assert_error(&n, "'+' needs equal shapes, got [4] and [3]");
+    assert_int_equal(n.g.n, nodes);
+    assert_int_equal(n.g.nparams, params);
+    net_free(&n);
+}
+
+static void test_dense_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        double units;
+        const char *msg;
+    } cases[] = {
+        {0, "dense needs a whole number of units from 1 to 2^31 - 1, got 0"},
+        {2.5, "dense needs a whole number of units from 1 to 2^31 - 1, got 2.5"},
+        {1 << 30, "dense weight [4, 1073741824] is above the limit of 2^31 elements"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        Net n;
+        net_init(&n);
+        int x = add_input(&n, shape1(4));
+        Value args[2] = {tensor(x), num(cases[i].units)};
+        assert_int_equal(ir_add_node(&n.g, OP_DENSE, SPAN_NONE, NULL, 0, args, 2, &n.d), -1);
+        assert_error(&n, cases[i].msg);
+        assert_int_equal(n.g.n, 1);
+        assert_int_equal(n.g.nparams, 0);
+        assert_int_equal(n.g.param_floats, 0);
+        net_free(&n);
+    }
+}
+
+static void test_missing_argument(void **state)
+{
+    (void)state;
+    Net n;
+    net_init(&n);
+    Value args[1] = {tensor(add_input(&n, shape1(4)))};
+    assert_int_equal(ir_add_node(&n.g, OP_DENSE, SPAN_NONE, NULL, 0, args, 1, &n.d), -1);
+    assert_error(&n, "dense needs argument 'units'");
+    net_free(&n);
+}
+
+static void test_loss_shape_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        int loss;
+        Shape out, target;
+        const char *msg;
+    } cases[] = {
+        {OP_CROSS_ENTROPY, {1, {3}}, {1, {3}},
+         "cross_entropy on logits [3] needs class targets [1], got [3]"},
+        {OP_CROSS_ENTROPY, {2, {5, 3}}, {1, {1}},
+         "cross_entropy on logits [5, 3] needs class targets [5], got [1]"},
+        {OP_CROSS_ENTROPY, {3, {2, 2, 2}}, {1, {1}},
+         "cross_entropy needs logits [classes] or [time, classes], got [2, 2, 2]"},
+        {OP_MSE, {1, {2}}, {1, {3}}, "mse needs targets of the output's shape [2], got [3]"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        Net n;
+        net_init(&n);
+        n.g.output = add_input(&n, cases[i].out);
+        assert_false(ir_add_loss(&n.g, cases[i].loss, cases[i].target, SPAN_NONE, &n.d));
+        assert_error(&n, cases[i].msg);
+        assert_int_equal(n.g.n, 1);
+        assert_int_equal(n.g.loss, -1);
+        assert_int_equal(n.g.target, -1);
+        net_free(&n);
+    }
+}
+
+static void test_source_errors(void **state)
+{
+    (void)state;
+    Net n;
+    net_init(&n);
+    assert_int_equal(ir_add_source(&n.g, OP_INPUT, "x", shape1(0), SPAN_NONE, &n.d), -1);
+    assert_error(&n, "input needs 1 to 3 dimensions of at least 1, got [0]");
+    diag_clear(&n.d);
+    assert_int_equal(ir_add_source(&n.g, OP_INPUT, "x", shape2(1 << 16, 1 << 16), SPAN_NONE,
+                                   &n.d), -1);
+    assert_error(&n, "input gives a tensor of shape [65536, 65536], "
+                     "above the limit of 2^31 elements per example");
+    assert_int_equal(n.g.n, 0);
+    assert_int_equal(n.g.input, -1);
+    net_free(&n);
+}
+
+static void test_registry(void **state)
+{
+    (void)state;
+    assert_int_equal(op_lookup("dense"), OP_DENSE);
+    assert_int_equal(op_lookup("+"), OP_ADD);
+    assert_int_equal(op_lookup("softmax2"), -1);
+    for (int op = 0; op < OP_COUNT; op++) {
+        assert_non_null(op_table[op]);
+        assert_int_equal(op_lookup(op_def(op)->name), op);
+        assert_ptr_equal(op_sig(op), op_sig(op));
+    }
+    const Sig *s = op_sig(OP_DENSE);
+    assert_int_equal(s->n, 4);
+    assert_string_equal(s->p[2].name, "init");
+    assert_string_equal(s->p[2].dflt, "xavier_uniform");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gradcheck_every_op),
+        cmocka_unit_test(test_gradcheck_catches_a_wrong_backward),
+        cmocka_unit_test(test_activation_derivatives),
+        cmocka_unit_test(test_dense_forward),
+        cmocka_unit_test(test_activation_forward),
+        cmocka_unit_test(test_loss_values),
+        cmocka_unit_test(test_add_shape_error),
+        cmocka_unit_test(test_dense_errors),
+        cmocka_unit_test(test_missing_argument),
+        cmocka_unit_test(test_loss_shape_errors),
+        cmocka_unit_test(test_source_errors),
+        cmocka_unit_test(test_registry),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
