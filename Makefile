@@ -21,7 +21,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 VERSION := 0.1.0
 WARN    = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  ?= $(OPT) -g
-ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -DVG_VERSION='"$(VERSION)"' \
+ALL_CFLAGS = -std=c11 -D_XOPEN_SOURCE=700 -DVG_VERSION='"$(VERSION)"' \
              -DVG_STDLIB_DIR='"$(PREFIX)/share/vg/stdlib"' \
              -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS) $(SAN) $(CFLAGS)
 LDLIBS  = $(PKG_LIBS) -lz -lm
@@ -57,7 +57,7 @@ $(GEN)/lexer.c: grammar/lexer.re $(GEN)/parser.h
 	@mkdir -p $(GEN)
 	re2c -W --no-generation-date --no-version -o $@ $<
 
-$(GEN)/parser.c $(GEN)/parser.h: grammar/parser.y
+$(GEN)/parser.c $(GEN)/parser.h &: grammar/parser.y
 	@mkdir -p $(GEN)
 	bison -Wall -Werror --defines=$(GEN)/parser.h -o $(GEN)/parser.c $<
 

@@ -3,8 +3,9 @@
  * Kernels call blas_sgemm with row-major operands, so the rest of vg never
  * sees CBLAS enums and a different BLAS would change only this file. */
 #include <cblas.h>
+#include <stdio.h>
 
-#include "vg/ops.h"
+#include "vg/blas.h"
 
 void blas_sgemm(bool ta, bool tb, int m, int n, int k, float alpha,
                 const float *a, int lda, const float *b, int ldb, float beta,
@@ -13,4 +14,28 @@ void blas_sgemm(bool ta, bool tb, int m, int n, int k, float alpha,
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
                 tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
                 beta, c, ldc);
+}
+
+void blas_set_threads(int n)
+{
+    openblas_set_num_threads(n);
+}
+
+int blas_threads(void)
+{
+    return openblas_get_num_threads();
+}
+
+/* openblas_get_config() reads "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell
+ * MAX_THREADS=64"; its first two words are the library and version. */
+char *blas_describe(char *buf, size_t n)
+{
+    const char *cfg = openblas_get_config();
+    int len = 0;
+    for (int words = 0; cfg[len] && !(cfg[len] == ' ' && ++words == 2); len++)
+        ;
+    int t = openblas_get_num_threads();
+    snprintf(buf, n, "%.*s, core %s, %d thread%s", len, cfg, openblas_get_corename(), t,
+             t == 1 ? "" : "s");
+    return buf;
 }

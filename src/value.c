@@ -45,6 +45,8 @@ void sig_parse(Sig *out, const char *text)
         if (colon[2] && colon[2] != '=')
             bad_table(text, "junk after the type");
     }
+    if (out->n == 0)
+        free(copy);  /* nothing points into it */
 }
 
 int spec_lookup(const char *name)

@@ -84,10 +84,4 @@ int op_lookup(const char *name);          /* OpId or -1 */
 const Sig *op_sig(int op);                /* parsed once, cached */
 static inline const OpDef *op_def(int op) { return op_table[op]; }
 
-/* Row-major C = alpha·op(A)·op(B) + beta·C, op(X) = Xᵀ when tX; C is m×n,
- * the inner dimension k. The one door to cblas_sgemm (src/blas.c). */
-void blas_sgemm(bool ta, bool tb, int m, int n, int k, float alpha,
-                const float *a, int lda, const float *b, int ldb, float beta,
-                float *c, int ldc);
-
 #endif

@@ -7,6 +7,7 @@
  * `init` argument; b (when bias = true) initialised with zeros. Both GEMMs
  * of the backward pass read the forward operands in place, through BLAS
  * transposes: no copies, no scratch. */
+#include "vg/blas.h"
 #include "vg/ops.h"
 
 enum { DENSE_X, DENSE_UNITS, DENSE_INIT, DENSE_BIAS };

@@ -1,0 +1,23 @@
+/* blas.h — the BLAS underneath: GEMM, threads, and what to print about it.
+ *
+ * Only src/blas.c includes <cblas.h>. Every report header names the BLAS
+ * library, its kernel (core type) and the thread count, because results
+ * are reproducible only for the same thread count. */
+#ifndef VG_BLAS_H
+#define VG_BLAS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Row-major C = alpha·op(A)·op(B) + beta·C, op(X) = Xᵀ when tX; C is m×n,
+ * the inner dimension k. The one door to cblas_sgemm (src/blas.c). */
+void blas_sgemm(bool ta, bool tb, int m, int n, int k, float alpha,
+                const float *a, int lda, const float *b, int ldb, float beta,
+                float *c, int ldc);
+
+void blas_set_threads(int n);
+int blas_threads(void);
+/* "OpenBLAS 0.3.21, core Haswell, 1 thread" into buf; returns buf. */
+char *blas_describe(char *buf, size_t n);
+
+#endif

@@ -1,0 +1,60 @@
+/* elab.h — evaluating the language: models to IR graphs, settings to a
+ * Settings record, and expressions to values.
+ *
+ * Elaboration runs a model's body once per `train`, with that run's
+ * arguments: `for` loops unroll, `if`s choose, `def` calls inline, and every
+ * tensor expression appends IR nodes. Blocks do not open scopes: a name bound
+ * in a layer, loop or if body stays visible to the end of the model or def;
+ * only a `for` variable ends with its loop. Errors are diagnostics. */
+#ifndef VG_ELAB_H
+#define VG_ELAB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "vg/ir.h"
+#include "vg/program.h"
+
+/* Limits that keep a bad program from running away at compile time. */
+enum {
+    ELAB_MAX_DEPTH = 64,               /* nested def calls */
+    ELAB_MAX_ITERATIONS = 1000000,     /* loop iterations per elaboration */
+};
+
+typedef struct Settings {
+    const Spec *data;
+    int loss;                  /* OpId of the loss */
+    const Spec *optimizer;
+    long batch, steps;
+    uint64_t seed;
+    long report;               /* 0: initial and final only */
+    long probe;                /* rows of the probe batch; 0: all */
+    const Spec *clip;          /* NULL: none */
+    const Spec *pretrain;      /* NULL: none */
+    double test;               /* held-out fraction */
+    bool stop_on_nonfinite;    /* on_nonfinite = stop */
+    double vanishing_below, exploding_above;
+    Span span;                 /* the train item, for run-time errors */
+    Span data_span;            /* where `data` was set */
+} Settings;
+
+/* A command-line override, `--set key=value` (value is .vg source). */
+typedef struct SettingOverride {
+    const char *key;
+    const char *value;
+} SettingOverride;
+
+struct RunSet;
+
+/* Elaborates the model called in a train item (AST_TRAIN's a) into g. */
+bool elab_model(Program *p, const AstNode *call, IrGraph *g);
+/* The settings of a train item: the bundle, then its overrides, then the
+ * command line's. seed_override < 0 means none. */
+bool elab_settings(Program *p, const AstNode *train, const SettingOverride *cli,
+                   int ncli, long long seed_override, Settings *out);
+/* Evaluates an expression at the top level (lets, expects, the REPL); runs
+ * may be NULL when no run exists yet. */
+bool elab_eval(Program *p, const struct RunSet *runs, const AstNode *expr, Value *out);
+/* Every name visible at the top level, for completion and suggestions. */
+int elab_global_names(Program *p, const char **out, int max);
+
+#endif

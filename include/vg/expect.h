@@ -1,0 +1,30 @@
+/* expect.h — checking a program's `expect` lines after its runs.
+ *
+ * Each expect is evaluated against the runs' reports. A comparison also
+ * records both sides' values, so a failure can say what was measured. An
+ * expect that names a run which did not train (`vg run --run NAME`) is
+ * skipped, not failed. */
+#ifndef VG_EXPECT_H
+#define VG_EXPECT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "vg/train.h"
+
+typedef enum ExpectOutcome { EXPECT_PASS, EXPECT_FAIL, EXPECT_SKIP, EXPECT_ERROR } ExpectOutcome;
+
+typedef struct ExpectResult {
+    const AstNode *ast;      /* the AST_EXPECT item */
+    ExpectOutcome outcome;
+    bool has_sides;          /* the condition is a comparison */
+    Value lhs, rhs;
+} ExpectResult;
+
+/* Checks every expect of p into results (p->nexpects entries). Returns the
+ * exit status they imply: 0 all held or were skipped, 1 one failed, 2 one
+ * could not be evaluated (its diagnostic is in p->diag). */
+int expect_check_all(Program *p, const RunSet *rs, ExpectResult *results);
+void expect_print(FILE *out, const Program *p, const ExpectResult *results, int n, bool color);
+const char *expect_outcome_name(ExpectOutcome o);
+
+#endif

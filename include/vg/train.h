@@ -1,0 +1,108 @@
+/* train.h — runs: training a model with its settings and keeping its
+ * reports.
+ *
+ * A run elaborates its model, plans buffers for the training batch and for
+ * the probe batch (the fixed batch every report is measured on), and trains
+ * for `steps` steps; at step 0, every `report` steps and at the end it
+ * measures a Report (metrics.h). Reports stay in memory for `expect`, the
+ * REPL and the writers. */
+#ifndef VG_TRAIN_H
+#define VG_TRAIN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include "vg/data.h"
+#include "vg/elab.h"
+#include "vg/exec.h"
+#include "vg/ir.h"
+#include "vg/optim.h"
+#include "vg/program.h"
+
+typedef enum Verdict {
+    VERDICT_HEALTHY, VERDICT_VANISHING, VERDICT_EXPLODING,
+    VERDICT_SATURATED, VERDICT_DEAD,
+} Verdict;
+const char *verdict_name(Verdict v);
+
+/* One layer at one report step. A metric that does not apply is NaN
+ * (printed "-", JSON null). */
+typedef struct LayerMetrics {
+    double grad_norm, weight_norm, act_grad_norm, act_mean, act_std;
+    double saturation, dead, update_ratio, ratio, predicted;
+    Verdict verdict;
+    float *bptt;          /* recurrent layers: ‖dLoss/dh_t‖, t = 1..T; else NULL */
+    int bptt_len;
+} LayerMetrics;
+
+typedef struct Report {
+    long step;
+    double loss, accuracy, test_accuracy;   /* test_accuracy NaN without test */
+    double global_norm;   /* pre-clip global gradient norm of the last step */
+    double clipped;       /* fraction of steps so far that were clipped */
+    LayerMetrics *layers; /* one per declared layer, in declaration order */
+} Report;
+
+typedef struct Run {
+    const AstNode *ast;   /* the AST_TRAIN item */
+    const char *name;
+    const char *model;    /* the model's name */
+    Settings set;
+    IrGraph g;
+    ParamStore ps;
+    Exec train, probe;
+    Optim opt;
+    Dataset data;
+    int *order;           /* shuffled training rows */
+    int norder, cursor;
+    int ntrain;           /* rows used for training; the rest is the test split */
+    double *update_sq;    /* per layer: Σ(Δw)² of the last step */
+    long clipped_steps;
+    double last_global_norm;
+    Report *reports;
+    int nreports, repcap;
+    long step;            /* steps done */
+    bool ready;           /* elaborated and planned */
+    bool diverged;
+    long diverged_at;
+    Rng batch_rng;
+} Run;
+
+typedef struct RunSet {
+    Run *runs;
+    int n, cap;
+} RunSet;
+
+typedef struct TrainOptions {
+    const SettingOverride *sets;
+    int nsets;
+    long long seed;       /* < 0: from the settings */
+    size_t max_memory;    /* bytes; 0: no limit */
+    bool progress;        /* a progress line on stderr */
+} TrainOptions;
+
+/* Elaborates, loads data and plans a run. false: diagnostics in p->diag. */
+bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r);
+/* Trains up to `steps` more steps (the settings' remaining steps when < 0),
+ * recording reports. Returns 0, or 3 on a non-finite value with
+ * on_nonfinite = fail (r->diverged is set either way, and a diagnostic
+ * explains where). */
+int run_train(Program *p, Run *r, long steps, const TrainOptions *o);
+void run_free(Run *r);
+
+/* Set by a SIGINT/SIGTERM handler: training stops after the current step. */
+extern volatile sig_atomic_t train_interrupted;
+
+int runset_find(const struct RunSet *rs, const char *name);
+void runset_free(RunSet *rs);
+
+/* Member access on run values for the evaluator: run.initial, run.final,
+ * run.diverged, report.loss, report.fc (a layer family), layer.ratio …
+ * Returns false with *err set to a message when there is no such member. */
+bool run_member(const RunSet *rs, const Value *obj, const char *name, Value *out,
+                const char **err);
+/* Indexing a layer family: run.final.fc[2]. */
+bool run_index(const RunSet *rs, const Value *obj, long index, Value *out,
+               const char **err);
+
+#endif

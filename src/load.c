@@ -1,0 +1,256 @@
+/* load.c — files, imports and the top-level namespace.
+ *
+ * An import is searched for in the importing file's folder, then in each
+ * folder of VG_PATH (colon-separated), then in the stdlib folder; "std/X"
+ * names stdlib/X.vg directly. A file is identified by its canonical path
+ * (realpath), so the same file reached two ways loads once, and a file that
+ * is still on the import stack when imported again is a cycle. */
+#include "vg/program.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vg/parse.h"
+
+#ifndef VG_STDLIB_DIR
+#define VG_STDLIB_DIR "/usr/local/share/vg/stdlib"
+#endif
+
+static const char *sym_kind_name(SymKind k)
+{
+    static const char *const names[] = {
+        [SYM_MODEL] = "model", [SYM_DEF] = "def",
+        [SYM_SETTINGS] = "settings", [SYM_LET] = "constant",
+    };
+    return names[k];
+}
+
+/* The stdlib is found next to the binary's source tree when running from a
+ * checkout (VG_STDLIB overrides), else where `make install` put it. */
+static const char *default_stdlib(void)
+{
+    const char *env = getenv("VG_STDLIB");
+    if (env && *env)
+        return env;
+    struct stat st;
+    if (stat("stdlib/blocks.vg", &st) == 0)
+        return "stdlib";
+    return VG_STDLIB_DIR;
+}
+
+void program_init(Program *p)
+{
+    memset(p, 0, sizeof *p);
+    arena_init(&p->arena);
+    diag_init(&p->diag, &p->sources);
+    p->diag.max_errors = 0;
+    p->stdlib_dir = default_stdlib();
+    p->root_file = -1;
+}
+
+void program_free(Program *p)
+{
+    diag_free(&p->diag);
+    source_set_free(&p->sources);
+    free(p->syms);
+    free(p->trains);
+    free(p->expects);
+    free(p->loaded);
+    free(p->loading);
+    arena_free(&p->arena);
+    memset(p, 0, sizeof *p);
+}
+
+Symbol *program_lookup(Program *p, const char *name)
+{
+    for (int i = 0; i < p->nsyms; i++)
+        if (strcmp(p->syms[i].name, name) == 0)
+            return &p->syms[i];
+    return NULL;
+}
+
+const char *program_dir_of(Program *p, int file)
+{
+    if (file < 0 || file >= p->sources.n)
+        return ".";
+    const char *path = p->sources.files[file].path;
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return ".";
+    if (slash == path)
+        return "/";
+    return arena_strndup(&p->arena, path, (size_t)(slash - path));
+}
+
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Finds the file an import names; NULL if nowhere. */
+static char *resolve_import(Program *p, const char *name, const char *base_dir)
+{
+    if (strncmp(name, "std/", 4) == 0) {
+        char *c = arena_printf(&p->arena, "%s/%s.vg", p->stdlib_dir, name + 4);
+        return is_file(c) ? c : NULL;
+    }
+    if (name[0] == '/') {
+        char *c = arena_printf(&p->arena, "%s.vg", name);
+        return is_file(c) ? c : NULL;
+    }
+    char *c = arena_printf(&p->arena, "%s/%s.vg", base_dir, name);
+    if (is_file(c))
+        return c;
+    const char *vp = getenv("VG_PATH");
+    while (vp && *vp) {
+        const char *colon = strchr(vp, ':');
+        size_t len = colon ? (size_t)(colon - vp) : strlen(vp);
+        if (len) {
+            c = arena_printf(&p->arena, "%.*s/%s.vg", (int)len, vp, name);
+            if (is_file(c))
+                return c;
+        }
+        vp = colon ? colon + 1 : NULL;
+    }
+    c = arena_printf(&p->arena, "%s/%s.vg", p->stdlib_dir, name);
+    return is_file(c) ? c : NULL;
+}
+
+static bool in_list(const char **list, int n, const char *s)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+static bool load_resolved(Program *p, const char *path, Span at);
+
+static bool add_import(Program *p, const AstNode *item, const char *base_dir)
+{
+    char *path = resolve_import(p, item->str, base_dir);
+    if (!path) {
+        diag_error(&p->diag, item->span, "cannot find import \"%s\"", item->str);
+        diag_note(&p->diag, "searched %s/%s.vg, VG_PATH and the stdlib (%s)",
+                  base_dir, item->str, p->stdlib_dir);
+        return false;
+    }
+    return load_resolved(p, path, item->span);
+}
+
+static void push_sym(Program *p, const char *name, SymKind kind, const AstNode *ast)
+{
+    Symbol s = {.name = name, .kind = kind, .ast = ast};
+    VEC_PUSH(p->syms, p->nsyms, p->symcap, s);
+}
+
+static bool add_symbol(Program *p, const AstNode *item, SymKind kind)
+{
+    Symbol *old = program_lookup(p, item->str);
+    if (old && p->allow_redefine) {
+        *old = (Symbol){.name = item->str, .kind = kind, .ast = item};
+        return true;
+    }
+    if (old) {
+        diag_error(&p->diag, item->span, "'%s' is already defined", item->str);
+        const Span *o = &old->ast->span;
+        diag_note(&p->diag, "the %s '%s' is defined at %s:%d:%d", sym_kind_name(old->kind),
+                  old->name, o->file >= 0 ? p->sources.files[o->file].path : "?",
+                  o->first_line, o->first_column);
+        return false;
+    }
+    push_sym(p, item->str, kind, item);
+    return true;
+}
+
+static bool add_train(Program *p, const AstNode *item)
+{
+    for (int i = 0; i < p->ntrains; i++) {
+        if (strcmp(p->trains[i]->str, item->str) != 0)
+            continue;
+        if (p->allow_redefine) {
+            p->trains[i] = item;
+            return true;
+        }
+        diag_error(&p->diag, item->span, "run '%s' is already defined", item->str);
+        diag_note(&p->diag, "the first is at line %d", p->trains[i]->span.first_line);
+        return false;
+    }
+    VEC_PUSH(p->trains, p->ntrains, p->traincap, item);
+    return true;
+}
+
+bool program_add_item(Program *p, const AstNode *item, const char *base_dir)
+{
+    switch (item->kind) {
+    case AST_IMPORT:
+        return add_import(p, item, base_dir);
+    case AST_LET:
+        return add_symbol(p, item, SYM_LET);
+    case AST_MODEL:
+        return add_symbol(p, item, SYM_MODEL);
+    case AST_DEF:
+        return add_symbol(p, item, SYM_DEF);
+    case AST_SETTINGS:
+        return add_symbol(p, item, SYM_SETTINGS);
+    case AST_TRAIN:
+        return add_train(p, item);
+    case AST_EXPECT:
+        VEC_PUSH(p->expects, p->nexpects, p->expectcap, item);
+        return true;
+    default:
+        return diag_error(&p->diag, item->span, "a %s cannot stand at the top level",
+                          ast_kind_name(item->kind));
+    }
+}
+
+static bool load_resolved(Program *p, const char *path, Span at)
+{
+    char canon[PATH_MAX];
+    if (!realpath(path, canon))
+        return diag_error(&p->diag, at, "cannot open '%s': %s", path, strerror(errno));
+    for (int i = 0; i < p->nloading; i++) {
+        if (strcmp(p->loading[i].canon, canon) != 0)
+            continue;
+        diag_error(&p->diag, at, "import cycle: '%s' is already being loaded", path);
+        for (int k = i; k < p->nloading; k++)
+            diag_note(&p->diag, "'%s' imports '%s'", p->loading[k].shown,
+                      k + 1 < p->nloading ? p->loading[k + 1].shown : path);
+        return false;
+    }
+    if (in_list(p->loaded, p->nloaded, canon))
+        return true;
+    const char *key = arena_strdup(&p->arena, canon);
+    int file = source_load(&p->sources, path);
+    if (file < 0)
+        return diag_error(&p->diag, at, "cannot open '%s': %s", path, strerror(errno));
+    if (p->root_file < 0)
+        p->root_file = file;
+    AstNode *prog = parse_file(&p->arena, &p->diag, file);
+    if (!prog)
+        return false;
+    struct Loading entry = {key, p->sources.files[file].path};
+    VEC_PUSH(p->loading, p->nloading, p->loadingcap, entry);
+    const char *dir = program_dir_of(p, file);
+    bool ok = true;
+    for (const AstNode *it = prog->list.head; it; it = it->next)
+        ok &= program_add_item(p, it, dir);
+    p->nloading--;
+    VEC_PUSH(p->loaded, p->nloaded, p->loadedcap, key);
+    return ok;
+}
+
+bool program_load(Program *p, const char *path, Span at)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return diag_error(&p->diag, at, "cannot open '%s': %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return diag_error(&p->diag, at, "cannot open '%s': Is a directory", path);
+    return load_resolved(p, path, at);
+}

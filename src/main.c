@@ -1,0 +1,386 @@
+/* main.c — the `vg` command line.
+ *
+ * The only place that decides to exit: library code returns statuses and
+ * records diagnostics, and this file maps them to the exit codes of
+ * LANGUAGE.md (0 ok, 1 an expect failed, 2 usage/syntax/semantic error,
+ * 3 runtime failure; 130/143 interrupted by SIGINT/SIGTERM). */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vg/ast.h"
+#include "vg/blas.h"
+#include "vg/elab.h"
+#include "vg/expect.h"
+#include "vg/parse.h"
+#include "vg/program.h"
+#include "vg/report.h"
+#include "vg/train.h"
+
+enum { EXIT_EXPECT = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
+
+static const char usage_text[] =
+    "usage: vg COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  run FILE [options]        train every run in FILE, print its gradient-flow\n"
+    "                            reports, then check its expect lines\n"
+    "      --run NAME            train only the run NAME\n"
+    "      --set KEY=VALUE       override a training setting (VALUE is .vg syntax)\n"
+    "      --seed N              override every run's seed\n"
+    "      --threads N           BLAS threads (default 1)\n"
+    "      --quiet               print only the final table of each run and the expects\n"
+    "  check FILE                parse, resolve and shape-check only\n"
+    "  ir FILE [--model NAME] [--dot]\n"
+    "                            print a model's IR graph as text or Graphviz DOT\n"
+    "  fmt FILE                  print FILE in canonical layout\n"
+    "  --help, --version\n"
+    "\n"
+    "exit status: 0 ok, 1 an expect failed, 2 usage, syntax or semantic error,\n"
+    "3 runtime failure (non-finite values, I/O), 130/143 interrupted.\n";
+
+typedef struct Cli {
+    const char *cmd, *file, *run_only, *model;
+    SettingOverride sets[64];
+    int nsets;
+    long long seed;
+    int threads;
+    bool quiet, dot;
+} Cli;
+
+static bool color_for(FILE *f)
+{
+    const char *nc = getenv("NO_COLOR");
+    return isatty(fileno(f)) && !(nc && *nc);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("vg: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\nTry 'vg --help'.\n", stderr);
+    return EXIT_USAGE;
+}
+
+static bool parse_long(const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static const char *const valued_options[] = {"--run", "--model", "--seed", "--threads", "--set"};
+static const char *const flag_options[] = {"--quiet", "--dot"};
+
+static bool is_one_of(const char *a, const char *const *list, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(a, list[i]) == 0)
+            return true;
+    return false;
+}
+
+static int unknown_option(const char *a)
+{
+    const char *all[7];
+    memcpy(all, valued_options, sizeof valued_options);
+    memcpy(all + 5, flag_options, sizeof flag_options);
+    const char *best = diag_suggest(a, all, 7);
+    fprintf(stderr, "vg: unknown option '%s'%s%s%s\nTry 'vg --help'.\n", a,
+            best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
+    return EXIT_USAGE;
+}
+
+static int option_value(Cli *c, const char *opt, char *val)
+{
+    long long n;
+    if (strcmp(opt, "--run") == 0) {
+        c->run_only = val;
+    } else if (strcmp(opt, "--model") == 0) {
+        c->model = val;
+    } else if (strcmp(opt, "--seed") == 0) {
+        if (!parse_long(val, 0, LLONG_MAX, &n))
+            return usage_error("--seed needs a non-negative integer, got '%s'", val);
+        c->seed = n;
+    } else if (strcmp(opt, "--threads") == 0) {
+        if (!parse_long(val, 1, 256, &n))
+            return usage_error("--threads needs an integer from 1 to 256, got '%s'", val);
+        c->threads = (int)n;
+    } else {
+        char *eq = strchr(val, '=');
+        if (!eq || eq == val)
+            return usage_error("--set needs KEY=VALUE, got '%s'", val);
+        if (c->nsets == 64)
+            return usage_error("too many --set options (at most 64)%s", "");
+        *eq = '\0';
+        c->sets[c->nsets++] = (SettingOverride){val, eq + 1};
+    }
+    return 0;
+}
+
+/* Options may come before or after the file. Returns 0 or an exit code. */
+static int parse_cli(int argc, char **argv, Cli *c)
+{
+    memset(c, 0, sizeof *c);
+    c->seed = -1;
+    c->threads = 1;
+    c->cmd = argv[1];
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || strcmp(a, "-") == 0) {
+            if (c->file)
+                return usage_error("unexpected argument '%s'", a);
+            c->file = a;
+        } else if (strcmp(a, "--quiet") == 0) {
+            c->quiet = true;
+        } else if (strcmp(a, "--dot") == 0) {
+            c->dot = true;
+        } else if (is_one_of(a, valued_options, 5)) {
+            if (i + 1 == argc)
+                return usage_error("option '%s' needs a value", a);
+            int rc = option_value(c, a, argv[++i]);
+            if (rc)
+                return rc;
+        } else {
+            return unknown_option(a);
+        }
+    }
+    if (!c->file)
+        return usage_error("'%s' needs a FILE", c->cmd);
+    return 0;
+}
+
+static int fail_with_diags(Program *p, int code)
+{
+    diag_render_all(stderr, &p->diag, color_for(stderr));
+    return code;
+}
+
+static void on_signal(int sig)
+{
+    train_interrupted = sig;
+}
+
+static void print_run(const Program *p, const Run *r, bool quiet, bool color)
+{
+    report_print_header(stdout, p, r);
+    for (int i = quiet ? r->nreports - 1 : 0; i < r->nreports; i++)
+        if (i >= 0)
+            report_print_table(stdout, r, &r->reports[i], color);
+    if (r->diverged)
+        printf("diverged at step %ld\n", r->diverged_at);
+    putchar('\n');
+}
+
+/* Prepares every selected run before training any, so a mistake in the last
+ * run is reported before minutes are spent on the first. */
+static bool prepare_runs(Program *p, const Cli *c, const TrainOptions *o, RunSet *rs)
+{
+    bool ok = true;
+    rs->runs = xcalloc((size_t)(p->ntrains ? p->ntrains : 1), sizeof *rs->runs);
+    for (int i = 0; i < p->ntrains; i++) {
+        Run *r = &rs->runs[rs->n++];
+        r->name = p->trains[i]->str;
+        r->ast = p->trains[i];
+        if (c->run_only && strcmp(c->run_only, r->name) != 0)
+            continue;
+        ok &= run_prepare(p, p->trains[i], o, r);
+    }
+    return ok;
+}
+
+static int cmd_run(Program *p, const Cli *c)
+{
+    if (c->run_only && !program_lookup(p, c->run_only)) {
+        bool found = false;
+        for (int i = 0; i < p->ntrains; i++)
+            found |= strcmp(p->trains[i]->str, c->run_only) == 0;
+        if (!found)
+            return usage_error("no run named '%s' in the file", c->run_only);
+    }
+    TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed};
+    RunSet rs = {0};
+    if (!prepare_runs(p, c, &o, &rs)) {
+        runset_free(&rs);
+        return fail_with_diags(p, EXIT_USAGE);
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    char blas[128];
+    printf("vg %s · %s · %s\n\n", VG_VERSION, c->file, blas_describe(blas, sizeof blas));
+    bool color = color_for(stdout);
+    int status = 0;
+    for (int i = 0; i < rs.n && status == 0 && !train_interrupted; i++) {
+        Run *r = &rs.runs[i];
+        if (!r->ready)
+            continue;
+        status = run_train(p, r, -1, &o);
+        print_run(p, r, c->quiet, color);
+        fflush(stdout);
+    }
+    diag_render_all(stderr, &p->diag, color_for(stderr));
+    if (train_interrupted)
+        status = 128 + (int)train_interrupted;
+    if (status == 0 && p->nexpects) {
+        ExpectResult *res = xcalloc((size_t)p->nexpects, sizeof *res);
+        diag_clear(&p->diag);
+        status = expect_check_all(p, &rs, res);
+        expect_print(stdout, p, res, p->nexpects, color);
+        diag_render_all(stderr, &p->diag, color_for(stderr));
+        free(res);
+    }
+    runset_free(&rs);
+    return status;
+}
+
+static AstNode *default_call(Program *p, const char *model)
+{
+    AstNode *callee = ast_new(&p->arena, AST_NAME, SPAN_NONE);
+    callee->str = model;
+    AstNode *call = ast_new(&p->arena, AST_CALL, SPAN_NONE);
+    call->a = callee;
+    return call;
+}
+
+static bool trained(const Program *p, const char *model)
+{
+    for (int i = 0; i < p->ntrains; i++)
+        if (strcmp(p->trains[i]->a->a->str, model) == 0)
+            return true;
+    return false;
+}
+
+/* A model no run trains is still checked, with its defaults, when every
+ * parameter has one. */
+static bool check_untrained_models(Program *p)
+{
+    bool ok = true;
+    for (int i = 0; i < p->nsyms; i++) {
+        const Symbol *s = &p->syms[i];
+        if (s->kind != SYM_MODEL || trained(p, s->name))
+            continue;
+        bool defaults = true;
+        for (const AstNode *q = s->ast->list.head; q; q = q->next)
+            defaults &= q->a != NULL;
+        if (!defaults)
+            continue;
+        IrGraph g;
+        ir_init(&g, &p->arena, s->name);
+        ok &= elab_model(p, default_call(p, s->name), &g);
+        ir_free(&g);
+    }
+    return ok;
+}
+
+static int cmd_check(Program *p, const Cli *c)
+{
+    TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed};
+    RunSet rs = {0};
+    bool ok = prepare_runs(p, c, &o, &rs);
+    runset_free(&rs);
+    ok &= check_untrained_models(p);
+    if (!ok)
+        return fail_with_diags(p, EXIT_USAGE);
+    printf("%s: ok (%d run%s, %d expect%s)\n", c->file, p->ntrains, p->ntrains == 1 ? "" : "s",
+           p->nexpects, p->nexpects == 1 ? "" : "s");
+    return 0;
+}
+
+/* The model call `vg ir` elaborates: the first run's call of that model
+ * (with its arguments), else the model with its defaults. */
+static const AstNode *ir_call(Program *p, const Cli *c)
+{
+    for (int i = 0; i < p->ntrains; i++) {
+        const AstNode *call = p->trains[i]->a;
+        if (!c->model || strcmp(call->a->str, c->model) == 0)
+            return call;
+    }
+    const char *name = c->model;
+    for (int i = 0; !name && i < p->nsyms; i++)
+        if (p->syms[i].kind == SYM_MODEL)
+            name = p->syms[i].name;
+    return name ? default_call(p, name) : NULL;
+}
+
+static int cmd_ir(Program *p, const Cli *c)
+{
+    const AstNode *call = ir_call(p, c);
+    if (!call)
+        return usage_error("'%s' defines no model", c->file);
+    IrGraph g;
+    ir_init(&g, &p->arena, call->a->str);
+    bool ok = elab_model(p, call, &g);
+    if (ok) {
+        if (c->dot)
+            ir_print_dot(stdout, &g);
+        else
+            ir_print(stdout, &g);
+    }
+    ir_free(&g);
+    return ok ? 0 : fail_with_diags(p, EXIT_USAGE);
+}
+
+static int cmd_fmt(Program *p, const Cli *c)
+{
+    int file = source_load(&p->sources, c->file);
+    if (file < 0) {
+        diag_error(&p->diag, SPAN_NONE, "cannot open '%s': %s", c->file, strerror(errno));
+        return fail_with_diags(p, EXIT_USAGE);
+    }
+    AstNode *prog = parse_file(&p->arena, &p->diag, file);
+    if (!prog)
+        return fail_with_diags(p, EXIT_USAGE);
+    ast_print(stdout, prog, 0);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("vg %s\n", VG_VERSION);
+        return 0;
+    }
+    static const char *const cmds[] = {"run", "check", "ir", "fmt"};
+    int which = -1;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(argv[1], cmds[i]) == 0)
+            which = i;
+    if (which < 0) {
+        const char *best = diag_suggest(argv[1], cmds, 4);
+        fprintf(stderr, "vg: unknown command '%s'%s%s%s\nTry 'vg --help'.\n", argv[1],
+                best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
+        return EXIT_USAGE;
+    }
+    Cli c;
+    int rc = parse_cli(argc, argv, &c);
+    if (rc)
+        return rc;
+    blas_set_threads(c.threads);
+    Program p;
+    program_init(&p);
+    if (which == 3) {
+        rc = cmd_fmt(&p, &c);
+    } else if (!program_load(&p, c.file, SPAN_NONE)) {
+        rc = fail_with_diags(&p, EXIT_USAGE);
+    } else {
+        rc = which == 0 ? cmd_run(&p, &c) : which == 1 ? cmd_check(&p, &c) : cmd_ir(&p, &c);
+    }
+    program_free(&p);
+    return rc;
+}

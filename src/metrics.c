@@ -1,0 +1,268 @@
+/* metrics.c — per-layer gradient-flow metrics on the probe batch.
+ *
+ * Every metric is a plain reduction over planned buffers: the layer's
+ * parameter gradients and values, its output's value and gradient, and the
+ * pre-activations of its activation nodes. Sums run in double precision so
+ * norms of large layers do not lose digits. */
+#include "vg/metrics.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vg/ops.h"
+
+const char *const metric_names[M_COUNT] = {
+    [M_GRAD_NORM] = "grad_norm", [M_WEIGHT_NORM] = "weight_norm",
+    [M_ACT_GRAD_NORM] = "act_grad_norm", [M_ACT_MEAN] = "act_mean", [M_ACT_STD] = "act_std",
+    [M_SATURATION] = "saturation", [M_DEAD] = "dead", [M_UPDATE_RATIO] = "update_ratio",
+    [M_RATIO] = "ratio", [M_PREDICTED] = "predicted",
+};
+
+static const size_t metric_offsets[M_COUNT] = {
+    [M_GRAD_NORM] = offsetof(LayerMetrics, grad_norm),
+    [M_WEIGHT_NORM] = offsetof(LayerMetrics, weight_norm),
+    [M_ACT_GRAD_NORM] = offsetof(LayerMetrics, act_grad_norm),
+    [M_ACT_MEAN] = offsetof(LayerMetrics, act_mean),
+    [M_ACT_STD] = offsetof(LayerMetrics, act_std),
+    [M_SATURATION] = offsetof(LayerMetrics, saturation),
+    [M_DEAD] = offsetof(LayerMetrics, dead),
+    [M_UPDATE_RATIO] = offsetof(LayerMetrics, update_ratio),
+    [M_RATIO] = offsetof(LayerMetrics, ratio),
+    [M_PREDICTED] = offsetof(LayerMetrics, predicted),
+};
+
+double metric_get(const LayerMetrics *m, MetricId id)
+{
+    return *(const double *)((const char *)m + metric_offsets[id]);
+}
+
+int metric_lookup(const char *name)
+{
+    for (int i = 0; i < M_COUNT; i++)
+        if (strcmp(metric_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+static double sum_sq(const float *x, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)x[i] * x[i];
+    return s;
+}
+
+static size_t node_floats(const Exec *e, int node)
+{
+    return (size_t)e->batch * shape_size(e->g->nodes[node].shape);
+}
+
+static void param_norms(const Run *r, int layer, LayerMetrics *m)
+{
+    double g2 = 0, w2 = 0;
+    int count = 0;
+    for (int i = 0; i < r->g.nparams; i++) {
+        const IrParam *p = &r->g.params[i];
+        if (p->layer != layer || !p->trainable)
+            continue;
+        size_t n = shape_size(p->shape);
+        g2 += sum_sq(r->ps.grad + p->offset, n);
+        w2 += sum_sq(r->ps.value + p->offset, n);
+        count++;
+    }
+    m->grad_norm = count ? sqrt(g2) : NAN;
+    m->weight_norm = count ? sqrt(w2) : NAN;
+    m->update_ratio = count && r->step > 0 ? sqrt(r->update_sq[layer]) / m->weight_norm : NAN;
+}
+
+static void output_stats(const Exec *e, int node, LayerMetrics *m)
+{
+    size_t n = node_floats(e, node);
+    const float *v = e->val[node];
+    double s = 0, s2 = 0;
+    for (size_t i = 0; i < n; i++)
+        s += v[i];
+    double mean = s / (double)n;
+    for (size_t i = 0; i < n; i++)
+        s2 += (v[i] - mean) * (v[i] - mean);
+    m->act_mean = mean;
+    m->act_std = sqrt(s2 / (double)n);
+    /* a layer whose output is the model input itself has no gradient buffer */
+    m->act_grad_norm = e->grad[node] ? sqrt(sum_sq(e->grad[node], n)) : NAN;
+}
+
+/* Saturation: entries (example × unit) of saturating activations whose
+ * local derivative is below 1% of its maximum. Dead: units of relu-family
+ * activations that are exactly zero for every probe example. */
+static void activation_stats(const Exec *e, int layer, LayerMetrics *m)
+{
+    long sat = 0, sat_total = 0, dead = 0, dead_total = 0;
+    for (int i = 0; i < e->g->n; i++) {
+        const IrNode *nd = &e->g->nodes[i];
+        const OpDef *op = op_def(nd->op);
+        if (nd->layer != layer || op->kind != OPK_ACTIVATION)
+            continue;
+        size_t units = shape_size(nd->shape);
+        const float *z = e->val[nd->in[0]], *y = e->val[i];
+        if (op->saturating) {
+            double floor_d = 0.01 * op->max_deriv;
+            for (size_t k = 0; k < units * (size_t)e->batch; k++)
+                sat += op->deriv(z[k], nd) < floor_d;
+            sat_total += (long)(units * (size_t)e->batch);
+        }
+        if (op->relu_family) {
+            for (size_t u = 0; u < units; u++) {
+                int b = 0;
+                while (b < e->batch && y[(size_t)b * units + u] == 0.0f)
+                    b++;
+                dead += b == e->batch;
+            }
+            dead_total += (long)units;
+        }
+    }
+    m->saturation = sat_total ? (double)sat / (double)sat_total : NAN;
+    m->dead = dead_total ? (double)dead / (double)dead_total : NAN;
+}
+
+/* The factor by which mean-field theory says layer `layer` scales the
+ * squared gradient norm on its way down: σw²·E[φ′(z)²], σw² = fan_in·Var(W)
+ * (Schoenholz et al. 2017; Glorot & Bengio 2010 eq. 14). Applies only to a
+ * layer that is one dense op (optionally followed by one activation) fed by
+ * the previous layer's output; NaN otherwise. */
+static double chain_factor(const Run *r, const Exec *e, int layer)
+{
+    const IrGraph *g = &r->g;
+    int dense = -1, act = -1, other = 0;
+    for (int i = 0; i < g->n; i++) {
+        if (g->nodes[i].layer != layer)
+            continue;
+        const OpDef *op = op_def(g->nodes[i].op);
+        if (g->nodes[i].op == OP_DENSE && dense < 0)
+            dense = i;
+        else if (op->kind == OPK_ACTIVATION && act < 0 && dense >= 0 && g->nodes[i].in[0] == dense)
+            act = i;
+        else
+            other++;
+    }
+    if (dense < 0 || other || layer == 0)
+        return NAN;
+    if (g->nodes[dense].in[0] != g->layers[layer - 1].output)
+        return NAN;
+    int out = act >= 0 ? act : dense;
+    if (g->layers[layer].output != out)
+        return NAN;
+    const IrParam *w = NULL;
+    for (int k = 0; k < g->nodes[dense].nparam; k++)
+        if (g->params[g->nodes[dense].param[k]].is_weight)
+            w = &g->params[g->nodes[dense].param[k]];
+    if (!w)
+        return NAN;
+    size_t n = shape_size(w->shape);
+    const float *wv = r->ps.value + w->offset;
+    double s = 0, s2 = 0;
+    for (size_t i = 0; i < n; i++)
+        s += wv[i];
+    for (size_t i = 0; i < n; i++)
+        s2 += (wv[i] - s / (double)n) * (wv[i] - s / (double)n);
+    double sigma_w2 = (double)w->fan_in * s2 / (double)n;
+    double ephi = 1.0;
+    if (act >= 0) {
+        const IrNode *an = &g->nodes[act];
+        const OpDef *op = op_def(an->op);
+        size_t m = node_floats(e, act);
+        const float *z = e->val[an->in[0]];
+        double acc = 0;
+        for (size_t i = 0; i < m; i++) {
+            double d = op->deriv(z[i], an);
+            acc += d * d;
+        }
+        ephi = acc / (double)m;
+    }
+    return sigma_w2 * ephi;
+}
+
+static void predictions(const Run *r, const Exec *e, Report *rep)
+{
+    int L = r->g.nlayers;
+    double prod = 1.0;
+    rep->layers[L - 1].predicted = 1.0;
+    for (int l = L - 2; l >= 0; l--) {
+        prod *= chain_factor(r, e, l + 1);
+        rep->layers[l].predicted = sqrt(prod);
+    }
+}
+
+static Verdict verdict(const Settings *s, const LayerMetrics *m)
+{
+    if (!isfinite(m->act_grad_norm) || !isfinite(m->ratio) || m->ratio > s->exploding_above)
+        return isfinite(m->ratio) && m->ratio < s->vanishing_below ? VERDICT_VANISHING
+                                                                   : VERDICT_EXPLODING;
+    if (m->ratio < s->vanishing_below)
+        return VERDICT_VANISHING;
+    if (m->saturation > 0.5)
+        return VERDICT_SATURATED;
+    if (m->dead > 0.5)
+        return VERDICT_DEAD;
+    return VERDICT_HEALTHY;
+}
+
+double metrics_accuracy(const Run *r, const float *logits, const float *targets, int rows)
+{
+    int classes = r->data.classes;
+    if (classes <= 0)
+        return NAN;
+    size_t width = shape_size(r->g.nodes[r->g.output].shape);
+    size_t steps = shape_size(r->data.y_shape);  /* one label per time step */
+    size_t c = width / steps;
+    long right = 0;
+    for (int b = 0; b < rows; b++)
+        for (size_t t = 0; t < steps; t++) {
+            const float *z = logits + (size_t)b * width + t * c;
+            size_t best = 0;
+            for (size_t k = 1; k < c; k++)
+                if (z[k] > z[best])
+                    best = k;
+            right += (float)best == targets[(size_t)b * steps + t];
+        }
+    return (double)right / ((double)rows * (double)steps);
+}
+
+void metrics_measure(Run *r, Report *rep)
+{
+    Exec *e = &r->probe;
+    const IrGraph *g = &r->g;
+    params_zero_grad(&r->ps);
+    exec_forward(e, false);
+    exec_backward(e, false);
+    rep->step = r->step;
+    rep->loss = exec_loss(e);
+    rep->accuracy = metrics_accuracy(r, e->val[g->output], e->val[g->target], e->batch);
+    rep->global_norm = r->step > 0 ? r->last_global_norm : NAN;
+    rep->clipped = r->step > 0 ? (double)r->clipped_steps / (double)r->step : 0;
+    rep->test_accuracy = NAN;
+    rep->layers = xcalloc((size_t)g->nlayers, sizeof *rep->layers);
+    for (int l = 0; l < g->nlayers; l++) {
+        LayerMetrics *m = &rep->layers[l];
+        param_norms(r, l, m);
+        output_stats(e, g->layers[l].output, m);
+        activation_stats(e, l, m);
+    }
+    if (g->nlayers == 0)
+        return;
+    double top = rep->layers[g->nlayers - 1].act_grad_norm;
+    for (int l = 0; l < g->nlayers; l++)
+        rep->layers[l].ratio = rep->layers[l].act_grad_norm / top;
+    predictions(r, e, rep);
+    for (int l = 0; l < g->nlayers; l++)
+        rep->layers[l].verdict = verdict(&r->set, &rep->layers[l]);
+}
+
+void report_free(Report *rep, int nlayers)
+{
+    for (int l = 0; rep->layers && l < nlayers; l++)
+        free(rep->layers[l].bptt);
+    free(rep->layers);
+    rep->layers = NULL;
+}

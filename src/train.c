@@ -1,0 +1,477 @@
+/* train.c — preparing and training runs.
+ *
+ * Randomness is split into independent streams derived from the run's seed
+ * (data, init, split, probe, batch order, dropout), so changing, say, the
+ * probe size never changes the initial weights. A training step is: fill
+ * the batch, zero gradients, forward, backward, global norm, clip, update;
+ * it allocates nothing. Reports are measured before the step that follows
+ * them, on the probe batch. */
+#include "vg/train.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vg/metrics.h"
+#include "vg/ops.h"
+
+const char *verdict_name(Verdict v)
+{
+    static const char *const names[] = {
+        [VERDICT_HEALTHY] = "healthy", [VERDICT_VANISHING] = "vanishing",
+        [VERDICT_EXPLODING] = "exploding", [VERDICT_SATURATED] = "saturated",
+        [VERDICT_DEAD] = "dead",
+    };
+    return names[v];
+}
+
+static void copy_rows(float *dst, const float *src, const int *rows, int n, size_t width)
+{
+    for (int i = 0; i < n; i++)
+        memcpy(dst + (size_t)i * width, src + (size_t)rows[i] * width, width * sizeof *dst);
+}
+
+static bool check_data_fits(Program *p, Run *r)
+{
+    const IrGraph *g = &r->g;
+    Shape in = g->nodes[g->input].shape;
+    char a[64], b[64];
+    if (!shape_eq(in, r->data.x_shape))
+        return diag_error(&p->diag, r->set.data_span,
+                          "the data set yields inputs of shape %s, but model '%s' takes input "
+                          "'%s' of shape %s",
+                          shape_str(r->data.x_shape, a, sizeof a), g->name,
+                          g->nodes[g->input].binding, shape_str(in, b, sizeof b));
+    if (r->data.n < 1)
+        return diag_error(&p->diag, r->set.data_span, "the data set is empty");
+    return true;
+}
+
+/* Splits rows into training and test, and draws the probe batch from the
+ * training rows. */
+static void split_rows(Run *r, int **probe_rows, int *nprobe)
+{
+    int n = r->data.n;
+    r->order = xmalloc(sizeof(int) * (size_t)n);
+    for (int i = 0; i < n; i++)
+        r->order[i] = i;
+    Rng split;
+    rng_derive(&split, r->set.seed, RNG_SPLIT);
+    int ntest = (int)floor(r->set.test * n + 0.5);
+    if (ntest > 0)
+        rng_shuffle(&split, r->order, n);
+    r->ntrain = n - ntest;
+    if (r->ntrain < 1)
+        r->ntrain = 1;
+    r->norder = r->ntrain;
+    int *pr = xmalloc(sizeof(int) * (size_t)r->ntrain);
+    memcpy(pr, r->order, sizeof(int) * (size_t)r->ntrain);
+    Rng prng;
+    rng_derive(&prng, r->set.seed, RNG_PROBE);
+    rng_shuffle(&prng, pr, r->ntrain);
+    *nprobe = r->set.probe == 0 || r->set.probe > r->ntrain ? r->ntrain : (int)r->set.probe;
+    *probe_rows = pr;
+    rng_derive(&r->batch_rng, r->set.seed, RNG_BATCH);
+    rng_shuffle(&r->batch_rng, r->order, r->ntrain);
+    r->cursor = 0;
+}
+
+bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r)
+{
+    memset(r, 0, sizeof *r);
+    r->ast = train;
+    r->name = train->str;
+    r->model = train->a->a->str;
+    ir_init(&r->g, &p->arena, r->model);
+    if (!elab_settings(p, train, o->sets, o->nsets, o->seed, &r->set))
+        return false;
+    if (!elab_model(p, train->a, &r->g))
+        return false;
+    if (r->g.nlayers == 0)
+        return diag_error(&p->diag, train->span, "model '%s' declares no layer: "
+                          "reports are per `layer`", r->model);
+    if (!data_load(&r->data, r->set.data, r->set.seed, program_dir_of(p, train->span.file),
+                   &p->diag))
+        return false;
+    if (!check_data_fits(p, r))
+        return false;
+    if (r->data.classes > 0 && r->set.loss == OP_MSE)
+        return diag_error(&p->diag, r->set.span, "run '%s': mse needs real-valued targets, "
+                          "but the data set has class labels; use cross_entropy", r->name);
+    if (r->data.classes == 0 && r->set.loss == OP_CROSS_ENTROPY)
+        return diag_error(&p->diag, r->set.span, "run '%s': cross_entropy needs class labels, "
+                          "but the data set has real-valued targets; use mse", r->name);
+    if (!ir_add_loss(&r->g, r->set.loss, r->data.y_shape, r->set.span, &p->diag))
+        return false;
+    if (r->data.classes > 0) {
+        size_t width = shape_size(r->g.nodes[r->g.output].shape);
+        size_t per_step = width / shape_size(r->data.y_shape);
+        if ((long)per_step < r->data.classes)
+            return diag_error(&p->diag, r->set.data_span, "run '%s': the data set has %d "
+                              "classes, but model '%s' outputs %zu logit%s", r->name,
+                              r->data.classes, r->model, per_step, per_step == 1 ? "" : "s");
+    }
+    params_alloc(&r->ps, &r->g);
+    Rng init;
+    rng_derive(&init, r->set.seed, RNG_INIT);
+    params_init(&r->ps, &r->g, &init);
+    int *probe_rows, nprobe;
+    split_rows(r, &probe_rows, &nprobe);
+    bool ok = exec_plan(&r->train, &r->g, &r->ps, (int)r->set.batch, o->max_memory, &p->diag) &&
+              exec_plan(&r->probe, &r->g, &r->ps, nprobe, o->max_memory, &p->diag);
+    if (ok) {
+        rng_derive(&r->train.rng, r->set.seed, RNG_DROPOUT);
+        size_t xw = shape_size(r->data.x_shape), yw = shape_size(r->data.y_shape);
+        copy_rows(exec_source(&r->probe, r->g.input), r->data.x, probe_rows, nprobe, xw);
+        copy_rows(exec_source(&r->probe, r->g.target), r->data.y, probe_rows, nprobe, yw);
+        optim_init(&r->opt, r->set.optimizer, r->ps.n);
+        r->update_sq = xcalloc((size_t)r->g.nlayers, sizeof *r->update_sq);
+        r->ready = true;
+    }
+    free(probe_rows);
+    return ok;
+}
+
+static void fill_batch(Run *r)
+{
+    Exec *e = &r->train;
+    size_t xw = shape_size(r->data.x_shape), yw = shape_size(r->data.y_shape);
+    float *x = exec_source(e, r->g.input), *y = exec_source(e, r->g.target);
+    for (int i = 0; i < e->batch; i++) {
+        if (r->cursor == r->norder) {
+            rng_shuffle(&r->batch_rng, r->order, r->norder);
+            r->cursor = 0;
+        }
+        int row = r->order[r->cursor++];
+        memcpy(x + (size_t)i * xw, r->data.x + (size_t)row * xw, xw * sizeof *x);
+        memcpy(y + (size_t)i * yw, r->data.y + (size_t)row * yw, yw * sizeof *y);
+    }
+}
+
+/* The first layer, in backward order, whose output gradient or parameter
+ * gradient is not finite: where a NaN or an infinity entered. */
+static int first_nonfinite_layer(const Run *r)
+{
+    const IrGraph *g = &r->g;
+    const Exec *e = &r->train;
+    for (int l = g->nlayers - 1; l >= 0; l--) {
+        int node = g->layers[l].output;
+        size_t n = (size_t)e->batch * shape_size(g->nodes[node].shape);
+        for (size_t i = 0; e->grad[node] && i < n; i++)
+            if (!isfinite(e->grad[node][i]) || !isfinite(e->val[node][i]))
+                return l;
+        for (int k = 0; k < g->nparams; k++) {
+            const IrParam *pp = &g->params[k];
+            if (pp->layer != l)
+                continue;
+            for (size_t i = 0; i < shape_size(pp->shape); i++)
+                if (!isfinite(r->ps.grad[pp->offset + i]))
+                    return l;
+        }
+    }
+    return -1;
+}
+
+static double grad_norm(const ParamStore *ps)
+{
+    double s = 0;
+    for (size_t i = 0; i < ps->n; i++)
+        s += (double)ps->grad[i] * ps->grad[i];
+    return sqrt(s);
+}
+
+/* clip = norm(max) rescales the whole gradient when its global norm exceeds
+ * max (Pascanu, Mikolov & Bengio 2013, Algorithm 1); clip = value(max)
+ * clamps each component. Returns whether anything was clipped. */
+static bool clip_grads(Run *r, double norm)
+{
+    const Spec *c = r->set.clip;
+    if (!c)
+        return false;
+    double max = spec_num(c, "max");
+    ParamStore *ps = &r->ps;
+    if (c->id == SPEC_CLIP_NORM) {
+        if (norm <= max)
+            return false;
+        float k = (float)(max / norm);
+        for (size_t i = 0; i < ps->n; i++)
+            ps->grad[i] *= k;
+        return true;
+    }
+    bool any = false;
+    for (size_t i = 0; i < ps->n; i++) {
+        if (ps->grad[i] > max) {
+            ps->grad[i] = (float)max;
+            any = true;
+        } else if (ps->grad[i] < -max) {
+            ps->grad[i] = (float)-max;
+            any = true;
+        }
+    }
+    return any;
+}
+
+static void update(Run *r)
+{
+    memset(r->update_sq, 0, sizeof(double) * (size_t)r->g.nlayers);
+    optim_begin_step(&r->opt);
+    for (int k = 0; k < r->g.nparams; k++) {
+        const IrParam *pp = &r->g.params[k];
+        if (!pp->trainable)
+            continue;
+        double sq = optim_update(&r->opt, r->ps.value, r->ps.grad, pp->offset,
+                                 shape_size(pp->shape));
+        if (pp->layer >= 0)
+            r->update_sq[pp->layer] += sq;
+    }
+}
+
+static void add_report(Run *r)
+{
+    Report rep;
+    metrics_measure(r, &rep);
+    VEC_PUSH(r->reports, r->nreports, r->repcap, rep);
+}
+
+static bool report_due(const Run *r, long step, long last)
+{
+    if (step == 0 || step == last)
+        return true;
+    return r->set.report > 0 && step % r->set.report == 0;
+}
+
+/* One training step. On a non-finite loss or gradient, returns false with
+ * r->diverged set and `why` describing where it appeared. */
+static bool step_once(Run *r, char *why, size_t n)
+{
+    fill_batch(r);
+    params_zero_grad(&r->ps);
+    exec_forward(&r->train, true);
+    float loss = exec_loss(&r->train);
+    exec_backward(&r->train, true);
+    double norm = grad_norm(&r->ps);
+    r->last_global_norm = norm;
+    if (!isfinite(loss) || !isfinite(norm)) {
+        int l = first_nonfinite_layer(r);
+        snprintf(why, n, "run '%s': the %s became %s at step %ld%s%s%s", r->name,
+                 isfinite(loss) ? "gradient" : "loss",
+                 isnan(isfinite(loss) ? norm : loss) ? "NaN" : "infinite", r->step + 1,
+                 l >= 0 ? " (first in layer '" : "", l >= 0 ? r->g.layers[l].name : "",
+                 l >= 0 ? "', in backward order)" : "");
+        r->diverged = true;
+        r->diverged_at = r->step + 1;
+        return false;
+    }
+    if (clip_grads(r, norm))
+        r->clipped_steps++;
+    update(r);
+    r->step++;
+    return true;
+}
+
+volatile sig_atomic_t train_interrupted;
+
+int run_train(Program *p, Run *r, long steps, const TrainOptions *o)
+{
+    (void)o;
+    long last = steps < 0 ? r->set.steps : r->step + steps;
+    if (r->nreports == 0 || r->reports[r->nreports - 1].step != r->step)
+        add_report(r);
+    while (r->step < last && !train_interrupted) {
+        char why[256];
+        if (!step_once(r, why, sizeof why)) {
+            if (!r->set.stop_on_nonfinite) {
+                diag_error(&p->diag, r->set.span, "%s", why);
+                return 3;
+            }
+            diag_warning(&p->diag, r->set.span, "%s", why);
+            diag_note(&p->diag, "on_nonfinite = stop: the run is marked diverged and the next "
+                      "run goes on");
+            return 0;
+        }
+        if (report_due(r, r->step, last))
+            add_report(r);
+    }
+    return 0;
+}
+
+void run_free(Run *r)
+{
+    for (int i = 0; i < r->nreports; i++)
+        report_free(&r->reports[i], r->g.nlayers);
+    free(r->reports);
+    free(r->order);
+    free(r->update_sq);
+    exec_free(&r->train);
+    exec_free(&r->probe);
+    optim_free(&r->opt);
+    params_free(&r->ps);
+    data_free(&r->data);
+    ir_free(&r->g);
+    memset(r, 0, sizeof *r);
+}
+
+int runset_find(const RunSet *rs, const char *name)
+{
+    for (int i = 0; i < rs->n; i++)
+        if (strcmp(rs->runs[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+void runset_free(RunSet *rs)
+{
+    for (int i = 0; i < rs->n; i++)
+        run_free(&rs->runs[i]);
+    free(rs->runs);
+    rs->runs = NULL;
+    rs->n = rs->cap = 0;
+}
+
+/* ---- run values in expressions ---- */
+
+static const char *const run_levels[] = {"loss", "accuracy", "test_accuracy", "step",
+                                         "global_norm", "clipped"};
+
+static double run_level(const Report *rep, int which)
+{
+    switch (which) {
+    case 0: return rep->loss;
+    case 1: return rep->accuracy;
+    case 2: return rep->test_accuracy;
+    case 3: return (double)rep->step;
+    case 4: return rep->global_norm;
+    default: return rep->clipped;
+    }
+}
+
+static const Report *report_of(const Run *r, int which)
+{
+    if (r->nreports == 0)
+        return NULL;
+    return which == 0 ? &r->reports[0] : &r->reports[r->nreports - 1];
+}
+
+static int find_layer_family(const IrGraph *g, const char *name, bool *exact)
+{
+    size_t n = strlen(name);
+    for (int l = 0; l < g->nlayers; l++) {
+        const char *ln = g->layers[l].name;
+        if (strcmp(ln, name) == 0) {
+            *exact = true;
+            return l;
+        }
+        if (strncmp(ln, name, n) == 0 && ln[n] == '[') {
+            *exact = false;
+            return l;
+        }
+    }
+    return -1;
+}
+
+static bool report_member(const RunSet *rs, const Value *obj, const char *name, Value *out,
+                          const char **err)
+{
+    const Run *r = &rs->runs[obj->run];
+    const Report *rep = report_of(r, obj->report);
+    if (!rep) {
+        *err = "the run has not trained yet";
+        return false;
+    }
+    for (int i = 0; i < 6; i++)
+        if (strcmp(name, run_levels[i]) == 0) {
+            *out = (Value){.kind = VAL_NUM, .num = run_level(rep, i)};
+            return true;
+        }
+    bool exact;
+    if (find_layer_family(&r->g, name, &exact) >= 0) {
+        *out = (Value){.kind = exact ? VAL_LAYER : VAL_LAYERS, .run = obj->run,
+                       .report = obj->report, .str = name};
+        return true;
+    }
+    static char msg[256];
+    snprintf(msg, sizeof msg, "run '%s' has no layer or value '%s'", r->name, name);
+    *err = msg;
+    return false;
+}
+
+static bool layer_member(const RunSet *rs, const Value *obj, const char *name, Value *out,
+                         const char **err)
+{
+    const Run *r = &rs->runs[obj->run];
+    const Report *rep = report_of(r, obj->report);
+    int l = ir_find_layer(&r->g, obj->str);
+    int m = metric_lookup(name);
+    if (m >= 0) {
+        *out = (Value){.kind = VAL_NUM, .num = metric_get(&rep->layers[l], (MetricId)m)};
+        return true;
+    }
+    if (strcmp(name, "verdict") == 0) {
+        *out = (Value){.kind = VAL_STR, .str = verdict_name(rep->layers[l].verdict)};
+        return true;
+    }
+    static char msg[256];
+    const char *best = diag_suggest(name, metric_names, M_COUNT);
+    snprintf(msg, sizeof msg, "a layer has no metric '%s'%s%s%s", name,
+             best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
+    *err = msg;
+    return false;
+}
+
+bool run_member(const RunSet *rs, const Value *obj, const char *name, Value *out,
+                const char **err)
+{
+    const Run *r = &rs->runs[obj->run];
+    switch (obj->kind) {
+    case VAL_RUN:
+        if (strcmp(name, "initial") == 0 || strcmp(name, "final") == 0) {
+            *out = (Value){.kind = VAL_REPORT, .run = obj->run, .report = name[0] == 'i' ? 0 : -1};
+            return true;
+        }
+        if (strcmp(name, "diverged") == 0) {
+            *out = (Value){.kind = VAL_BOOL, .num = r->diverged};
+            return true;
+        }
+        if (strcmp(name, "diverged_at") == 0) {
+            *out = (Value){.kind = VAL_NUM, .num = r->diverged ? (double)r->diverged_at : NAN};
+            return true;
+        }
+        {
+            Value fin = {.kind = VAL_REPORT, .run = obj->run, .report = -1};
+            return report_member(rs, &fin, name, out, err);
+        }
+    case VAL_REPORT:
+        return report_member(rs, obj, name, out, err);
+    case VAL_LAYER:
+        return layer_member(rs, obj, name, out, err);
+    case VAL_LAYERS: {
+        static char msg[256];
+        snprintf(msg, sizeof msg, "'%s' names layers %s[...]: index it first", obj->str, obj->str);
+        *err = msg;
+        return false;
+    }
+    default:
+        *err = "no such member";
+        return false;
+    }
+}
+
+bool run_index(const RunSet *rs, const Value *obj, long index, Value *out, const char **err)
+{
+    const Run *r = &rs->runs[obj->run];
+    char name[256];
+    snprintf(name, sizeof name, "%s[%ld]", obj->str, index);
+    if (ir_find_layer(&r->g, name) < 0) {
+        static char msg[300];
+        snprintf(msg, sizeof msg, "run '%s' has no layer '%s'", r->name, name);
+        *err = msg;
+        return false;
+    }
+    const char *stored = NULL;
+    for (int l = 0; l < r->g.nlayers; l++)
+        if (strcmp(r->g.layers[l].name, name) == 0)
+            stored = r->g.layers[l].name;
+    *out = (Value){.kind = VAL_LAYER, .run = obj->run, .report = obj->report, .str = stored};
+    return true;
+}

@@ -1,0 +1,1 @@
+run tests/golden/no_such_file.vg
