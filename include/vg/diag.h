@@ -50,6 +50,7 @@ typedef struct DiagSink {
     int n, cap;
     int errors;
     int max_errors;  /* per sink; further errors are counted, not stored. 0: no limit */
+    bool dropped;    /* the latest error was not stored: its notes are dropped too */
 } DiagSink;
 
 extern const Span SPAN_NONE;

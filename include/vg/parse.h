@@ -18,7 +18,8 @@ enum { PARSE_MAX_ERRORS = 20 };
 AstNode *parse_file(Arena *arena, DiagSink *diag, int file);
 
 /* REPL: parses exactly one entry — an item, a statement or an expression
- * (then an AST_EXPR_STMT) — from a source. Returns PARSE_OK with *out set,
+ * (then an AST_EXPR_STMT) — from a source. Returns PARSE_OK with *out set
+ * (NULL when the text holds only blanks and comments),
  * PARSE_MORE when the text ends inside an open '{', '(' or '[' or after a
  * token that needs more (the REPL then reads another line and retries with
  * the longer text), or PARSE_ERROR with diagnostics in the sink. */
@@ -27,7 +28,7 @@ ParseStatus parse_entry(Arena *arena, DiagSink *diag, int file, AstNode **out);
 
 /* The lexer on its own, for tests and the REPL's completion. */
 typedef struct Token {
-    int kind;          /* one of the TOK_* values below */
+    int kind;          /* a TokKind (T_*) */
     Span span;
     const char *text;  /* identifier or decoded string, in the arena */
     double num;
@@ -44,6 +45,29 @@ typedef enum TokKind {
     T_PLUS, T_MINUS, T_STAR, T_SLASH, T_CARET,
     T_LT, T_LE, T_GT, T_GE, T_EQ, T_NE,
 } TokKind;
+
+/* The lexer's whole state: the parser pulls one token at a time from it, so
+ * lexical and syntax errors reach the sink in source order. It reads the
+ * source in place (the text must stay alive) and allocates identifiers and
+ * decoded strings in the arena. It remembers the innermost unclosed
+ * brackets so that "unexpected end of file" can say which one is open. */
+enum { LEX_MAX_OPEN = 32 };
+typedef struct Lexer {
+    const unsigned char *cur, *lim;  /* lim points at the source's final NUL */
+    const unsigned char *tok;        /* start of the last token */
+    const unsigned char *line_start; /* of the line holding cur */
+    int line, file;
+    Arena *arena;
+    DiagSink *diag;
+    int depth;                       /* open brackets, possibly > LEX_MAX_OPEN */
+    Span open[LEX_MAX_OPEN];         /* the innermost ones */
+    char open_char[LEX_MAX_OPEN];
+} Lexer;
+
+void lex_init(Lexer *lx, Arena *arena, DiagSink *diag, int file);
+/* Scans the next token into *out and returns its kind. A lexical error is
+ * reported to the sink once and comes back as T_ERROR. */
+int lex_next(Lexer *lx, Token *out);
 
 /* Tokenises a whole source into a malloc'd array ending with T_EOF; lexical
  * errors go to the sink and appear as T_ERROR tokens. */
