@@ -293,6 +293,8 @@ int run_train(Program *p, Run *r, long steps, const TrainOptions *o)
         if (report_due(r, r->step, last))
             add_report(r);
     }
+    if (train_interrupted && r->reports[r->nreports - 1].step != r->step)
+        add_report(r);  /* the report so far, at the step where it stopped */
     return 0;
 }
 
