@@ -125,6 +125,18 @@ static void record(DiagSink *d, DiagSeverity sev, Span at, const char *fmt, va_l
         d->dropped = false;
     }
     Diag dg = { sev, at, vformat(fmt, ap), NULL };
+    /* The same message at the same place says nothing new (one model
+     * elaborated by two runs fails twice): keep the first, and drop the
+     * notes that would follow the copy. */
+    for (int i = 0; i < d->n; i++) {
+        const Diag *o = &d->items[i];
+        if (o->severity == sev && memcmp(&o->span, &at, sizeof at) == 0 &&
+            strcmp(o->msg, dg.msg) == 0) {
+            free(dg.msg);
+            d->dropped = true;
+            return;
+        }
+    }
     VEC_PUSH(d->items, d->n, d->cap, dg);
 }
 
@@ -259,6 +271,8 @@ void diag_render(FILE *out, const SourceSet *s, const Diag *dg, bool color)
                 dg->span.first_column, reset);
     else if (src)
         fprintf(out, "%s%s:%s ", bold, src->path, reset);
+    else
+        fprintf(out, "%svg:%s ", bold, reset);
     fprintf(out, "%s%s:%s %s\n", color ? severity_color[dg->severity] : "",
             severity_name[dg->severity], reset, dg->msg);
     if (src)
@@ -308,6 +322,14 @@ static size_t distance(const char *a, const char *b)
     return r;
 }
 
+static size_t common_prefix(const char *a, const char *b)
+{
+    size_t n = 0;
+    while (a[n] && a[n] == b[n])
+        n++;
+    return n;
+}
+
 const char *diag_suggest(const char *name, const char *const *candidates, int n)
 {
     size_t len = strlen(name);
@@ -324,7 +346,14 @@ const char *diag_suggest(const char *name, const char *const *candidates, int n)
             best_d = dist;
             tie = false;
         } else if (dist == best_d && best && strcmp(best, candidates[i]) != 0) {
-            tie = true;
+            /* Slips keep the start of a word: 'unit' means 'units', not 'init'. */
+            size_t a = common_prefix(name, best), b = common_prefix(name, candidates[i]);
+            if (b > a) {
+                best = candidates[i];
+                tie = false;
+            } else if (b == a) {
+                tie = true;
+            }
         }
     }
     return best && !tie ? best : NULL;

@@ -131,10 +131,24 @@ static void test_render_without_location(void **state)
     diag_error(&f->d, SPAN_NONE, "no such file '%s'", "x.vg");
     diag_warning(&f->d, SPAN_NONE, "just a warning");
     char *s = render(f, false);
-    assert_string_equal(s, "error: no such file 'x.vg'\nwarning: just a warning\n");
+    assert_string_equal(s, "vg: error: no such file 'x.vg'\nvg: warning: just a warning\n");
     free(s);
     assert_int_equal(f->d.errors, 1);
     assert_int_equal(f->d.n, 2);
+}
+
+static void test_duplicates_are_dropped(void **state)
+{
+    Fx *f = *state;
+    int id = add(f, "x = 1\n");
+    diag_error(&f->d, at(id, 1, 1, 1), "twice");
+    diag_note(&f->d, "kept");
+    diag_error(&f->d, at(id, 1, 1, 1), "twice");
+    diag_note(&f->d, "dropped with its copy");
+    diag_error(&f->d, at(id, 1, 5, 5), "twice");
+    assert_int_equal(f->d.n, 2);
+    assert_string_equal(f->d.items[0].note, "kept");
+    assert_null(f->d.items[1].note);
 }
 
 static void test_render_color_only_when_asked(void **state)
@@ -156,7 +170,7 @@ static void test_two_notes(void **state)
     diag_note(&f->d, "one");
     diag_note(&f->d, "two");
     char *s = render(f, false);
-    assert_string_equal(s, "error: first\nnote: one\nnote: two\n");
+    assert_string_equal(s, "vg: error: first\nnote: one\nnote: two\n");
     free(s);
 }
 
@@ -233,6 +247,9 @@ static void test_suggest(void **state)
     const char *const opt[] = { "sgd", "adam" };
     assert_string_equal(diag_suggest("sdg", opt, 2), "sgd");
     assert_null(diag_suggest("xyz", opt, 2));
+    /* Equally close: the one sharing the longer start wins. */
+    const char *const params[] = { "x", "units", "init", "bias" };
+    assert_string_equal(diag_suggest("unit", params, 4), "units");
     const char *const dup[] = { "relu", "relu" };
     assert_string_equal(diag_suggest("rel", dup, 2), "relu");
 }
@@ -247,6 +264,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_render_utf8_and_control_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_render_without_location, setup, teardown),
         cmocka_unit_test_setup_teardown(test_render_color_only_when_asked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates_are_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_notes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_errors_counts_but_drops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_load, setup, teardown),
