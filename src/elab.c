@@ -1160,8 +1160,6 @@ bool elab_settings(Program *p, const AstNode *train, const SettingOverride *cli,
         out->seed = (uint64_t)seed_override;
         set[K_SEED] = true;
     }
-    if (!ok)
-        return false;
     static const Key required[] = {K_DATA, K_LOSS, K_OPTIM, K_BATCH, K_STEPS};
     for (size_t i = 0; i < sizeof required / sizeof *required; i++)
         if (!set[required[i]])

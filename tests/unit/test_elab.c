@@ -1,0 +1,251 @@
+/* test_elab.c — loading and elaboration: imports (relative, VG_PATH,
+ * stdlib, once-only), the one namespace, scoping of blocks, loops, ifs,
+ * defs, layers and their outputs, constants, and settings. Programs are
+ * written to a temporary folder by the tests themselves. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vg/elab.h"
+#include "vg/ops.h"
+#include "vg/program.h"
+
+static char dir[64];
+
+static void write_file(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(dir, "/tmp/vg-test-elab-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/lib", dir);
+    mkdir(sub, 0755);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Loads dir/main.vg into p; returns whether it loaded. */
+static bool load(Program *p, const char *text)
+{
+    write_file("main.vg", text);
+    char path[256];
+    snprintf(path, sizeof path, "%s/main.vg", dir);
+    program_init(p);
+    return program_load(p, path, SPAN_NONE);
+}
+
+static const char *first_message(const Program *p)
+{
+    return p->diag.n ? p->diag.items[0].msg : "";
+}
+
+/* Elaborates the model of the first train into g. */
+static bool elab_first(Program *p, IrGraph *g)
+{
+    assert_true(p->ntrains > 0);
+    ir_init(g, &p->arena, "m");
+    return elab_model(p, p->trains[0]->a, g);
+}
+
+static void test_imports_relative_vgpath_and_once(void **state)
+{
+    (void)state;
+    write_file("lib/a.vg", "import \"b\"\ndef twice(x) { return x + x }\n");
+    write_file("lib/b.vg", "let width = 3\n");
+    char vgpath[128];
+    snprintf(vgpath, sizeof vgpath, "/nonexistent:%s/lib", dir);
+    setenv("VG_PATH", vgpath, 1);
+    Program p;
+    /* "a" is found through VG_PATH; "lib/b" relative to main.vg is the same
+     * file that a.vg imports as "b", so it loads once and defines once. */
+    bool ok = load(&p, "import \"a\"\nimport \"lib/b\"\nimport \"std/blocks\"\n"
+                       "model m() { input x[2] layer l { h = twice(dense(x, width)) } return h }\n"
+                       "train r = m() { data = xor(points = 4) loss = mse "
+                       "optimizer = sgd(lr = 1) batch = 1 steps = 1 }\n");
+    unsetenv("VG_PATH");
+    assert_true(ok);
+    assert_non_null(program_lookup(&p, "twice"));
+    assert_non_null(program_lookup(&p, "width"));
+    assert_non_null(program_lookup(&p, "resblock"));
+    assert_int_equal(p.nloaded, 4);
+    IrGraph g;
+    assert_true(elab_first(&p, &g));
+    assert_int_equal(g.nodes[g.output].shape.dim[0], 3);
+    ir_free(&g);
+    program_free(&p);
+}
+
+static void test_redefinition_is_an_error(void **state)
+{
+    (void)state;
+    Program p;
+    assert_false(load(&p, "let a = 1\nlet a = 2\n"));
+    assert_string_equal(first_message(&p), "'a' is already defined");
+    const char *note = p.diag.items[0].note;
+    assert_non_null(note);
+    assert_true(strncmp(note, "the constant 'a' is defined at ", 31) == 0);
+    assert_string_equal(note + strlen(note) - 11, "main.vg:1:1");
+    program_free(&p);
+}
+
+static void test_blocks_share_scope_but_loop_variables_end(void **state)
+{
+    (void)state;
+    Program p;
+    assert_true(load(&p,
+        "model m(depth = 3) {\n"
+        "    input x[2]\n"
+        "    h = x\n"
+        "    for i in 1..depth {\n"
+        "        layer fc[i] { h = tanh(dense(h, 4)) }\n"
+        "        last_i = i\n"
+        "    }\n"
+        "    if last_i == depth { layer out { y = dense(h, 2) } } else { layer out { y = h } }\n"
+        "    return y\n"
+        "}\n"
+        "train r = m() { data = xor(points = 4) loss = cross_entropy "
+        "optimizer = sgd(lr = 1) batch = 1 steps = 1 }\n"));
+    IrGraph g;
+    assert_true(elab_first(&p, &g));
+    assert_int_equal(g.nlayers, 4);
+    assert_string_equal(g.layers[0].name, "fc[1]");
+    assert_string_equal(g.layers[2].name, "fc[3]");
+    assert_string_equal(g.layers[3].name, "out");
+    /* a layer's output is the last tensor bound inside it */
+    assert_int_equal(g.nodes[g.layers[0].output].op, OP_TANH);
+    assert_int_equal(g.nodes[g.layers[3].output].op, OP_DENSE);
+    ir_free(&g);
+    program_free(&p);
+
+    assert_true(load(&p,
+        "model m() {\n"
+        "    input x[2]\n"
+        "    for i in 1..2 { layer fc[i] { h = dense(x, 2) } }\n"
+        "    layer out { y = dense(h, i) }\n"
+        "    return y\n"
+        "}\n"
+        "train r = m() { data = xor(points = 4) loss = mse optimizer = sgd(lr = 1) "
+        "batch = 1 steps = 1 }\n"));
+    assert_false(elab_first(&p, &g));
+    assert_string_equal(first_message(&p), "unknown name 'i'");
+    ir_free(&g);
+    program_free(&p);
+}
+
+static void test_def_parameters_belong_to_the_enclosing_layer(void **state)
+{
+    (void)state;
+    Program p;
+    assert_true(load(&p,
+        "def block(x, width, act = relu) { h = act(dense(x, width)) return dense(h, width) }\n"
+        "model m() { input x[2] layer a { y = block(x, 3, act = tanh) } return y }\n"
+        "train r = m() { data = xor(points = 4) loss = mse optimizer = sgd(lr = 1) "
+        "batch = 1 steps = 1 }\n"));
+    IrGraph g;
+    assert_true(elab_first(&p, &g));
+    assert_int_equal(g.nlayers, 1);
+    assert_int_equal(g.nparams, 4);
+    for (int i = 0; i < g.nparams; i++)
+        assert_int_equal(g.params[i].layer, 0);
+    /* the def's internal binding h does not become the layer's output */
+    assert_int_equal(g.layers[0].output, g.output);
+    assert_int_equal(g.nodes[g.nodes[g.output].in[0]].op, OP_TANH);
+    ir_free(&g);
+    program_free(&p);
+}
+
+static void test_constants_and_values(void **state)
+{
+    (void)state;
+    Program p;
+    assert_true(load(&p, "let b = a * 2 + 1\nlet a = 2 ^ 3\nlet s = \"x\" + \"y\"\n"
+                         "let loop = loop + 1\n"));
+    Value v;
+    AstNode *name = ast_new(&p.arena, AST_NAME, SPAN_NONE);
+    name->str = "b";
+    assert_true(elab_eval(&p, NULL, name, &v));
+    assert_int_equal(v.kind, VAL_NUM);
+    assert_true(v.num == 17);
+    name->str = "s";
+    assert_true(elab_eval(&p, NULL, name, &v));
+    assert_string_equal(v.str, "xy");
+    name->str = "loop";
+    assert_false(elab_eval(&p, NULL, name, &v));
+    assert_string_equal(first_message(&p), "the constant 'loop' is defined in terms of itself");
+    program_free(&p);
+}
+
+static void test_settings_layering(void **state)
+{
+    (void)state;
+    Program p;
+    assert_true(load(&p,
+        "model m() { input x[2] layer out { y = dense(x, 2) } return y }\n"
+        "settings base { data = xor(points = 4) loss = cross_entropy optimizer = sgd(lr = 1)\n"
+        "                batch = 2 steps = 10 seed = 1 probe = all }\n"
+        "train r = m() with base { steps = 20; clip = norm(max = 1) }\n"));
+    Settings s;
+    SettingOverride cli[] = {{"batch", "3"}};
+    assert_true(elab_settings(&p, p.trains[0], cli, 1, 9, &s));
+    assert_int_equal(s.steps, 20);    /* the block overrides the bundle */
+    assert_int_equal(s.batch, 3);     /* the command line overrides both */
+    assert_int_equal(s.seed, 9);
+    assert_int_equal(s.probe, 0);     /* all */
+    assert_int_equal(s.report, 0);    /* default */
+    assert_int_equal(s.clip->id, SPEC_CLIP_NORM);
+    assert_int_equal(s.loss, OP_CROSS_ENTROPY);
+    assert_true(spec_num(s.optimizer, "lr") == 1);
+    assert_true(spec_num(s.optimizer, "momentum") == 0);  /* default filled */
+    program_free(&p);
+}
+
+static void test_setting_errors(void **state)
+{
+    (void)state;
+    Program p;
+    assert_true(load(&p,
+        "model m() { input x[2] layer out { y = dense(x, 2) } return y }\n"
+        "train r = m() { data = sgd(lr = 1) loss = cross_entropy batch = 0 steps = 1 }\n"));
+    Settings s;
+    assert_false(elab_settings(&p, p.trains[0], NULL, 0, -1, &s));
+    assert_int_equal(p.diag.n, 3);
+    assert_string_equal(p.diag.items[0].msg, "'data' must be a data set, got 'sgd'");
+    assert_string_equal(p.diag.items[1].msg, "'batch' must be at least 1, got 0");
+    assert_string_equal(p.diag.items[2].msg, "run 'r' has no 'optimizer' setting");
+    program_free(&p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_imports_relative_vgpath_and_once),
+        cmocka_unit_test(test_redefinition_is_an_error),
+        cmocka_unit_test(test_blocks_share_scope_but_loop_variables_end),
+        cmocka_unit_test(test_def_parameters_belong_to_the_enclosing_layer),
+        cmocka_unit_test(test_constants_and_values),
+        cmocka_unit_test(test_settings_layering),
+        cmocka_unit_test(test_setting_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
