@@ -19,6 +19,7 @@
 #include "vg/parse.h"
 #include "vg/program.h"
 #include "vg/report.h"
+#include "vg/safetensors.h"
 #include "vg/train.h"
 
 enum { EXIT_EXPECT = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
@@ -33,6 +34,9 @@ static const char usage_text[] =
     "      --set KEY=VALUE       override a training setting (VALUE is .vg syntax)\n"
     "      --seed N              override every run's seed\n"
     "      --threads N           BLAS threads (default 1)\n"
+    "      --save FILE           write each run's parameters after training as\n"
+    "                            safetensors (several runs: FILE.RUN.ext each)\n"
+    "      --load FILE           start every run from FILE's parameters\n"
     "      --quiet               print only the final table of each run and the expects\n"
     "  check FILE                parse, resolve and shape-check only\n"
     "  ir FILE [--model NAME] [--dot]\n"
@@ -45,6 +49,7 @@ static const char usage_text[] =
 
 typedef struct Cli {
     const char *cmd, *file, *run_only, *model;
+    const char *save, *load;   /* checkpoints, or NULL */
     SettingOverride sets[64];
     int nsets;
     long long seed;
@@ -77,8 +82,13 @@ static bool parse_long(const char *s, long long lo, long long hi, long long *out
     return true;
 }
 
-static const char *const valued_options[] = {"--run", "--model", "--seed", "--threads", "--set"};
+static const char *const valued_options[] = {"--run", "--model", "--seed", "--threads", "--set",
+                                             "--save", "--load"};
 static const char *const flag_options[] = {"--quiet", "--dot"};
+enum {
+    NVALUED = sizeof valued_options / sizeof *valued_options,
+    NFLAGS = sizeof flag_options / sizeof *flag_options,
+};
 
 static bool is_one_of(const char *a, const char *const *list, int n)
 {
@@ -90,10 +100,10 @@ static bool is_one_of(const char *a, const char *const *list, int n)
 
 static int unknown_option(const char *a)
 {
-    const char *all[7];
+    const char *all[NVALUED + NFLAGS];
     memcpy(all, valued_options, sizeof valued_options);
-    memcpy(all + 5, flag_options, sizeof flag_options);
-    const char *best = diag_suggest(a, all, 7);
+    memcpy(all + NVALUED, flag_options, sizeof flag_options);
+    const char *best = diag_suggest(a, all, NVALUED + NFLAGS);
     fprintf(stderr, "vg: unknown option '%s'%s%s%s\nTry 'vg --help'.\n", a,
             best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
     return EXIT_USAGE;
@@ -106,6 +116,10 @@ static int option_value(Cli *c, const char *opt, char *val)
         c->run_only = val;
     } else if (strcmp(opt, "--model") == 0) {
         c->model = val;
+    } else if (strcmp(opt, "--save") == 0) {
+        c->save = val;
+    } else if (strcmp(opt, "--load") == 0) {
+        c->load = val;
     } else if (strcmp(opt, "--seed") == 0) {
         if (!parse_long(val, 0, LLONG_MAX, &n))
             return usage_error("--seed needs a non-negative integer, got '%s'", val);
@@ -143,7 +157,7 @@ static int parse_cli(int argc, char **argv, Cli *c)
             c->quiet = true;
         } else if (strcmp(a, "--dot") == 0) {
             c->dot = true;
-        } else if (is_one_of(a, valued_options, 5)) {
+        } else if (is_one_of(a, valued_options, NVALUED)) {
             if (i + 1 == argc)
                 return usage_error("option '%s' needs a value", a);
             int rc = option_value(c, a, argv[++i]);
@@ -197,6 +211,39 @@ static bool prepare_runs(Program *p, const Cli *c, const TrainOptions *o, RunSet
     return ok;
 }
 
+/* --load F: every selected run starts from F's parameters instead of its
+ * initialisation. Returns 0, or 2 (the file does not fit a model) or 3
+ * (it cannot be read, or is not a safetensors file). */
+static int load_checkpoints(Program *p, const Cli *c, RunSet *rs)
+{
+    for (int i = 0; i < rs->n; i++) {
+        Run *r = &rs->runs[i];
+        if (!r->ready)
+            continue;
+        SafetensorsStatus st = safetensors_load(c->load, &r->g, &r->ps, &p->diag);
+        if (st != ST_OK)
+            return st == ST_MISMATCH ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+/* --save F after a run trained: F itself when one run is selected, else
+ * one file per run with the run's name before F's extension. */
+static int save_checkpoint(Program *p, const Cli *c, const RunSet *rs, const Run *r)
+{
+    int selected = 0;
+    for (int i = 0; i < rs->n; i++)
+        selected += rs->runs[i].ready;
+    char *path = selected > 1 ? safetensors_run_path(c->save, r->name) : xstrdup(c->save);
+    char step[32];
+    snprintf(step, sizeof step, "%ld", r->step);
+    const char *meta[] = {"vg_version", VG_VERSION, "model", r->model, "run", r->name,
+                          "step", step, NULL};
+    bool ok = safetensors_save(path, &r->g, &r->ps, meta, &p->diag);
+    free(path);
+    return ok ? 0 : EXIT_RUNTIME;
+}
+
 static int cmd_run(Program *p, const Cli *c)
 {
     if (c->run_only && !program_lookup(p, c->run_only)) {
@@ -212,6 +259,11 @@ static int cmd_run(Program *p, const Cli *c)
         runset_free(&rs);
         return fail_with_diags(p, EXIT_USAGE);
     }
+    int loaded = c->load ? load_checkpoints(p, c, &rs) : 0;
+    if (loaded) {
+        runset_free(&rs);
+        return fail_with_diags(p, loaded);
+    }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     char blas[128];
@@ -225,6 +277,8 @@ static int cmd_run(Program *p, const Cli *c)
         status = run_train(p, r, -1, &o);
         print_run(p, r, c->quiet, color);
         fflush(stdout);
+        if (status == 0 && c->save)
+            status = save_checkpoint(p, c, &rs, r);
     }
     diag_render_all(stderr, &p->diag, color_for(stderr));
     if (train_interrupted)

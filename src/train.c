@@ -77,6 +77,20 @@ static void split_rows(Run *r, int **probe_rows, int *nprobe)
     r->cursor = 0;
 }
 
+/* Test rows are measured in chunks of at least this many rows (or the
+ * training batch, if larger), so a big test split needs no big plan. */
+enum { TEST_CHUNK = 256 };
+
+static bool plan_test(Program *p, Run *r, const TrainOptions *o)
+{
+    int ntest = r->data.n - r->ntrain;
+    if (ntest < 1 || r->data.classes <= 0)
+        return true;
+    long chunk = r->set.batch > TEST_CHUNK ? r->set.batch : TEST_CHUNK;
+    return exec_plan(&r->test, &r->g, &r->ps, ntest < chunk ? ntest : (int)chunk,
+                     o->max_memory, &p->diag);
+}
+
 bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r)
 {
     memset(r, 0, sizeof *r);
@@ -119,7 +133,8 @@ bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r
     int *probe_rows, nprobe;
     split_rows(r, &probe_rows, &nprobe);
     bool ok = exec_plan(&r->train, &r->g, &r->ps, (int)r->set.batch, o->max_memory, &p->diag) &&
-              exec_plan(&r->probe, &r->g, &r->ps, nprobe, o->max_memory, &p->diag);
+              exec_plan(&r->probe, &r->g, &r->ps, nprobe, o->max_memory, &p->diag) &&
+              plan_test(p, r, o);
     if (ok) {
         rng_derive(&r->train.rng, r->set.seed, RNG_DROPOUT);
         size_t xw = shape_size(r->data.x_shape), yw = shape_size(r->data.y_shape);
@@ -227,10 +242,34 @@ static void update(Run *r)
     }
 }
 
+/* Accuracy on the held-out rows (r->order[ntrain..n), which batches never
+ * shuffle), run through the test plan in evaluation mode chunk by chunk.
+ * Rows are independent in evaluation mode, so the stale rows after a short
+ * last chunk change nothing that is counted. NaN without a test plan. */
+static double test_accuracy(Run *r)
+{
+    Exec *e = &r->test;
+    if (e->batch == 0)
+        return NAN;
+    const int *rows = r->order + r->ntrain;
+    int ntest = r->data.n - r->ntrain;
+    size_t xw = shape_size(r->data.x_shape), yw = shape_size(r->data.y_shape);
+    double right = 0;
+    for (int at = 0; at < ntest; at += e->batch) {
+        int k = ntest - at < e->batch ? ntest - at : e->batch;
+        copy_rows(exec_source(e, r->g.input), r->data.x, rows + at, k, xw);
+        copy_rows(exec_source(e, r->g.target), r->data.y, rows + at, k, yw);
+        exec_forward(e, false);
+        right += metrics_accuracy(r, e->val[r->g.output], e->val[r->g.target], k) * k;
+    }
+    return right / ntest;
+}
+
 static void add_report(Run *r)
 {
     Report rep;
     metrics_measure(r, &rep);
+    rep.test_accuracy = test_accuracy(r);
     VEC_PUSH(r->reports, r->nreports, r->repcap, rep);
 }
 
@@ -307,6 +346,7 @@ void run_free(Run *r)
     free(r->update_sq);
     exec_free(&r->train);
     exec_free(&r->probe);
+    exec_free(&r->test);
     optim_free(&r->opt);
     params_free(&r->ps);
     data_free(&r->data);

@@ -51,6 +51,8 @@ typedef struct Run {
     IrGraph g;
     ParamStore ps;
     Exec train, probe;
+    Exec test;            /* the held-out rows, in chunks; unplanned (batch 0)
+                             without a test split or without class labels */
     Optim opt;
     Dataset data;
     int *order;           /* shuffled training rows */
