@@ -80,6 +80,15 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(BUILD)/libvg.a $(HEADER
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(WARN) -Wno-missing-prototypes -Itests/unit -o $@ $< $(BUILD)/libvg.a $(CMOCKA_LIBS) $(LDLIBS)
 
+# The benchmark table (bench/run.sh, docs/performance.md). Builds what it
+# needs and nothing else; the PyTorch columns need python3-torch.
+$(BUILD)/bench/sgemm: bench/sgemm.c $(BUILD)/libvg.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(WARN) -o $@ $< $(BUILD)/libvg.a $(LDLIBS)
+
+bench: $(BUILD)/vg $(BUILD)/bench/sgemm
+	@sh bench/run.sh $(BUILD)
+
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
 	  SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' test

@@ -38,6 +38,7 @@ static const char usage_text[] =
     "                            safetensors (several runs: FILE.RUN.ext each)\n"
     "      --load FILE           start every run from FILE's parameters\n"
     "      --quiet               print only the final table of each run and the expects\n"
+    "      --time                print each run's training time per step on stderr\n"
     "  check FILE                parse, resolve and shape-check only\n"
     "  ir FILE [--model NAME] [--dot]\n"
     "                            print a model's IR graph as text or Graphviz DOT\n"
@@ -54,7 +55,7 @@ typedef struct Cli {
     int nsets;
     long long seed;
     int threads;
-    bool quiet, dot;
+    bool quiet, dot, time;
 } Cli;
 
 static bool color_for(FILE *f)
@@ -84,7 +85,7 @@ static bool parse_long(const char *s, long long lo, long long hi, long long *out
 
 static const char *const valued_options[] = {"--run", "--model", "--seed", "--threads", "--set",
                                              "--save", "--load"};
-static const char *const flag_options[] = {"--quiet", "--dot"};
+static const char *const flag_options[] = {"--quiet", "--dot", "--time"};
 enum {
     NVALUED = sizeof valued_options / sizeof *valued_options,
     NFLAGS = sizeof flag_options / sizeof *flag_options,
@@ -155,6 +156,8 @@ static int parse_cli(int argc, char **argv, Cli *c)
             c->file = a;
         } else if (strcmp(a, "--quiet") == 0) {
             c->quiet = true;
+        } else if (strcmp(a, "--time") == 0) {
+            c->time = true;
         } else if (strcmp(a, "--dot") == 0) {
             c->dot = true;
         } else if (is_one_of(a, valued_options, NVALUED)) {
@@ -181,6 +184,15 @@ static int fail_with_diags(Program *p, int code)
 static void on_signal(int sig)
 {
     train_interrupted = sig;
+}
+
+/* --time: one line per run on stderr, for bench/run.sh to read. */
+static void print_timing(const Run *r)
+{
+    const RunTiming *t = &r->timing;
+    double n = t->steps ? (double)t->steps : 1;
+    fprintf(stderr, "time: run '%s': %ld steps, %.4f ms/step wall, %.4f ms/step cpu\n",
+            r->name, t->steps, 1e3 * t->wall / n, 1e3 * t->cpu / n);
 }
 
 static void print_run(const Program *p, const Run *r, bool quiet, bool color)
@@ -276,6 +288,8 @@ static int cmd_run(Program *p, const Cli *c)
             continue;
         status = run_train(p, r, -1, &o);
         print_run(p, r, c->quiet, color);
+        if (c->time)
+            print_timing(r);
         fflush(stdout);
         if (status == 0 && c->save)
             status = save_checkpoint(p, c, &rs, r);

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vg/metrics.h"
 #include "vg/ops.h"
@@ -311,12 +312,31 @@ static bool step_once(Run *r, char *why, size_t n)
 
 volatile sig_atomic_t train_interrupted;
 
+static double seconds(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Times the steps since `first` began at (wall, cpu); called once, before
+ * the report that ends the run unless `report` scheduled it anyway. */
+static void stop_clock(Run *r, long first, double wall, double cpu)
+{
+    r->timing = (RunTiming){.wall = seconds(CLOCK_MONOTONIC) - wall,
+                            .cpu = seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu,
+                            .steps = r->step - first};
+}
+
 int run_train(Program *p, Run *r, long steps, const TrainOptions *o)
 {
     (void)o;
     long last = steps < 0 ? r->set.steps : r->step + steps;
     if (r->nreports == 0 || r->reports[r->nreports - 1].step != r->step)
         add_report(r);
+    long first = r->step;
+    double wall = seconds(CLOCK_MONOTONIC), cpu = seconds(CLOCK_PROCESS_CPUTIME_ID);
+    r->timing = (RunTiming){0};
     while (r->step < last && !train_interrupted) {
         char why[256];
         if (!step_once(r, why, sizeof why)) {
@@ -329,9 +349,13 @@ int run_train(Program *p, Run *r, long steps, const TrainOptions *o)
                       "run goes on");
             return 0;
         }
+        if (r->step == last && !(r->set.report > 0 && r->step % r->set.report == 0))
+            stop_clock(r, first, wall, cpu);
         if (report_due(r, r->step, last))
             add_report(r);
     }
+    if (r->timing.steps == 0)
+        stop_clock(r, first, wall, cpu);
     if (train_interrupted && r->reports[r->nreports - 1].step != r->step)
         add_report(r);  /* the report so far, at the step where it stopped */
     return 0;

@@ -43,6 +43,14 @@ typedef struct Report {
     LayerMetrics *layers; /* one per declared layer, in declaration order */
 } Report;
 
+/* The time of the steps of the last run_train call, for `vg run --time`:
+ * each step and the reports scheduled by `report`, but not the reports every
+ * run makes at its first step and at its end. */
+typedef struct RunTiming {
+    double wall, cpu;     /* seconds: monotonic clock, process CPU time */
+    long steps;
+} RunTiming;
+
 typedef struct Run {
     const AstNode *ast;   /* the AST_TRAIN item */
     const char *name;
@@ -68,6 +76,7 @@ typedef struct Run {
     bool diverged;
     long diverged_at;
     Rng batch_rng;
+    RunTiming timing;
 } Run;
 
 typedef struct RunSet {

@@ -1,0 +1,162 @@
+#!/bin/sh
+# bench/run.sh — the benchmark table of docs/performance.md.
+#
+#   sh bench/run.sh [BUILD]        (what `make bench` runs; BUILD defaults to build)
+#
+# For each model of bench/m*.vg: vg's ms per training step with reports off
+# and with a report every step, the same in PyTorch (bench/torch_bench.py,
+# when python3-torch is installed), their ratio, the GFLOP/s vg achieves
+# against an sgemm measured in the same run (bench/sgemm.c), and the peak
+# RSS of both processes. Measurements alternate (vg, PyTorch, vg with
+# reports, PyTorch with reports, for every model, then again) for
+# BENCH_REPS rounds; the table shows medians, and each ratio is the median
+# of the per-round ratios. Times come from `vg run --time` and the PyTorch
+# script's own clock: start-up and the reports every run makes at its
+# first and last step are left out.
+#
+# Environment: BENCH_REPS (5), BENCH_THREADS (1), BENCH_MODELS
+# ("m1 m2 m3 m4 m5"), BENCH_CLOCK (wall, or cpu on a machine shared with
+# other work), BENCH_SCALE (multiplies every step count; 1).
+set -u
+BUILD=${1:-build}
+VG=$BUILD/vg
+SGEMM=$BUILD/bench/sgemm
+REPS=${BENCH_REPS:-5}
+THREADS=${BENCH_THREADS:-1}
+MODELS=${BENCH_MODELS:-m1 m2 m3 m4 m5}
+CLOCK=${BENCH_CLOCK:-wall}
+SCALE=${BENCH_SCALE:-1}
+# PyTorch at its best: glibc's allocator keeps freed buffers instead of
+# returning them to the kernel every step (1.1–1.6× faster, less noise).
+# vg allocates nothing in a step, so the setting changes nothing for it.
+GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=4294967296
+OMP_NUM_THREADS=$THREADS
+export GLIBC_TUNABLES OMP_NUM_THREADS
+
+for f in "$VG" "$SGEMM" /usr/bin/time; do
+    [ -x "$f" ] || { echo "bench/run.sh: $f is missing (run 'make bench')" >&2; exit 2; }
+done
+
+# model: file, vg steps, PyTorch steps, MFLOP of GEMM per training step.
+# A dense layer F→U on M rows costs 2·M·F·U per GEMM: Y = X·W forward,
+# dW = Xᵀ·dY and dX = dY·Wᵀ backward (no dX for the first layer, whose
+# input needs no gradient). An LSTM of H units on T steps of D inputs at
+# batch B: input projections 2·T·B·D·4H forward and for dW, the recurrence
+# 2·T·B·H·4H forward, for dh and for dW each.
+info() {
+    case $1 in
+    m1) echo "bench/m1_deep_sigmoid.vg 100 60 761.1" ;;   # 2·128·(32·256·2 + 15·256²·3 + 256·10·3)
+    m2) echo "bench/m2_resmlp.vg 50 30 1616.8" ;;         # 2·128·(32·256·2 + 32·256²·3 + 256·10·3)
+    m3) echo "bench/m3_lstm_adding.vg 30 20 1271.4" ;;    # 2·32·100·(2·512·2 + 128·512·3) + 2·32·128·3
+    m4) echo "bench/m4_wide.vg 15 10 5921.3" ;;           # 2·256·(1024²·2 + 3·1024²·3 + 1024·10·3)
+    m5) echo "bench/m5_tiny.vg 20000 2000 0.354" ;;       # 2·32·(2·16·2 + 7·16²·3 + 16·2·3)
+    esac
+}
+label() {
+    case $1 in
+    m1) echo "M1 deep_sigmoid" ;; m2) echo "M2 resmlp" ;; m3) echo "M3 lstm_adding" ;;
+    m4) echo "M4 wide" ;; m5) echo "M5 tiny" ;;
+    esac
+}
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT INT TERM
+
+HAVE_TORCH=no
+if python3 -c 'import torch' 2>/dev/null; then
+    HAVE_TORCH=yes
+fi
+
+# The ms/step field of a "time: … X ms/step wall, Y ms/step cpu" line.
+ms_of() {
+    if [ "$CLOCK" = cpu ]; then
+        sed -n 's/^time: .* \([0-9.]*\) ms\/step cpu.*/\1/p' "$1" | head -1
+    else
+        sed -n 's/^time: .* \([0-9.]*\) ms\/step wall.*/\1/p' "$1" | head -1
+    fi
+}
+
+# run NAME OUT CMD…: runs CMD under /usr/bin/time, appends "ms rss_kb" to OUT.
+run() {
+    out=$1
+    shift
+    if /usr/bin/time -f 'rss %M' -o "$TMP/rss" "$@" >"$TMP/stdout" 2>"$TMP/stderr"; then
+        cat "$TMP/stdout" "$TMP/stderr" >"$TMP/log"
+        echo "$(ms_of "$TMP/log") $(sed -n 's/^rss //p' "$TMP/rss")" >>"$out"
+    else
+        echo "bench/run.sh: failed: $*" >&2
+        sed -n '1,5p' "$TMP/stderr" >&2
+        echo "fail 0" >>"$out"
+    fi
+}
+
+SKIP=""
+for m in $MODELS; do
+    set -- $(info "$m")
+    if ! "$VG" check "$1" >/dev/null 2>"$TMP/check"; then
+        echo "bench/run.sh: skipping $(label "$m"): $(head -1 "$TMP/check")" >&2
+        SKIP="$SKIP $m"
+    fi
+done
+scaled() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); print v < 1 ? 1 : v }'; }
+
+r=1
+while [ "$r" -le "$REPS" ]; do
+    echo "bench: round $r of $REPS" >&2
+    "$SGEMM" 1024 1024 1024 "$THREADS" | awk '{ print $1 }' >>"$TMP/sgemm"
+    for m in $MODELS; do
+        case " $SKIP " in *" $m "*) continue ;; esac
+        set -- $(info "$m")
+        file=$1 vsteps=$(scaled "$2") tsteps=$(scaled "$3")
+        run "$TMP/$m.vg" "$VG" run "$file" --quiet --time --threads "$THREADS" \
+            --set "steps=$vsteps"
+        [ $HAVE_TORCH = yes ] && run "$TMP/$m.pt" python3 bench/torch_bench.py "$m" "$tsteps" \
+            --threads "$THREADS"
+        run "$TMP/$m.vgr" "$VG" run "$file" --quiet --time --threads "$THREADS" \
+            --set "steps=$vsteps" --set report=1
+        [ $HAVE_TORCH = yes ] && run "$TMP/$m.ptr" python3 bench/torch_bench.py "$m" "$tsteps" \
+            --threads "$THREADS" --report
+    done
+    r=$((r + 1))
+done
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+col() { [ -f "$1" ] && awk -v c="$2" '$1 != "fail" { print $c }' "$1" | median || echo nan; }
+# Median over rounds of the ratio of column 1 of $1 to column 1 of $2.
+ratio() {
+    [ -f "$1" ] && [ -f "$2" ] || { echo nan; return; }
+    paste "$1" "$2" | awk '$1 != "fail" && $3 != "fail" && $3 > 0 { print $1 / $3 }' | median
+}
+
+SG=$(median <"$TMP/sgemm")
+printf '\nvg %s · %s · sgemm 1024³ %s GFLOP/s · %s rounds, medians, %s clock\n\n' \
+    "$("$VG" --version | awk '{ print $2 }')" \
+    "$("$VG" run bench/m5_tiny.vg --set steps=0 --quiet --threads "$THREADS" | sed -n '1s/^vg [^·]*· [^·]*· //p')" \
+    "$SG" "$REPS" "$CLOCK"
+printf '%-16s %10s %10s %10s %10s %8s %8s %9s %7s %8s %8s\n' model "vg ms" "vg+rep ms" "torch ms" \
+    "torch+rep" "torch/vg" "(+rep)" "vg GFLOP/s" "% sgemm" "vg MB" "torch MB"
+for m in $MODELS; do
+    set -- $(info "$m")
+    case " $SKIP " in
+    *" $m "*) printf '%-16s %s\n' "$(label "$m")" "(skipped: vg check fails, see above)"; continue ;;
+    esac
+    vg=$(col "$TMP/$m.vg" 1) vgr=$(col "$TMP/$m.vgr" 1)
+    pt=$(col "$TMP/$m.pt" 1) ptr=$(col "$TMP/$m.ptr" 1)
+    awk -v l="$(label "$m")" -v vg="$vg" -v vgr="$vgr" -v pt="$pt" -v ptr="$ptr" \
+        -v q="$(ratio "$TMP/$m.pt" "$TMP/$m.vg")" -v qr="$(ratio "$TMP/$m.ptr" "$TMP/$m.vgr")" \
+        -v mf="$4" -v sg="$SG" -v rss="$(col "$TMP/$m.vg" 2)" -v prss="$(col "$TMP/$m.pt" 2)" '
+        function num(x, fmt) { return x == "nan" || x == "" ? "-" : sprintf(fmt, x) }
+        BEGIN {
+            gf = vg > 0 ? mf / vg : "nan"
+            printf "%-16s %10s %10s %10s %10s %8s %8s %9s %7s %8s %8s\n", l,
+                num(vg, "%.3f"), num(vgr, "%.3f"), num(pt, "%.3f"), num(ptr, "%.3f"),
+                num(q, "%.2f×"), num(qr, "%.2f×"), num(gf, "%.1f"),
+                gf == "nan" ? "-" : sprintf("%.0f%%", 100 * gf / sg),
+                num(rss / 1024, "%.1f"), num(prss / 1024, "%.1f")
+        }'
+done
+if [ $HAVE_TORCH = no ]; then
+    echo
+    echo "PyTorch columns empty: python3-torch is not installed. For the comparison:"
+    echo "    apt-get install python3-torch && make bench"
+fi
