@@ -17,6 +17,7 @@
 #include "vg/elab.h"
 #include "vg/expect.h"
 #include "vg/parse.h"
+#include "vg/pretrain.h"
 #include "vg/program.h"
 #include "vg/report.h"
 #include "vg/safetensors.h"
@@ -198,6 +199,7 @@ static void print_timing(const Run *r)
 static void print_run(const Program *p, const Run *r, bool quiet, bool color)
 {
     report_print_header(stdout, p, r);
+    pretrain_print(stdout, r);
     for (int i = quiet ? r->nreports - 1 : 0; i < r->nreports; i++)
         if (i >= 0)
             report_print_table(stdout, r, &r->reports[i], color);

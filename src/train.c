@@ -16,6 +16,7 @@
 
 #include "vg/metrics.h"
 #include "vg/ops.h"
+#include "vg/pretrain.h"
 
 const char *verdict_name(Verdict v)
 {
@@ -138,9 +139,7 @@ bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r
               plan_test(p, r, o);
     if (ok) {
         rng_derive(&r->train.rng, r->set.seed, RNG_DROPOUT);
-        size_t xw = shape_size(r->data.x_shape), yw = shape_size(r->data.y_shape);
-        copy_rows(exec_source(&r->probe, r->g.input), r->data.x, probe_rows, nprobe, xw);
-        copy_rows(exec_source(&r->probe, r->g.target), r->data.y, probe_rows, nprobe, yw);
+        run_fill(r, &r->probe, probe_rows, nprobe);
         optim_init(&r->opt, r->set.optimizer, r->ps.n);
         r->update_sq = xcalloc((size_t)r->g.nlayers, sizeof *r->update_sq);
         r->ready = true;
@@ -149,17 +148,28 @@ bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r
     return ok;
 }
 
+void run_fill(const Run *r, Exec *e, const int *rows, int n)
+{
+    copy_rows(exec_source(e, r->g.input), r->data.x, rows, n, shape_size(r->data.x_shape));
+    copy_rows(exec_source(e, r->g.target), r->data.y, rows, n, shape_size(r->data.y_shape));
+}
+
+int run_next_row(int *order, int n, int *cursor, Rng *rng)
+{
+    if (*cursor == n) {
+        rng_shuffle(rng, order, n);
+        *cursor = 0;
+    }
+    return order[(*cursor)++];
+}
+
 static void fill_batch(Run *r)
 {
     Exec *e = &r->train;
     size_t xw = shape_size(r->data.x_shape), yw = shape_size(r->data.y_shape);
     float *x = exec_source(e, r->g.input), *y = exec_source(e, r->g.target);
     for (int i = 0; i < e->batch; i++) {
-        if (r->cursor == r->norder) {
-            rng_shuffle(&r->batch_rng, r->order, r->norder);
-            r->cursor = 0;
-        }
-        int row = r->order[r->cursor++];
+        int row = run_next_row(r->order, r->norder, &r->cursor, &r->batch_rng);
         memcpy(x + (size_t)i * xw, r->data.x + (size_t)row * xw, xw * sizeof *x);
         memcpy(y + (size_t)i * yw, r->data.y + (size_t)row * yw, yw * sizeof *y);
     }
@@ -254,12 +264,10 @@ static double test_accuracy(Run *r)
         return NAN;
     const int *rows = r->order + r->ntrain;
     int ntest = r->data.n - r->ntrain;
-    size_t xw = shape_size(r->data.x_shape), yw = shape_size(r->data.y_shape);
     double right = 0;
     for (int at = 0; at < ntest; at += e->batch) {
         int k = ntest - at < e->batch ? ntest - at : e->batch;
-        copy_rows(exec_source(e, r->g.input), r->data.x, rows + at, k, xw);
-        copy_rows(exec_source(e, r->g.target), r->data.y, rows + at, k, yw);
+        run_fill(r, e, rows + at, k);
         exec_forward(e, false);
         right += metrics_accuracy(r, e->val[r->g.output], e->val[r->g.target], k) * k;
     }
@@ -328,10 +336,31 @@ static void stop_clock(Run *r, long first, double wall, double cpu)
                             .steps = r->step - first};
 }
 
+/* A non-finite value: with on_nonfinite = fail an error and exit status
+ * 3; with stop a warning, and the run ends (the next one goes on). */
+static int nonfinite(Program *p, const Run *r, const char *why)
+{
+    if (!r->set.stop_on_nonfinite) {
+        diag_error(&p->diag, r->set.span, "%s", why);
+        return 3;
+    }
+    diag_warning(&p->diag, r->set.span, "%s", why);
+    diag_note(&p->diag, "on_nonfinite = stop: the run is marked diverged and the next "
+              "run goes on");
+    return 0;
+}
+
 int run_train(Program *p, Run *r, long steps, const TrainOptions *o)
 {
-    (void)o;
     long last = steps < 0 ? r->set.steps : r->step + steps;
+    if (r->set.pretrain && !r->pretrain) {
+        char why[256];
+        PretrainStatus st = pretrain_run(p, r, o, why, sizeof why);
+        if (st != PRETRAIN_OK) {
+            add_report(r);
+            return st == PRETRAIN_FAILED ? 3 : nonfinite(p, r, why);
+        }
+    }
     if (r->nreports == 0 || r->reports[r->nreports - 1].step != r->step)
         add_report(r);
     long first = r->step;
@@ -339,16 +368,8 @@ int run_train(Program *p, Run *r, long steps, const TrainOptions *o)
     r->timing = (RunTiming){0};
     while (r->step < last && !train_interrupted) {
         char why[256];
-        if (!step_once(r, why, sizeof why)) {
-            if (!r->set.stop_on_nonfinite) {
-                diag_error(&p->diag, r->set.span, "%s", why);
-                return 3;
-            }
-            diag_warning(&p->diag, r->set.span, "%s", why);
-            diag_note(&p->diag, "on_nonfinite = stop: the run is marked diverged and the next "
-                      "run goes on");
-            return 0;
-        }
+        if (!step_once(r, why, sizeof why))
+            return nonfinite(p, r, why);
         if (r->step == last && !(r->set.report > 0 && r->step % r->set.report == 0))
             stop_clock(r, first, wall, cpu);
         if (report_due(r, r->step, last))
@@ -368,6 +389,7 @@ void run_free(Run *r)
     free(r->reports);
     free(r->order);
     free(r->update_sq);
+    free(r->pretrain);
     exec_free(&r->train);
     exec_free(&r->probe);
     exec_free(&r->test);

@@ -82,6 +82,9 @@ extern const OpDef *const op_table[OP_COUNT];
 
 int op_lookup(const char *name);          /* OpId or -1 */
 const Sig *op_sig(int op);                /* parsed once, cached */
+/* The init `constant(c)` in g's arena, for parameters that start at a
+ * value other than zero (a norm's gain, an LSTM's forget-gate bias). */
+const Spec *op_constant_init(IrGraph *g, double c);
 static inline const OpDef *op_def(int op) { return op_table[op]; }
 
 #endif

@@ -28,6 +28,6 @@ uint64_t rng_below(Rng *r, uint64_t n);     /* [0, n), unbiased */
 void rng_shuffle(Rng *r, int *a, int n);    /* Fisher–Yates */
 
 /* Stream numbers for rng_derive. */
-enum { RNG_DATA = 1, RNG_INIT, RNG_PROBE, RNG_BATCH, RNG_DROPOUT, RNG_SPLIT };
+enum { RNG_DATA = 1, RNG_INIT, RNG_PROBE, RNG_BATCH, RNG_DROPOUT, RNG_SPLIT, RNG_PRETRAIN };
 
 #endif

@@ -51,6 +51,13 @@ typedef struct RunTiming {
     long steps;
 } RunTiming;
 
+/* Pre-training of one declared layer (pretrain = autoencoder(steps, lr)). */
+typedef struct PretrainLayer {
+    double first, last;   /* reconstruction mse of the first and the last
+                             pre-training minibatch; NaN when skipped */
+    const char *skipped;  /* why the layer was not pre-trained, or NULL */
+} PretrainLayer;
+
 typedef struct Run {
     const AstNode *ast;   /* the AST_TRAIN item */
     const char *name;
@@ -76,6 +83,7 @@ typedef struct Run {
     bool diverged;
     long diverged_at;
     Rng batch_rng;
+    PretrainLayer *pretrain;  /* per layer once pre-training ran, else NULL */
     RunTiming timing;
 } Run;
 
@@ -100,6 +108,13 @@ bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r
  * explains where). */
 int run_train(Program *p, Run *r, long steps, const TrainOptions *o);
 void run_free(Run *r);
+
+/* For the modules that feed a run's plans (pretrain.c): copies data rows
+ * into e's input and target sources; and the next row of a shuffled pass
+ * over order[0..n), reshuffled with rng when a pass ends (epochs, each row
+ * once per pass). */
+void run_fill(const Run *r, Exec *e, const int *rows, int n);
+int run_next_row(int *order, int n, int *cursor, Rng *rng);
 
 /* Set by a SIGINT/SIGTERM handler: training stops after the current step. */
 extern volatile sig_atomic_t train_interrupted;

@@ -1,10 +1,18 @@
-/* activations.c — elementwise y = φ(z): sigmoid, tanh, relu, identity.
+/* activations.c — elementwise y = φ(z): sigmoid, tanh, relu, identity,
+ * leaky_relu, elu, selu, gelu, softsign, softplus, swish, hard_tanh.
  *
  * Each op has a kernel pair with the loop written out, so the compiler can
- * vectorise it (no call through a pointer per element), and the backward
- * pass computes φ′ from the saved output y where it can: σ′ = y(1 − y),
- * tanh′ = 1 − y², relu′ = [y > 0]. The scalar act/deriv functions in double
- * serve the report (saturation, dead units, the mean-field `predicted`). */
+ * vectorise it (no call through a pointer per element). The four classic
+ * ones compute φ′ from the saved output y: σ′ = y(1 − y), tanh′ = 1 − y²,
+ * relu′ = [y > 0]; the others evaluate φ′(z) from the saved input. The
+ * scalar act/deriv functions in double serve the report (saturation, dead
+ * units, the mean-field `predicted`) and the recurrent ops' `act`.
+ *
+ * `saturating` marks activations whose φ′ tends to 0 on both sides
+ * (sigmoid, tanh, softsign, hard_tanh); `relu_family` marks those whose
+ * output is exactly zero on a half-line (relu only: leaky_relu, elu, selu,
+ * gelu, softplus and swish are nonzero there). docs/language.md lists the
+ * choice per activation. */
 #include "vg/ops.h"
 
 #include <math.h>
@@ -208,4 +216,266 @@ const OpDef op_identity = {
     .act = identity_act,
     .deriv = identity_deriv,
     .max_deriv = 1,
+};
+
+/* ---- the parametric and smooth activations ----
+ *
+ * Each is a scalar function f(z, k) and its derivative f′(z, k) in double,
+ * k the activation's one parameter (slope, alpha; unused by the others).
+ * ACTIVATION() writes the kernel pair around them, with the loop calling
+ * the static functions directly, and the act/deriv entries the report
+ * uses. Backward reads the saved input z (the input node's buffer), since
+ * not every f′ is a function of y. The parameter comes from the node when
+ * the node is that activation, else it is the signature's default: an
+ * activation passed as a value (`rnn(x, 8, act = elu)`) takes its
+ * defaults, and the recurrent op's node is not the activation's. */
+
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
+#define LEAKY_SLOPE 0.01
+#define ELU_ALPHA 1
+/* Klambauer et al. 2017, eq. 14: the fixed point (mean 0, variance 1) */
+#define SELU_LAMBDA 1.0507009873554804934193349852946
+#define SELU_ALPHA 1.6732632423543772848170429916717
+
+static double param_of(const IrNode *n, int op, double dflt)
+{
+    return n && n->op == op ? ir_arg_num(n, 1) : dflt;
+}
+
+static double no_param(const IrNode *n)
+{
+    (void)n;
+    return 0;
+}
+
+static double slope_of(const IrNode *n)
+{
+    return param_of(n, OP_LEAKY_RELU, LEAKY_SLOPE);
+}
+
+static double alpha_of(const IrNode *n)
+{
+    return param_of(n, OP_ELU, ELU_ALPHA);
+}
+
+#define ACTIVATION(name, param)                                                 \
+    static double name##_act(double z, const IrNode *n)                         \
+    {                                                                           \
+        return name##_f(z, param(n));                                           \
+    }                                                                           \
+    static double name##_deriv(double z, const IrNode *n)                       \
+    {                                                                           \
+        return name##_df(z, param(n));                                          \
+    }                                                                           \
+    static void name##_forward(const OpCtx *c)                                  \
+    {                                                                           \
+        double k = param(c->node);                                              \
+        const float *z = c->in[0];                                              \
+        float *y = c->out;                                                      \
+        for (size_t i = 0, n = elems(c); i < n; i++)                            \
+            y[i] = (float)name##_f(z[i], k);                                    \
+    }                                                                           \
+    static void name##_backward(const OpCtx *c)                                 \
+    {                                                                           \
+        double k = param(c->node);                                              \
+        const float *z = c->in[0], *dy = c->dout;                               \
+        float *dz = c->din[0];                                                  \
+        if (!dz)                                                                \
+            return;                                                             \
+        for (size_t i = 0, n = elems(c); i < n; i++)                            \
+            dz[i] += dy[i] * (float)name##_df(z[i], k);                         \
+    }
+
+#define ACTIVATION_FIELDS(name)                                                 \
+    .kind = OPK_ACTIVATION, .infer = act_infer, .forward = name##_forward,      \
+    .backward = name##_backward, .act = name##_act, .deriv = name##_deriv
+
+/* leaky_relu: z for z > 0, slope·z otherwise (Maas et al. 2013). Its
+ * output is zero only at z = 0, so it is not in the relu family (no dead
+ * units) and, with a slope above 0, never saturates. */
+static double leaky_relu_f(double z, double slope)
+{
+    return z > 0 ? z : slope * z;
+}
+
+static double leaky_relu_df(double z, double slope)
+{
+    return z > 0 ? 1 : slope;
+}
+
+ACTIVATION(leaky_relu, slope_of)
+
+const OpDef op_leaky_relu = {
+    .name = "leaky_relu",
+    .sig = "x:T slope:N=" XSTR(LEAKY_SLOPE),
+    ACTIVATION_FIELDS(leaky_relu),
+    .max_deriv = 1,  /* max(1, slope): 1 at the default */
+};
+
+/* elu: z for z > 0, α(e^z − 1) otherwise (Clevert et al. 2016, eq. 1).
+ * f′ → 0 only as z → −∞ (on one side), so not saturating; outputs tend to
+ * −α, not to zero, so no dead units. */
+static double elu_f(double z, double alpha)
+{
+    return z > 0 ? z : alpha * expm1(z);
+}
+
+static double elu_df(double z, double alpha)
+{
+    return z > 0 ? 1 : alpha * exp(z);
+}
+
+ACTIVATION(elu, alpha_of)
+
+const OpDef op_elu = {
+    .name = "elu",
+    .sig = "x:T alpha:N=" XSTR(ELU_ALPHA),
+    ACTIVATION_FIELDS(elu),
+    .max_deriv = 1,  /* max(1, α): 1 at the default */
+};
+
+/* selu: λ·elu(z, α) with λ ≈ 1.0507, α ≈ 1.6733 (Klambauer et al. 2017,
+ * eq. 2). sup f′ = λα, approached from z < 0. One-sided like elu. */
+static double selu_f(double z, double k)
+{
+    (void)k;
+    return SELU_LAMBDA * elu_f(z, SELU_ALPHA);
+}
+
+static double selu_df(double z, double k)
+{
+    (void)k;
+    return SELU_LAMBDA * elu_df(z, SELU_ALPHA);
+}
+
+ACTIVATION(selu, no_param)
+
+const OpDef op_selu = {
+    .name = "selu",
+    .sig = "x:T",
+    ACTIVATION_FIELDS(selu),
+    .max_deriv = SELU_LAMBDA * SELU_ALPHA,
+};
+
+/* gelu: z·Φ(z), Φ the standard normal CDF, in its exact erf form
+ * (Hendrycks & Gimpel 2016): f = z/2·(1 + erf(z/√2)), f′ = Φ(z) + z·φ(z).
+ * sup f′ = Φ(√2) + √2·φ(√2) (where f″ = φ(z)(2 − z²) = 0). One-sided. */
+static double gelu_f(double z, double k)
+{
+    (void)k;
+    return 0.5 * z * (1 + erf(z * M_SQRT1_2));
+}
+
+static double gelu_df(double z, double k)
+{
+    (void)k;
+    return 0.5 * (1 + erf(z * M_SQRT1_2)) + z * exp(-0.5 * z * z) * (0.5 * M_2_SQRTPI * M_SQRT1_2);
+}
+
+ACTIVATION(gelu, no_param)
+
+const OpDef op_gelu = {
+    .name = "gelu",
+    .sig = "x:T",
+    ACTIVATION_FIELDS(gelu),
+    .max_deriv = 1.1289041451851548,
+};
+
+/* softsign: z / (1 + |z|), f′ = 1/(1 + |z|)² (Bergstra et al. 2009; the
+ * comparison in Glorot & Bengio 2010). f′ → 0 on both sides: saturating. */
+static double softsign_f(double z, double k)
+{
+    (void)k;
+    return z / (1 + fabs(z));
+}
+
+static double softsign_df(double z, double k)
+{
+    (void)k;
+    return 1 / ((1 + fabs(z)) * (1 + fabs(z)));
+}
+
+ACTIVATION(softsign, no_param)
+
+const OpDef op_softsign = {
+    .name = "softsign",
+    .sig = "x:T",
+    ACTIVATION_FIELDS(softsign),
+    .max_deriv = 1,
+    .saturating = true,
+};
+
+/* softplus: log(1 + e^z) (Dugas et al. 2001; Glorot et al. 2011), written
+ * max(z, 0) + log1p(e^−|z|) so that e^z never overflows; f′ = σ(z).
+ * One-sided (f′ → 1 as z → ∞), never exactly zero. */
+static double softplus_f(double z, double k)
+{
+    (void)k;
+    return fmax(z, 0) + log1p(exp(-fabs(z)));
+}
+
+static double softplus_df(double z, double k)
+{
+    (void)k;
+    return sigmoid_act(z, NULL);
+}
+
+ACTIVATION(softplus, no_param)
+
+const OpDef op_softplus = {
+    .name = "softplus",
+    .sig = "x:T",
+    ACTIVATION_FIELDS(softplus),
+    .max_deriv = 1,  /* the supremum, approached as z → ∞ */
+};
+
+/* swish: z·σ(z) (Ramachandran et al. 2017, with β = 1; also SiLU),
+ * f′ = σ(z)(1 + z(1 − σ(z))). sup f′ ≈ 1.0998 near z ≈ 2.40. One-sided. */
+static double swish_f(double z, double k)
+{
+    (void)k;
+    return z * sigmoid_act(z, NULL);
+}
+
+static double swish_df(double z, double k)
+{
+    (void)k;
+    double s = sigmoid_act(z, NULL);
+    return s * (1 + z * (1 - s));
+}
+
+ACTIVATION(swish, no_param)
+
+const OpDef op_swish = {
+    .name = "swish",
+    .sig = "x:T",
+    ACTIVATION_FIELDS(swish),
+    .max_deriv = 1.0998393201289,  /* rounded up from 1.09983932012887 */
+};
+
+/* hard_tanh: z clipped to [−1, 1] (Collobert 2004); f′ = 1 inside, 0
+ * outside (0 at the corners, as for relu). f′ is 0 on both sides:
+ * saturating. Its outputs are ±1 there, not zero: no dead units. */
+static double hard_tanh_f(double z, double k)
+{
+    (void)k;
+    return z > 1 ? 1 : z < -1 ? -1 : z;
+}
+
+static double hard_tanh_df(double z, double k)
+{
+    (void)k;
+    return z > -1 && z < 1;
+}
+
+ACTIVATION(hard_tanh, no_param)
+
+const OpDef op_hard_tanh = {
+    .name = "hard_tanh",
+    .sig = "x:T",
+    ACTIVATION_FIELDS(hard_tanh),
+    .max_deriv = 1,
+    .saturating = true,
 };

@@ -1,10 +1,12 @@
-/* registry.c — the op table, built from include/vg/ops.def, and lookups.
+/* registry.c — the op table, built from include/vg/ops.def, lookups, and
+ * the helpers ops share when they declare parameters.
  *
  * Each entry points at the OpDef its family file defines; op_sig parses an
  * op's signature string on first use. */
 #include "vg/ops.h"
 
 #include <string.h>
+#include "vg/arena.h"
 
 const OpDef *const op_table[OP_COUNT] = {
 #define OP(id, def) [id] = &def,
@@ -30,4 +32,16 @@ const Sig *op_sig(int op)
         parsed[op] = true;
     }
     return &sigs[op];
+}
+
+const Spec *op_constant_init(IrGraph *g, double c)
+{
+    const Spec *dflt = ir_default_spec(g, SPEC_CONSTANT);
+    Spec *s = arena_alloc(g->arena, sizeof *s);
+    *s = *dflt;
+    Value *args = arena_alloc(g->arena, (size_t)s->nargs * sizeof *args);
+    memcpy(args, dflt->args, (size_t)s->nargs * sizeof *args);
+    args[0] = (Value){.kind = VAL_NUM, .num = c};  /* "c:N gain:N=1" */
+    s->args = args;
+    return s;
 }

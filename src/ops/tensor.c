@@ -1,26 +1,48 @@
-/* tensor.c — elementwise tensor arithmetic: x + y.
+/* tensor.c — tensor ops without parameters: x + y, x - y, x * y, scale
+ * (number * x), concat, softmax, dropout, last.
  *
- * Both operands have the op's shape; there is no broadcasting, so a shape
- * mismatch (a residual sum around a layer that changed the width) is an
- * error at elaboration, not a silent broadcast. */
+ * The elementwise binary ops take operands of the op's shape; there is no
+ * broadcasting, so a shape mismatch (a residual sum around a layer that
+ * changed the width) is an error at elaboration, not a silent broadcast.
+ * concat and softmax work on the last dimension, every leading dimension
+ * (time) being rows like the batch. */
 #include "vg/ops.h"
 
-static bool add_infer(IrGraph *g, int node, DiagSink *d)
+#include <math.h>
+#include <string.h>
+#include "vg/rng.h"
+
+static Shape in_shape(const IrGraph *g, const IrNode *n, int i)
 {
-    IrNode *n = &g->nodes[node];
-    Shape x = g->nodes[n->in[0]].shape, y = g->nodes[n->in[1]].shape;
-    if (!shape_eq(x, y)) {
-        char a[96], b[96];
-        return diag_error(d, n->span, "'+' needs equal shapes, got %s and %s",
-                          shape_str(x, a, sizeof a), shape_str(y, b, sizeof b));
-    }
-    n->shape = x;
-    return true;
+    return g->nodes[n->in[i]].shape;
 }
 
 static size_t elems(const OpCtx *c)
 {
     return (size_t)c->batch * shape_size(c->node->shape);
+}
+
+/* Rows (batch times leading dimensions) and the last dimension of shape s. */
+static void rows_cols(const OpCtx *c, Shape s, size_t *rows, size_t *cols)
+{
+    *cols = (size_t)s.dim[s.rank - 1];
+    *rows = (size_t)c->batch * (shape_size(s) / *cols);
+}
+
+/* ---- elementwise: +, -, * ---- */
+
+static bool same_shape_infer(IrGraph *g, int node, DiagSink *d)
+{
+    IrNode *n = &g->nodes[node];
+    Shape x = in_shape(g, n, 0), y = in_shape(g, n, 1);
+    if (!shape_eq(x, y)) {
+        char a[96], b[96];
+        return diag_error(d, n->span, "'%s' needs equal shapes, got %s and %s",
+                          op_def(n->op)->name, shape_str(x, a, sizeof a),
+                          shape_str(y, b, sizeof b));
+    }
+    n->shape = x;
+    return true;
 }
 
 /* out = x + y */
@@ -32,23 +54,340 @@ static void add_forward(const OpCtx *c)
         out[i] = x[i] + y[i];
 }
 
-/* dx += dout, dy += dout (x + x accumulates twice into the same buffer) */
+/* dx += s·dout for operand k (s = ±1); x + x accumulates twice into the
+ * same buffer, as it must. */
+static void pass_grad(const OpCtx *c, int k, float s)
+{
+    float *dx = c->din[k];
+    if (!dx)
+        return;
+    for (size_t i = 0, n = elems(c); i < n; i++)
+        dx[i] += s * c->dout[i];
+}
+
+/* dx += dout, dy += dout */
 static void add_backward(const OpCtx *c)
 {
-    for (int k = 0; k < 2; k++) {
-        float *dx = c->din[k];
-        if (!dx)
-            continue;
-        for (size_t i = 0, n = elems(c); i < n; i++)
-            dx[i] += c->dout[i];
-    }
+    pass_grad(c, 0, 1);
+    pass_grad(c, 1, 1);
 }
 
 const OpDef op_add = {
     .name = "+",
     .sig = "x:T y:T",
     .kind = OPK_TENSOR,
-    .infer = add_infer,
+    .infer = same_shape_infer,
     .forward = add_forward,
     .backward = add_backward,
+};
+
+/* out = x − y */
+static void sub_forward(const OpCtx *c)
+{
+    const float *x = c->in[0], *y = c->in[1];
+    float *out = c->out;
+    for (size_t i = 0, n = elems(c); i < n; i++)
+        out[i] = x[i] - y[i];
+}
+
+/* dx += dout, dy −= dout */
+static void sub_backward(const OpCtx *c)
+{
+    pass_grad(c, 0, 1);
+    pass_grad(c, 1, -1);
+}
+
+const OpDef op_sub = {
+    .name = "-",
+    .sig = "x:T y:T",
+    .kind = OPK_TENSOR,
+    .infer = same_shape_infer,
+    .forward = sub_forward,
+    .backward = sub_backward,
+};
+
+/* out = x ⊙ y (gates) */
+static void mul_forward(const OpCtx *c)
+{
+    const float *x = c->in[0], *y = c->in[1];
+    float *out = c->out;
+    for (size_t i = 0, n = elems(c); i < n; i++)
+        out[i] = x[i] * y[i];
+}
+
+/* dx += dout ⊙ y, dy += dout ⊙ x (x * x gives 2x·dout) */
+static void mul_backward(const OpCtx *c)
+{
+    for (int k = 0; k < 2; k++) {
+        float *dx = c->din[k];
+        const float *other = c->in[1 - k];
+        if (!dx)
+            continue;
+        for (size_t i = 0, n = elems(c); i < n; i++)
+            dx[i] += c->dout[i] * other[i];
+    }
+}
+
+const OpDef op_mul = {
+    .name = "*",
+    .sig = "x:T y:T",
+    .kind = OPK_TENSOR,
+    .infer = same_shape_infer,
+    .forward = mul_forward,
+    .backward = mul_backward,
+};
+
+/* ---- scale: number * x, x / number, -x ---- */
+
+enum { SCALE_X, SCALE_FACTOR };
+
+static bool unary_infer(IrGraph *g, int node, DiagSink *d)
+{
+    (void)d;
+    IrNode *n = &g->nodes[node];
+    n->shape = in_shape(g, n, 0);
+    return true;
+}
+
+/* out = k·x */
+static void scale_forward(const OpCtx *c)
+{
+    float k = (float)ir_arg_num(c->node, SCALE_FACTOR);
+    const float *x = c->in[0];
+    for (size_t i = 0, n = elems(c); i < n; i++)
+        c->out[i] = k * x[i];
+}
+
+/* dx += k·dout */
+static void scale_backward(const OpCtx *c)
+{
+    pass_grad(c, 0, (float)ir_arg_num(c->node, SCALE_FACTOR));
+}
+
+const OpDef op_scale = {
+    .name = "scale",
+    .sig = "x:T factor:N",
+    .kind = OPK_TENSOR,
+    .infer = unary_infer,
+    .forward = scale_forward,
+    .backward = scale_backward,
+};
+
+/* ---- concat(a, b, …) along the last dimension ---- */
+
+static bool concat_infer(IrGraph *g, int node, DiagSink *d)
+{
+    IrNode *n = &g->nodes[node];
+    Shape first = in_shape(g, n, 0), out = first;
+    out.dim[out.rank - 1] = 0;
+    for (int k = 0; k < n->nin; k++) {
+        Shape s = in_shape(g, n, k), lead = s, lead0 = first;
+        lead.dim[s.rank - 1] = lead0.dim[first.rank - 1] = 1;
+        if (s.rank != first.rank || !shape_eq(lead, lead0)) {
+            char a[96], b[96];
+            return diag_error(d, n->span, "concat needs shapes that differ only in the last "
+                              "dimension, got %s and %s", shape_str(first, a, sizeof a),
+                              shape_str(s, b, sizeof b));
+        }
+        out.dim[out.rank - 1] += s.dim[s.rank - 1];
+    }
+    n->shape = out;  /* ir_add_node checks the size */
+    return true;
+}
+
+/* Copies each input's rows into its column block of the output (forward),
+ * or accumulates the output gradient's blocks into the inputs' (backward). */
+static void concat_blocks(const OpCtx *c, bool backward)
+{
+    size_t rows, width;
+    rows_cols(c, c->node->shape, &rows, &width);
+    size_t off = 0;
+    for (int k = 0; k < c->node->nin; k++) {
+        size_t w = (size_t)in_shape(c->g, c->node, k).dim[c->node->shape.rank - 1];
+        for (size_t r = 0; r < rows; r++) {
+            if (!backward) {
+                memcpy(c->out + r * width + off, c->in[k] + r * w, w * sizeof(float));
+            } else if (c->din[k]) {
+                for (size_t j = 0; j < w; j++)
+                    c->din[k][r * w + j] += c->dout[r * width + off + j];
+            }
+        }
+        off += w;
+    }
+}
+
+static void concat_forward(const OpCtx *c)
+{
+    concat_blocks(c, false);
+}
+
+/* dx_k += the k-th column block of dout */
+static void concat_backward(const OpCtx *c)
+{
+    concat_blocks(c, true);
+}
+
+const OpDef op_concat = {
+    .name = "concat",
+    .sig = "x:*",
+    .kind = OPK_TENSOR,
+    .infer = concat_infer,
+    .forward = concat_forward,
+    .backward = concat_backward,
+};
+
+/* ---- softmax over the last dimension ---- */
+
+/* y_k = e^{z_k − max z} / Σ_j e^{z_j − max z}: shifting by the maximum keeps
+ * every exponential ≤ 1 and changes nothing else. */
+static void softmax_forward(const OpCtx *c)
+{
+    size_t rows, k;
+    rows_cols(c, c->node->shape, &rows, &k);
+    for (size_t r = 0; r < rows; r++) {
+        const float *z = c->in[0] + r * k;
+        float *y = c->out + r * k;
+        float max = z[0];
+        for (size_t j = 1; j < k; j++)
+            max = z[j] > max ? z[j] : max;
+        double sum = 0;
+        for (size_t j = 0; j < k; j++)
+            sum += y[j] = expf(z[j] - max);
+        for (size_t j = 0; j < k; j++)
+            y[j] = (float)(y[j] / sum);
+    }
+}
+
+/* dz_k += y_k (dy_k − Σ_j dy_j y_j), the softmax Jacobian diag(y) − y·yᵀ */
+static void softmax_backward(const OpCtx *c)
+{
+    float *dz = c->din[0];
+    if (!dz)
+        return;
+    size_t rows, k;
+    rows_cols(c, c->node->shape, &rows, &k);
+    for (size_t r = 0; r < rows; r++) {
+        const float *y = c->out + r * k, *dy = c->dout + r * k;
+        double dot = 0;
+        for (size_t j = 0; j < k; j++)
+            dot += (double)dy[j] * y[j];
+        for (size_t j = 0; j < k; j++)
+            dz[r * k + j] += y[j] * (dy[j] - (float)dot);
+    }
+}
+
+const OpDef op_softmax = {
+    .name = "softmax",
+    .sig = "x:T",
+    .kind = OPK_TENSOR,
+    .infer = unary_infer,
+    .forward = softmax_forward,
+    .backward = softmax_backward,
+};
+
+/* ---- dropout(x, rate): inverted dropout (Srivastava et al. 2014) ---- */
+
+enum { DROPOUT_X, DROPOUT_RATE };
+
+static bool dropout_infer(IrGraph *g, int node, DiagSink *d)
+{
+    IrNode *n = &g->nodes[node];
+    double rate = ir_arg_num(n, DROPOUT_RATE);
+    if (!(rate >= 0 && rate < 1))
+        return diag_error(d, n->span, "dropout needs a rate of at least 0 and below 1, got %g",
+                          rate);
+    n->shape = in_shape(g, n, 0);
+    return true;
+}
+
+/* The mask, kept from forward to backward. */
+static size_t dropout_work(const IrNode *n, const IrGraph *g, int batch)
+{
+    (void)g;
+    return (size_t)batch * shape_size(n->shape);
+}
+
+/* Training: each unit is kept with probability p = 1 − rate and scaled by
+ * 1/p, so that E[out] = x and evaluation needs no rescaling; the mask m ∈
+ * {0, 1/p} comes from the executor's dropout stream. Evaluating: out = x. */
+static void dropout_forward(const OpCtx *c)
+{
+    const float *x = c->in[0];
+    size_t n = elems(c);
+    if (!c->training) {
+        memcpy(c->out, x, n * sizeof *x);
+        return;
+    }
+    double keep = 1 - ir_arg_num(c->node, DROPOUT_RATE);
+    float scale = (float)(1 / keep);
+    for (size_t i = 0; i < n; i++) {
+        c->work[i] = rng_uniform(c->rng) < keep ? scale : 0;
+        c->out[i] = x[i] * c->work[i];
+    }
+}
+
+/* dx += dout ⊙ m (training), dx += dout (evaluating) */
+static void dropout_backward(const OpCtx *c)
+{
+    float *dx = c->din[0];
+    if (!dx)
+        return;
+    for (size_t i = 0, n = elems(c); i < n; i++)
+        dx[i] += c->training ? c->dout[i] * c->work[i] : c->dout[i];
+}
+
+const OpDef op_dropout = {
+    .name = "dropout",
+    .sig = "x:T rate:N",
+    .kind = OPK_TENSOR,
+    .infer = dropout_infer,
+    .work_floats = dropout_work,
+    .forward = dropout_forward,
+    .backward = dropout_backward,
+};
+
+/* ---- last(x): the final time step, [T, …] → […] ---- */
+
+static bool last_infer(IrGraph *g, int node, DiagSink *d)
+{
+    IrNode *n = &g->nodes[node];
+    Shape x = in_shape(g, n, 0);
+    if (x.rank < 2) {
+        char a[96];
+        return diag_error(d, n->span, "last needs a [time, features] input, got %s",
+                          shape_str(x, a, sizeof a));
+    }
+    n->shape.rank = x.rank - 1;
+    for (int i = 1; i < x.rank; i++)
+        n->shape.dim[i - 1] = x.dim[i];
+    return true;
+}
+
+/* out[b] = x[b, T − 1] */
+static void last_forward(const OpCtx *c)
+{
+    size_t step = shape_size(c->node->shape), t = (size_t)in_shape(c->g, c->node, 0).dim[0];
+    for (size_t b = 0; b < (size_t)c->batch; b++)
+        memcpy(c->out + b * step, c->in[0] + (b * t + t - 1) * step, step * sizeof(float));
+}
+
+/* dx[b, T − 1] += dout[b]; the other steps get nothing */
+static void last_backward(const OpCtx *c)
+{
+    float *dx = c->din[0];
+    if (!dx)
+        return;
+    size_t step = shape_size(c->node->shape), t = (size_t)in_shape(c->g, c->node, 0).dim[0];
+    for (size_t b = 0; b < (size_t)c->batch; b++)
+        for (size_t j = 0; j < step; j++)
+            dx[(b * t + t - 1) * step + j] += c->dout[b * step + j];
+}
+
+const OpDef op_last = {
+    .name = "last",
+    .sig = "x:T",
+    .kind = OPK_TENSOR,
+    .infer = last_infer,
+    .forward = last_forward,
+    .backward = last_backward,
 };
