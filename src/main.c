@@ -20,6 +20,7 @@
 #include "vg/pretrain.h"
 #include "vg/program.h"
 #include "vg/report.h"
+#include "vg/repl.h"
 #include "vg/safetensors.h"
 #include "vg/train.h"
 
@@ -44,6 +45,9 @@ static const char usage_text[] =
     "  ir FILE [--model NAME] [--dot]\n"
     "                            print a model's IR graph as text or Graphviz DOT\n"
     "  fmt FILE                  print FILE in canonical layout\n"
+    "  repl [FILE] [--echo]      an interactive session (FILE loaded first); also\n"
+    "                            'vg' alone on a terminal. --echo prints the prompts\n"
+    "                            and input lines too, as a transcript\n"
     "  --help, --version\n"
     "\n"
     "exit status: 0 ok, 1 an expect failed, 2 usage, syntax or semantic error,\n"
@@ -412,8 +416,27 @@ static int cmd_fmt(Program *p, const Cli *c)
     return 0;
 }
 
+/* vg repl [FILE] [--echo] */
+static int cmd_repl(int argc, char **argv)
+{
+    ReplOptions o = {0};
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--echo") == 0)
+            o.echo = true;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return usage_error("unknown option '%s' for 'vg repl' (it takes --echo)", argv[i]);
+        else if (o.file)
+            return usage_error("unexpected argument '%s'", argv[i]);
+        else
+            o.file = argv[i];
+    }
+    return repl_session(stdin, stdout, stderr, &o);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc < 2 && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+        return cmd_repl(argc, argv);
     if (argc < 2) {
         fputs(usage_text, stderr);
         return EXIT_USAGE;
@@ -426,13 +449,15 @@ int main(int argc, char **argv)
         printf("vg %s\n", VG_VERSION);
         return 0;
     }
-    static const char *const cmds[] = {"run", "check", "ir", "fmt"};
+    static const char *const cmds[] = {"run", "check", "ir", "fmt", "repl"};
     int which = -1;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (strcmp(argv[1], cmds[i]) == 0)
             which = i;
+    if (which == 4)
+        return cmd_repl(argc, argv);
     if (which < 0) {
-        const char *best = diag_suggest(argv[1], cmds, 4);
+        const char *best = diag_suggest(argv[1], cmds, 5);
         fprintf(stderr, "vg: unknown command '%s'%s%s%s\nTry 'vg --help'.\n", argv[1],
                 best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
         return EXIT_USAGE;
