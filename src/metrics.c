@@ -126,6 +126,21 @@ static void activation_stats(const Exec *e, int layer, LayerMetrics *m)
     m->dead = dead_total ? (double)dead / (double)dead_total : NAN;
 }
 
+/* bptt: the per-step norms ‖dLoss/dh_t‖ the layer's last recurrent op
+ * recorded during the probe's backward pass (exec plans T floats for it). */
+static void bptt_curve(const Exec *e, int layer, LayerMetrics *m)
+{
+    for (int i = e->g->n - 1; i >= 0; i--) {
+        const IrNode *nd = &e->g->nodes[i];
+        if (nd->layer != layer || op_def(nd->op)->kind != OPK_RECURRENT)
+            continue;
+        m->bptt_len = (int)nd->shape.dim[0];
+        m->bptt = xmalloc((size_t)m->bptt_len * sizeof *m->bptt);
+        memcpy(m->bptt, e->bptt[i], (size_t)m->bptt_len * sizeof *m->bptt);
+        return;
+    }
+}
+
 /* The factor by which mean-field theory says layer `layer` scales the
  * squared gradient norm on its way down: σw²·E[φ′(z)²], σw² = fan_in·Var(W)
  * (Schoenholz et al. 2017; Glorot & Bengio 2010 eq. 14). Applies only to a
@@ -248,6 +263,7 @@ void metrics_measure(Run *r, Report *rep)
         param_norms(r, l, m);
         output_stats(e, g->layers[l].output, m);
         activation_stats(e, l, m);
+        bptt_curve(e, l, m);
     }
     if (g->nlayers == 0)
         return;
