@@ -1,0 +1,348 @@
+/* test_train.c — the training loop through the Run API: clipping (against
+ * an unclipped twin run: same seed, same first batch, same gradient), test
+ * accuracy (against an argmax computed here over all held-out rows at
+ * once), pre-training (losses fall, the right layers change, the reasons
+ * for skipping), non-finite values in pre-training, and reproducibility of
+ * whole runs across processes. */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "fixture.h"
+#include "vg/pretrain.h"
+
+typedef struct Ctx {
+    char vg[512];
+} Ctx;
+
+static const char CLIP_SRC[] =
+    "model net() {\n"
+    "    input x[2]\n"
+    "    layer fc { h = tanh(dense(x, 16)) }\n"
+    "    layer out { y = dense(h, 2) }\n"
+    "    return y\n"
+    "}\n"
+    "train a = net() {\n"
+    "    data = blobs(points = 64, classes = 2)  loss = cross_entropy\n"
+    "    optimizer = sgd(lr = 1)  batch = 64  steps = 1  seed = 3  %s\n"
+    "}\n";
+
+/* One step of the clip test's run with the given clip setting: the update
+ * Δθ (n floats, malloc'd) and the final report's global norm and clipped
+ * fraction. */
+static float *one_step(const char *clip, size_t *n, double *global_norm, double *clipped)
+{
+    char src[1024];
+    snprintf(src, sizeof src, CLIP_SRC, clip);
+    Program p;
+    Run r;
+    fixture_run(&p, &r, src, 0);
+    *n = r.ps.n;
+    float *d = malloc(*n * sizeof *d);
+    memcpy(d, r.ps.value, *n * sizeof *d);
+    TrainOptions o = {.seed = -1};
+    assert_int_equal(run_train(&p, &r, -1, &o), 0);
+    assert_int_equal(r.step, 1);
+    for (size_t i = 0; i < *n; i++)
+        d[i] = r.ps.value[i] - d[i];
+    *global_norm = r.reports[r.nreports - 1].global_norm;
+    *clipped = r.reports[r.nreports - 1].clipped;
+    run_free(&r);
+    program_free(&p);
+    return d;
+}
+
+static double norm(const float *x, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)x[i] * x[i];
+    return sqrt(s);
+}
+
+/* clip = norm(0.5): the update is the unclipped one scaled to norm lr·0.5;
+ * the report keeps the pre-clip norm and counts the step as clipped. */
+static void test_clip_norm(void **state)
+{
+    (void)state;
+    size_t n, m;
+    double gn_free, gn_clip, c_free, c_clip;
+    float *free_d = one_step("", &n, &gn_free, &c_free);
+    float *clip_d = one_step("clip = norm(0.5)", &m, &gn_clip, &c_clip);
+    assert_int_equal(n, m);
+    assert_true(gn_free > 0.5);               /* else nothing would be clipped */
+    assert_true(fabs(norm(free_d, n) - gn_free) < 1e-4 * gn_free);   /* lr = 1 */
+    assert_true(fabs(norm(clip_d, n) - 0.5) < 1e-4);
+    for (size_t i = 0; i < n; i++)
+        assert_true(fabs(clip_d[i] - free_d[i] * 0.5 / gn_free) < 1e-6);
+    assert_true(gn_clip == gn_free);
+    assert_true(c_free == 0 && c_clip == 1);
+    free(free_d);
+    free(clip_d);
+}
+
+/* clip = value(0.05): each component of the update is the unclipped one
+ * clamped to ±lr·0.05, and some but not all were. */
+static void test_clip_value(void **state)
+{
+    (void)state;
+    size_t n, m;
+    double gn_free, gn_clip, c_free, c_clip;
+    float *free_d = one_step("", &n, &gn_free, &c_free);
+    float *clip_d = one_step("clip = value(0.05)", &m, &gn_clip, &c_clip);
+    assert_int_equal(n, m);
+    size_t over = 0;
+    for (size_t i = 0; i < n; i++) {
+        double want = fmax(-0.05, fmin(0.05, free_d[i]));
+        over += fabs(free_d[i]) > 0.05;
+        assert_true(fabs(clip_d[i] - want) < 1e-6);
+    }
+    assert_true(over > 0 && over < n);
+    assert_true(c_clip == 1 && gn_clip == gn_free);
+    free(free_d);
+    free(clip_d);
+}
+
+/* A bound above the norm clips nothing. */
+static void test_clip_not_needed(void **state)
+{
+    (void)state;
+    size_t n, m;
+    double gn_free, gn_clip, c_free, c_clip;
+    float *free_d = one_step("", &n, &gn_free, &c_free);
+    float *clip_d = one_step("clip = norm(1e6)", &m, &gn_clip, &c_clip);
+    assert_memory_equal(free_d, clip_d, n * sizeof *free_d);
+    assert_true(c_clip == 0);
+    free(free_d);
+    free(clip_d);
+}
+
+static const char TEST_SRC[] =
+    "model net() {\n"
+    "    input x[3]\n"
+    "    layer fc { h = relu(dense(x, 8)) }\n"
+    "    layer out { y = dense(h, 3) }\n"
+    "    return y\n"
+    "}\n"
+    "train a = net() {\n"
+    "    data = blobs(points = 1000, classes = 3, dims = 3, spread = 4)\n"
+    "    loss = cross_entropy  optimizer = adam(lr = 0.01)  batch = 50  steps = 40\n"
+    "    seed = 5  test = 0.4  report = 20\n"
+    "}\n";
+
+/* Accuracy over the 400 held-out rows in one forward pass, argmax here. */
+static double held_out_accuracy(Run *r)
+{
+    int ntest = r->data.n - r->ntrain;
+    Exec e;
+    DiagSink d = {0};
+    assert_true(exec_plan(&e, &r->g, &r->ps, ntest, 0, &d));
+    run_fill(r, &e, r->order + r->ntrain, ntest);
+    exec_forward(&e, false);
+    const float *z = e.val[r->g.output];
+    int right = 0;
+    for (int b = 0; b < ntest; b++) {
+        int best = 0;
+        for (int k = 1; k < 3; k++)
+            if (z[b * 3 + k] > z[b * 3 + best])
+                best = k;
+        right += best == (int)r->data.y[r->order[r->ntrain + b]];
+    }
+    exec_free(&e);
+    return (double)right / ntest;
+}
+
+/* Test accuracy at each report is the accuracy on exactly the held-out
+ * rows (400: a chunk of 256 and one of 144), which training never sees. */
+static void test_test_accuracy(void **state)
+{
+    (void)state;
+    Program p;
+    Run r;
+    fixture_run(&p, &r, TEST_SRC, 0);
+    assert_int_equal(r.ntrain, 600);
+    for (int i = r.ntrain; i < r.data.n; i++)      /* held-out rows: never in a batch */
+        for (int k = 0; k < r.ntrain; k++)
+            assert_int_not_equal(r.order[i], r.order[k]);
+    TrainOptions o = {.seed = -1};
+    assert_int_equal(run_train(&p, &r, 0, &o), 0);
+    assert_true(r.reports[0].test_accuracy == held_out_accuracy(&r));
+    assert_int_equal(run_train(&p, &r, -1, &o), 0);
+    const Report *last = &r.reports[r.nreports - 1];
+    assert_int_equal(last->step, 40);
+    assert_true(last->test_accuracy == held_out_accuracy(&r));
+    assert_true(last->test_accuracy != r.reports[0].test_accuracy);
+    run_free(&r);
+    program_free(&p);
+}
+
+/* Without a test split the value does not apply. */
+static void test_no_test_split(void **state)
+{
+    (void)state;
+    char src[1024];
+    snprintf(src, sizeof src, CLIP_SRC, "");
+    Program p;
+    Run r;
+    fixture_run(&p, &r, src, 0);
+    TrainOptions o = {.seed = -1};
+    assert_int_equal(run_train(&p, &r, -1, &o), 0);
+    assert_true(isnan(r.reports[0].test_accuracy));
+    run_free(&r);
+    program_free(&p);
+}
+
+static const char PRE_SRC[] =
+    "model deep() {\n"
+    "    input x[2]\n"
+    "    h = x\n"
+    "    for i in 1..2 {\n"
+    "        layer fc[i] { h = sigmoid(dense(h, 16, init = fanin_uniform)) }\n"
+    "    }\n"
+    "    layer res { h = h + tanh(dense(h, 16)) }\n"
+    "    layer out { y = dense(h, 2) }\n"
+    "    return y\n"
+    "}\n"
+    "settings s {\n"
+    "    data = spirals(points = 256)  loss = cross_entropy  optimizer = sgd(lr = 0.1)\n"
+    "    batch = 32  steps = 0  seed = 2  %s\n"
+    "}\n"
+    "train a = deep() with s\n";
+
+static void pre_run(Program *p, Run *r, const char *extra)
+{
+    char src[2048];
+    snprintf(src, sizeof src, PRE_SRC, extra);
+    fixture_run(p, r, src, 0);
+}
+
+static bool layer_params_equal(const Run *a, const Run *b, int layer)
+{
+    for (int k = 0; k < a->g.nparams; k++) {
+        const IrParam *pp = &a->g.params[k];
+        if (pp->layer == layer &&
+            memcmp(a->ps.value + pp->offset, b->ps.value + pp->offset,
+                   shape_size(pp->shape) * sizeof(float)) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Dense+activation layers are pre-trained (their loss falls, their
+ * parameters change); the residual and the output layer are skipped with
+ * their reasons and keep their initial parameters. */
+static void test_pretrain(void **state)
+{
+    (void)state;
+    Program p, q;
+    Run r, plain;
+    pre_run(&p, &r, "pretrain = autoencoder(steps = 300, lr = 0.1)");
+    pre_run(&q, &plain, "");
+    TrainOptions o = {.seed = -1};
+    assert_int_equal(run_train(&p, &r, -1, &o), 0);
+    assert_int_equal(run_train(&q, &plain, -1, &o), 0);
+    assert_null(plain.pretrain);
+    assert_non_null(r.pretrain);
+    for (int l = 0; l < 2; l++) {
+        assert_null(r.pretrain[l].skipped);
+        assert_true(r.pretrain[l].last < r.pretrain[l].first / 4);
+        assert_false(layer_params_equal(&r, &plain, l));
+    }
+    assert_string_equal(r.pretrain[2].skipped,
+                        "not a chain of dense and activations (residual, normalisation and "
+                        "recurrent layers are not pre-trained)");
+    assert_string_equal(r.pretrain[3].skipped, "the output layer is trained with the network");
+    assert_true(isnan(r.pretrain[3].first));
+    assert_true(layer_params_equal(&r, &plain, 2));
+    assert_true(layer_params_equal(&r, &plain, 3));
+    /* the initial report is measured after pre-training */
+    assert_true(r.reports[0].layers[0].weight_norm != plain.reports[0].layers[0].weight_norm);
+    run_free(&r);
+    run_free(&plain);
+    program_free(&p);
+    program_free(&q);
+}
+
+/* With lr = 0 nothing changes and the loss stays where it started. */
+static void test_pretrain_lr_zero(void **state)
+{
+    (void)state;
+    Program p, q;
+    Run r, plain;
+    pre_run(&p, &r, "pretrain = autoencoder(steps = 1, lr = 0)");
+    pre_run(&q, &plain, "");
+    TrainOptions o = {.seed = -1};
+    assert_int_equal(run_train(&p, &r, -1, &o), 0);
+    for (int l = 0; l < 4; l++)
+        assert_true(layer_params_equal(&r, &plain, l));
+    assert_true(r.pretrain[0].first == r.pretrain[0].last);
+    run_free(&r);
+    run_free(&plain);
+    program_free(&p);
+    program_free(&q);
+}
+
+/* A diverging pre-training is a non-finite value like any other: exit 3
+ * with on_nonfinite = fail, a diverged run with stop. */
+static void test_pretrain_nonfinite(void **state)
+{
+    (void)state;
+    Program p;
+    Run r;
+    pre_run(&p, &r, "pretrain = autoencoder(steps = 50, lr = 1e30)");
+    TrainOptions o = {.seed = -1};
+    assert_int_equal(run_train(&p, &r, -1, &o), 3);
+    assert_true(r.diverged);
+    assert_int_equal(r.diverged_at, 0);
+    assert_int_equal(p.diag.n, 1);
+    assert_string_equal(p.diag.items[0].msg,
+                        "run 'a': pre-training layer 'fc[1]': the reconstruction loss became "
+                        "infinite at pre-training step 2");
+    assert_int_equal(r.nreports, 1);   /* the report so far stays valid */
+    run_free(&r);
+    program_free(&p);
+    pre_run(&p, &r, "pretrain = autoencoder(steps = 50, lr = 1e30)  on_nonfinite = stop");
+    assert_int_equal(run_train(&p, &r, -1, &o), 0);
+    assert_true(r.diverged);
+    run_free(&r);
+    program_free(&p);
+}
+
+/* Same file, seed and thread count: the same bytes, in two processes; a
+ * different seed: different numbers. */
+static void test_reproducible(void **state)
+{
+    const Ctx *c = *state;
+    char cmd[1024];
+    char *a = NULL, *b = NULL, *d = NULL;
+    snprintf(cmd, sizeof cmd, "NO_COLOR=1 %s run tests/golden/optimizers.vg --threads 1", c->vg);
+    assert_int_equal(fixture_capture(cmd, &a), 0);
+    assert_int_equal(fixture_capture(cmd, &b), 0);
+    assert_true(strlen(a) > 1000);
+    assert_string_equal(a, b);
+    snprintf(cmd, sizeof cmd, "NO_COLOR=1 %s run tests/golden/optimizers.vg --seed 2", c->vg);
+    assert_true(fixture_capture(cmd, &d) >= 0);
+    assert_string_not_equal(a, d);
+    free(a);
+    free(b);
+    free(d);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    Ctx ctx;
+    fixture_vg_path(argv[0], ctx.vg, sizeof ctx.vg);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_clip_norm),
+        cmocka_unit_test(test_clip_value),
+        cmocka_unit_test(test_clip_not_needed),
+        cmocka_unit_test(test_test_accuracy),
+        cmocka_unit_test(test_no_test_split),
+        cmocka_unit_test(test_pretrain),
+        cmocka_unit_test(test_pretrain_lr_zero),
+        cmocka_unit_test(test_pretrain_nonfinite),
+        cmocka_unit_test_prestate(test_reproducible, &ctx),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
