@@ -17,6 +17,7 @@ for t in "$build"/tests/test_*; do
 done
 
 sh tests/golden/run.sh "$vg" && ok || bad golden
+sh tests/repl/run.sh "$vg" && ok || bad repl
 
 for ex in examples/*.vg; do
     [ -f "$ex" ] || continue

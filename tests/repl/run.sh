@@ -1,0 +1,65 @@
+#!/bin/sh
+# REPL sessions: every tests/repl/NAME.txt is fed to `vg repl --echo` (a
+# first line "# vg repl ARGS" adds ARGS) and the transcript — stdout and
+# stderr together, in order — is compared with NAME.out, the exit status
+# with NAME.code (missing: 0). The session in docs/repl.md, the block after
+# "<!-- repl-test -->", is one more: its input lines (after "vg> " and
+# "... ") are replayed, and the block must come out exactly as written.
+# BLESS=1 rewrites NAME.out and NAME.code (never the doc) from the output.
+# Usage: tests/repl/run.sh path/to/vg
+set -u
+vg=${1:-build/vg}
+dir=$(dirname "$0")
+doc=$dir/../../docs/repl.md
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0; fail=0
+
+# session INPUT: runs vg repl over INPUT into $tmp/out and $tmp/code.
+session() {
+    args=$(sed -n '1s/^# vg repl //p' "$1")
+    # shellcheck disable=SC2086
+    NO_COLOR=1 VG_PATH= HOME= "$vg" repl --echo $args <"$1" >"$tmp/out" 2>&1
+    echo $? >"$tmp/code"
+}
+
+# verdict NAME EXPECTED_OUT WANTED_CODE
+verdict() {
+    ok=1
+    if ! diff -u "$2" "$tmp/out" >"$tmp/diff"; then
+        echo "repl: $1: transcript differs:"; cat "$tmp/diff"; ok=0
+    fi
+    if [ "$(cat "$tmp/code")" != "$3" ]; then
+        echo "repl: $1: exit status $(cat "$tmp/code"), expected $3"; ok=0
+    fi
+    if [ $ok = 1 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+}
+
+for t in "$dir"/*.txt; do
+    [ -f "$t" ] || continue
+    name=${t%.txt}
+    session "$t"
+    if [ "${BLESS:-0}" = 1 ]; then
+        cp "$tmp/out" "$name.out"
+        if [ "$(cat "$tmp/code")" = 0 ]; then rm -f "$name.code"; else cp "$tmp/code" "$name.code"; fi
+        continue
+    fi
+    want=0; [ -f "$name.code" ] && want=$(cat "$name.code")
+    verdict "$t" "$name.out" "$want"
+done
+
+if [ -f "$doc" ]; then
+    awk '/^<!-- repl-test -->/ { on = 1; next }
+         on == 1 && /^```/ { on = 2; next }
+         on == 2 && /^```/ { exit }
+         on == 2 { print }' "$doc" >"$tmp/doc.out"
+    sed -n 's/^vg> //p; s/^\.\.\. //p; s/^vg>$//p; s/^\.\.\.$//p' "$tmp/doc.out" >"$tmp/doc.txt"
+    if [ -s "$tmp/doc.txt" ]; then
+        session "$tmp/doc.txt"
+        verdict "$doc" "$tmp/doc.out" 0
+    else
+        echo "repl: $doc: no session after <!-- repl-test -->"; fail=$((fail + 1))
+    fi
+fi
+echo "repl: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
