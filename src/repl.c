@@ -343,14 +343,16 @@ static int train(Repl *r, Run *run, long steps)
     TrainOptions o = {.seed = -1};
     int shown = run->nreports, code = 0;
     train_interrupted = 0;
-    while (code == 0 && run->step < target && !train_interrupted && !run->diverged) {
-        long stretch = target - run->step;
-        if (run->set.report > 0 && run->set.report - run->step % run->set.report < stretch)
-            stretch = run->set.report - run->step % run->set.report;
-        code = run_train(&r->p, run, stretch, &o);
+    for (long stretch = 0; code == 0 && !train_interrupted && !run->diverged;) {
+        code = run_train(&r->p, run, stretch, &o);   /* first: only the step-0 report */
         for (; shown < run->nreports; shown++)
             report_print_table(r->out, run, &run->reports[shown], r->color_out);
         fflush(r->out);
+        if (run->step >= target)
+            break;
+        stretch = target - run->step;
+        if (run->set.report > 0 && run->set.report - run->step % run->set.report < stretch)
+            stretch = run->set.report - run->step % run->set.report;
     }
     if (run->diverged)
         fprintf(r->out, "diverged at step %ld\n", run->diverged_at);
@@ -660,9 +662,6 @@ static int find_run(Repl *r, const Word *w)
 
 static int cmd_run(Repl *r, const Word *a, int n)
 {
-    int i = find_run(r, &a[0]);
-    if (i < 0)
-        return EXIT_ERROR;
     long steps = -1;
     if (n == 2) {
         char buf[32], *end;
@@ -672,6 +671,9 @@ static int cmd_run(Repl *r, const Word *a, int n)
         if (errno || end == buf || *end || steps < 1)
             return cmd_error(r, &a[1], "STEPS must be a positive integer, got '%s'", buf);
     }
+    int i = find_run(r, &a[0]);
+    if (i < 0)
+        return EXIT_ERROR;
     Run *run = &r->runs.runs[i];
     if (run->diverged)
         return cmd_error(r, &a[0], "run '%s' diverged at step %ld; enter its train line "
@@ -1204,8 +1206,10 @@ static ReadStatus read_line(Repl *r, char **buf, size_t *cap, size_t *len)
 
 static void handle_line(Repl *r, const char *line, size_t len)
 {
-    if (r->echo) {
-        fputs(r->plen ? CONTINUE : PROMPT, r->out);
+    if (r->echo) {   /* a blank line shows the prompt without its space */
+        const char *pr = r->plen ? CONTINUE : PROMPT;
+        bool empty = strspn(line, "\r\n") == len;
+        fprintf(r->out, "%.*s", (int)strlen(pr) - empty, pr);
         fwrite(line, 1, len, r->out);
         if (len == 0 || line[len - 1] != '\n')
             fputc('\n', r->out);
