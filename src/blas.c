@@ -28,14 +28,22 @@ int blas_threads(void)
 
 /* openblas_get_config() reads "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell
  * MAX_THREADS=64"; its first two words are the library and version. */
-char *blas_describe(char *buf, size_t n)
+void blas_info(BlasInfo *out)
 {
     const char *cfg = openblas_get_config();
     int len = 0;
     for (int words = 0; cfg[len] && !(cfg[len] == ' ' && ++words == 2); len++)
         ;
-    int t = openblas_get_num_threads();
-    snprintf(buf, n, "%.*s, core %s, %d thread%s", len, cfg, openblas_get_corename(), t,
-             t == 1 ? "" : "s");
+    snprintf(out->library, sizeof out->library, "%.*s", len, cfg);
+    snprintf(out->core, sizeof out->core, "%s", openblas_get_corename());
+    out->threads = openblas_get_num_threads();
+}
+
+char *blas_describe(char *buf, size_t n)
+{
+    BlasInfo b;
+    blas_info(&b);
+    snprintf(buf, n, "%s, core %s, %d thread%s", b.library, b.core, b.threads,
+             b.threads == 1 ? "" : "s");
     return buf;
 }

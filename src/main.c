@@ -36,6 +36,8 @@ static const char usage_text[] =
     "      --set KEY=VALUE       override a training setting (VALUE is .vg syntax)\n"
     "      --seed N              override every run's seed\n"
     "      --threads N           BLAS threads (default 1)\n"
+    "      --max-memory SIZE     refuse a run whose parameters and buffers need more\n"
+    "                            (default 4G; suffixes K, M, G, T; 0: no limit)\n"
     "      --save FILE           write each run's parameters after training as\n"
     "                            safetensors (several runs: FILE.RUN.ext each)\n"
     "      --load FILE           start every run from FILE's parameters\n"
@@ -44,6 +46,9 @@ static const char usage_text[] =
     "  check FILE                parse, resolve and shape-check only\n"
     "  ir FILE [--model NAME] [--dot]\n"
     "                            print a model's IR graph as text or Graphviz DOT\n"
+    "  gradcheck FILE [--model NAME] [--seed N]\n"
+    "                            check every parameter's gradient against finite\n"
+    "                            differences; exit 1 above the tolerance\n"
     "  fmt FILE                  print FILE in canonical layout\n"
     "  repl [FILE] [--echo]      an interactive session (FILE loaded first); also\n"
     "                            'vg' alone on a terminal. --echo prints the prompts\n"
@@ -56,10 +61,12 @@ static const char usage_text[] =
 typedef struct Cli {
     const char *cmd, *file, *run_only, *model;
     const char *save, *load;   /* checkpoints, or NULL */
+    const char *outputs[REPORT_NFORMATS];  /* --json, --csv, --html, or NULL */
     SettingOverride sets[64];
     int nsets;
     long long seed;
     int threads;
+    size_t max_memory;         /* --max-memory, bytes; 0: no limit */
     bool quiet, dot, time;
 } Cli;
 
@@ -88,8 +95,32 @@ static bool parse_long(const char *s, long long lo, long long hi, long long *out
     return true;
 }
 
-static const char *const valued_options[] = {"--run", "--model", "--seed", "--threads", "--set",
-                                             "--save", "--load"};
+/* "4G", "512M", "1.5G", "65536": bytes, with the binary suffixes K, M, G
+ * and T (1024-based; "GiB" and "GB" are read as "G"). */
+static bool parse_size(const char *s, size_t *out)
+{
+    if (!(*s >= '0' && *s <= '9'))
+        return false;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    static const char units[] = "KMGT";
+    const char *u = *end ? strchr(units, toupper((unsigned char)*end)) : NULL;
+    if (u) {
+        v = ldexp(v, 10 * (int)(u - units + 1));
+        end++;
+        if (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0)
+            end += strlen(end);
+    }
+    if (errno || *end || !(v < 0x1p63))
+        return false;
+    *out = (size_t)v;
+    return true;
+}
+
+static const char *const valued_options[] = {"--run", "--model", "--seed", "--threads",
+                                             "--max-memory", "--set",
+                                             "--save", "--load", "--json", "--csv", "--html"};
 static const char *const flag_options[] = {"--quiet", "--dot", "--time"};
 enum {
     NVALUED = sizeof valued_options / sizeof *valued_options,
@@ -126,10 +157,19 @@ static int option_value(Cli *c, const char *opt, char *val)
         c->save = val;
     } else if (strcmp(opt, "--load") == 0) {
         c->load = val;
+    } else if (strcmp(opt, "--json") == 0) {
+        c->outputs[REPORT_JSON] = val;
+    } else if (strcmp(opt, "--csv") == 0) {
+        c->outputs[REPORT_CSV] = val;
+    } else if (strcmp(opt, "--html") == 0) {
+        c->outputs[REPORT_HTML] = val;
     } else if (strcmp(opt, "--seed") == 0) {
         if (!parse_long(val, 0, LLONG_MAX, &n))
             return usage_error("--seed needs a non-negative integer, got '%s'", val);
         c->seed = n;
+    } else if (strcmp(opt, "--max-memory") == 0) {
+        if (!parse_size(val, &c->max_memory))
+            return usage_error("--max-memory needs a size such as 512M or 4G, got '%s'", val);
     } else if (strcmp(opt, "--threads") == 0) {
         if (!parse_long(val, 1, 256, &n))
             return usage_error("--threads needs an integer from 1 to 256, got '%s'", val);
@@ -281,6 +321,16 @@ static int cmd_run(Program *p, const Cli *c)
     if (loaded) {
         runset_free(&rs);
         return fail_with_diags(p, loaded);
+    }
+    ReportOutputs outs;
+    if (!report_outputs_open(&outs, c->outputs, &p->diag)) {
+        runset_free(&rs);
+        return fail_with_diags(p, EXIT_RUNTIME);
+    }
+    ReportProgress progress;
+    if (!c->quiet && isatty(fileno(stderr))) {
+        o.progress = report_progress;
+        o.progress_ctx = &progress;
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);

@@ -209,11 +209,15 @@ static void predictions(const Run *r, const Exec *e, Report *rep)
     }
 }
 
-static Verdict verdict(const Settings *s, const LayerMetrics *m)
+/* The first rule of docs/report.md that applies. An absent act_grad_norm
+ * (the layer's output is the input data, which has no gradient) or an
+ * absent ratio (the last layer's gradient is zero) skips the rules that
+ * need it rather than reading as a non-finite value. */
+static Verdict verdict(const Settings *s, const LayerMetrics *m, bool has_grad)
 {
-    if (!isfinite(m->act_grad_norm) || !isfinite(m->ratio) || m->ratio > s->exploding_above)
-        return isfinite(m->ratio) && m->ratio < s->vanishing_below ? VERDICT_VANISHING
-                                                                   : VERDICT_EXPLODING;
+    if (has_grad && (!isfinite(m->act_grad_norm) || isinf(m->ratio) ||
+                     m->ratio > s->exploding_above))
+        return VERDICT_EXPLODING;
     if (m->ratio < s->vanishing_below)
         return VERDICT_VANISHING;
     if (m->saturation > 0.5)
@@ -269,10 +273,11 @@ void metrics_measure(Run *r, Report *rep)
         return;
     double top = rep->layers[g->nlayers - 1].act_grad_norm;
     for (int l = 0; l < g->nlayers; l++)
-        rep->layers[l].ratio = rep->layers[l].act_grad_norm / top;
+        rep->layers[l].ratio = top == 0 ? NAN : rep->layers[l].act_grad_norm / top;
     predictions(r, e, rep);
     for (int l = 0; l < g->nlayers; l++)
-        rep->layers[l].verdict = verdict(&r->set, &rep->layers[l]);
+        rep->layers[l].verdict = verdict(&r->set, &rep->layers[l],
+                                         e->grad[g->layers[l].output] != NULL);
 }
 
 void report_free(Report *rep, int nlayers)

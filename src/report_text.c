@@ -1,11 +1,15 @@
-/* report_text.c — the terminal table.
+/* report_text.c — the terminal table and the progress line, and what
+ * every report format shares: numbers, run-level values, a run's call.
  *
  * Columns are fixed-width so a run's tables line up step after step and
  * runs can be compared by eye; layer names set the first column's width. */
 #include "vg/report.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vg/metrics.h"
 #include "vg/ops.h"
@@ -27,10 +31,85 @@ char *report_num(double x, char *buf, size_t n)
     return buf;
 }
 
-static void print_call_args(FILE *out, const AstNode *call)
+/* RFC 3629 §4: the well-formed byte sequences (no overlongs, no
+ * surrogates, nothing above U+10FFFF). */
+int report_utf8_len(const char *str)
 {
-    fputc('(', out);
-    for (const AstNode *a = call->list.head; a; a = a->next) {
+    const unsigned char *s = (const unsigned char *)str;
+    if (s[0] < 0x80)
+        return 1;
+    int n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+          : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+    unsigned char lo = s[0] == 0xe0 ? 0xa0 : s[0] == 0xf0 ? 0x90 : 0x80;
+    unsigned char hi = s[0] == 0xed ? 0x9f : s[0] == 0xf4 ? 0x8f : 0xbf;
+    if (n == 0 || s[1] < lo || s[1] > hi)
+        return 0;
+    for (int i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+static FILE *memstream(char **buf, size_t *n)
+{
+    FILE *f = open_memstream(buf, n);
+    if (!f) {
+        fprintf(stderr, "vg: internal error: open_memstream: %s\n", strerror(errno));
+        abort();
+    }
+    return f;
+}
+
+char *report_value_text(const Value *v)
+{
+    char *buf;
+    size_t n;
+    FILE *f = memstream(&buf, &n);
+    value_print(f, v);
+    fclose(f);
+    return buf;
+}
+
+char *report_expr_text(const AstNode *expr)
+{
+    char *buf;
+    size_t n;
+    FILE *f = memstream(&buf, &n);
+    ast_print(f, expr, 0);
+    fclose(f);
+    return buf;
+}
+
+char *report_call_text(const Run *r)
+{
+    char *buf;
+    size_t n;
+    FILE *f = memstream(&buf, &n);
+    report_print_call(f, r);
+    fclose(f);
+    return buf;
+}
+
+const char *const report_value_names[RV_COUNT] = {
+    [RV_LOSS] = "loss", [RV_ACCURACY] = "accuracy", [RV_TEST_ACCURACY] = "test_accuracy",
+    [RV_GLOBAL_NORM] = "global_norm", [RV_CLIPPED] = "clipped",
+};
+
+double report_value(const Report *rep, RunValueId id)
+{
+    switch (id) {
+    case RV_LOSS: return rep->loss;
+    case RV_ACCURACY: return rep->accuracy;
+    case RV_TEST_ACCURACY: return rep->test_accuracy;
+    case RV_GLOBAL_NORM: return rep->global_norm;
+    default: return rep->clipped;
+    }
+}
+
+void report_print_call(FILE *out, const Run *r)
+{
+    fprintf(out, "%s(", r->model);
+    for (const AstNode *a = r->ast->a->list.head; a; a = a->next) {
         ast_print(out, a, 0);
         if (a->next)
             fputs(", ", out);
@@ -42,8 +121,8 @@ void report_print_header(FILE *out, const Program *p, const Run *r)
 {
     (void)p;
     const Settings *s = &r->set;
-    fprintf(out, "run %s: %s", r->name, r->model);
-    print_call_args(out, r->ast->a);
+    fprintf(out, "run %s: ", r->name);
+    report_print_call(out, r);
     if (r->ast->str2)
         fprintf(out, " with %s", r->ast->str2);
     fputc('\n', out);
@@ -70,12 +149,10 @@ static const char *verdict_color(Verdict v)
     }
 }
 
-/* The columns of the terminal table; the JSON and CSV carry every metric. */
-static const MetricId columns[] = {
+const MetricId report_columns[REPORT_NCOLUMNS] = {
     M_GRAD_NORM, M_ACT_GRAD_NORM, M_RATIO, M_PREDICTED, M_ACT_MEAN, M_ACT_STD,
     M_SATURATION, M_DEAD,
 };
-enum { NCOLS = sizeof columns / sizeof *columns };
 
 void report_print_table(FILE *out, const Run *r, const Report *rep, bool color)
 {
@@ -95,23 +172,65 @@ void report_print_table(FILE *out, const Run *r, const Report *rep, bool color)
     for (int l = 0; l < g->nlayers; l++)
         if ((int)strlen(g->layers[l].name) > w)
             w = (int)strlen(g->layers[l].name);
-    int cw[NCOLS];
+    int cw[REPORT_NCOLUMNS];
     fprintf(out, "  %-*s", w, "layer");
-    for (int c = 0; c < NCOLS; c++) {
-        cw[c] = (int)strlen(metric_names[columns[c]]);
+    for (int c = 0; c < REPORT_NCOLUMNS; c++) {
+        cw[c] = (int)strlen(metric_names[report_columns[c]]);
         if (cw[c] < 9)
             cw[c] = 9;  /* "-1.23e-05" */
-        fprintf(out, " %*s", cw[c], metric_names[columns[c]]);
+        fprintf(out, " %*s", cw[c], metric_names[report_columns[c]]);
     }
     fputs("  verdict\n", out);
     for (int l = 0; l < g->nlayers; l++) {
         const LayerMetrics *m = &rep->layers[l];
         fprintf(out, "  %-*s", w, g->layers[l].name);
-        for (int c = 0; c < NCOLS; c++)
-            fprintf(out, " %*s", cw[c], report_num(metric_get(m, columns[c]), a, sizeof a));
+        for (int c = 0; c < REPORT_NCOLUMNS; c++)
+            fprintf(out, " %*s", cw[c], report_num(metric_get(m, report_columns[c]), a, sizeof a));
         if (color)
             fprintf(out, "  %s%s\033[0m\n", verdict_color(m->verdict), verdict_name(m->verdict));
         else
             fprintf(out, "  %s\n", verdict_name(m->verdict));
     }
+}
+
+/* ---- the progress line ---- */
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void report_progress_start(ReportProgress *pg, FILE *out, const Run *r)
+{
+    *pg = (ReportProgress){.out = out, .start = now(), .first_step = r->step};
+}
+
+void report_progress(const Run *r, void *ctx)
+{
+    ReportProgress *pg = ctx;
+    double t = now();
+    /* quick runs never draw; long ones redraw at most 10 times a second */
+    if (t - pg->start < 0.5 || t - pg->last < 0.1)
+        return;
+    char a[32], b[32];
+    double rate = (double)(r->step - pg->first_step) / (t - pg->start);
+    int w = fprintf(pg->out, "\r%s  step %ld/%ld  loss %s  %s steps/s", r->name, r->step,
+                    r->set.steps, report_num(r->last_loss, a, sizeof a), report_num(rate, b, sizeof b));
+    w -= 1;  /* the \r */
+    if (w < pg->width)
+        fprintf(pg->out, "%*s", pg->width - w, "");
+    pg->width = w > pg->width ? w : pg->width;
+    fflush(pg->out);
+    pg->last = t;
+}
+
+void report_progress_clear(ReportProgress *pg)
+{
+    if (pg->width > 0) {
+        fprintf(pg->out, "\r%*s\r", pg->width, "");
+        fflush(pg->out);
+    }
+    pg->width = 0;
 }

@@ -300,6 +300,7 @@ static bool step_once(Run *r, char *why, size_t n)
     exec_backward(&r->train, true);
     double norm = grad_norm(&r->ps);
     r->last_global_norm = norm;
+    r->last_loss = loss;
     if (!isfinite(loss) || !isfinite(norm)) {
         int l = first_nonfinite_layer(r);
         snprintf(why, n, "run '%s': the %s became %s at step %ld%s%s%s", r->name,
@@ -374,6 +375,8 @@ int run_train(Program *p, Run *r, long steps, const TrainOptions *o)
             stop_clock(r, first, wall, cpu);
         if (report_due(r, r->step, last))
             add_report(r);
+        if (o->progress)
+            o->progress(r, o->progress_ctx);
     }
     if (r->timing.steps == 0)
         stop_clock(r, first, wall, cpu);

@@ -19,5 +19,12 @@ void blas_set_threads(int n);
 int blas_threads(void);
 /* "OpenBLAS 0.3.21, core Haswell, 1 thread" into buf; returns buf. */
 char *blas_describe(char *buf, size_t n);
+/* The same in parts, for machine-readable report headers. */
+typedef struct BlasInfo {
+    char library[64];   /* "OpenBLAS 0.3.21" */
+    char core[64];      /* "Haswell" */
+    int threads;
+} BlasInfo;
+void blas_info(BlasInfo *out);
 
 #endif

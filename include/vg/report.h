@@ -1,21 +1,106 @@
-/* report.h — rendering reports for people: the terminal table and the
- * `expect` results.
+/* report.h — rendering reports: the terminal table, the progress line, the
+ * `expect` results' files, and the files of `--json`, `--csv` and `--html`.
  *
  * Numbers show 3 significant digits, in scientific notation outside
  * [0.001, 10000); a metric that does not apply shows "-". Colour is used
- * only when the caller says so (a terminal, and NO_COLOR unset). */
+ * only when the caller says so (a terminal, and NO_COLOR unset). The file
+ * writers carry every metric; docs/report.md has their formats, and the
+ * JSON Lines schema. */
 #ifndef VG_REPORT_H
 #define VG_REPORT_H
 
 #include <stdbool.h>
 #include <stdio.h>
+#include "vg/expect.h"
+#include "vg/metrics.h"
 #include "vg/train.h"
 
 /* Formats x into buf (at least 16 bytes) and returns buf. */
 char *report_num(double x, char *buf, size_t n);
 /* "run NAME: model(args) with SETTINGS" and the settings on one line. */
 void report_print_header(FILE *out, const Program *p, const Run *r);
+/* The metrics of the table (terminal and HTML); the JSON and CSV files
+ * carry every metric. */
+enum { REPORT_NCOLUMNS = 8 };
+extern const MetricId report_columns[REPORT_NCOLUMNS];
 /* One report step: the run-level line, then one row per layer. */
 void report_print_table(FILE *out, const Run *r, const Report *rep, bool color);
+/* "model(args)" of a run, as written in its train item. */
+void report_print_call(FILE *out, const Run *r);
+
+/* The length of the valid UTF-8 sequence at s (1 to 4), or 0 for a byte
+ * that starts none: writers replace such bytes with U+FFFD, so a stray byte
+ * in a message never makes a JSON or HTML file invalid. */
+int report_utf8_len(const char *s);
+
+/* What value_print and ast_print write, as a malloc'd string to free. */
+char *report_value_text(const Value *v);
+char *report_expr_text(const AstNode *expr);
+char *report_call_text(const Run *r);
+
+/* The run-level values of a report, in the order every format shows them
+ * (`step` is each format's own column or key). */
+typedef enum RunValueId {
+    RV_LOSS, RV_ACCURACY, RV_TEST_ACCURACY, RV_GLOBAL_NORM, RV_CLIPPED, RV_COUNT
+} RunValueId;
+extern const char *const report_value_names[RV_COUNT];
+double report_value(const Report *rep, RunValueId id);
+
+/* The progress line: "saturating  step 1200/5000  loss 0.693  2300
+ * steps/s" (the loss of the last training batch), rewritten in place with
+ * \r; for a terminal only. Pass report_progress as TrainOptions.progress
+ * with a ReportProgress as its context: it draws only once a run has taken
+ * half a second, and then at most 10 times a second. */
+typedef struct ReportProgress {
+    FILE *out;
+    double start;         /* seconds, monotonic */
+    double last;          /* when the line was last drawn; 0: never */
+    long first_step;      /* the run's step when it (re)started */
+    int width;            /* characters on the line now */
+} ReportProgress;
+void report_progress_start(ReportProgress *pg, FILE *out, const Run *r);
+void report_progress(const Run *r, void *pg);
+/* Blanks the line, if one was drawn. */
+void report_progress_clear(ReportProgress *pg);
+
+/* Everything a report file shows: the program, its runs (those not
+ * prepared are left out), and the expect results when they were checked. */
+typedef struct ReportDoc {
+    const Program *p;
+    const RunSet *rs;
+    const char *file;             /* the program file as named on the command line */
+    const ExpectResult *expects;  /* NULL: not checked (a run failed or was interrupted) */
+    int nexpects;
+} ReportDoc;
+
+void report_write_json(FILE *out, const ReportDoc *d);
+void report_write_csv(FILE *out, const ReportDoc *d);
+void report_write_html(FILE *out, const ReportDoc *d);
+
+/* An output file written all or nothing: report_file_open creates a
+ * temporary file beside path (so an unwritable folder is reported before
+ * any training), report_file_commit closes it and renames it over path, and
+ * report_file_discard removes it. A failed or interrupted vg never leaves a
+ * truncated file at path. Errors are diagnostics ("cannot write 'F': ..."). */
+typedef struct ReportFile {
+    const char *path;
+    char *tmp;
+    FILE *f;
+} ReportFile;
+bool report_file_open(ReportFile *rf, const char *path, DiagSink *diag);
+bool report_file_commit(ReportFile *rf, DiagSink *diag);
+void report_file_discard(ReportFile *rf);
+
+/* The files of `vg run --json F --csv F --html F`; a NULL path is a format
+ * not asked for. report_outputs_open opens every temporary file before
+ * training (false, with none left open, if one fails); report_outputs_write
+ * writes and commits each after the runs, and is false if any failed. */
+typedef enum ReportFormat { REPORT_JSON, REPORT_CSV, REPORT_HTML, REPORT_NFORMATS } ReportFormat;
+typedef struct ReportOutputs {
+    ReportFile files[REPORT_NFORMATS];
+} ReportOutputs;
+bool report_outputs_open(ReportOutputs *o, const char *const paths[REPORT_NFORMATS],
+                         DiagSink *diag);
+bool report_outputs_write(ReportOutputs *o, const ReportDoc *d, DiagSink *diag);
 
 #endif

@@ -76,6 +76,7 @@ typedef struct Run {
     double *update_sq;    /* per layer: Σ(Δw)² of the last step */
     long clipped_steps;
     double last_global_norm;
+    double last_loss;     /* the training batch's loss at the last step */
     Report *reports;
     int nreports, repcap;
     long step;            /* steps done */
@@ -97,7 +98,10 @@ typedef struct TrainOptions {
     int nsets;
     long long seed;       /* < 0: from the settings */
     size_t max_memory;    /* bytes; 0: no limit */
-    bool progress;        /* a progress line on stderr */
+    /* Called after every training step (report_progress draws the
+     * progress line); NULL: none. */
+    void (*progress)(const struct Run *r, void *ctx);
+    void *progress_ctx;
 } TrainOptions;
 
 /* Elaborates, loads data and plans a run. false: diagnostics in p->diag. */

@@ -3,8 +3,9 @@
 # first line "# vg repl ARGS" adds ARGS) and the transcript — stdout and
 # stderr together, in order — is compared with NAME.out, the exit status
 # with NAME.code (missing: 0). The session in docs/repl.md, the block after
-# "<!-- repl-test -->", is one more: its input lines (after "vg> " and
-# "... ") are replayed, and the block must come out exactly as written.
+# "<!-- repl-test exit=N -->", is one more: its input lines (after "vg> "
+# and "... ") are replayed, the block must come out exactly as written, and
+# the exit status must be N.
 # BLESS=1 rewrites NAME.out and NAME.code (never the doc) from the output.
 # Usage: tests/repl/run.sh path/to/vg
 set -u
@@ -49,16 +50,17 @@ for t in "$dir"/*.txt; do
 done
 
 if [ -f "$doc" ]; then
-    awk '/^<!-- repl-test -->/ { on = 1; next }
+    want=$(sed -n 's/^<!-- repl-test exit=\([0-9]*\) -->$/\1/p' "$doc")
+    awk '/^<!-- repl-test / { on = 1; next }
          on == 1 && /^```/ { on = 2; next }
          on == 2 && /^```/ { exit }
          on == 2 { print }' "$doc" >"$tmp/doc.out"
     sed -n 's/^vg> //p; s/^\.\.\. //p; s/^vg>$//p; s/^\.\.\.$//p' "$tmp/doc.out" >"$tmp/doc.txt"
     if [ -s "$tmp/doc.txt" ]; then
         session "$tmp/doc.txt"
-        verdict "$doc" "$tmp/doc.out" 0
+        verdict "$doc" "$tmp/doc.out" "$want"
     else
-        echo "repl: $doc: no session after <!-- repl-test -->"; fail=$((fail + 1))
+        echo "repl: $doc: no session after <!-- repl-test exit=N -->"; fail=$((fail + 1))
     fi
 fi
 echo "repl: $pass passed, $fail failed"

@@ -1,0 +1,104 @@
+/* report_file.c — the report files, each written all or nothing.
+ *
+ * The temporary file sits in the target's folder, because rename(2) is
+ * atomic only within one file system: a reader of the target sees the old
+ * file or the complete new one, never a prefix. It is created before
+ * training, so a path that cannot be written fails in a second rather than
+ * after hours of training. */
+#include "vg/report.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool fail(ReportFile *rf, DiagSink *diag, int err)
+{
+    diag_error(diag, SPAN_NONE, "cannot write '%s': %s", rf->path, strerror(err));
+    report_file_discard(rf);
+    return false;
+}
+
+bool report_file_open(ReportFile *rf, const char *path, DiagSink *diag)
+{
+    *rf = (ReportFile){.path = path};
+    size_t n = strlen(path);
+    rf->tmp = xmalloc(n + 8);
+    memcpy(rf->tmp, path, n);
+    memcpy(rf->tmp + n, ".XXXXXX", 8);
+    int fd = mkstemp(rf->tmp);
+    if (fd < 0)
+        return fail(rf, diag, errno);
+    /* mkstemp makes the file private (0600); the report gets the usual
+     * permissions, 0666 less the umask, like any file vg's user creates */
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) != 0 || !(rf->f = fdopen(fd, "w"))) {
+        int err = errno;
+        close(fd);
+        return fail(rf, diag, err);
+    }
+    return true;
+}
+
+bool report_file_commit(ReportFile *rf, DiagSink *diag)
+{
+    bool bad = ferror(rf->f) != 0;
+    int err = bad ? EIO : 0;
+    if (fflush(rf->f) != 0 || fsync(fileno(rf->f)) != 0)
+        bad = true, err = errno;
+    if (fclose(rf->f) != 0 && !bad)
+        bad = true, err = errno;
+    rf->f = NULL;
+    if (!bad && rename(rf->tmp, rf->path) != 0)
+        bad = true, err = errno;
+    if (bad)
+        return fail(rf, diag, err);
+    free(rf->tmp);
+    rf->tmp = NULL;
+    return true;
+}
+
+void report_file_discard(ReportFile *rf)
+{
+    if (rf->f)
+        fclose(rf->f);
+    if (rf->tmp) {
+        remove(rf->tmp);
+        free(rf->tmp);
+    }
+    rf->f = NULL;
+    rf->tmp = NULL;
+}
+
+static void (*const writers[REPORT_NFORMATS])(FILE *, const ReportDoc *) = {
+    [REPORT_JSON] = report_write_json, [REPORT_CSV] = report_write_csv,
+    [REPORT_HTML] = report_write_html,
+};
+
+bool report_outputs_open(ReportOutputs *o, const char *const paths[REPORT_NFORMATS],
+                         DiagSink *diag)
+{
+    memset(o, 0, sizeof *o);
+    for (int k = 0; k < REPORT_NFORMATS; k++) {
+        if (paths[k] && !report_file_open(&o->files[k], paths[k], diag)) {
+            while (k-- > 0)
+                report_file_discard(&o->files[k]);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool report_outputs_write(ReportOutputs *o, const ReportDoc *d, DiagSink *diag)
+{
+    bool ok = true;
+    for (int k = 0; k < REPORT_NFORMATS; k++) {
+        if (!o->files[k].f)
+            continue;
+        writers[k](o->files[k].f, d);
+        ok &= report_file_commit(&o->files[k], diag);
+    }
+    return ok;
+}

@@ -1,0 +1,879 @@
+/* report_html.c — `--html F`: one self-contained page of charts.
+ *
+ * Everything is inline: CSS in the head, every chart an <svg> with its own
+ * presentation attributes (so each stands alone as an .svg file), no script
+ * and nothing fetched. Runs sit side by side in a CSS grid whose rows are
+ * the same chart of every run, and every chart of one kind shares its
+ * scales across the runs, so comparing runs is comparing heights. Cells and
+ * points carry <title> tooltips with their exact values. */
+#include "vg/report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vg/blas.h"
+#include "vg/metrics.h"
+#include "vg/sha256.h"
+
+/* A data interval; on a log axis lo and hi are log10 of the values. */
+typedef struct Range {
+    double lo, hi;
+} Range;
+
+/* One axis: data (lo..hi, log10 when log) onto pixels p0..p1. */
+typedef struct Axis {
+    Range r;
+    bool log;
+    double p0, p1;
+} Axis;
+
+/* The scales every run's chart of one kind shares. */
+typedef struct Scales {
+    Range agn;        /* log10 act_grad_norm over every report */
+    Range ratio;      /* log10 of ratio and predicted, first and last reports */
+    Range loss;
+    Range bptt;       /* log10 */
+    double steps;     /* the longest run */
+    int max_time;     /* the longest bptt curve */
+    bool has_bptt, has_zero, has_inf, has_absent;
+} Scales;
+
+/* Tableau 10: distinct at a glance and for most colour-blind readers. */
+static const char *const series_colors[] = {
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+};
+enum { NCOLORS = sizeof series_colors / sizeof *series_colors };
+
+/* Fixed canvases: the same chart of every run has the same size, so the
+ * grid rows line up. */
+enum { CHART_W = 480, CHART_H = 280, OVERVIEW_W = 760, OVERVIEW_H = 320 };
+
+/* ---- text ---- */
+
+/* XML character data and attribute values; invalid UTF-8 becomes U+FFFD. */
+static void esc(FILE *out, const char *s)
+{
+    while (*s) {
+        int n = report_utf8_len(s);
+        switch (*s) {
+        case '&': fputs("&amp;", out); break;
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '"': fputs("&quot;", out); break;
+        default:
+            if (n == 0 || ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t'))
+                fputs("\xef\xbf\xbd", out);
+            else
+                fwrite(s, 1, (size_t)n, out);
+        }
+        s += n ? n : 1;
+    }
+}
+
+static void num(FILE *out, double x)
+{
+    char buf[32];
+    fputs(report_num(x, buf, sizeof buf), out);
+}
+
+/* "10⁻⁶": a power of ten in Unicode superscripts, readable at small sizes. */
+static void power_of_ten(FILE *out, int e)
+{
+    static const char *const sup[] = {"⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"};
+    fputs("10", out);
+    if (e < 0)
+        fputs("⁻", out);
+    char digits[16];
+    snprintf(digits, sizeof digits, "%d", abs(e));
+    for (const char *d = digits; *d; d++)
+        fputs(sup[*d - '0'], out);
+}
+
+/* ---- scales ---- */
+
+static const Range EMPTY = {INFINITY, -INFINITY};
+
+static void widen(Range *r, double v)
+{
+    if (!isfinite(v))
+        return;
+    if (v < r->lo)
+        r->lo = v;
+    if (v > r->hi)
+        r->hi = v;
+}
+
+static void widen_log(Range *r, double v)
+{
+    if (v > 0)
+        widen(r, log10(v));
+}
+
+/* Whole decades around the data, at least one. */
+static Range decades(Range r)
+{
+    if (r.lo > r.hi)
+        return (Range){-1, 1};
+    Range d = {floor(r.lo), ceil(r.hi)};
+    if (d.hi == d.lo)
+        d.hi += 1;
+    return d;
+}
+
+static const Report *first_report(const Run *r)
+{
+    return r->nreports ? &r->reports[0] : NULL;
+}
+
+static const Report *last_report(const Run *r)
+{
+    return r->nreports ? &r->reports[r->nreports - 1] : NULL;
+}
+
+static void scan_run(const Run *r, Scales *s)
+{
+    if (r->set.steps > s->steps)
+        s->steps = (double)r->set.steps;
+    for (int k = 0; k < r->nreports; k++) {
+        const Report *rep = &r->reports[k];
+        widen(&s->loss, rep->loss);
+        bool edge = k == 0 || k == r->nreports - 1;
+        for (int l = 0; l < r->g.nlayers; l++) {
+            const LayerMetrics *m = &rep->layers[l];
+            double a = m->act_grad_norm;
+            widen_log(&s->agn, a);
+            s->has_zero |= a == 0;
+            s->has_inf |= isinf(a);
+            s->has_absent |= isnan(a);
+            if (edge) {
+                widen_log(&s->ratio, m->ratio);
+                widen_log(&s->ratio, m->predicted);
+            }
+            for (int t = 0; edge && m->bptt && t < m->bptt_len; t++)
+                widen_log(&s->bptt, m->bptt[t]);
+            if (m->bptt) {
+                s->has_bptt = true;
+                if (m->bptt_len > s->max_time)
+                    s->max_time = m->bptt_len;
+            }
+        }
+    }
+}
+
+static void scales(const ReportDoc *d, Scales *s)
+{
+    *s = (Scales){.agn = EMPTY, .ratio = EMPTY, .loss = EMPTY, .bptt = EMPTY};
+    for (int i = 0; i < d->rs->n; i++)
+        if (d->rs->runs[i].ready)
+            scan_run(&d->rs->runs[i], s);
+    s->agn = decades(s->agn);
+    s->ratio = decades(s->ratio);
+    s->bptt = decades(s->bptt);
+    /* the loss axis starts at 0 so two runs' losses compare as lengths */
+    s->loss = s->loss.lo > s->loss.hi ? (Range){0, 1} : (Range){0, s->loss.hi * 1.05};
+    if (s->loss.hi <= 0)
+        s->loss.hi = 1;
+    if (s->steps < 1)
+        s->steps = 1;
+}
+
+/* ---- axes ---- */
+
+/* Pixel of value v, or NaN when v cannot be drawn (≤ 0 on a log axis). */
+static double map(const Axis *a, double v)
+{
+    if (a->log)
+        v = v > 0 ? log10(v) : NAN;
+    return a->p0 + (v - a->r.lo) / (a->r.hi - a->r.lo) * (a->p1 - a->p0);
+}
+
+/* A step of 1, 2 or 5 × 10^k giving about n intervals over the range. */
+static double nice_step(double span, int n)
+{
+    double raw = span / n, p = pow(10, floor(log10(raw)));
+    double m = raw / p;
+    return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
+}
+
+static void tick_label(FILE *out, const Axis *a, double v)
+{
+    if (a->log)
+        power_of_ten(out, (int)lround(v));
+    else
+        fprintf(out, "%g", fabs(v) < 1e-12 ? 0 : v);
+}
+
+/* Ticks, labels and grid lines of a horizontal (x) or vertical (y) axis
+ * across the plot box [x0,x1]×[y0,y1]. */
+static void axis(FILE *out, const Axis *a, bool x, double x0, double y0, double x1, double y1)
+{
+    double span = a->r.hi - a->r.lo;
+    double step = a->log ? ceil(span / 8) : nice_step(span, 5);
+    for (double v = ceil(a->r.lo / step - 1e-9) * step; v <= a->r.hi + 1e-9 * step; v += step) {
+        double p = a->p0 + (v - a->r.lo) / span * (a->p1 - a->p0);
+        if (x) {
+            fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>",
+                    p, y0, p, y1);
+            fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", p, y1 + 14);
+        } else {
+            fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>",
+                    x0, p, x1, p);
+            fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", x0 - 5, p + 4);
+        }
+        tick_label(out, a, v);
+        fputs("</text>\n", out);
+    }
+    fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+            "stroke=\"#999\"/>\n", x0, y0, x1 - x0, y1 - y0);
+}
+
+static void svg_open(FILE *out, int w, int h, const char *id)
+{
+    fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\"%s%s%s viewBox=\"0 0 %d %d\" "
+            "width=\"%d\" height=\"%d\" font-family=\"system-ui, -apple-system, 'Segoe UI', "
+            "sans-serif\" font-size=\"11\" fill=\"#222\">\n"
+            "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n",
+            id ? " id=\"" : "", id ? id : "", id ? "\"" : "", w, h, w, h, w, h);
+}
+
+static void title(FILE *out, double x, const char *text, const char *run)
+{
+    fprintf(out, "<text x=\"%.1f\" y=\"17\" font-size=\"13\" font-weight=\"600\">", x);
+    esc(out, text);
+    if (run) {
+        fputs(" — ", out);
+        esc(out, run);
+    }
+    fputs("</text>\n", out);
+}
+
+static void axis_label(FILE *out, bool vertical, double x, double y, const char *text)
+{
+    if (vertical)
+        fprintf(out, "<text transform=\"translate(%.1f,%.1f) rotate(-90)\" text-anchor=\"middle\" "
+                "fill=\"#444\">", x, y);
+    else
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#444\">", x, y);
+    esc(out, text);
+    fputs("</text>\n", out);
+}
+
+/* A line of a chart: a polyline through the drawable points, broken where
+ * one is not (zero or absent on a log axis), with a marker and a tooltip
+ * at each point. x NULL: x = 1..n. The chart owns x and y. */
+typedef struct Series {
+    double *x, *y;
+    int n;
+    const char *color;
+    bool dashed;
+    char name[96];              /* legend and tooltips */
+    const char *const *xnames;  /* tooltips: names of the x values */
+    const char *xunit;          /* or else "step 100", "t 3" */
+} Series;
+
+/* A chart: its series, a legend strip under the title, and the plot box
+ * below the strip. Lines are drawn in one go at the end so the legend's
+ * height is known before the plot box is placed. */
+typedef struct Chart {
+    FILE *out;
+    int w, h;
+    double x0, y0, x1, y1;
+    Series s[2 * NCOLORS];
+    int n;
+} Chart;
+
+static Series *add_series(Chart *c, int n, const char *color, bool dashed)
+{
+    Series *s = &c->s[c->n++];
+    *s = (Series){.y = xcalloc((size_t)n + 1, sizeof(double)), .n = n, .color = color,
+                  .dashed = dashed};
+    return s;
+}
+
+/* Legend entries flow left to right, wrapping at the plot's width; text
+ * width is estimated at 6.3 px a character (11 px sans-serif). Returns the
+ * rows used. */
+static int legend(const Chart *c, double y)
+{
+    double x = c->x0;
+    int rows = c->n ? 1 : 0;
+    for (int i = 0; i < c->n; i++) {
+        const Series *s = &c->s[i];
+        double w = 40 + 6.3 * (double)strlen(s->name);
+        if (x > c->x0 && x + w > c->x1) {
+            x = c->x0;
+            rows++;
+        }
+        double yy = y + 15.0 * (rows - 1);
+        fprintf(c->out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                "stroke=\"%s\" stroke-width=\"2\"%s/><text x=\"%.1f\" y=\"%.1f\">", x,
+                yy - 4, x + 24, yy - 4, s->color, s->dashed ? " stroke-dasharray=\"5 3\"" : "",
+                x + 29, yy);
+        esc(c->out, s->name);
+        fputs("</text>\n", c->out);
+        x += w;
+    }
+    return rows;
+}
+
+/* Opens the chart's <svg>, draws its title and legend (a single line needs
+ * none), and places the plot box: margins left and bottom hold the axes'
+ * ticks and labels. */
+static void chart_begin(Chart *c, int w, int h, const char *id, const char *what, const char *run,
+                        double left, double bottom)
+{
+    c->w = w;
+    c->h = h;
+    c->x0 = left;
+    c->x1 = w - 16;
+    c->y1 = h - bottom;
+    svg_open(c->out, w, h, id);
+    title(c->out, 10, what, run);
+    c->y0 = 30 + (c->n > 1 ? 15.0 * legend(c, 38) : 0);
+}
+
+static void draw_series(FILE *out, const Series *s, const Axis *ax, const Axis *ay)
+{
+    bool open = false;
+    for (int i = 0; i <= s->n; i++) {
+        double px = i < s->n ? map(ax, s->x ? s->x[i] : i + 1) : NAN;
+        double py = i < s->n ? map(ay, s->y[i]) : NAN;
+        bool ok = isfinite(px) && isfinite(py);
+        if (ok && !open)
+            fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\"%s points=\"",
+                    s->color, s->dashed ? " stroke-dasharray=\"5 3\"" : "");
+        if (ok)
+            fprintf(out, "%.1f,%.1f ", px, py);
+        if (!ok && open)
+            fputs("\"/>\n", out);
+        open = ok;
+    }
+    for (int i = 0; i < s->n; i++) {
+        double px = map(ax, s->x ? s->x[i] : i + 1), py = map(ay, s->y[i]);
+        if (!isfinite(px) || !isfinite(py))
+            continue;
+        if (s->dashed)
+            fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.4\" fill=\"#fff\" stroke=\"%s\" "
+                    "stroke-width=\"1.2\"><title>", px, py, s->color);
+        else
+            fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.6\" fill=\"%s\"><title>", px, py,
+                    s->color);
+        esc(out, s->name);
+        fputs(", ", out);
+        if (s->xnames)
+            esc(out, s->xnames[i]);
+        else
+            fprintf(out, "%s %g", s->xunit, s->x ? s->x[i] : i + 1);
+        fputs(": ", out);
+        num(out, s->y[i]);
+        fputs("</title></circle>\n", out);
+    }
+}
+
+/* Draws the series, dashed ones (with hollow markers) last, so a solid
+ * line under a dashed one still shows through its gaps; closes the <svg>
+ * and frees the series. */
+static void chart_end(Chart *c, const Axis *ax, const Axis *ay)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < c->n; i++)
+            if (c->s[i].dashed == (pass == 1))
+                draw_series(c->out, &c->s[i], ax, ay);
+    fputs("</svg>\n", c->out);
+    for (int i = 0; i < c->n; i++) {
+        free(c->s[i].x);
+        free(c->s[i].y);
+    }
+}
+
+/* ---- the heatmap ---- */
+
+/* viridis (van der Walt & Smith, matplotlib), 9 stops: perceptually
+ * uniform and readable in grey, so the scale reads the same to everyone. */
+static void viridis(double t, char rgb[8])
+{
+    static const unsigned char stops[9][3] = {
+        {68, 1, 84}, {71, 45, 123}, {59, 82, 139}, {44, 114, 142}, {33, 145, 140},
+        {40, 174, 128}, {94, 201, 98}, {173, 220, 48}, {253, 231, 37},
+    };
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    double f = t * 8;
+    int i = f >= 8 ? 7 : (int)f;
+    f -= i;
+    unsigned char c[3];
+    for (int k = 0; k < 3; k++)
+        c[k] = (unsigned char)lround(stops[i][k] + f * (stops[i + 1][k] - stops[i][k]));
+    snprintf(rgb, 8, "#%02x%02x%02x", c[0], c[1], c[2]);
+}
+
+static const char *const ZERO_COLOR = "#000", *const INF_COLOR = "#e3342f",
+                        *const ABSENT_COLOR = "#d9d9d9";
+
+static void cell_color(double v, Range r, char rgb[8])
+{
+    if (isnan(v))
+        snprintf(rgb, 8, "%s", ABSENT_COLOR);
+    else if (isinf(v))
+        snprintf(rgb, 8, "%s", INF_COLOR);
+    else if (v == 0)
+        snprintf(rgb, 8, "%s", ZERO_COLOR);
+    else
+        viridis((log10(v) - r.lo) / (r.hi - r.lo), rgb);
+}
+
+static int label_every(int n, double space, double need)
+{
+    int k = 1;
+    while (k < n && space * k < need)
+        k++;
+    return k;
+}
+
+static void heatmap_legend(FILE *out, const Scales *s, double x, double y0, double y1)
+{
+    enum { STRIPES = 48 };
+    double h = (y1 - y0) / STRIPES;
+    for (int i = 0; i < STRIPES; i++) {
+        char rgb[8];
+        viridis(1 - (i + 0.5) / STRIPES, rgb);
+        fprintf(out, "<rect x=\"%.1f\" y=\"%.2f\" width=\"12\" height=\"%.2f\" fill=\"%s\"/>",
+                x, y0 + i * h, h + 0.3, rgb);
+    }
+    fputc('\n', out);
+    Range r = s->agn;
+    double step = ceil((r.hi - r.lo) / 8);
+    for (double v = r.lo; v <= r.hi + 1e-9; v += step) {
+        double p = y1 + (v - r.lo) / (r.hi - r.lo) * (y0 - y1);
+        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#222\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\">", x + 12, p, x + 15, p, x + 17, p + 4);
+        power_of_ten(out, (int)lround(v));
+        fputs("</text>\n", out);
+    }
+    double yy = y1 + 16;
+    const struct { bool on; const char *color, *label; } special[] = {
+        {s->has_zero, ZERO_COLOR, "0"}, {s->has_inf, INF_COLOR, "∞"},
+        {s->has_absent, ABSENT_COLOR, "absent"},
+    };
+    for (int i = 0; i < 3; i++) {
+        if (!special[i].on)
+            continue;
+        fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"9\" fill=\"%s\" "
+                "stroke=\"#999\"/><text x=\"%.1f\" y=\"%.1f\">%s</text>\n", x, yy, special[i].color,
+                x + 17, yy + 8, special[i].label);
+        yy += 13;
+    }
+}
+
+static void heatmap(FILE *out, const Run *r, const Scales *s)
+{
+    const IrGraph *g = &r->g;
+    int L = g->nlayers, K = r->nreports;
+    double x0 = 62, x1 = CHART_W - 72, y0 = 30, y1 = CHART_H - 44;
+    double cw = (x1 - x0) / (K ? K : 1), ch = (y1 - y0) / L;
+    svg_open(out, CHART_W, CHART_H, NULL);
+    title(out, 10, "log₁₀ act_grad_norm by layer and step", r->name);
+    for (int k = 0; k < K; k++) {
+        for (int l = 0; l < L; l++) {
+            double v = r->reports[k].layers[l].act_grad_norm;
+            char rgb[8];
+            cell_color(v, s->agn, rgb);
+            fprintf(out, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\">"
+                    "<title>", x0 + k * cw, y0 + l * ch, cw + 0.4, ch + 0.4, rgb);
+            esc(out, g->layers[l].name);
+            fprintf(out, ", step %ld: act_grad_norm ", r->reports[k].step);
+            num(out, v);
+            fputs("</title></rect>\n", out);
+        }
+    }
+    fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+            "stroke=\"#999\"/>\n", x0, y0, x1 - x0, y1 - y0);
+    int every = label_every(L, ch, 12);
+    for (int l = 0; l < L; l += every) {
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", x0 - 5,
+                y0 + (l + 0.5) * ch + 4);
+        esc(out, g->layers[l].name);
+        fputs("</text>\n", out);
+    }
+    every = label_every(K, cw, 34);
+    for (int k = 0; k < K; k += every)
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%ld</text>\n",
+                x0 + (k + 0.5) * cw, y1 + 14, r->reports[k].step);
+    axis_label(out, false, (x0 + x1) / 2, CHART_H - 10, "report step (training steps done)");
+    axis_label(out, true, 12, (y0 + y1) / 2, "layer (input at top)");
+    heatmap_legend(out, s, x1 + 10, y0, y1 - 40);
+    fputs("</svg>\n", out);
+}
+
+/* ---- ratio against depth ---- */
+
+static const char **layer_names(const Run *r)
+{
+    const char **names = xmalloc(sizeof *names * (size_t)r->g.nlayers);
+    for (int l = 0; l < r->g.nlayers; l++)
+        names[l] = r->g.layers[l].name;
+    return names;
+}
+
+/* One metric of every layer of a report as a series. */
+static void add_layers(Chart *c, const Run *r, const Report *rep, MetricId id, const char *color,
+                       bool dashed, const char *const *names)
+{
+    Series *s = add_series(c, r->g.nlayers, color, dashed);
+    for (int l = 0; l < r->g.nlayers; l++)
+        s->y[l] = metric_get(&rep->layers[l], id);
+    s->xnames = names;
+}
+
+/* The axes of a ratio-against-depth chart, layers 1..L on x. */
+static void depth_axes(Chart *c, const Scales *s, int L, const char *const *names, Axis *ax,
+                       Axis *ay)
+{
+    FILE *out = c->out;
+    double pad = (c->x1 - c->x0) / (2.0 * L);
+    *ax = (Axis){.r = {1, L > 1 ? L : 2}, .p0 = c->x0 + pad, .p1 = c->x1 - pad};
+    if (L == 1)
+        ax->p1 = c->x1 + (c->x1 - c->x0);  /* one layer: centred */
+    *ay = (Axis){.r = s->ratio, .log = true, .p0 = c->y1, .p1 = c->y0};
+    axis(out, ay, false, c->x0, c->y0, c->x1, c->y1);
+    int every = label_every(L, (c->x1 - c->x0) / L, 40);
+    for (int l = 0; l < L; l += every) {
+        double px = map(ax, l + 1);
+        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", px, c->y1, px, c->y1 + 4,
+                px, c->y1 + 15);
+        esc(out, names[l]);
+        fputs("</text>\n", out);
+    }
+    axis_label(out, false, (c->x0 + c->x1) / 2, c->y1 + 31, "layer (input → output)");
+    axis_label(out, true, 14, (c->y0 + c->y1) / 2, "ratio (log scale)");
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#666\" font-size=\"10\">ratio = "
+            "act_grad_norm / the last layer's act_grad_norm = ‖∂L/∂h‖ / ‖∂L/∂h_out‖</text>\n",
+            c->x0, (double)c->h - 7);
+}
+
+static void depth_chart(FILE *out, const Run *r, const Scales *s)
+{
+    const char **names = layer_names(r);
+    const Report *ends[2] = {first_report(r), last_report(r)};
+    Chart c = {.out = out};
+    for (int e = 0; e < 2; e++) {
+        if (e == 1 && ends[1] == ends[0])
+            break;
+        add_layers(&c, r, ends[e], M_RATIO, series_colors[e], false, names);
+        snprintf(c.s[c.n - 1].name, sizeof c.s[0].name, "measured, step %ld", ends[e]->step);
+        add_layers(&c, r, ends[e], M_PREDICTED, series_colors[e], true, names);
+        snprintf(c.s[c.n - 1].name, sizeof c.s[0].name, "predicted, step %ld", ends[e]->step);
+    }
+    chart_begin(&c, CHART_W, CHART_H, NULL, "gradient ratio against depth", r->name, 58, 56);
+    Axis ax, ay;
+    depth_axes(&c, s, r->g.nlayers, names, &ax, &ay);
+    chart_end(&c, &ax, &ay);
+    free(names);
+}
+
+/* ---- the loss curve ---- */
+
+static void loss_chart(FILE *out, const Run *r, const Scales *s)
+{
+    Chart c = {.out = out};
+    Series *sl = add_series(&c, r->nreports, series_colors[0], false);
+    sl->x = xcalloc((size_t)r->nreports + 1, sizeof(double));
+    for (int k = 0; k < r->nreports; k++) {
+        sl->x[k] = (double)r->reports[k].step;
+        sl->y[k] = r->reports[k].loss;
+    }
+    snprintf(sl->name, sizeof sl->name, "loss");
+    sl->xunit = "step";
+    chart_begin(&c, CHART_W, CHART_H, NULL, "loss on the probe batch", r->name, 58, 44);
+    Axis ax = {.r = {0, s->steps}, .p0 = c.x0, .p1 = c.x1};
+    Axis ay = {.r = s->loss, .p0 = c.y1, .p1 = c.y0};
+    axis(out, &ax, true, c.x0, c.y0, c.x1, c.y1);
+    axis(out, &ay, false, c.x0, c.y0, c.x1, c.y1);
+    if (r->diverged) {
+        double px = map(&ax, (double)r->diverged_at);
+        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                "stroke-dasharray=\"3 3\"/><text x=\"%.1f\" y=\"%.1f\" fill=\"%s\">diverged at "
+                "step %ld</text>\n", px, c.y0, px, c.y1, INF_COLOR, px + 4, c.y0 + 12, INF_COLOR,
+                r->diverged_at);
+    }
+    axis_label(out, false, (c.x0 + c.x1) / 2, CHART_H - 10, "training step");
+    axis_label(out, true, 14, (c.y0 + c.y1) / 2, "loss (mean over the probe batch)");
+    chart_end(&c, &ax, &ay);
+}
+
+/* ---- BPTT ---- */
+
+static bool recurrent(const Run *r)
+{
+    const Report *rep = first_report(r);
+    for (int l = 0; rep && l < r->g.nlayers; l++)
+        if (rep->layers[l].bptt)
+            return true;
+    return false;
+}
+
+static void bptt_chart(FILE *out, const Run *r, const Scales *s)
+{
+    const Report *ends[2] = {first_report(r), last_report(r)};
+    Chart c = {.out = out};
+    for (int l = 0, color = 0; l < r->g.nlayers && c.n + 2 <= 2 * NCOLORS; l++) {
+        if (!ends[0]->layers[l].bptt)
+            continue;
+        for (int e = 0; e < 2; e++) {
+            if (e == 1 && ends[1] == ends[0])
+                break;
+            const LayerMetrics *m = &ends[e]->layers[l];
+            Series *sb = add_series(&c, m->bptt_len, series_colors[color % NCOLORS], e == 1);
+            for (int t = 0; t < m->bptt_len; t++)
+                sb->y[t] = m->bptt[t];
+            snprintf(sb->name, sizeof sb->name, "%s, step %ld", r->g.layers[l].name,
+                     ends[e]->step);
+            sb->xunit = "t";
+        }
+        color++;
+    }
+    chart_begin(&c, CHART_W, CHART_H, NULL, "BPTT: gradient norm at each time step", r->name, 58,
+                44);
+    Axis ax = {.r = {1, s->max_time > 1 ? s->max_time : 2}, .p0 = c.x0, .p1 = c.x1};
+    Axis ay = {.r = s->bptt, .log = true, .p0 = c.y1, .p1 = c.y0};
+    axis(out, &ax, true, c.x0, c.y0, c.x1, c.y1);
+    axis(out, &ay, false, c.x0, c.y0, c.x1, c.y1);
+    axis_label(out, false, (c.x0 + c.x1) / 2, CHART_H - 10,
+               "time step t (solid: first report, dashed: last)");
+    axis_label(out, true, 14, (c.y0 + c.y1) / 2, "‖∂L/∂h_t‖ (log scale)");
+    chart_end(&c, &ax, &ay);
+}
+
+/* ---- the overview: every run's ratio against depth in one chart ---- */
+
+static void overview(FILE *out, const ReportDoc *d, const Scales *s)
+{
+    const Run *deepest = NULL;
+    for (int i = 0; i < d->rs->n; i++) {
+        const Run *r = &d->rs->runs[i];
+        if (r->ready && r->nreports && (!deepest || r->g.nlayers > deepest->g.nlayers))
+            deepest = r;
+    }
+    if (!deepest)
+        return;
+    const char **names[NCOLORS] = {0};
+    Chart c = {.out = out};
+    for (int i = 0, color = 0; i < d->rs->n && color < NCOLORS; i++) {
+        const Run *r = &d->rs->runs[i];
+        if (!r->ready || !r->nreports)
+            continue;
+        const Report *ends[2] = {first_report(r), last_report(r)};
+        names[color] = layer_names(r);
+        for (int e = 0; e < 2; e++) {
+            if (e == 1 && ends[1] == ends[0])
+                break;
+            add_layers(&c, r, ends[e], M_RATIO, series_colors[color], e == 1, names[color]);
+            snprintf(c.s[c.n - 1].name, sizeof c.s[0].name, "%s, step %ld", r->name,
+                     ends[e]->step);
+        }
+        color++;
+    }
+    chart_begin(&c, OVERVIEW_W, OVERVIEW_H, "overview", "Gradient ratio against depth, every run",
+                NULL, 58, 56);
+    Axis ax, ay;
+    const char **deep_names = layer_names(deepest);
+    depth_axes(&c, s, deepest->g.nlayers, deep_names, &ax, &ay);
+    chart_end(&c, &ax, &ay);
+    free(deep_names);
+    for (int i = 0; i < NCOLORS; i++)
+        free(names[i]);
+}
+
+/* ---- HTML ---- */
+
+static const char css[] =
+    "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#222;"
+    "margin:24px;background:#fafafa}\n"
+    "h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:0 0 4px}\n"
+    ".meta{color:#555;margin:0 0 16px;font-size:13px}\n"
+    "section,.cell{background:#fff;border:1px solid #e2e2e2;border-radius:6px;padding:12px}\n"
+    "section{margin:0 0 16px}\n"
+    "svg{display:block;width:100%;height:auto}\n"
+    ".overview svg{max-width:900px}\n"
+    ".runs{display:grid;grid-auto-flow:column;grid-auto-columns:minmax(440px,1fr);gap:12px;"
+    "overflow-x:auto;margin:0 0 16px}\n"
+    ".run-head p{margin:2px 0;color:#555;font-size:13px}\n"
+    ".none{color:#777;font-style:italic}\n"
+    "table{border-collapse:collapse;font-size:11.5px;width:100%}\n"
+    "th,td{padding:1px 4px;text-align:right;white-space:nowrap}\n"
+    "th{border-bottom:1px solid #bbb;font-weight:600}td:first-child,th:first-child{text-align:left}\n"
+    "tbody tr:nth-child(odd){background:#f5f5f5}\n"
+    "td{font-variant-numeric:tabular-nums}\n"
+    ".v-healthy{color:#1a7f37}.v-saturated,.v-dead{color:#9a6700}"
+    ".v-vanishing,.v-exploding,.bad{color:#cf222e}\n"
+    "ul.expects{list-style:none;padding:0;margin:0}ul.expects li{margin:3px 0}\n"
+    ".badge{display:inline-block;min-width:44px;text-align:center;border-radius:3px;"
+    "color:#fff;font-weight:600;font-size:12px;margin-right:6px}\n"
+    ".PASS{background:#1a7f37}.FAIL,.ERROR{background:#cf222e}.SKIP{background:#9a6700}\n"
+    "code{font-size:13px}.msg{color:#555}\n";
+
+static void run_head(FILE *out, const Run *r)
+{
+    char *call = report_call_text(r);
+    fputs("<div class=\"cell run-head\"><h2>run ", out);
+    esc(out, r->name);
+    fputs("</h2><p><code>", out);
+    esc(out, call);
+    if (r->ast->str2) {
+        fputs(" with ", out);
+        esc(out, r->ast->str2);
+    }
+    fprintf(out, "</code></p><p>%ld of %ld steps · batch %ld · probe %d rows · seed %llu · "
+            "%d report%s</p>", r->step, r->set.steps, r->set.batch, r->probe.batch,
+            (unsigned long long)r->set.seed, r->nreports, r->nreports == 1 ? "" : "s");
+    if (r->diverged)
+        fprintf(out, "<p class=\"bad\">diverged at step %ld</p>", r->diverged_at);
+    fputs("</div>\n", out);
+    free(call);
+}
+
+static void final_table(FILE *out, const Run *r)
+{
+    const Report *rep = last_report(r);
+    fputs("<div class=\"cell\">", out);
+    if (!rep) {
+        fputs("<p class=\"none\">not trained</p></div>\n", out);
+        return;
+    }
+    fprintf(out, "<h2>final report, step %ld</h2><p>", rep->step);
+    for (int k = 0; k < RV_COUNT; k++) {
+        double v = report_value(rep, (RunValueId)k);
+        if (isnan(v))
+            continue;
+        fprintf(out, "%s%s ", k ? " · " : "", report_value_names[k]);
+        num(out, v);
+    }
+    fputs("</p>\n<div style=\"overflow-x:auto\"><table><thead><tr><th>layer</th>", out);
+    for (int k = 0; k < REPORT_NCOLUMNS; k++)
+        fprintf(out, "<th>%s</th>", metric_names[report_columns[k]]);
+    fputs("<th>verdict</th></tr></thead><tbody>\n", out);
+    for (int l = 0; l < r->g.nlayers; l++) {
+        const LayerMetrics *m = &rep->layers[l];
+        fputs("<tr><td>", out);
+        esc(out, r->g.layers[l].name);
+        fputs("</td>", out);
+        for (int k = 0; k < REPORT_NCOLUMNS; k++) {
+            fputs("<td>", out);
+            num(out, metric_get(m, report_columns[k]));
+            fputs("</td>", out);
+        }
+        fprintf(out, "<td class=\"v-%s\">%s</td></tr>\n", verdict_name(m->verdict),
+                verdict_name(m->verdict));
+    }
+    fputs("</tbody></table></div></div>\n", out);
+}
+
+static void side(FILE *out, const Value *v)
+{
+    if (v->kind == VAL_NUM) {
+        num(out, v->num);
+        return;
+    }
+    char *t = report_value_text(v);
+    esc(out, t);
+    free(t);
+}
+
+static void expects(FILE *out, const ReportDoc *d)
+{
+    if (d->p->nexpects == 0)
+        return;
+    fputs("<section><h2>Expectations</h2>\n", out);
+    if (!d->expects) {
+        fputs("<p class=\"none\">not checked: a run failed or was interrupted</p></section>\n",
+              out);
+        return;
+    }
+    fputs("<ul class=\"expects\">\n", out);
+    for (int i = 0; i < d->nexpects; i++) {
+        const ExpectResult *e = &d->expects[i];
+        const char *o = expect_outcome_name(e->outcome);
+        char *text = report_expr_text(e->ast->a);
+        fprintf(out, "<li><span class=\"badge %s\">%s</span><code>", o, o);
+        esc(out, text);
+        fputs("</code>", out);
+        if (e->has_sides && e->outcome != EXPECT_ERROR) {
+            fputs(" <span class=\"msg\">[", out);
+            side(out, &e->lhs);
+            fputc(' ', out);
+            esc(out, ast_op_name(e->ast->a->op));
+            fputc(' ', out);
+            side(out, &e->rhs);
+            fputs("]</span>", out);
+        }
+        if (e->ast->str2) {
+            fputs(" <span class=\"msg\">— ", out);
+            esc(out, e->ast->str2);
+            fputs("</span>", out);
+        }
+        fputs("</li>\n", out);
+        free(text);
+    }
+    fputs("</ul></section>\n", out);
+}
+
+static void figure(FILE *out, void (*chart)(FILE *, const Run *, const Scales *), const Run *r,
+                   const Scales *s)
+{
+    fputs("<div class=\"cell\">\n", out);
+    if (r->nreports)
+        chart(out, r, s);
+    else
+        fputs("<p class=\"none\">not trained</p>", out);
+    fputs("</div>\n", out);
+}
+
+static void head(FILE *out, const ReportDoc *d)
+{
+    const Program *p = d->p;
+    char hex[65] = "", blas[128];
+    if (p->root_file >= 0)
+        sha256_hex(p->sources.files[p->root_file].text, p->sources.files[p->root_file].len, hex);
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n"
+          "<title>vg: gradient flow of ", out);
+    esc(out, d->file);
+    fprintf(out, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>Gradient flow of ", css);
+    esc(out, d->file);
+    fprintf(out, "</h1>\n<p class=\"meta\">vg %s · sha256 <code>%.16s…</code> · %s</p>\n",
+            VG_VERSION, hex, blas_describe(blas, sizeof blas));
+}
+
+void report_write_html(FILE *out, const ReportDoc *d)
+{
+    Scales s;
+    scales(d, &s);
+    head(out, d);
+    fputs("<section class=\"overview\">\n", out);
+    overview(out, d, &s);
+    fputs("<p class=\"meta\">Solid: the first report; dashed: the last. A line that falls "
+          "toward the input (left) is a gradient that vanishes with depth.</p></section>\n", out);
+    expects(out, d);
+    /* one grid column per run, one grid row per kind of chart */
+    int rows = 5 + s.has_bptt;
+    fprintf(out, "<div class=\"runs\" style=\"grid-template-rows:repeat(%d,auto)\">\n", rows);
+    for (int i = 0; i < d->rs->n; i++) {
+        const Run *r = &d->rs->runs[i];
+        if (!r->ready)
+            continue;
+        run_head(out, r);
+        figure(out, heatmap, r, &s);
+        figure(out, depth_chart, r, &s);
+        figure(out, loss_chart, r, &s);
+        if (s.has_bptt) {
+            if (recurrent(r))
+                figure(out, bptt_chart, r, &s);
+            else
+                fputs("<div class=\"cell\"><p class=\"none\">no recurrent layer</p></div>\n", out);
+        }
+        final_table(out, r);
+    }
+    fputs("</div>\n</body>\n</html>\n", out);
+}

@@ -1,0 +1,256 @@
+/* report_json.c — `--json F`: the report as JSON Lines.
+ *
+ * One object per line, each with a "type": a header (vg, the program file
+ * and its SHA-256, the BLAS, every run's settings), one "report" per run
+ * and report step, one "expect" per expect line, and one "end" per run.
+ * Every line stands alone, so a reader can stream it, grep it or load it
+ * with `jq -c`. JSON has no NaN: an absent metric, and a value that
+ * overflowed, are null (a layer's verdict still says `exploding`). The
+ * schema is in docs/report.md; tests/report/check_outputs.py validates
+ * real output against it. */
+#include "vg/report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vg/blas.h"
+#include "vg/metrics.h"
+#include "vg/ops.h"
+#include "vg/sha256.h"
+
+/* RFC 8259 §7: quote, backslash and control characters escaped; invalid
+ * UTF-8 becomes U+FFFD so the line stays valid. */
+static void str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    while (*s) {
+        unsigned char c = (unsigned char)*s;
+        int n = report_utf8_len(s);
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", out);
+        else if (c == '\t')
+            fputs("\\t", out);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else if (n == 0)
+            fputs("\\ufffd", out);
+        else
+            fwrite(s, 1, (size_t)n, out);
+        s += n ? n : 1;
+    }
+    fputc('"', out);
+}
+
+/* Nine significant digits hold every float32 exactly, and the metrics
+ * come from float32 tensors. */
+static void num(FILE *out, double x)
+{
+    if (isfinite(x))
+        fprintf(out, "%.9g", x);
+    else
+        fputs("null", out);
+}
+
+static void key(FILE *out, const char *k)
+{
+    fputc(',', out);
+    str(out, k);
+    fputc(':', out);
+}
+
+static void key_num(FILE *out, const char *k, double x)
+{
+    key(out, k);
+    num(out, x);
+}
+
+static void key_str(FILE *out, const char *k, const char *s)
+{
+    key(out, k);
+    if (s)
+        str(out, s);
+    else
+        fputs("null", out);
+}
+
+/* A value as value_print shows it; null for none. */
+static void key_value_text(FILE *out, const char *k, const Value *v)
+{
+    char *t = v->kind == VAL_NONE ? NULL : report_value_text(v);
+    key_str(out, k, t);
+    free(t);
+}
+
+static void key_spec(FILE *out, const char *k, const Spec *spec)
+{
+    Value v = {.kind = spec ? VAL_SPEC : VAL_NONE, .spec = spec};
+    key_value_text(out, k, &v);
+}
+
+static void settings(FILE *out, const Run *r)
+{
+    const Settings *s = &r->set;
+    fputs("{\"loss\":", out);
+    str(out, op_def(s->loss)->name);
+    key_spec(out, "data", s->data);
+    key_spec(out, "optimizer", s->optimizer);
+    key_num(out, "batch", (double)s->batch);
+    key_num(out, "steps", (double)s->steps);
+    key_num(out, "seed", (double)s->seed);
+    key_num(out, "report", (double)s->report);
+    if (s->probe == 0)
+        key_str(out, "probe", "all");
+    else
+        key_num(out, "probe", (double)s->probe);
+    key_spec(out, "clip", s->clip);
+    key_spec(out, "pretrain", s->pretrain);
+    key_num(out, "test", s->test);
+    key_str(out, "on_nonfinite", s->stop_on_nonfinite ? "stop" : "fail");
+    key_num(out, "vanishing_below", s->vanishing_below);
+    key_num(out, "exploding_above", s->exploding_above);
+    fputc('}', out);
+}
+
+static void run_header(FILE *out, const Run *r)
+{
+    char *call = report_call_text(r);
+    fputs("{\"name\":", out);
+    str(out, r->name);
+    key_str(out, "model", r->model);
+    key_str(out, "call", call);
+    key_str(out, "with", r->ast->str2);
+    key_num(out, "seed", (double)r->set.seed);
+    key_num(out, "probe_rows", r->probe.batch);
+    key(out, "settings");
+    settings(out, r);
+    key(out, "layers");
+    for (int l = 0; l < r->g.nlayers; l++) {
+        fputc(l ? ',' : '[', out);
+        str(out, r->g.layers[l].name);
+    }
+    fputs("]}", out);
+    free(call);
+}
+
+static void header(FILE *out, const ReportDoc *d)
+{
+    const Program *p = d->p;
+    char hex[65] = "";
+    if (p->root_file >= 0)
+        sha256_hex(p->sources.files[p->root_file].text, p->sources.files[p->root_file].len, hex);
+    BlasInfo b;
+    blas_info(&b);
+    fputs("{\"type\":\"header\",\"format\":\"vg-report\",\"format_version\":1", out);
+    key_str(out, "vg", VG_VERSION);
+    key_str(out, "file", d->file);
+    key_str(out, "sha256", hex);
+    fputs(",\"blas\":{\"library\":", out);
+    str(out, b.library);
+    key_str(out, "core", b.core);
+    key_num(out, "threads", b.threads);
+    fputs("},\"runs\":[", out);
+    bool first = true;
+    for (int i = 0; i < d->rs->n; i++) {
+        const Run *r = &d->rs->runs[i];
+        if (!r->ready)
+            continue;
+        if (!first)
+            fputc(',', out);
+        run_header(out, r);
+        first = false;
+    }
+    fputs("]}\n", out);
+}
+
+static void layer(FILE *out, const char *name, const LayerMetrics *m)
+{
+    fputs("{\"layer\":", out);
+    str(out, name);
+    for (int k = 0; k < M_COUNT; k++)
+        key_num(out, metric_names[k], metric_get(m, (MetricId)k));
+    key(out, "bptt");
+    if (m->bptt) {
+        for (int t = 0; t < m->bptt_len; t++) {
+            fputc(t ? ',' : '[', out);
+            num(out, m->bptt[t]);
+        }
+        fputs(m->bptt_len ? "]" : "[]", out);
+    } else {
+        fputs("null", out);
+    }
+    key_str(out, "verdict", verdict_name(m->verdict));
+    fputc('}', out);
+}
+
+static void report(FILE *out, const Run *r, const Report *rep)
+{
+    fputs("{\"type\":\"report\",\"run\":", out);
+    str(out, r->name);
+    key_num(out, "step", (double)rep->step);
+    for (int k = 0; k < RV_COUNT; k++)
+        key_num(out, report_value_names[k], report_value(rep, (RunValueId)k));
+    key(out, "layers");
+    for (int l = 0; l < r->g.nlayers; l++) {
+        fputc(l ? ',' : '[', out);
+        layer(out, r->g.layers[l].name, &rep->layers[l]);
+    }
+    fputs("]}\n", out);
+}
+
+static void side(FILE *out, const char *k, const ExpectResult *e, const Value *v)
+{
+    if (!e->has_sides || e->outcome == EXPECT_ERROR)
+        key_str(out, k, NULL);
+    else if (v->kind == VAL_NUM)
+        key_num(out, k, v->num);
+    else if (v->kind == VAL_BOOL)
+        fprintf(out, ",\"%s\":%s", k, v->num ? "true" : "false");
+    else if (v->kind == VAL_STR)
+        key_str(out, k, v->str);
+    else
+        key_value_text(out, k, v);
+}
+
+static void expect(FILE *out, const Program *p, const ExpectResult *e)
+{
+    const AstNode *cond = e->ast->a;
+    char *text = report_expr_text(cond);
+    fputs("{\"type\":\"expect\",\"file\":", out);
+    str(out, p->sources.files[e->ast->span.file].path);
+    key_num(out, "line", e->ast->span.first_line);
+    key_str(out, "expr", text);
+    key_str(out, "op", e->has_sides ? ast_op_name(cond->op) : NULL);
+    side(out, "lhs", e, &e->lhs);
+    side(out, "rhs", e, &e->rhs);
+    key_str(out, "outcome", expect_outcome_name(e->outcome));
+    key_str(out, "message", e->ast->str2);
+    fputs("}\n", out);
+    free(text);
+}
+
+static void end(FILE *out, const Run *r)
+{
+    fputs("{\"type\":\"end\",\"run\":", out);
+    str(out, r->name);
+    key_num(out, "steps", (double)r->step);
+    key_num(out, "reports", r->nreports);
+    fprintf(out, ",\"diverged\":%s", r->diverged ? "true" : "false");
+    key_num(out, "diverged_at", r->diverged ? (double)r->diverged_at : NAN);
+    fputs("}\n", out);
+}
+
+void report_write_json(FILE *out, const ReportDoc *d)
+{
+    header(out, d);
+    for (int i = 0; i < d->rs->n; i++)
+        for (int k = 0; d->rs->runs[i].ready && k < d->rs->runs[i].nreports; k++)
+            report(out, &d->rs->runs[i], &d->rs->runs[i].reports[k]);
+    for (int i = 0; d->expects && i < d->nexpects; i++)
+        expect(out, d->p, &d->expects[i]);
+    for (int i = 0; i < d->rs->n; i++)
+        if (d->rs->runs[i].ready)
+            end(out, &d->rs->runs[i]);
+}
