@@ -290,18 +290,23 @@ static bool string(Json *j, char **out)
             o[k++] = (char)c;
             continue;
         }
+        size_t backslash = j->i - 1;
         if (j->i >= j->n)
             return fail(j, "an escape");
         char e = j->s[j->i++];
         const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t";
         const char *at = e ? strchr(from, e) : NULL;
         uint32_t cp;
-        if (at)
+        if (at) {
             o[k++] = to[at - from];
-        else if (e == 'u' && unicode_escape(j, &cp))
+        } else if (e == 'u') {
+            if (!unicode_escape(j, &cp))
+                return false;
             k += put_utf8(o + k, cp);
-        else
+        } else {
+            j->i = backslash;
             return fail(j, "a valid escape");
+        }
     }
     o[k] = '\0';
     *out = o;
@@ -425,10 +430,14 @@ static bool int_array(Json *j, size_t *out, int max, int *count, const char *wha
     do {
         double x;
         bool integral;
+        skip_ws(j);
+        size_t at = j->i;
         if (!number(j, &x, &integral))
             return false;
-        if (!integral || x > 9007199254740992.0 || *count == max)
+        if (!integral || x > 9007199254740992.0 || *count == max) {
+            j->i = at;
             return fail(j, what);
+        }
         out[(*count)++] = (size_t)x;
     } while (accept(j, ','));
     return expect_char(j, ']', "',' or ']'");
@@ -561,6 +570,9 @@ static SafetensorsStatus parse_header(Loader *l, Arena *arena)
                    "follow", (unsigned long long)n, l->size - 8);
     Json j = {.s = (const char *)l->bytes + 8, .n = (size_t)n, .arena = arena};
     bool ok = header(&j, &l->entries, &l->nentries);
+    if (!ok && j.i == j.n)
+        return bad(l, "the header is not valid safetensors JSON: expected %s at the end of "
+                   "the header (%zu bytes)", j.err, j.n);
     if (!ok)
         return bad(l, "the header is not valid safetensors JSON: expected %s at byte %zu of "
                    "the header", j.err, j.i);
