@@ -1,0 +1,332 @@
+/* test_metrics_cases.c — the `predicted` column against its closed forms,
+ * and the edge cases docs/report.md decides.
+ *
+ * Closed forms (Glorot & Bengio 2010 eq. 14; Schoenholz et al. 2017): for a
+ * chain of dense layers with identity activations, predicted(l) =
+ * √∏_{k>l} fan_in_k·Var(W_k); with tanh, each factor also holds
+ * E[tanh′(z_k)²] over the probe batch's pre-activations, which this file
+ * computes by its own forward pass in double precision. Edge cases: a layer
+ * cut off by dead units above it (zero gradient: ratio 0, `vanishing`), a
+ * layer whose output is the input (no gradient: absent, not `exploding`), a
+ * last layer with a zero gradient (no ratio at all), and a residual layer
+ * (no prediction below it). */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vg/metrics.h"
+#include "vg/program.h"
+#include "vg/train.h"
+
+#define assert_close(got, want) \
+    assert_true(fabs((got) - (want)) <= 1e-4 * fmax(1, fabs(want)))
+
+typedef struct Case {
+    Program prog;
+    Run run;
+    char path[64];
+} Case;
+
+/* Loads a program from text (written to a temporary .vg file), prepares
+ * its first run and returns it; the run has not measured anything yet. */
+static Case *load(const char *text)
+{
+    Case *c = calloc(1, sizeof *c);
+    strcpy(c->path, "/tmp/vg-test-cases-XXXXXX");
+    int fd = mkstemp(c->path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs(text, f);
+    fclose(f);
+    char vg[80];
+    snprintf(vg, sizeof vg, "%s.vg", c->path);
+    assert_int_equal(rename(c->path, vg), 0);
+    program_init(&c->prog);
+    bool ok = program_load(&c->prog, vg, SPAN_NONE);
+    TrainOptions o = {.seed = -1};
+    ok = ok && run_prepare(&c->prog, c->prog.trains[0], &o, &c->run);
+    if (!ok)
+        diag_render_all(stderr, &c->prog.diag, false);
+    remove(vg);
+    assert_true(ok);
+    return c;
+}
+
+static void done(Case *c)
+{
+    run_free(&c->run);
+    program_free(&c->prog);
+    free(c);
+}
+
+static const IrParam *param(const Run *r, int layer, bool weight)
+{
+    for (int k = 0; k < r->g.nparams; k++)
+        if (r->g.params[k].layer == layer && r->g.params[k].is_weight == weight)
+            return &r->g.params[k];
+    fail_msg("layer %d has no %s", layer, weight ? "weight" : "bias");
+    return NULL;
+}
+
+/* Deterministic, uneven weights: W_k[i] = scale·sin(1.7·i + k). */
+static void set_weights(Run *r, int layer, double scale)
+{
+    const IrParam *p = param(r, layer, true);
+    for (size_t i = 0; i < shape_size(p->shape); i++)
+        r->ps.value[p->offset + i] = (float)(scale * sin(1.7 * (double)i + layer));
+}
+
+static void set_bias(Run *r, int layer, double v)
+{
+    const IrParam *p = param(r, layer, false);
+    for (size_t i = 0; i < shape_size(p->shape); i++)
+        r->ps.value[p->offset + i] = (float)v;
+}
+
+static const Report *measure(Case *c)
+{
+    TrainOptions o = {.seed = -1};
+    assert_int_equal(run_train(&c->prog, &c->run, 0, &o), 0);
+    assert_int_equal(c->run.nreports, 1);
+    return &c->run.reports[0];
+}
+
+/* fan_in·Var(W) of a layer's weights, Var the population variance. */
+static double sigma_w2(const Run *r, int layer)
+{
+    const IrParam *p = param(r, layer, true);
+    size_t n = shape_size(p->shape);
+    const float *w = r->ps.value + p->offset;
+    double s = 0, s2 = 0;
+    for (size_t i = 0; i < n; i++)
+        s += w[i];
+    for (size_t i = 0; i < n; i++)
+        s2 += (w[i] - s / (double)n) * (w[i] - s / (double)n);
+    return (double)p->fan_in * s2 / (double)n;
+}
+
+static const char chain_text[] =
+    "model chain(act = identity) {\n"
+    "    input x[2]\n"
+    "    layer a { h = act(dense(x, 3)) }\n"
+    "    layer b { h = act(dense(h, 4)) }\n"
+    "    layer c { h = act(dense(h, 3)) }\n"
+    "    layer out { y = dense(h, 2) }\n"
+    "    return y\n"
+    "}\n"
+    "train t = chain(act = %s) {\n"
+    "    data = spirals(points = 24)  loss = cross_entropy  optimizer = sgd(lr = 0.1)\n"
+    "    batch = 8  steps = 0  probe = all  seed = 3\n"
+    "}\n";
+
+static Case *chain(const char *act)
+{
+    char text[sizeof chain_text + 16];
+    snprintf(text, sizeof text, chain_text, act);
+    Case *c = load(text);
+    for (int l = 0; l < 4; l++) {
+        set_weights(&c->run, l, 0.4 + 0.3 * l);
+        set_bias(&c->run, l, 0.1 * l);
+    }
+    return c;
+}
+
+static void test_linear_chain(void **state)
+{
+    (void)state;
+    Case *c = chain("identity");
+    const Report *rep = measure(c);
+    double f[4];
+    for (int l = 1; l < 4; l++)
+        f[l] = sigma_w2(&c->run, l);
+    /* σw² alone: the identity's derivative is 1 everywhere */
+    assert_close(rep->layers[3].predicted, 1.0);
+    assert_close(rep->layers[2].predicted, sqrt(f[3]));
+    assert_close(rep->layers[1].predicted, sqrt(f[3] * f[2]));
+    assert_close(rep->layers[0].predicted, sqrt(f[3] * f[2] * f[1]));
+    /* and not trivially: the factors differ from 1 */
+    assert_true(fabs(f[1] - 1) > 0.05 && fabs(f[2] - 1) > 0.05 && fabs(f[3] - 1) > 0.05);
+    done(c);
+}
+
+/* E[tanh′(z)²] of every layer by a forward pass in double precision over
+ * the probe rows, with the weights as set (float, as vg stores them). */
+static void tanh_factors(Run *r, double ephi[4])
+{
+    const float *x = exec_source(&r->probe, r->g.input);
+    int rows = r->probe.batch;
+    static const int width[5] = {2, 3, 4, 3, 2};
+    for (int l = 0; l < 3; l++)
+        ephi[l] = 0;
+    for (int b = 0; b < rows; b++) {
+        double h[4] = {x[2 * b], x[2 * b + 1]}, z[4];
+        for (int l = 0; l < 3; l++) {
+            const float *w = r->ps.value + param(r, l, true)->offset;
+            const float *bias = r->ps.value + param(r, l, false)->offset;
+            for (int j = 0; j < width[l + 1]; j++) {
+                z[j] = bias[j];
+                for (int i = 0; i < width[l]; i++)
+                    z[j] += h[i] * w[i * width[l + 1] + j];  /* W is fan_in × units */
+            }
+            for (int j = 0; j < width[l + 1]; j++) {
+                h[j] = tanh(z[j]);
+                double d = 1 - h[j] * h[j];
+                ephi[l] += d * d / (rows * width[l + 1]);
+            }
+        }
+    }
+}
+
+static void test_tanh_chain(void **state)
+{
+    (void)state;
+    Case *c = chain("tanh");
+    const Report *rep = measure(c);
+    double e[4], f[4];
+    tanh_factors(&c->run, e);
+    for (int l = 1; l < 4; l++)
+        f[l] = sigma_w2(&c->run, l);
+    /* the output layer is linear (φ′ = 1); layers b and c are tanh */
+    double out = f[3], lc = f[2] * e[2], lb = f[1] * e[1];
+    assert_close(rep->layers[2].predicted, sqrt(out));
+    assert_close(rep->layers[1].predicted, sqrt(out * lc));
+    assert_close(rep->layers[0].predicted, sqrt(out * lc * lb));
+    /* tanh shrinks the factor: E[tanh′²] < 1 unless every z is 0 */
+    assert_true(e[1] < 0.99 && e[2] < 0.99);
+    done(c);
+}
+
+static void test_dead_layer_cuts_the_gradient(void **state)
+{
+    (void)state;
+    Case *c = load("model m() {\n"
+                   "    input x[2]\n"
+                   "    layer a { h = tanh(dense(x, 3)) }\n"
+                   "    layer b { h = relu(dense(h, 3)) }\n"
+                   "    layer out { y = dense(h, 2) }\n"
+                   "    return y\n"
+                   "}\n"
+                   "train t = m() {\n"
+                   "    data = spirals(points = 24)  loss = cross_entropy  optimizer = sgd(lr = 0.1)\n"
+                   "    batch = 8  steps = 0  probe = all\n"
+                   "}\n");
+    for (int l = 0; l < 3; l++)
+        set_weights(&c->run, l, 0.5);
+    set_bias(&c->run, 1, -100);  /* every relu unit of b is off for every example */
+    const Report *rep = measure(c);
+    const LayerMetrics *a = &rep->layers[0], *b = &rep->layers[1];
+    assert_true(b->dead == 1.0);
+    assert_true(b->ratio > 1e-3);           /* b's own output still gets a gradient */
+    assert_int_equal(b->verdict, VERDICT_DEAD);
+    assert_true(a->act_grad_norm == 0.0);   /* nothing passes the dead units */
+    assert_true(a->grad_norm == 0.0);
+    assert_true(a->ratio == 0.0);
+    assert_int_equal(a->verdict, VERDICT_VANISHING);
+    done(c);
+}
+
+static void test_layer_output_is_the_input(void **state)
+{
+    (void)state;
+    Case *c = load("model m() {\n"
+                   "    input x[2]\n"
+                   "    layer inp { h = x }\n"
+                   "    layer out { y = dense(h, 2) }\n"
+                   "    return y\n"
+                   "}\n"
+                   "train t = m() {\n"
+                   "    data = spirals(points = 24)  loss = cross_entropy  optimizer = sgd(lr = 0.1)\n"
+                   "    batch = 8  steps = 0  probe = all\n"
+                   "}\n");
+    const Report *rep = measure(c);
+    const LayerMetrics *m = &rep->layers[0];
+    const float *x = exec_source(&c->run.probe, c->run.g.input);
+    double s = 0;
+    for (int i = 0; i < 2 * c->run.probe.batch; i++)
+        s += x[i];
+    assert_close(m->act_mean, s / (2 * c->run.probe.batch));
+    assert_true(isnan(m->act_grad_norm));   /* no gradient is taken w.r.t. data */
+    assert_true(isnan(m->ratio));
+    assert_true(isnan(m->grad_norm));       /* no parameters */
+    assert_true(isnan(m->weight_norm));
+    assert_int_equal(m->verdict, VERDICT_HEALTHY);
+    done(c);
+}
+
+static void test_zero_gradient_at_the_top(void **state)
+{
+    (void)state;
+    char csv[64];
+    strcpy(csv, "/tmp/vg-test-cases-XXXXXX");
+    int fd = mkstemp(csv);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("x1,x2,t\n1,-1,0.5\n2,0.5,0.5\n-1,0.25,0.5\n", f);
+    fclose(f);
+    char text[1024];
+    snprintf(text, sizeof text,
+             "model m() {\n"
+             "    input x[2]\n"
+             "    layer a { h = tanh(dense(x, 3)) }\n"
+             "    layer out { y = dense(h, 1) }\n"
+             "    return y\n"
+             "}\n"
+             "train t = m() {\n"
+             "    data = csv(\"%s\", target = \"t\")\n"
+             "    loss = mse  optimizer = sgd(lr = 0.1)  batch = 3  steps = 0  probe = all\n"
+             "}\n", csv);
+    Case *c = load(text);
+    set_weights(&c->run, 0, 0.3);
+    set_weights(&c->run, 1, 0);
+    set_bias(&c->run, 1, 0.5);   /* y = 0.5 = t: the loss is at its minimum */
+    const Report *rep = measure(c);
+    remove(csv);
+    assert_true(rep->loss == 0.0);
+    for (int l = 0; l < 2; l++) {
+        assert_true(rep->layers[l].act_grad_norm == 0.0);
+        assert_true(isnan(rep->layers[l].ratio));   /* 0/0: no reference to compare to */
+        assert_int_equal(rep->layers[l].verdict, VERDICT_HEALTHY);
+    }
+    done(c);
+}
+
+static void test_residual_has_no_prediction_below(void **state)
+{
+    (void)state;
+    Case *c = load("model m() {\n"
+                   "    input x[2]\n"
+                   "    layer a { h = tanh(dense(x, 3)) }\n"
+                   "    layer r { h = h + tanh(dense(h, 3)) }\n"
+                   "    layer c { h = tanh(dense(h, 3)) }\n"
+                   "    layer out { y = dense(h, 2) }\n"
+                   "    return y\n"
+                   "}\n"
+                   "train t = m() {\n"
+                   "    data = spirals(points = 24)  loss = cross_entropy  optimizer = sgd(lr = 0.1)\n"
+                   "    batch = 8  steps = 0  probe = all\n"
+                   "}\n");
+    const Report *rep = measure(c);
+    assert_close(rep->layers[3].predicted, 1.0);
+    assert_close(rep->layers[2].predicted, sqrt(sigma_w2(&c->run, 3)));
+    assert_true(isfinite(rep->layers[1].predicted));   /* r itself: c and out are a chain */
+    assert_true(isnan(rep->layers[0].predicted));      /* below the residual sum */
+    assert_true(isfinite(rep->layers[0].ratio));       /* the measurement still exists */
+    done(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_linear_chain),
+        cmocka_unit_test(test_tanh_chain),
+        cmocka_unit_test(test_dead_layer_cuts_the_gradient),
+        cmocka_unit_test(test_layer_output_is_the_input),
+        cmocka_unit_test(test_zero_gradient_at_the_top),
+        cmocka_unit_test(test_residual_has_no_prediction_below),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
