@@ -21,7 +21,10 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 VERSION := 0.1.0
 WARN    = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  ?= $(OPT) -g
-ALL_CFLAGS = -std=c11 -D_XOPEN_SOURCE=700 -DVG_VERSION='"$(VERSION)"' \
+# -fopenmp-simd: `#pragma omp simd` marks the kernel loops that must be
+# vectorised (gcc's -O2 cost model skips loops of unknown length); it links
+# no OpenMP runtime and starts no threads.
+ALL_CFLAGS = -std=c11 -fopenmp-simd -D_XOPEN_SOURCE=700 -DVG_VERSION='"$(VERSION)"' \
              -DVG_STDLIB_DIR='"$(PREFIX)/share/vg/stdlib"' \
              -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS) $(SAN) $(CFLAGS)
 LDLIBS  = $(PKG_LIBS) -lz -lm
@@ -79,6 +82,15 @@ $(BUILD)/vg: $(OBJ)/src/main.o $(BUILD)/libvg.a
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(BUILD)/libvg.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(WARN) -Wno-missing-prototypes -Itests/unit -o $@ $< $(BUILD)/libvg.a $(CMOCKA_LIBS) $(LDLIBS)
+
+# The benchmark table (bench/run.sh, docs/performance.md). Builds what it
+# needs and nothing else; the PyTorch columns need python3-torch.
+$(BUILD)/bench/sgemm: bench/sgemm.c $(BUILD)/libvg.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(WARN) -o $@ $< $(BUILD)/libvg.a $(LDLIBS)
+
+bench: $(BUILD)/vg $(BUILD)/bench/sgemm
+	@sh bench/run.sh $(BUILD)
 
 # The benchmark table (bench/run.sh, docs/performance.md). Builds what it
 # needs and nothing else; the PyTorch columns need python3-torch.
