@@ -19,6 +19,58 @@
 
 /* ---- parameters ---- */
 
+/* "672 bytes", "1.5 GiB", or with exact "1.5 GiB (1610612736 bytes)". */
+static const char *human(size_t bytes, bool exact, char *buf, size_t n)
+{
+    static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    if (bytes < 1024) {
+        snprintf(buf, n, "%zu bytes", bytes);
+        return buf;
+    }
+    double v = (double)bytes / 1024;
+    int u = 0;
+    while (v >= 1024 && u < 5) {
+        v /= 1024;
+        u++;
+    }
+    if (exact)
+        snprintf(buf, n, "%.1f %s (%zu bytes)", v, unit[u], bytes);
+    else
+        snprintf(buf, n, "%.1f %s", v, unit[u]);
+    return buf;
+}
+
+/* Whether n floats of PARAM_BYTES each, added to *total, stay within max
+ * (0: no limit); the sum saturates instead of wrapping. */
+static bool param_total(size_t *total, size_t n, size_t max)
+{
+    size_t b = n > SIZE_MAX / PARAM_BYTES ? SIZE_MAX : n * PARAM_BYTES;
+    *total = *total > SIZE_MAX - b ? SIZE_MAX : *total + b;
+    return max == 0 || *total <= max;
+}
+
+bool params_check(const IrGraph *g, size_t max_bytes, size_t *bytes, DiagSink *d)
+{
+    size_t total = 0;
+    for (int i = 0; i < g->nparams; i++) {
+        const IrParam *pp = &g->params[i];
+        if (param_total(&total, shape_size(pp->shape), max_bytes))
+            continue;
+        const IrNode *n = &g->nodes[pp->node];
+        char shape[96], need[64], limit[64];
+        diag_error(d, n->span, "%s creates parameter '%s' of shape %s, bringing model '%s' "
+                   "to %s of parameters, above the memory limit of %s",
+                   op_def(n->op)->name, pp->name, shape_str(pp->shape, shape, sizeof shape),
+                   g->name, human(total, false, need, sizeof need),
+                   human(max_bytes, false, limit, sizeof limit));
+        diag_note(d, "each parameter takes %d bytes (value, gradient, two optimizer moments); "
+                  "--max-memory raises the limit", PARAM_BYTES);
+        return false;
+    }
+    *bytes = total;
+    return true;
+}
+
 void params_alloc(ParamStore *ps, const IrGraph *g)
 {
     ps->n = g->param_floats;
@@ -91,41 +143,26 @@ static Sizes node_sizes(const IrGraph *g, int i, int batch)
     return s;
 }
 
-/* "672 bytes", "1.5 GiB", or with exact "1.5 GiB (1610612736 bytes)". */
-static const char *human(size_t bytes, bool exact, char *buf, size_t n)
-{
-    static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-    if (bytes < 1024) {
-        snprintf(buf, n, "%zu bytes", bytes);
-        return buf;
-    }
-    double v = (double)bytes / 1024;
-    int u = 0;
-    while (v >= 1024 && u < 5) {
-        v /= 1024;
-        u++;
-    }
-    if (exact)
-        snprintf(buf, n, "%.1f %s (%zu bytes)", v, unit[u], bytes);
-    else
-        snprintf(buf, n, "%.1f %s", v, unit[u]);
-    return buf;
-}
-
 /* Total bytes of the plan, or false if a tensor would exceed what BLAS can
- * index or the sum would overflow. */
-static bool plan_bytes(const IrGraph *g, int batch, size_t *bytes, DiagSink *d)
+ * index or the sum would overflow. *largest gets the node with the largest
+ * value buffer, which a refusal names. */
+static bool plan_bytes(const IrGraph *g, int batch, size_t *bytes, int *largest, DiagSink *d)
 {
-    size_t floats = 0;
+    size_t floats = 0, most = 0;
     for (int i = 0; i < g->n; i++) {
-        if (batch > IR_MAX_ELEMS / (long)shape_size(g->nodes[i].shape)) {
+        const IrNode *n = &g->nodes[i];
+        if (batch > IR_MAX_ELEMS / (long)shape_size(n->shape)) {
             char buf[96];
-            return diag_error(d, SPAN_NONE,
-                              "at batch %d, the %s tensor of node %%%d in model '%s' "
-                              "exceeds 2^31 elements", batch,
-                              shape_str(g->nodes[i].shape, buf, sizeof buf), i, g->name);
+            return diag_error(d, n->span,
+                              "at batch %d, the output of %s (shape %s per example) "
+                              "exceeds 2^31 elements", batch, op_def(n->op)->name,
+                              shape_str(n->shape, buf, sizeof buf));
         }
         Sizes s = node_sizes(g, i, batch);
+        if (s.val > most) {
+            most = s.val;
+            *largest = i;
+        }
         size_t part[4] = {s.val, s.grad, s.work, s.bptt};
         for (int k = 0; k < 4; k++)
             if (!add_ok(floats, padded(part[k]), &floats))
@@ -164,14 +201,22 @@ bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
     if (batch < 1)
         return diag_error(d, SPAN_NONE, "batch must be at least 1, got %d", batch);
     size_t bytes = 0;
-    if (!plan_bytes(g, batch, &bytes, d))
+    int largest = 0;
+    if (!plan_bytes(g, batch, &bytes, &largest, d))
         return false;
     if (max_bytes && bytes > max_bytes) {
-        char need[64], limit[64];
-        return diag_error(d, SPAN_NONE,
-                          "buffers for model '%s' at batch %d need %s, above the limit of %s",
-                          g->name, batch, human(bytes, true, need, sizeof need),
-                          human(max_bytes, false, limit, sizeof limit));
+        const IrNode *n = &g->nodes[largest];
+        char need[64], limit[64], shape[96], big[64];
+        diag_error(d, n->span,
+                   "buffers for model '%s' at batch %d need %s, above the %s the memory "
+                   "limit leaves them", g->name, batch, human(bytes, true, need, sizeof need),
+                   human(max_bytes, true, limit, sizeof limit));
+        diag_note(d, "the largest is the output of %s here, shape %s per example (%s); "
+                  "--max-memory raises the limit", op_def(n->op)->name,
+                  shape_str(n->shape, shape, sizeof shape),
+                  human(node_sizes(g, largest, batch).val * sizeof(float), false, big,
+                        sizeof big));
+        return false;
     }
     /* The tables come first: 4n pointers keep the floats 16-byte aligned. */
     float **tables = xcalloc(1, bytes);

@@ -4,8 +4,10 @@
  * records diagnostics, and this file maps them to the exit codes of
  * LANGUAGE.md (0 ok, 1 an expect failed, 2 usage/syntax/semantic error,
  * 3 runtime failure; 130/143 interrupted by SIGINT/SIGTERM). */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +194,7 @@ static int parse_cli(int argc, char **argv, Cli *c)
     memset(c, 0, sizeof *c);
     c->seed = -1;
     c->threads = 1;
+    c->max_memory = TRAIN_DEFAULT_MAX_MEMORY;
     c->cmd = argv[1];
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -311,7 +314,13 @@ static int cmd_run(Program *p, const Cli *c)
         if (!found)
             return usage_error("no run named '%s' in the file", c->run_only);
     }
-    TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed};
+    /* An empty file is a valid program with nothing to do (docs/reliability.md). */
+    if (p->ntrains == 0 && p->nexpects == 0) {
+        printf("%s: no `train` item: nothing to run\n", c->file);
+        return 0;
+    }
+    TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed,
+                      .max_memory = c->max_memory};
     RunSet rs = {0};
     if (!prepare_runs(p, c, &o, &rs)) {
         runset_free(&rs);
@@ -406,7 +415,8 @@ static bool check_untrained_models(Program *p)
 
 static int cmd_check(Program *p, const Cli *c)
 {
-    TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed};
+    TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed,
+                      .max_memory = c->max_memory};
     RunSet rs = {0};
     bool ok = prepare_runs(p, c, &o, &rs);
     runset_free(&rs);

@@ -79,18 +79,26 @@ static void split_rows(Run *r, int **probe_rows, int *nprobe)
     r->cursor = 0;
 }
 
+/* What a memory limit leaves after plan e: 0 (no limit) stays 0, and an
+ * exhausted limit leaves 1 byte, which refuses any further plan. */
+static size_t budget_after(size_t left, const Exec *e)
+{
+    size_t used = e->floats * sizeof(float) + 4 * (size_t)e->g->n * sizeof(float *);
+    return left == 0 ? 0 : left > used ? left - used : 1;
+}
+
 /* Test rows are measured in chunks of at least this many rows (or the
  * training batch, if larger), so a big test split needs no big plan. */
 enum { TEST_CHUNK = 256 };
 
-static bool plan_test(Program *p, Run *r, const TrainOptions *o)
+static bool plan_test(Program *p, Run *r, size_t max_bytes)
 {
     int ntest = r->data.n - r->ntrain;
     if (ntest < 1 || r->data.classes <= 0)
         return true;
     long chunk = r->set.batch > TEST_CHUNK ? r->set.batch : TEST_CHUNK;
     return exec_plan(&r->test, &r->g, &r->ps, ntest < chunk ? ntest : (int)chunk,
-                     o->max_memory, &p->diag);
+                     max_bytes, &p->diag);
 }
 
 bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r)
@@ -107,6 +115,12 @@ bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r
     if (r->g.nlayers == 0)
         return diag_error(&p->diag, train->span, "model '%s' declares no layer: "
                           "reports are per `layer`", r->model);
+    size_t param_bytes;
+    if (!params_check(&r->g, o->max_memory, &param_bytes, &p->diag))
+        return false;
+    if (r->set.batch > IR_MAX_ELEMS)
+        return diag_error(&p->diag, r->set.span, "run '%s': batch %ld is above the limit "
+                          "of 2^31 - 1", r->name, r->set.batch);
     if (!data_load(&r->data, r->set.data, r->set.seed, program_dir_of(p, train->span.file),
                    &p->diag))
         return false;
@@ -134,9 +148,12 @@ bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r
     params_init(&r->ps, &r->g, &init);
     int *probe_rows, nprobe;
     split_rows(r, &probe_rows, &nprobe);
-    bool ok = exec_plan(&r->train, &r->g, &r->ps, (int)r->set.batch, o->max_memory, &p->diag) &&
-              exec_plan(&r->probe, &r->g, &r->ps, nprobe, o->max_memory, &p->diag) &&
-              plan_test(p, r, o);
+    /* One memory limit for the parameters and every plan together. */
+    size_t left = o->max_memory ? o->max_memory - param_bytes : 0;
+    bool ok = exec_plan(&r->train, &r->g, &r->ps, (int)r->set.batch, left, &p->diag);
+    ok = ok && exec_plan(&r->probe, &r->g, &r->ps, nprobe, budget_after(left, &r->train),
+                         &p->diag);
+    ok = ok && plan_test(p, r, budget_after(budget_after(left, &r->train), &r->probe));
     if (ok) {
         rng_derive(&r->train.rng, r->set.seed, RNG_DROPOUT);
         run_fill(r, &r->probe, probe_rows, nprobe);

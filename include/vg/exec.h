@@ -21,6 +21,14 @@ typedef struct ParamStore {
     size_t n;
 } ParamStore;
 
+/* What one parameter float costs a run: its value, its gradient and up to
+ * two optimizer moments (Adam's m and v). */
+enum { PARAM_BYTES = 16 };
+/* Checks, before anything is allocated, that g's parameters fit in
+ * max_bytes (0: no limit) at PARAM_BYTES each. false: a diagnostic at the
+ * op whose parameter crosses the bound, naming the op, the parameter, its
+ * shape and the total. Sets *bytes to the parameters' bytes on success. */
+bool params_check(const IrGraph *g, size_t max_bytes, size_t *bytes, DiagSink *d);
 void params_alloc(ParamStore *ps, const IrGraph *g);
 /* Initialises every parameter from its init spec, in declaration order. */
 void params_init(ParamStore *ps, const IrGraph *g, Rng *rng);

@@ -93,6 +93,10 @@ typedef struct RunSet {
     int n, cap;
 } RunSet;
 
+/* The bound on one run's parameters and buffers that `vg run` applies
+ * unless --max-memory sets another (docs/reliability.md). */
+#define TRAIN_DEFAULT_MAX_MEMORY ((size_t)4 << 30)
+
 typedef struct TrainOptions {
     const SettingOverride *sets;
     int nsets;
