@@ -440,10 +440,14 @@ static int yylex(YYSTYPE *val, Span *loc, Parser *ctx)
 
 /* ---- syntax errors ---- */
 
+/* Bison calls this only when its stack is full (YYMAXDEPTH states):
+ * syntax errors go through yyreport_syntax_error. */
 static void yyerror(const Span *loc, Parser *ctx, const char *msg)
 {
+    (void)msg;
     if (room(ctx))
-        diag_error(ctx->diag, *loc, "input nested too deeply (%s)", msg);
+        diag_error(ctx->diag, *loc, "input nested too deeply: the parser holds at most %d "
+                   "open constructs", YYMAXDEPTH);
 }
 
 /* Expected tokens that read better as one phrase when all of them are

@@ -224,21 +224,35 @@ static bool continuation(unsigned char c)
     return (c & 0xC0) == 0x80;
 }
 
+/* A long line (a generated file, a minified blob) is shown as a window
+ * around the column, so one diagnostic never prints megabytes. */
+enum { EXCERPT_MAX = 160, EXCERPT_BEFORE = 60 };
+
 static void excerpt(FILE *out, const Source *src, Span at, bool color)
 {
     size_t len;
     const char *line = find_line(src, at.first_line, &len);
     if (!line)
         return;
-    fprintf(out, "%*d | ", GUTTER, at.first_line);
-    for (size_t i = 0; i < len; i++) {
+    size_t col = at.first_column > 0 ? (size_t)at.first_column - 1 : 0;
+    size_t from = 0, to = len;
+    if (len > EXCERPT_MAX) {
+        from = col > EXCERPT_BEFORE ? col - EXCERPT_BEFORE : 0;
+        while (from > 0 && from < len && continuation((unsigned char)line[from]))
+            from--;
+        to = from + EXCERPT_MAX < len ? from + EXCERPT_MAX : len;
+        while (to < len && continuation((unsigned char)line[to]))
+            to++;
+    }
+    const char *more = "...";
+    fprintf(out, "%*d | %s", GUTTER, at.first_line, from ? more : "");
+    for (size_t i = from; i < to; i++) {
         unsigned char c = (unsigned char)line[i];
         /* Control bytes would garble the terminal; one '?' keeps the caret aligned. */
         fputc(c < 0x20 && c != '\t' ? '?' : c, out);
     }
-    fprintf(out, "\n%*s | ", GUTTER, "");
-    size_t col = at.first_column > 0 ? (size_t)at.first_column - 1 : 0;
-    for (size_t i = 0; i < col; i++) {
+    fprintf(out, "%s\n%*s | %s", to < len ? more : "", GUTTER, "", from ? "   " : "");
+    for (size_t i = from; i < col; i++) {
         /* Tabs are copied so the caret lands under the same glyph. */
         unsigned char c = i < len ? (unsigned char)line[i] : ' ';
         if (c == '\t')
@@ -253,7 +267,7 @@ static void excerpt(FILE *out, const Source *src, Span at, bool color)
     if (color)
         fputs("\033[1;32m", out);
     fputc('^', out);
-    for (size_t i = col + 1; i < last && i < len; i++)
+    for (size_t i = col + 1; i < last && i < to; i++)
         if (!continuation((unsigned char)line[i]))
             fputc('~', out);
     if (color)
@@ -330,15 +344,26 @@ static size_t common_prefix(const char *a, const char *b)
     return n;
 }
 
+/* Longer names are not slips of the keyboard, and the distance costs
+ * len² time and memory. */
+enum { SUGGEST_MAX_LEN = 64 };
+
 const char *diag_suggest(const char *name, const char *const *candidates, int n)
 {
     size_t len = strlen(name);
+    if (len > SUGGEST_MAX_LEN)
+        return NULL;
     size_t limit = len / 3 > 1 ? len / 3 : 1;
     const char *best = NULL;
     size_t best_d = limit + 1;
     bool tie = false;
     for (int i = 0; i < n; i++) {
         if (!candidates[i])
+            continue;
+        /* The distance is at least the difference in length: skipping the
+         * hopeless keeps a megabyte-long name from costing len² work. */
+        size_t clen = strlen(candidates[i]);
+        if ((clen > len ? clen - len : len - clen) > limit)
             continue;
         size_t dist = distance(name, candidates[i]);
         if (dist < best_d) {

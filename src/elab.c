@@ -217,7 +217,7 @@ static const char *type_name(ArgType t)
 {
     switch (t) {
     case ARG_TENSOR: case ARG_TENSORS: return "a tensor";
-    case ARG_NUM: return "a number";
+    case ARG_NUM: return "a finite number";
     case ARG_INT: return "an integer";
     case ARG_BOOL: return "true or false";
     case ARG_STR: return "a string";
@@ -231,7 +231,13 @@ static const char *type_name(ArgType t)
 static void describe(const Value *v, char *buf, size_t n)
 {
     switch (v->kind) {
-    case VAL_NUM: snprintf(buf, n, "%g", v->num); break;
+    case VAL_NUM:
+        /* printf spells NaN "nan" or "-nan" by platform; say it one way. */
+        if (isnan(v->num))
+            snprintf(buf, n, "NaN");
+        else
+            snprintf(buf, n, "%g", v->num);
+        break;
     case VAL_OP: snprintf(buf, n, "'%s'", op_def(v->op)->name); break;
     case VAL_SPEC: snprintf(buf, n, "'%s'", spec_table[v->spec->id].name); break;
     default: snprintf(buf, n, "a %s", value_kind_name(v->kind)); break;
@@ -333,8 +339,8 @@ static bool bind_sig(Elab *e, const char *callee, const Sig *sig, const AstNode 
             if (!eval(e, a, &v))
                 return false;
             if (pos >= sig->n && !variadic)
-                return diag_error(e->d, a->span, "%s takes at most %d argument%s, got more",
-                                  callee, sig->n, sig->n == 1 ? "" : "s");
+                return diag_error(e->d, a->span, "%s takes at most %d argument%s, got %d",
+                                  callee, sig->n, sig->n == 1 ? "" : "s", call->list.n);
             slot = pos < sig->n ? pos : sig->n - 1;
             pos++;
             if (set[slot] && variadic && slot == sig->n - 1) {
@@ -432,8 +438,8 @@ static bool bind_params(Elab *caller, Elab *callee, const AstNode *fn, const Ast
             expr = a->a;
         } else {
             if (pos >= np)
-                return diag_error(caller->d, a->span, "%s takes at most %d argument%s, got more",
-                                  fn->str, np, np == 1 ? "" : "s");
+                return diag_error(caller->d, a->span, "%s takes at most %d argument%s, got %d",
+                                  fn->str, np, np == 1 ? "" : "s", call->list.n);
             slot = pos++;
         }
         if (!eval(caller, expr, &vals[slot]))
@@ -1084,6 +1090,8 @@ static bool apply_setting(Elab *e, Settings *s, bool *set, const char *key, cons
             s->stop_on_nonfinite = v->str[0] == 's';
             return true;
         }
+        if (v->kind == VAL_STR)
+            return diag_error(e->d, at, "'on_nonfinite' must be fail or stop, got '%s'", v->str);
         return diag_error(e->d, at, "'on_nonfinite' must be fail or stop");
     case K_VANISH:
         return real_value(e, v, at, key, &s->vanishing_below);
@@ -1095,12 +1103,23 @@ static bool apply_setting(Elab *e, Settings *s, bool *set, const char *key, cons
     return false;
 }
 
+/* A setting's value. on_nonfinite takes a bare word, so any other word is
+ * a wrong value for that key rather than an unknown name. */
+static bool setting_value(Elab *e, const char *key, const AstNode *expr, Value *out)
+{
+    if (expr->kind == AST_NAME && strcmp(key, key_names[K_NONFINITE]) == 0) {
+        *out = (Value){.kind = VAL_STR, .str = expr->str};
+        return true;
+    }
+    return eval(e, expr, out);
+}
+
 static bool apply_block(Elab *e, Settings *s, bool *set, const AstNode *first)
 {
     bool ok = true;
     for (const AstNode *kv = first; kv; kv = kv->next) {
         Value v;
-        if (!eval(e, kv->a, &v)) {
+        if (!setting_value(e, kv->str, kv->a, &v)) {
             ok = false;
             continue;
         }
@@ -1124,7 +1143,7 @@ static bool apply_cli(Elab *e, Settings *s, bool *set, const SettingOverride *o)
         return false;
     }
     Value v;
-    if (!eval(e, entry->a, &v))
+    if (!setting_value(e, o->key, entry->a, &v))
         return false;
     return apply_setting(e, s, set, o->key, &v, entry->span);
 }
