@@ -5,6 +5,8 @@
 #   make demo       install missing dependencies, build, run the demo example
 #   make check      install missing dependencies, build, run every test
 #   make sanitize   the test suite under ASan + UBSan (build/asan)
+#   make fuzz       libFuzzer harnesses for FUZZ_SECONDS each (build/fuzz)
+#   make valgrind   the unit tests and the golden runs under valgrind
 #   make bench      benchmarks (bench/)
 #   make install PREFIX=/usr/local
 
@@ -37,7 +39,7 @@ TEST_SRC = $(wildcard tests/unit/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HEADERS  = $(wildcard include/vg/*.h include/vg/*.def) $(GEN)/parser.h
 
-.PHONY: all demo check deps test unit golden examples sanitize bench install clean
+.PHONY: all demo check deps test unit golden examples sanitize fuzz valgrind bench install clean
 
 all: $(BUILD)/vg
 
@@ -104,6 +106,15 @@ bench: $(BUILD)/vg $(BUILD)/bench/sgemm
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
 	  SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' test
+
+# libFuzzer harnesses (tests/fuzz/, docs/reliability.md): `make fuzz
+# [FUZZ_SECONDS=60]` builds them with clang into build/fuzz and runs each.
+FUZZ_SECONDS ?= 60
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libvg.a $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $(WARN) -fsanitize=fuzzer -o $@ $< $(BUILD)/libvg.a $(LDLIBS)
+
+fuzz:
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 install: $(BUILD)/vg
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vg/stdlib

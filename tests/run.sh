@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs every test vg has: the cmocka unit binaries, the golden diagnostics
-# and reports, and every example (which must exit 0: their `expect` lines
+# and reports, the corpus of bad programs (tests/bad/, same format), and
+# every example (which must exit 0: their `expect` lines
 # are tests). Prints one closing line "N passed, N failed".
 # Usage: tests/run.sh BUILD_DIR
 set -u
@@ -18,6 +19,7 @@ done
 
 sh tests/golden/run.sh "$vg" && ok || bad golden
 sh tests/repl/run.sh "$vg" && ok || bad repl
+sh tests/golden/run.sh "$vg" tests/bad && ok || bad bad-programs
 
 for ex in examples/*.vg; do
     [ -f "$ex" ] || continue

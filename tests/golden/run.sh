@@ -5,26 +5,37 @@
 # The first line may say which command to run: "# vg: check" (default: run).
 # A NAME.cmd file instead holds a whole argument list (for cases that are
 # not one .vg file: a missing file, a bad option).
+# A NAME.gen file is a shell script that writes the .vg file to run on its
+# stdout, for inputs too big to commit; it runs as gen/NAME.vg in a
+# scratch folder, so messages name that path (its first line may choose
+# the command too).
 # BLESS=1 rewrites the expected files from the current output.
-# Usage: tests/golden/run.sh path/to/vg
+# Usage: tests/golden/run.sh path/to/vg [DIR]   (DIR: default tests/golden)
 set -u
 vg=${1:-build/vg}
-dir=$(dirname "$0")
+dir=${2:-$(dirname "$0")}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0; fail=0
-for t in "$dir"/*.vg "$dir"/*.cmd; do
+for t in "$dir"/*.vg "$dir"/*.cmd "$dir"/*.gen; do
     [ -f "$t" ] || continue
     name=${t%.*}
-    if [ "${t##*.}" = cmd ]; then
-        args=$(cat "$t"); file=
-    else
-        args=$(sed -n '1s/^# vg: //p' "$t"); file=$t
-        [ -n "$args" ] || args=run
-    fi
+    at=.
+    case "${t##*.}" in
+    cmd) args=$(cat "$t"); file= ;;
+    gen) mkdir -p "$tmp/gen"
+         file=gen/$(basename "$name").vg
+         sh "$t" >"$tmp/$file"
+         args=$(sed -n '1s/^# vg: //p' "$tmp/$file"); at=$tmp
+         [ -n "$args" ] || args=run ;;
+    *)   args=$(sed -n '1s/^# vg: //p' "$t"); file=$t
+         [ -n "$args" ] || args=run ;;
+    esac
+    vgpath=$(cd "$(dirname "$vg")" && pwd)/$(basename "$vg")
     # shellcheck disable=SC2086
-    NO_COLOR=1 VG_PATH= "$vg" $args $file >"$tmp/out" 2>"$tmp/err" </dev/null
+    (cd "$at" && NO_COLOR=1 VG_PATH= "$vgpath" $args $file >"$tmp/out" 2>"$tmp/err" </dev/null)
     echo $? >"$tmp/code"
+    [ -n "$file" ] && [ "$at" != . ] && rm -f "$tmp/$file"
     if [ "${BLESS:-0}" = 1 ]; then
         for k in out err; do
             if [ -s "$tmp/$k" ]; then cp "$tmp/$k" "$name.$k"; else rm -f "$name.$k"; fi
@@ -45,5 +56,5 @@ for t in "$dir"/*.vg "$dir"/*.cmd; do
     fi
     if [ $ok = 1 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
 done
-echo "golden: $pass passed, $fail failed"
+echo "golden ($dir): $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,1 @@
+check --max-memory 12K tests/bad/lib/small.vg

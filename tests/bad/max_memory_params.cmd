@@ -1,0 +1,1 @@
+run --max-memory 2K tests/bad/lib/small.vg
