@@ -708,8 +708,19 @@ static int cmd_report(Repl *r, const Word *a, int n)
         not_trained(r, run);
         return 0;
     }
-    if (json)
-        fputs("(JSON reports are not available in the REPL yet; the table follows)\n", r->out);
+    if (json) {
+        /* One run's JSON Lines, as `vg run --json` writes them. The header's
+         * file and digest are those of the file the run came from; a run
+         * typed at the prompt has no file to digest. */
+        int file = run->ast->span.file;
+        bool typed = strcmp(r->p.sources.files[file].path, SOURCE_NAME) == 0;
+        Program view = r->p;
+        view.root_file = typed ? -1 : file;
+        RunSet one = {.runs = (Run *)run, .n = 1, .cap = 1};
+        ReportDoc doc = {.p = &view, .rs = &one, .file = r->p.sources.files[file].path};
+        report_write_json(r->out, &doc);
+        return 0;
+    }
     report_print_header(r->out, &r->p, run);
     for (int k = 0; k < run->nreports; k++)
         report_print_table(r->out, run, &run->reports[k], r->color_out);

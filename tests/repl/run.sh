@@ -63,5 +63,19 @@ if [ -f "$doc" ]; then
         echo "repl: $doc: no session after <!-- repl-test exit=N -->"; fail=$((fail + 1))
     fi
 fi
+# :report RUN --json writes the run's JSON Lines (whose header names the
+# machine's BLAS, so it is counted rather than compared): one header, one
+# line per report, one end line.
+printf '%s\n' 'model m() {' 'input x[2]' 'layer out { y = dense(x, 2) }' 'return y' '}' \
+    'train r = m() { data = xor(points = 16) loss = cross_entropy optimizer = sgd(lr = 0.1) batch = 8 steps = 4 report = 2 }' \
+    ':run r' ':report r --json' | HOME= "$vg" repl >"$tmp/json" 2>&1
+if [ "$(grep -c '^{"type":"header",.*"runs":\[{"name":"r"' "$tmp/json")" = 1 ] &&
+   [ "$(grep -c '^{"type":"report","run":"r","step":[024],' "$tmp/json")" = 3 ] &&
+   grep -q '^{"type":"end","run":"r","steps":4,"reports":3,' "$tmp/json"; then
+    pass=$((pass + 1))
+else
+    echo "repl: :report --json: unexpected output:"; cat "$tmp/json"; fail=$((fail + 1))
+fi
+
 echo "repl: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
