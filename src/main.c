@@ -18,6 +18,7 @@
 #include "vg/blas.h"
 #include "vg/elab.h"
 #include "vg/expect.h"
+#include "vg/gradcheck.h"
 #include "vg/parse.h"
 #include "vg/pretrain.h"
 #include "vg/program.h"
@@ -374,15 +375,6 @@ static int cmd_run(Program *p, const Cli *c)
     return status;
 }
 
-static AstNode *default_call(Program *p, const char *model)
-{
-    AstNode *callee = ast_new(&p->arena, AST_NAME, SPAN_NONE);
-    callee->str = model;
-    AstNode *call = ast_new(&p->arena, AST_CALL, SPAN_NONE);
-    call->a = callee;
-    return call;
-}
-
 static bool trained(const Program *p, const char *model)
 {
     for (int i = 0; i < p->ntrains; i++)
@@ -407,7 +399,7 @@ static bool check_untrained_models(Program *p)
             continue;
         IrGraph g;
         ir_init(&g, &p->arena, s->name);
-        ok &= elab_model(p, default_call(p, s->name), &g);
+        ok &= elab_model(p, elab_model_call(p, s->name), &g);
         ir_free(&g);
     }
     return ok;
@@ -428,25 +420,9 @@ static int cmd_check(Program *p, const Cli *c)
     return 0;
 }
 
-/* The model call `vg ir` elaborates: the first run's call of that model
- * (with its arguments), else the model with its defaults. */
-static const AstNode *ir_call(Program *p, const Cli *c)
-{
-    for (int i = 0; i < p->ntrains; i++) {
-        const AstNode *call = p->trains[i]->a;
-        if (!c->model || strcmp(call->a->str, c->model) == 0)
-            return call;
-    }
-    const char *name = c->model;
-    for (int i = 0; !name && i < p->nsyms; i++)
-        if (p->syms[i].kind == SYM_MODEL)
-            name = p->syms[i].name;
-    return name ? default_call(p, name) : NULL;
-}
-
 static int cmd_ir(Program *p, const Cli *c)
 {
-    const AstNode *call = ir_call(p, c);
+    const AstNode *call = elab_model_call(p, c->model);
     if (!call)
         return usage_error("'%s' defines no model", c->file);
     IrGraph g;
@@ -460,6 +436,28 @@ static int cmd_ir(Program *p, const Cli *c)
     }
     ir_free(&g);
     return ok ? 0 : fail_with_diags(p, EXIT_USAGE);
+}
+
+/* The model `vg ir` shows, with a loss that fits its output, against
+ * finite differences (src/gradcheck.c); exit 1 above the tolerance. */
+static int cmd_gradcheck(Program *p, const Cli *c)
+{
+    const AstNode *call = elab_model_call(p, c->model);
+    if (!call)
+        return usage_error("'%s' defines no model", c->file);
+    IrGraph g;
+    ir_init(&g, &p->arena, call->a->str);
+    GradcheckOptions o = {.seed = c->seed >= 0 ? (uint64_t)c->seed : 0};
+    GradcheckResult res;
+    int rc = EXIT_USAGE;
+    if (elab_model(p, call, &g) && gradcheck_attach_loss(&g, &p->diag) &&
+        gradcheck_run(&g, &o, &res, &p->diag)) {
+        gradcheck_print(stdout, &res);
+        rc = res.passed ? 0 : EXIT_EXPECT;
+        gradcheck_free(&res);
+    }
+    ir_free(&g);
+    return rc == EXIT_USAGE ? fail_with_diags(p, rc) : rc;
 }
 
 static int cmd_fmt(Program *p, const Cli *c)
@@ -509,9 +507,9 @@ int main(int argc, char **argv)
         printf("vg %s\n", VG_VERSION);
         return 0;
     }
-    static const char *const cmds[] = {"run", "check", "ir", "fmt", "repl"};
+    static const char *const cmds[] = {"run", "check", "ir", "fmt", "repl", "gradcheck"};
     int which = -1;
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         if (strcmp(argv[1], cmds[i]) == 0)
             which = i;
     if (which == 4)
@@ -534,7 +532,8 @@ int main(int argc, char **argv)
     } else if (!program_load(&p, c.file, SPAN_NONE)) {
         rc = fail_with_diags(&p, EXIT_USAGE);
     } else {
-        rc = which == 0 ? cmd_run(&p, &c) : which == 1 ? cmd_check(&p, &c) : cmd_ir(&p, &c);
+        rc = which == 0 ? cmd_run(&p, &c) : which == 1 ? cmd_check(&p, &c)
+           : which == 5 ? cmd_gradcheck(&p, &c) : cmd_ir(&p, &c);
     }
     program_free(&p);
     return rc;
