@@ -523,6 +523,25 @@ bool elab_model(Program *p, const AstNode *call, IrGraph *g)
     return true;
 }
 
+const AstNode *elab_model_call(Program *p, const char *model)
+{
+    for (int i = 0; i < p->ntrains; i++) {
+        const AstNode *call = p->trains[i]->a;
+        if (!model || strcmp(call->a->str, model) == 0)
+            return call;
+    }
+    for (int i = 0; !model && i < p->nsyms; i++)
+        if (p->syms[i].kind == SYM_MODEL)
+            model = p->syms[i].name;
+    if (!model)
+        return NULL;
+    AstNode *callee = ast_new(&p->arena, AST_NAME, SPAN_NONE);
+    callee->str = model;
+    AstNode *call = ast_new(&p->arena, AST_CALL, SPAN_NONE);
+    call->a = callee;
+    return call;
+}
+
 /* ---- expressions ---- */
 
 static bool math_call(Elab *e, const char *name, const AstNode *call, Value *out, bool *handled)

@@ -515,7 +515,7 @@ int main(int argc, char **argv)
     if (which == 4)
         return cmd_repl(argc, argv);
     if (which < 0) {
-        const char *best = diag_suggest(argv[1], cmds, 5);
+        const char *best = diag_suggest(argv[1], cmds, 6);
         fprintf(stderr, "vg: unknown command '%s'%s%s%s\nTry 'vg --help'.\n", argv[1],
                 best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
         return EXIT_USAGE;

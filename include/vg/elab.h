@@ -47,6 +47,12 @@ struct RunSet;
 
 /* Elaborates the model called in a train item (AST_TRAIN's a) into g. */
 bool elab_model(Program *p, const AstNode *call, IrGraph *g);
+/* The call a command elaborates for a model (`vg ir`, `vg gradcheck`, and
+ * `vg check` for untrained models): the first train's call of model (any
+ * model when NULL), with that run's arguments; else a call of model with
+ * no arguments, which takes its defaults (the first model when NULL).
+ * NULL when the program defines no model. Built in p's arena. */
+const AstNode *elab_model_call(Program *p, const char *model);
 /* The settings of a train item: the bundle, then its overrides, then the
  * command line's. seed_override < 0 means none. */
 bool elab_settings(Program *p, const AstNode *train, const SettingOverride *cli,
