@@ -341,10 +341,17 @@ static int train(Repl *r, Run *run, long steps)
     else
         fprintf(r->out, "run %s: step %ld to %ld\n", run->name, run->step, target);
     TrainOptions o = {.seed = -1};
+    ReportProgress pg;   /* the progress line, on a terminal */
+    if (r->interactive) {
+        o.progress = report_progress;
+        o.progress_ctx = &pg;
+    }
+    report_progress_start(&pg, r->out, run);
     int shown = run->nreports, code = 0;
     train_interrupted = 0;
     for (long stretch = 0; code == 0 && !train_interrupted && !run->diverged;) {
         code = run_train(&r->p, run, stretch, &o);   /* first: only the step-0 report */
+        report_progress_clear(&pg);
         for (; shown < run->nreports; shown++)
             report_print_table(r->out, run, &run->reports[shown], r->color_out);
         fflush(r->out);
