@@ -67,6 +67,13 @@ static void key_num(FILE *out, const char *k, double x)
     num(out, x);
 }
 
+/* Counts and seeds as integers: %.9g would round a 64-bit seed. */
+static void key_int(FILE *out, const char *k, long long v)
+{
+    key(out, k);
+    fprintf(out, "%lld", v);
+}
+
 static void key_str(FILE *out, const char *k, const char *s)
 {
     key(out, k);
@@ -97,14 +104,15 @@ static void settings(FILE *out, const Run *r)
     str(out, op_def(s->loss)->name);
     key_spec(out, "data", s->data);
     key_spec(out, "optimizer", s->optimizer);
-    key_num(out, "batch", (double)s->batch);
-    key_num(out, "steps", (double)s->steps);
-    key_num(out, "seed", (double)s->seed);
-    key_num(out, "report", (double)s->report);
+    key_int(out, "batch", s->batch);
+    key_int(out, "steps", s->steps);
+    key(out, "seed");
+    fprintf(out, "%llu", (unsigned long long)s->seed);
+    key_int(out, "report", s->report);
     if (s->probe == 0)
         key_str(out, "probe", "all");
     else
-        key_num(out, "probe", (double)s->probe);
+        key_int(out, "probe", s->probe);
     key_spec(out, "clip", s->clip);
     key_spec(out, "pretrain", s->pretrain);
     key_num(out, "test", s->test);
@@ -122,8 +130,9 @@ static void run_header(FILE *out, const Run *r)
     key_str(out, "model", r->model);
     key_str(out, "call", call);
     key_str(out, "with", r->ast->str2);
-    key_num(out, "seed", (double)r->set.seed);
-    key_num(out, "probe_rows", r->probe.batch);
+    key(out, "seed");
+    fprintf(out, "%llu", (unsigned long long)r->set.seed);
+    key_int(out, "probe_rows", r->probe.batch);
     key(out, "settings");
     settings(out, r);
     key(out, "layers");
@@ -150,7 +159,7 @@ static void header(FILE *out, const ReportDoc *d)
     fputs(",\"blas\":{\"library\":", out);
     str(out, b.library);
     key_str(out, "core", b.core);
-    key_num(out, "threads", b.threads);
+    key_int(out, "threads", b.threads);
     fputs("},\"runs\":[", out);
     bool first = true;
     for (int i = 0; i < d->rs->n; i++) {
@@ -189,7 +198,7 @@ static void report(FILE *out, const Run *r, const Report *rep)
 {
     fputs("{\"type\":\"report\",\"run\":", out);
     str(out, r->name);
-    key_num(out, "step", (double)rep->step);
+    key_int(out, "step", rep->step);
     for (int k = 0; k < RV_COUNT; k++)
         key_num(out, report_value_names[k], report_value(rep, (RunValueId)k));
     key(out, "layers");
@@ -220,7 +229,7 @@ static void expect(FILE *out, const Program *p, const ExpectResult *e)
     char *text = report_expr_text(cond);
     fputs("{\"type\":\"expect\",\"file\":", out);
     str(out, p->sources.files[e->ast->span.file].path);
-    key_num(out, "line", e->ast->span.first_line);
+    key_int(out, "line", e->ast->span.first_line);
     key_str(out, "expr", text);
     key_str(out, "op", e->has_sides ? ast_op_name(cond->op) : NULL);
     side(out, "lhs", e, &e->lhs);
@@ -235,10 +244,14 @@ static void end(FILE *out, const Run *r)
 {
     fputs("{\"type\":\"end\",\"run\":", out);
     str(out, r->name);
-    key_num(out, "steps", (double)r->step);
-    key_num(out, "reports", r->nreports);
+    key_int(out, "steps", r->step);
+    key_int(out, "reports", r->nreports);
     fprintf(out, ",\"diverged\":%s", r->diverged ? "true" : "false");
-    key_num(out, "diverged_at", r->diverged ? (double)r->diverged_at : NAN);
+    key(out, "diverged_at");
+    if (r->diverged)
+        fprintf(out, "%ld", r->diverged_at);
+    else
+        fputs("null", out);
     fputs("}\n", out);
 }
 

@@ -19,6 +19,7 @@ done
 
 sh tests/golden/run.sh "$vg" && ok || bad golden
 sh tests/repl/run.sh "$vg" && ok || bad repl
+sh tests/report/run.sh "$vg" && ok || bad report-files
 sh tests/golden/run.sh "$vg" tests/bad && ok || bad bad-programs
 
 for ex in examples/*.vg; do
