@@ -81,18 +81,9 @@ $(BUILD)/libvg.a: $(LIB_OBJ)
 $(BUILD)/vg: $(OBJ)/src/main.o $(BUILD)/libvg.a
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(BUILD)/libvg.a $(HEADERS)
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libvg.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(WARN) -Wno-missing-prototypes -Itests/unit -o $@ $< $(BUILD)/libvg.a $(CMOCKA_LIBS) $(LDLIBS)
-
-# The benchmark table (bench/run.sh, docs/performance.md). Builds what it
-# needs and nothing else; the PyTorch columns need python3-torch.
-$(BUILD)/bench/sgemm: bench/sgemm.c $(BUILD)/libvg.a $(HEADERS)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(WARN) -o $@ $< $(BUILD)/libvg.a $(LDLIBS)
-
-bench: $(BUILD)/vg $(BUILD)/bench/sgemm
-	@sh bench/run.sh $(BUILD)
 
 # The benchmark table (bench/run.sh, docs/performance.md). Builds what it
 # needs and nothing else; the PyTorch columns need python3-torch.
@@ -115,6 +106,11 @@ $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libvg.a $(HEADERS)
 
 fuzz:
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# The unit tests and every vg run of the golden and bad-program suites
+# under valgrind: no definite leak, no invalid access (tests/valgrind.sh).
+valgrind: $(BUILD)/vg $(TEST_BIN)
+	@sh tests/valgrind.sh $(BUILD)
 
 install: $(BUILD)/vg
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vg/stdlib
