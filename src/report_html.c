@@ -34,7 +34,7 @@ typedef struct Scales {
     Range ratio;      /* log10 of ratio and predicted, first and last reports */
     Range loss;
     Range bptt;       /* log10 */
-    double steps;     /* the longest run */
+    double steps;     /* the most steps a run has done */
     int max_time;     /* the longest bptt curve */
     bool has_bptt, has_zero, has_inf, has_absent;
 } Scales;
@@ -134,8 +134,9 @@ static const Report *last_report(const Run *r)
 
 static void scan_run(const Run *r, Scales *s)
 {
-    if (r->set.steps > s->steps)
-        s->steps = (double)r->set.steps;
+    /* the steps done, not planned: an interrupted run's curve fills the axis */
+    if (r->step > s->steps)
+        s->steps = (double)r->step;
     for (int k = 0; k < r->nreports; k++) {
         const Report *rep = &r->reports[k];
         widen(&s->loss, rep->loss);
@@ -262,7 +263,8 @@ static void axis_label(FILE *out, bool vertical, double x, double y, const char 
 
 /* A line of a chart: a polyline through the drawable points, broken where
  * one is not (zero or absent on a log axis), with a marker and a tooltip
- * at each point. x NULL: x = 1..n. The chart owns x and y. */
+ * at each point of a short series. x NULL: x = 1..n. The chart owns x
+ * and y. */
 typedef struct Series {
     double *x, *y;
     int n;
@@ -350,7 +352,9 @@ static void draw_series(FILE *out, const Series *s, const Axis *ax, const Axis *
             fputs("\"/>\n", out);
         open = ok;
     }
-    for (int i = 0; i < s->n; i++) {
+    /* markers (and their tooltips) only where they stay apart: a 100-step
+     * BPTT curve reads better as a line */
+    for (int i = 0; s->n <= 40 && i < s->n; i++) {
         double px = map(ax, s->x ? s->x[i] : i + 1), py = map(ay, s->y[i]);
         if (!isfinite(px) || !isfinite(py))
             continue;

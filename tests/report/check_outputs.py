@@ -288,6 +288,10 @@ def main():
         with open(a.extract_overview[1], "w", encoding="utf-8") as f:
             f.write('<?xml version="1.0" encoding="UTF-8"?>\n' + svg[0] + "\n")
         return 0
+    for f in (a.json, a.csv, a.html):
+        if f and not os.path.isfile(f):
+            print(f"{f}: missing")
+            return 1
     numbers = check_json(a.json, load_schema(a.schema), a.runs, a.expects) if a.json else None
     if a.csv:
         check_csv(a.csv, numbers)

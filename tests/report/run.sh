@@ -62,6 +62,16 @@ valid stop --runs 2 --expects 3
 expect "stop_nonfinite: diverged rows" "boom,1,-,diverged,1 boom,1,-,diverged_at,2 calm,5,-,diverged,0" \
     "$(grep ',diverged' "$tmp/stop/r.csv" | tr -d '\r' | tr '\n' ' ' | sed 's/ $//')"
 
+# Recurrent layers: a bptt array per report (one number per time step), a
+# bptt[t] row per step, and a BPTT chart per run.
+run rec tests/report/recurrent.vg
+expect "recurrent: exit status" 0 "$rc"
+valid rec --runs 2 --expects 0
+expect "recurrent: bptt arrays of 30" 6 "$(grep -o '"bptt":\[[^]]*\]' "$tmp/rec/r.jsonl" |
+    awk -F, 'NF == 30' | wc -l | tr -d ' ')"
+expect "recurrent: bptt rows" 180 "$(grep -c ',rec,bptt\[' "$tmp/rec/r.csv")"
+expect "recurrent: BPTT charts" 2 "$(grep -c 'BPTT: gradient norm at each time step' "$tmp/rec/r.html")"
+
 # A path that cannot be written fails before any training, with exit 3.
 NO_COLOR=1 VG_PATH= "$vg" run tests/golden/report_small.vg --csv "$tmp/no/such/dir/r.csv" \
     >"$tmp/nodir.out" 2>"$tmp/nodir.err"
