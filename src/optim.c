@@ -98,7 +98,6 @@ static double adam(Optim *o, float *w, const float *g, size_t off, size_t len)
     double t = (double)(o->t > 0 ? o->t : 1);
     double c1 = 1 - pow(b1, t), c2 = 1 - pow(b2, t);
     double sum = 0;
-#pragma omp simd reduction(+ : sum)
     for (size_t i = off; i < off + len; i++) {
         double m = b1 * o->m[i] + (1 - b1) * g[i];
         double v = b2 * o->v[i] + (1 - b2) * (double)g[i] * g[i];

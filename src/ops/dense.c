@@ -7,6 +7,8 @@
  * `init` argument; b (when bias = true) initialised with zeros. Both GEMMs
  * of the backward pass read the forward operands in place, through BLAS
  * transposes: no copies, no scratch. */
+#include <string.h>
+
 #include "vg/blas.h"
 #include "vg/ops.h"
 
@@ -50,11 +52,10 @@ static void dense_forward(const OpCtx *c)
     const float *x = c->in[0], *w = c->param[0];
     float *y = c->out;
     float beta = 0;
-    if (c->node->nparam > 1) {
+    if (c->node->nparam > 1) {  /* Y = b broadcast, then the GEMM adds X·W in place */
         const float *b = c->param[1];
         for (int i = 0; i < m; i++)
-            for (int j = 0; j < u; j++)
-                y[(size_t)i * u + j] = b[j];
+            memcpy(y + (size_t)i * u, b, sizeof *y * (size_t)u);
         beta = 1;
     }
     blas_sgemm(false, false, m, u, f, 1, x, f, w, u, beta, y, u);  /* Y (+)= X·W */
@@ -71,9 +72,12 @@ static void dense_backward(const OpCtx *c)
         blas_sgemm(true, false, f, u, m, 1, x, f, dy, u, 1, c->dparam[0], u);  /* dW += Xᵀ·dY */
     if (c->node->nparam > 1 && c->dparam[1]) {
         float *db = c->dparam[1];
-        for (int i = 0; i < m; i++)  /* db += Σ_rows dY */
+        for (int i = 0; i < m; i++) {  /* db += Σ_rows dY */
+            const float *row = dy + (size_t)i * u;
+#pragma omp simd
             for (int j = 0; j < u; j++)
-                db[j] += dy[(size_t)i * u + j];
+                db[j] += row[j];
+        }
     }
 }
 
