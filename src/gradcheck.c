@@ -1,21 +1,27 @@
 /* gradcheck.c — every parameter gradient against central differences.
  *
- * The numbers: the executor computes in float32, so a loss near 1 carries
- * rounding of a few 1e-7, and a central difference (L(θ+h) − L(θ−h))/2h
- * with h = 1e-3·max(1, |θ|) is good to a few 1e-4 absolute — hence the
- * floor of 1e-2 under the denominator of the relative error, below which
- * errors count absolutely (at the tolerance of 1e-2, 1e-4). The difference
- * quotients are formed in double from the float losses, with the steps
- * actually taken ((float)(θ ± h) − θ), not the nominal ones.
+ * The numbers: the executor computes in float32 and the loss is one float,
+ * so L carries rounding of about 2^-24·|L|, and a central difference
+ * (L(θ+h) − L(θ−h))/2h with h = 1e-3·max(1, |θ|) is good to about 1e-4
+ * times max(1, |L|) in absolute terms (measured: differences come in steps
+ * of ulp(L)/2h). Hence the floor under the relative error's denominator,
+ * 3e-2·max(1, |L|): gradients below it are compared absolutely, and the
+ * tolerance of 5e-2 then allows 1.5e-3·max(1, |L|) of absolute error. The
+ * quotients are formed in double, with the steps actually taken
+ * ((float)(θ ± h) − θ), not the nominal ones. Measured on the models of
+ * tests/gradcheck at 30 seeds each, the worst error stays below the
+ * tolerance; a backward that is 10% off in any op exceeds it (the tests).
  *
- * Kinks: relu, hard_tanh and leaky_relu are not differentiable at their
- * corners, and a step that crosses one makes the central difference wrong
- * while the backward pass is right. Such a step shows in the one-sided
- * differences: with a kink inside [θ, θ + h], (L(θ+h) − L(θ))/h and
- * (L(θ) − L(θ−h))/h differ by twice the central difference's error. An
- * entry above the tolerance whose one-sided differences disagree by more
- * than its own error is counted as a kink and skipped; a wrong backward
- * formula on a smooth loss leaves them in agreement and is reported.
+ * Kinks: relu, leaky_relu, hard_tanh and elu (α ≠ 1) have corners, and a
+ * step that crosses one makes the difference wrong while the backward pass
+ * is right. An entry above the tolerance is tried again with a tenth of
+ * the step, where a corner is ten times less likely to fall and a wrong
+ * formula still fails. If both fail and, at either step, the one-sided
+ * differences (L(θ+h) − L(θ))/h and (L(θ) − L(θ−h))/h disagree by more than
+ * the error — the signature of a corner inside the step, which makes them
+ * differ by twice the central difference's error — the entry is counted as
+ * a kink and skipped. A wrong formula on a smooth loss leaves them in
+ * agreement and is reported.
  *
  * Dropout draws the same masks on every forward pass (the executor's
  * generator is reset before each), and batchnorm uses batch statistics, as
@@ -66,11 +72,18 @@ static double loss_at(Exec *e, Rng masks)
     return exec_loss(e);
 }
 
-/* The error of one entry, or −1 for a kink (see the top of the file). */
-static double entry_error(Exec *e, float *v, size_t i, double analytic, double l0, Rng masks)
+/* One entry's error at step h·max(1, |θ|), and whether the one-sided
+ * differences disagree by more than it (see the top of the file). */
+typedef struct Entry {
+    double err;
+    bool kink;
+} Entry;
+
+static Entry entry_at(Exec *e, float *v, size_t i, double analytic, double l0, Rng masks,
+                      double step)
 {
     float keep = v[i];
-    double h = GRADCHECK_STEP * fmax(1, fabs(keep));
+    double h = step * fmax(1, fabs(keep));
     float up = (float)(keep + h), down = (float)(keep - h);
     v[i] = up;
     double lp = loss_at(e, masks);
@@ -81,9 +94,22 @@ static double entry_error(Exec *e, float *v, size_t i, double analytic, double l
     double numeric = (lp - lm) / (hu + hd);
     double diff = fabs(numeric - analytic);
     double floor = GRADCHECK_FLOOR * fmax(1, fabs(l0));
-    double err = diff / fmax(floor, fmax(fabs(numeric), fabs(analytic)));
     double asym = fabs((lp - l0) / hu - (l0 - lm) / hd);
-    return err > GRADCHECK_TOLERANCE && asym > diff ? -1 : err;
+    return (Entry){diff / fmax(floor, fmax(fabs(numeric), fabs(analytic))), asym > diff};
+}
+
+/* The error of one entry, or −1 for a kink: an entry above the tolerance
+ * is tried again with a tenth of the step, where a kink is ten times less
+ * likely to fall, while a wrong formula fails at both. */
+static double entry_error(Exec *e, float *v, size_t i, double analytic, double l0, Rng masks)
+{
+    Entry a = entry_at(e, v, i, analytic, l0, masks, GRADCHECK_STEP);
+    if (a.err <= GRADCHECK_TOLERANCE)
+        return a.err;
+    Entry b = entry_at(e, v, i, analytic, l0, masks, GRADCHECK_STEP / 10);
+    if (b.err <= GRADCHECK_TOLERANCE)
+        return b.err;
+    return a.kink || b.kink ? -1 : fmin(a.err, b.err);
 }
 
 /* Folds err into a row: the largest wins, and NaN beats any number. */

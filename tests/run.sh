@@ -22,6 +22,12 @@ sh tests/repl/run.sh "$vg" && ok || bad repl
 sh tests/report/run.sh "$vg" && ok || bad report-files
 sh tests/golden/run.sh "$vg" tests/bad && ok || bad bad-programs
 
+# every model of tests/gradcheck passes `vg gradcheck`
+for gc in tests/gradcheck/*.vg; do
+    if "$vg" gradcheck "$gc" >"$build/gradcheck.out" 2>&1; then ok
+    else cat "$build/gradcheck.out"; bad "$gc"; fi
+done
+
 for ex in examples/*.vg; do
     [ -f "$ex" ] || continue
     if "$vg" run --quiet "$ex" >/dev/null 2>"$build/example.err"; then ok
