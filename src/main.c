@@ -44,6 +44,9 @@ static const char usage_text[] =
     "      --save FILE           write each run's parameters after training as\n"
     "                            safetensors (several runs: FILE.RUN.ext each)\n"
     "      --load FILE           start every run from FILE's parameters\n"
+    "      --json FILE           also write the reports as JSON Lines\n"
+    "      --csv FILE            also write them as CSV: run,step,layer,metric,value\n"
+    "      --html FILE           also write them as one HTML page of charts\n"
     "      --quiet               print only the final table of each run and the expects\n"
     "      --time                print each run's training time per step on stderr\n"
     "  check FILE                parse, resolve and shape-check only\n"
@@ -352,7 +355,9 @@ static int cmd_run(Program *p, const Cli *c)
         Run *r = &rs.runs[i];
         if (!r->ready)
             continue;
+        report_progress_start(&progress, stderr, r);
         status = run_train(p, r, -1, &o);
+        report_progress_clear(&progress);
         print_run(p, r, c->quiet, color);
         if (c->time)
             print_timing(r);
@@ -363,14 +368,24 @@ static int cmd_run(Program *p, const Cli *c)
     diag_render_all(stderr, &p->diag, color_for(stderr));
     if (train_interrupted)
         status = 128 + (int)train_interrupted;
+    ExpectResult *res = NULL;
     if (status == 0 && p->nexpects) {
-        ExpectResult *res = xcalloc((size_t)p->nexpects, sizeof *res);
+        res = xcalloc((size_t)p->nexpects, sizeof *res);
         diag_clear(&p->diag);
         status = expect_check_all(p, &rs, res);
         expect_print(stdout, p, res, p->nexpects, color);
         diag_render_all(stderr, &p->diag, color_for(stderr));
-        free(res);
     }
+    /* the files hold the reports so far even after a failure (exit 3) */
+    ReportDoc doc = {.p = p, .rs = &rs, .file = c->file, .expects = res,
+                     .nexpects = res ? p->nexpects : 0};
+    diag_clear(&p->diag);
+    if (!report_outputs_write(&outs, &doc, &p->diag)) {
+        diag_render_all(stderr, &p->diag, color_for(stderr));
+        if (status < EXIT_RUNTIME)
+            status = EXIT_RUNTIME;
+    }
+    free(res);
     runset_free(&rs);
     return status;
 }
