@@ -339,6 +339,116 @@ static void test_activation_forward(void **state)
     assert_float_equal(y[3], -100, 0);
 }
 
+/* The new activations at a few points, against their formulas. */
+static void test_more_activations(void **state)
+{
+    (void)state;
+    const float z[3] = {-2, 0.5f, 3};
+    float y[3];
+    unary_forward(OP_LEAKY_RELU, z, y, 3);
+    assert_float_equal(y[0], -0.02, 1e-7);
+    assert_float_equal(y[2], 3, 0);
+    unary_forward(OP_ELU, z, y, 3);
+    assert_float_equal(y[0], exp(-2) - 1, 1e-7);
+    unary_forward(OP_SELU, z, y, 3);
+    assert_float_equal(y[0], 1.0507009873554805 * 1.6732632423543772 * (exp(-2) - 1), 1e-6);
+    assert_float_equal(y[1], 1.0507009873554805 * 0.5, 1e-7);
+    unary_forward(OP_GELU, z, y, 3);
+    assert_float_equal(y[0], -2 * 0.5 * erfc(2 / sqrt(2)), 1e-7);
+    assert_float_equal(y[2], 3 * 0.5 * (1 + erf(3 / sqrt(2))), 1e-6);
+    unary_forward(OP_SOFTSIGN, z, y, 3);
+    assert_float_equal(y[0], -2.0 / 3, 1e-7);
+    unary_forward(OP_SOFTPLUS, z, y, 3);
+    assert_float_equal(y[1], log(1 + exp(0.5)), 1e-7);
+    unary_forward(OP_SWISH, z, y, 3);
+    assert_float_equal(y[2], 3 / (1 + exp(-3)), 1e-6);
+    unary_forward(OP_HARD_TANH, z, y, 3);
+    assert_float_equal(y[0], -1, 0);
+    assert_float_equal(y[1], 0.5, 0);
+    assert_float_equal(y[2], 1, 0);
+    unary_forward(OP_SOFTMAX, z, y, 3);
+    double sum = exp(-2) + exp(0.5) + exp(3);
+    for (int i = 0; i < 3; i++)
+        assert_float_equal(y[i], exp(z[i]) / sum, 1e-7);
+    /* the parameter from the node, and the default without one */
+    Net n;
+    net_init(&n);
+    int x = add_input(&n, shape1(1));
+    Value args[2] = {tensor(x), num(0.3)};
+    int lr = ir_add_node(&n.g, OP_LEAKY_RELU, SPAN_NONE, NULL, 0, args, 2, &n.d);
+    assert_float_equal(op_def(OP_LEAKY_RELU)->act(-1, &n.g.nodes[lr]), -0.3, 1e-12);
+    assert_float_equal(op_def(OP_LEAKY_RELU)->act(-1, NULL), -0.01, 1e-12);
+    assert_float_equal(op_def(OP_LEAKY_RELU)->act(-1, &n.g.nodes[x]), -0.01, 1e-12);
+    net_free(&n);
+}
+
+/* concat and last on a [2, ·] input, batch 2. */
+static void test_concat_last(void **state)
+{
+    (void)state;
+    Net n;
+    net_init(&n);
+    int a = add_input(&n, shape2(2, 2));
+    int b = unary(&n, OP_SOFTSIGN, a);
+    Value args[1] = {tensor(a)};
+    int in[3] = {a, b, a};
+    int c = ir_add_node(&n.g, OP_CONCAT, SPAN_NONE, in, 3, args, 1, &n.d);
+    assert_true(shape_eq(n.g.nodes[c].shape, shape2(2, 6)));
+    int l = unary(&n, OP_LAST, c);
+    assert_true(shape_eq(n.g.nodes[l].shape, shape1(6)));
+    plan(&n, 2);
+    const float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    memcpy(exec_source(&n.e, a), x, sizeof x);
+    exec_forward(&n.e, false);
+    /* row (batch 1, step 1): [7, 8, 7/8, 8/9, 7, 8] */
+    const float want[6] = {7, 8, 7.0f / 8, 8.0f / 9, 7, 8};
+    for (int i = 0; i < 6; i++) {
+        assert_float_equal(n.e.val[c][18 + i], want[i], 1e-6);
+        assert_float_equal(n.e.val[l][6 + i], want[i], 1e-6);
+    }
+    assert_float_equal(n.e.val[l][0], 3, 0);
+    net_free(&n);
+}
+
+/* Training: a mask of 0 and 1/(1 − rate) from the executor's generator, the
+ * same for the same generator state; evaluating: the identity. */
+static void test_dropout_modes(void **state)
+{
+    (void)state;
+    enum { N = 4000 };
+    Net n;
+    net_init(&n);
+    int x = add_input(&n, shape1(N));
+    Value args[2] = {tensor(x), num(0.25)};
+    int y = ir_add_node(&n.g, OP_DROPOUT, SPAN_NONE, NULL, 0, args, 2, &n.d);
+    plan(&n, 1);
+    float *in = exec_source(&n.e, x);
+    for (int i = 0; i < N; i++)
+        in[i] = 1 + (float)i / N;
+    exec_forward(&n.e, false);
+    assert_memory_equal(n.e.val[y], in, N * sizeof(float));
+    Rng start = n.e.rng;
+    exec_forward(&n.e, true);
+    int dropped = 0;
+    for (int i = 0; i < N; i++) {
+        float v = n.e.val[y][i];
+        if (v == 0)
+            dropped++;
+        else
+            assert_float_equal(v, in[i] / 0.75f, 1e-6);
+    }
+    assert_true(abs(dropped - N / 4) < 4 * 28);  /* 4σ of a binomial(4000, 1/4) */
+    /* the same generator state gives the same mask; the next draw another */
+    float mask[N];
+    memcpy(mask, n.e.val[y], sizeof mask);
+    n.e.rng = start;
+    exec_forward(&n.e, true);
+    assert_memory_equal(n.e.val[y], mask, sizeof mask);
+    exec_forward(&n.e, true);
+    assert_memory_not_equal(n.e.val[y], mask, sizeof mask);
+    net_free(&n);
+}
+
 /* A loss on the model output identity(x), batch rows, and its value. */
 static float loss_value(int loss, Shape out, const float *x, const float *t, int batch)
 {
@@ -398,6 +508,33 @@ static void test_add_shape_error(void **state)
     assert_error(&n, "'+' needs equal shapes, got [4] and [3]");
     assert_int_equal(n.g.n, nodes);
     assert_int_equal(n.g.nparams, params);
+    net_free(&n);
+}
+
+static void test_tensor_op_errors(void **state)
+{
+    (void)state;
+    Net n;
+    net_init(&n);
+    int a = add_input(&n, shape2(3, 4));
+    int b = unary(&n, OP_LAST, a);
+    Value args[1] = {tensor(a)};
+    int in[2] = {a, b};
+    assert_int_equal(ir_add_node(&n.g, OP_CONCAT, SPAN_NONE, in, 2, args, 1, &n.d), -1);
+    assert_error(&n, "concat needs shapes that differ only in the last dimension, "
+                     "got [3, 4] and [4]");
+    diag_clear(&n.d);
+    Value mul[2] = {tensor(a), tensor(b)};
+    assert_int_equal(ir_add_node(&n.g, OP_MUL, SPAN_NONE, NULL, 0, mul, 2, &n.d), -1);
+    assert_error(&n, "'*' needs equal shapes, got [3, 4] and [4]");
+    diag_clear(&n.d);
+    Value last[1] = {tensor(b)};
+    assert_int_equal(ir_add_node(&n.g, OP_LAST, SPAN_NONE, NULL, 0, last, 1, &n.d), -1);
+    assert_error(&n, "last needs a [time, features] input, got [4]");
+    diag_clear(&n.d);
+    Value drop[2] = {tensor(a), num(1)};
+    assert_int_equal(ir_add_node(&n.g, OP_DROPOUT, SPAN_NONE, NULL, 0, drop, 2, &n.d), -1);
+    assert_error(&n, "dropout needs a rate of at least 0 and below 1, got 1");
     net_free(&n);
 }
 
@@ -509,7 +646,11 @@ int main(void)
         cmocka_unit_test(test_dense_forward),
         cmocka_unit_test(test_activation_forward),
         cmocka_unit_test(test_loss_values),
+        cmocka_unit_test(test_more_activations),
+        cmocka_unit_test(test_concat_last),
+        cmocka_unit_test(test_dropout_modes),
         cmocka_unit_test(test_add_shape_error),
+        cmocka_unit_test(test_tensor_op_errors),
         cmocka_unit_test(test_dense_errors),
         cmocka_unit_test(test_missing_argument),
         cmocka_unit_test(test_loss_shape_errors),
