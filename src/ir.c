@@ -72,6 +72,10 @@ void ir_free(IrGraph *g)
     free(g->nodes);
     free(g->params);
     free(g->layers);
+    free(g->layer_names.key);
+    free(g->layer_names.val);
+    free(g->param_names.key);
+    free(g->param_names.val);
     ir_init(g, g->arena, g->name);
 }
 
@@ -189,11 +193,71 @@ static bool check_size(IrGraph *g, const IrNode *n, DiagSink *d)
                            : "which has no elements");
 }
 
+/* ---- name index ---- */
+
+/* FNV-1a (Fowler, Noll & Vo), 32-bit. */
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* The slot holding name, or the empty slot where it would go. */
+static int name_slot(const IrNameIndex *x, const char *name)
+{
+    int mask = x->cap - 1, i = (int)(name_hash(name) & (uint32_t)mask);
+    while (x->key[i] && strcmp(x->key[i], name) != 0)
+        i = (i + 1) & mask;  /* linear probing */
+    return i;
+}
+
+static int name_find(const IrNameIndex *x, const char *name)
+{
+    if (x->cap == 0)
+        return -1;
+    int i = name_slot(x, name);
+    return x->key[i] ? x->val[i] : -1;
+}
+
+/* Adds a name that is not there yet; the table stays at most half full. */
+static void name_add(IrNameIndex *x, const char *name, int val)
+{
+    if (2 * (x->n + 1) > x->cap) {
+        IrNameIndex old = *x;
+        x->cap = old.cap ? 2 * old.cap : 64;
+        x->key = xcalloc((size_t)x->cap, sizeof *x->key);
+        x->val = xcalloc((size_t)x->cap, sizeof *x->val);
+        for (int i = 0; i < old.cap; i++)
+            if (old.key[i]) {
+                int j = name_slot(x, old.key[i]);
+                x->key[j] = old.key[i];
+                x->val[j] = old.val[i];
+            }
+        free(old.key);
+        free(old.val);
+    }
+    int i = name_slot(x, name);
+    x->key[i] = name;
+    x->val[i] = val;
+    x->n++;
+}
+
+/* Forgets the nodes and parameters added since; the parameter name index
+ * is rebuilt (a failed node is rare, an error path). */
 static void rollback(IrGraph *g, int nodes, int params, size_t floats)
 {
     g->n = nodes;
-    g->nparams = params;
     g->param_floats = floats;
+    if (g->nparams == params)
+        return;
+    g->nparams = params;
+    IrNameIndex *x = &g->param_names;
+    memset(x->key, 0, sizeof *x->key * (size_t)x->cap);
+    x->n = 0;
+    for (int i = 0; i < params; i++)
+        name_add(x, g->params[i].name, i);
 }
 
 static int append(IrGraph *g, IrNode n)
@@ -268,14 +332,9 @@ int ir_add_source(IrGraph *g, int op, const char *name, Shape shape, Span at,
 static const char *unique_param_name(IrGraph *g, const char *base)
 {
     const char *name = base;
-    for (int k = 2;; k++) {
-        bool taken = false;
-        for (int i = 0; i < g->nparams && !taken; i++)
-            taken = strcmp(g->params[i].name, name) == 0;
-        if (!taken)
-            return name;
+    for (int k = 2; name_find(&g->param_names, name) >= 0; k++)
         name = arena_printf(g->arena, "%s%d", base, k);
-    }
+    return name;
 }
 
 int ir_add_param(IrGraph *g, int node, const char *suffix, Shape shape,
@@ -292,6 +351,7 @@ int ir_add_param(IrGraph *g, int node, const char *suffix, Shape shape,
                  .fan_out = fan_out, .trainable = trainable,
                  .is_weight = is_weight, .offset = g->param_floats};
     VEC_PUSH(g->params, g->nparams, g->pcap, p);
+    name_add(&g->param_names, p.name, g->nparams - 1);
     g->param_floats += shape_size(shape);
     n->param[n->nparam++] = g->nparams - 1;
     return g->nparams - 1;
@@ -310,6 +370,7 @@ int ir_begin_layer(IrGraph *g, const char *name, Span at, DiagSink *d)
     }
     IrLayer l = {.name = name, .span = at, .output = -1};
     VEC_PUSH(g->layers, g->nlayers, g->lcap, l);
+    name_add(&g->layer_names, name, g->nlayers - 1);
     g->cur_layer = g->nlayers - 1;
     return g->cur_layer;
 }
@@ -325,10 +386,7 @@ void ir_end_layer(IrGraph *g, int layer, int prev_layer)
 
 int ir_find_layer(const IrGraph *g, const char *name)
 {
-    for (int i = 0; i < g->nlayers; i++)
-        if (strcmp(g->layers[i].name, name) == 0)
-            return i;
-    return -1;
+    return name_find(&g->layer_names, name);
 }
 
 /* ---- training ---- */

@@ -68,6 +68,14 @@ typedef struct IrLayer {
     int output;           /* the last tensor bound inside; -1 if none */
 } IrLayer;
 
+/* Names → indices (of layers, of parameters), an open-addressing hash
+ * table, so that declaring N layers checks their names in O(N), not O(N²). */
+typedef struct IrNameIndex {
+    const char **key;     /* NULL: an empty slot */
+    int *val;
+    int cap, n;           /* cap: 0 or a power of two */
+} IrNameIndex;
+
 typedef struct IrGraph {
     Arena *arena;         /* where names and args live (not owned) */
     const char *name;     /* the model's name */
@@ -82,6 +90,7 @@ typedef struct IrGraph {
     int target, loss;     /* added by train (ir_add_loss), else -1 */
     size_t param_floats;  /* size of the parameter block */
     int cur_layer;        /* layer open during elaboration, or -1 */
+    IrNameIndex layer_names, param_names;
 } IrGraph;
 
 void ir_init(IrGraph *g, Arena *arena, const char *name);
