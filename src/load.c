@@ -185,6 +185,11 @@ static bool add_train(Program *p, const AstNode *item)
     return true;
 }
 
+/* Names are looked up by a linear scan, which a program of real size never
+ * notices; a generated file of a million items would take hours, so the
+ * count is bounded instead (docs/reliability.md). */
+enum { MAX_ITEMS = 10000 };
+
 bool program_add_item(Program *p, const AstNode *item, const char *base_dir)
 {
     switch (item->kind) {
@@ -238,8 +243,14 @@ static bool load_resolved(Program *p, const char *path, Span at)
     VEC_PUSH(p->loading, p->nloading, p->loadingcap, entry);
     const char *dir = program_dir_of(p, file);
     bool ok = true;
-    for (const AstNode *it = prog->list.head; it; it = it->next)
+    for (const AstNode *it = prog->list.head; it; it = it->next) {
+        if (p->nsyms + p->ntrains + p->nexpects >= MAX_ITEMS) {
+            ok = diag_error(&p->diag, it->span, "too many items: a program holds at most %d "
+                            "lets, models, defs, settings, trains and expects", MAX_ITEMS);
+            break;
+        }
         ok &= program_add_item(p, it, dir);
+    }
     p->nloading--;
     VEC_PUSH(p->loaded, p->nloaded, p->loadedcap, key);
     return ok;

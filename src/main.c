@@ -351,10 +351,12 @@ static int cmd_run(Program *p, const Cli *c)
     printf("vg %s · %s · %s\n\n", VG_VERSION, c->file, blas_describe(blas, sizeof blas));
     bool color = color_for(stdout);
     int status = 0;
+    const Run *last = NULL;
     for (int i = 0; i < rs.n && status == 0 && !train_interrupted; i++) {
         Run *r = &rs.runs[i];
         if (!r->ready)
             continue;
+        last = r;
         report_progress_start(&progress, stderr, r);
         status = run_train(p, r, -1, &o);
         report_progress_clear(&progress);
@@ -366,8 +368,13 @@ static int cmd_run(Program *p, const Cli *c)
             status = save_checkpoint(p, c, &rs, r);
     }
     diag_render_all(stderr, &p->diag, color_for(stderr));
-    if (train_interrupted)
+    if (train_interrupted) {
+        fprintf(stderr, "vg: interrupted by %s: run '%s' stopped after step %ld of %ld; "
+                "the reports so far are above, and no expect was checked\n",
+                train_interrupted == SIGINT ? "SIGINT" : "SIGTERM", last ? last->name : "?",
+                last ? last->step : 0L, last ? last->set.steps : 0L);
         status = 128 + (int)train_interrupted;
+    }
     ExpectResult *res = NULL;
     if (status == 0 && p->nexpects) {
         res = xcalloc((size_t)p->nexpects, sizeof *res);
