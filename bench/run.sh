@@ -14,7 +14,7 @@
 # script's own clock: start-up and the reports every run makes at its
 # first and last step are left out.
 #
-# Environment: BENCH_REPS (5), BENCH_THREADS (1), BENCH_MODELS
+# Environment: BENCH_REPS (5), BENCH_THREADS (1), BENCH_PYTHON, BENCH_MODELS
 # ("m1 m2 m3 m4 m5"), BENCH_CLOCK (wall, or cpu on a machine shared with
 # other work), BENCH_SCALE (multiplies every step count; 1).
 set -u
@@ -62,10 +62,14 @@ label() {
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT INT TERM
 
-HAVE_TORCH=no
-if python3 -c 'import torch' 2>/dev/null; then
-    HAVE_TORCH=yes
-fi
+# The first Python that imports torch (a pyenv python3 may shadow Debian's).
+HAVE_TORCH=no PYTHON=python3
+for py in ${BENCH_PYTHON:-python3 /usr/bin/python3}; do
+    if "$py" -c 'import torch' 2>/dev/null; then
+        HAVE_TORCH=yes PYTHON=$py
+        break
+    fi
+done
 
 # The ms/step field of a "time: … X ms/step wall, Y ms/step cpu" line.
 ms_of() {
@@ -110,11 +114,11 @@ while [ "$r" -le "$REPS" ]; do
         file=$1 vsteps=$(scaled "$2") tsteps=$(scaled "$3")
         run "$TMP/$m.vg" "$VG" run "$file" --quiet --time --threads "$THREADS" \
             --set "steps=$vsteps"
-        [ $HAVE_TORCH = yes ] && run "$TMP/$m.pt" python3 bench/torch_bench.py "$m" "$tsteps" \
+        [ $HAVE_TORCH = yes ] && run "$TMP/$m.pt" "$PYTHON" bench/torch_bench.py "$m" "$tsteps" \
             --threads "$THREADS"
         run "$TMP/$m.vgr" "$VG" run "$file" --quiet --time --threads "$THREADS" \
             --set "steps=$vsteps" --set report=1
-        [ $HAVE_TORCH = yes ] && run "$TMP/$m.ptr" python3 bench/torch_bench.py "$m" "$tsteps" \
+        [ $HAVE_TORCH = yes ] && run "$TMP/$m.ptr" "$PYTHON" bench/torch_bench.py "$m" "$tsteps" \
             --threads "$THREADS" --report
     done
     r=$((r + 1))
