@@ -153,9 +153,10 @@ static bool plan_bytes(const IrGraph *g, int batch, size_t *bytes, int *largest,
         const IrNode *n = &g->nodes[i];
         if (batch > IR_MAX_ELEMS / (long)shape_size(n->shape)) {
             char buf[96];
-            return diag_error(d, n->span,
-                              "at batch %d, the output of %s (shape %s per example) "
-                              "exceeds 2^31 elements", batch, op_def(n->op)->name,
+            const OpDef *def = op_def(n->op);
+            return diag_error(d, n->span, "at batch %d, the %s%s (shape %s per example) "
+                              "exceeds 2^31 elements", batch,
+                              def->kind == OPK_SOURCE ? "" : "output of ", def->name,
                               shape_str(n->shape, buf, sizeof buf));
         }
         Sizes s = node_sizes(g, i, batch);

@@ -129,13 +129,13 @@ static void test_max_bytes(void **state)
     assert_int_equal(f->d.errors, 1);
     assert_string_equal(f->d.items[0].msg,
                         "buffers for model 't' at batch 4 need 672 bytes, "
-                        "above the limit of 671 bytes");
+                        "above the 671 bytes the memory limit leaves them");
     assert_null(e.block);
     diag_clear(&f->d);
     assert_false(exec_plan(&e, &f->g, &f->ps, 100, 4096, &f->d));
     assert_string_equal(f->d.items[0].msg,
                         "buffers for model 't' at batch 100 need 7.0 KiB (7200 bytes), "
-                        "above the limit of 4.0 KiB");
+                        "above the 4.0 KiB (4096 bytes) the memory limit leaves them");
     diag_clear(&f->d);
     assert_false(exec_plan(&e, &f->g, &f->ps, 0, 0, &f->d));
     assert_string_equal(f->d.items[0].msg, "batch must be at least 1, got 0");
@@ -156,8 +156,8 @@ static void test_tensor_too_large_for_batch(void **state)
     params_alloc(&ps, &g);
     Exec e;
     assert_false(exec_plan(&e, &g, &ps, 2, 0, &d));
-    assert_string_equal(d.items[0].msg, "at batch 2, the [1073741824] tensor of node %0 "
-                                        "in model 'wide' exceeds 2^31 elements");
+    assert_string_equal(d.items[0].msg, "at batch 2, the input (shape [1073741824] per "
+                                        "example) exceeds 2^31 elements");
     params_free(&ps);
     ir_free(&g);
     diag_free(&d);
