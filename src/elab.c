@@ -1060,6 +1060,9 @@ static bool apply_setting(Elab *e, Settings *s, bool *set, const char *key, cons
             k = i;
     if (k < 0) {
         const char *best = diag_suggest(key, key_names, K_COUNT);
+        for (int i = 0; best && i < K_COUNT; i++)
+            if (key_names[i] == best)
+                set[i] = true;  /* the slip already explains why it is missing */
         if (best)
             return diag_error(e->d, at, "unknown setting '%s'; did you mean '%s'?", key, best);
         return diag_error(e->d, at, "unknown setting '%s'", key);
