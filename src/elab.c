@@ -1209,6 +1209,34 @@ bool elab_settings(Program *p, const AstNode *train, const SettingOverride *cli,
     return ok;
 }
 
+static const AstNode *find_kwarg(const AstNode *first, const char *key)
+{
+    const AstNode *found = NULL;
+    for (const AstNode *kv = first; kv; kv = kv->next)
+        if (strcmp(kv->str, key) == 0)
+            found = kv;  /* the last one counts, as in apply_block */
+    return found;
+}
+
+bool elab_setting_value(Program *p, const AstNode *train, const char *key, Value *out)
+{
+    const AstNode *kv = find_kwarg(train->list.head, key);
+    Symbol *bundle = train->str2 ? program_lookup(p, train->str2) : NULL;
+    if (!kv && bundle && bundle->kind == SYM_SETTINGS)
+        kv = find_kwarg(bundle->ast->list.head, key);
+    return kv && elab_eval(p, NULL, kv->a, out);
+}
+
+int elab_call_loss(Program *p, const AstNode *call)
+{
+    Value v;
+    for (int i = 0; i < p->ntrains; i++)
+        if (p->trains[i]->a == call && elab_setting_value(p, p->trains[i], "loss", &v) &&
+            v.kind == VAL_OP && op_def(v.op)->kind == OPK_LOSS)
+            return v.op;
+    return -1;
+}
+
 /* ---- printing ---- */
 
 void value_print(FILE *out, const Value *v)

@@ -37,17 +37,21 @@
 
 enum { DEFAULT_BATCH = 4, DEFAULT_ENTRIES = 64 };
 
-bool gradcheck_attach_loss(IrGraph *g, DiagSink *d)
+bool gradcheck_attach_loss(IrGraph *g, int loss, DiagSink *d)
 {
     if (g->output < 0)
         return diag_error(d, SPAN_NONE, "model '%s' has no output", g->name);
     Shape out = g->nodes[g->output].shape;
-    bool classes = out.rank == 1 && out.dim[0] >= 2;
-    return ir_add_loss(g, classes ? OP_CROSS_ENTROPY : OP_MSE, classes ? shape1(1) : out,
-                       SPAN_NONE, d);
+    if (loss < 0)
+        loss = out.rank == 1 && out.dim[0] >= 2 ? OP_CROSS_ENTROPY : OP_MSE;
+    Shape target = out;
+    if (loss == OP_CROSS_ENTROPY)
+        target = shape1(out.rank == 1 ? 1 : out.dim[0]);
+    return ir_add_loss(g, loss, target, SPAN_NONE, d);
 }
 
-/* Inputs N(0, 1); targets: class indices for cross_entropy, N(0, 1) for mse. */
+/* Inputs N(0, 1); targets: class indices for cross_entropy, U[0, 1] for
+ * bce, N(0, 1) for mse. */
 static void fill_batch(Exec *e, uint64_t seed)
 {
     const IrGraph *g = e->g;
@@ -57,11 +61,12 @@ static void fill_batch(Exec *e, uint64_t seed)
     for (size_t i = 0, n = (size_t)e->batch * shape_size(g->nodes[g->input].shape); i < n; i++)
         x[i] = (float)rng_normal(&r);
     Shape out = g->nodes[g->output].shape;
+    int loss = g->nodes[g->loss].op;
     float *t = exec_source(e, g->target);
     for (size_t i = 0, n = (size_t)e->batch * shape_size(g->nodes[g->target].shape); i < n; i++)
-        t[i] = g->nodes[g->loss].op == OP_CROSS_ENTROPY
-                   ? (float)rng_below(&r, (uint64_t)out.dim[0])
-                   : (float)rng_normal(&r);
+        t[i] = loss == OP_CROSS_ENTROPY ? (float)rng_below(&r, (uint64_t)out.dim[out.rank - 1])
+             : loss == OP_BCE ? (float)rng_uniform(&r)
+             : (float)rng_normal(&r);
 }
 
 /* The training-mode loss, with the dropout masks of `masks`. */

@@ -19,6 +19,7 @@
 #include "vg/elab.h"
 #include "vg/expect.h"
 #include "vg/gradcheck.h"
+#include "vg/ops.h"
 #include "vg/parse.h"
 #include "vg/pretrain.h"
 #include "vg/program.h"
@@ -460,8 +461,9 @@ static int cmd_ir(Program *p, const Cli *c)
     return ok ? 0 : fail_with_diags(p, EXIT_USAGE);
 }
 
-/* The model `vg ir` shows, with a loss that fits its output, against
- * finite differences (src/gradcheck.c); exit 1 above the tolerance. */
+/* The model `vg ir` shows, with the loss its run trains with (or one that
+ * fits its output), against finite differences (src/gradcheck.c); exit 1
+ * above the tolerance. */
 static int cmd_gradcheck(Program *p, const Cli *c)
 {
     const AstNode *call = elab_model_call(p, c->model);
@@ -472,7 +474,7 @@ static int cmd_gradcheck(Program *p, const Cli *c)
     GradcheckOptions o = {.seed = c->seed >= 0 ? (uint64_t)c->seed : 0};
     GradcheckResult res;
     int rc = EXIT_USAGE;
-    if (elab_model(p, call, &g) && gradcheck_attach_loss(&g, &p->diag) &&
+    if (elab_model(p, call, &g) && gradcheck_attach_loss(&g, elab_call_loss(p, call), &p->diag) &&
         gradcheck_run(&g, &o, &res, &p->diag)) {
         gradcheck_print(stdout, &res);
         rc = res.passed ? 0 : EXIT_EXPECT;

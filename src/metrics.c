@@ -227,8 +227,20 @@ static Verdict verdict(const Settings *s, const LayerMetrics *m, bool has_grad)
     return VERDICT_HEALTHY;
 }
 
+/* bce: a logit above 0 predicts 1; targets of 0.5 and above count as 1. */
+static double binary_accuracy(const Run *r, const float *logits, const float *targets, int rows)
+{
+    size_t n = (size_t)rows * shape_size(r->g.nodes[r->g.output].shape);
+    long right = 0;
+    for (size_t i = 0; i < n; i++)
+        right += (logits[i] > 0) == (targets[i] >= 0.5f);
+    return (double)right / (double)n;
+}
+
 double metrics_accuracy(const Run *r, const float *logits, const float *targets, int rows)
 {
+    if (r->set.loss == OP_BCE)
+        return binary_accuracy(r, logits, targets, rows);
     int classes = r->data.classes;
     if (classes <= 0)
         return NAN;

@@ -101,6 +101,42 @@ static bool plan_test(Program *p, Run *r, size_t max_bytes)
                      max_bytes, &p->diag);
 }
 
+static bool check_bce_targets(Program *p, const Run *r)
+{
+    if (r->data.classes > 2)
+        return diag_error(&p->diag, r->set.span, "run '%s': bce needs targets in [0, 1], but "
+                          "the data set has %d classes; use cross_entropy", r->name,
+                          r->data.classes);
+    size_t n = (size_t)r->data.n * shape_size(r->data.y_shape);
+    for (size_t i = 0; i < n; i++)
+        if (!(r->data.y[i] >= 0 && r->data.y[i] <= 1))
+            return diag_error(&p->diag, r->set.span, "run '%s': bce needs targets in [0, 1], "
+                              "but the data set has the target %g (row %zu)", r->name,
+                              r->data.y[i], i / shape_size(r->data.y_shape) + 1);
+    return true;
+}
+
+/* Whether the loss suits the data's targets and the model's output. */
+static bool check_loss_fits(Program *p, const Run *r)
+{
+    if (r->set.loss == OP_BCE)
+        return check_bce_targets(p, r);
+    if (r->data.classes > 0 && r->set.loss == OP_MSE)
+        return diag_error(&p->diag, r->set.span, "run '%s': mse needs real-valued targets, "
+                          "but the data set has class labels; use cross_entropy", r->name);
+    if (r->data.classes == 0)
+        return r->set.loss != OP_CROSS_ENTROPY ||
+               diag_error(&p->diag, r->set.span, "run '%s': cross_entropy needs class labels, "
+                          "but the data set has real-valued targets; use mse", r->name);
+    size_t width = shape_size(r->g.nodes[r->g.output].shape);
+    size_t per_step = width / shape_size(r->data.y_shape);
+    if ((long)per_step < r->data.classes)
+        return diag_error(&p->diag, r->set.data_span, "run '%s': the data set has %d "
+                          "classes, but model '%s' outputs %zu logit%s", r->name,
+                          r->data.classes, r->model, per_step, per_step == 1 ? "" : "s");
+    return true;
+}
+
 bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r)
 {
     memset(r, 0, sizeof *r);
@@ -126,22 +162,9 @@ bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r
         return false;
     if (!check_data_fits(p, r))
         return false;
-    if (r->data.classes > 0 && r->set.loss == OP_MSE)
-        return diag_error(&p->diag, r->set.span, "run '%s': mse needs real-valued targets, "
-                          "but the data set has class labels; use cross_entropy", r->name);
-    if (r->data.classes == 0 && r->set.loss == OP_CROSS_ENTROPY)
-        return diag_error(&p->diag, r->set.span, "run '%s': cross_entropy needs class labels, "
-                          "but the data set has real-valued targets; use mse", r->name);
-    if (!ir_add_loss(&r->g, r->set.loss, r->data.y_shape, r->set.span, &p->diag))
+    if (!check_loss_fits(p, r) ||
+        !ir_add_loss(&r->g, r->set.loss, r->data.y_shape, r->set.span, &p->diag))
         return false;
-    if (r->data.classes > 0) {
-        size_t width = shape_size(r->g.nodes[r->g.output].shape);
-        size_t per_step = width / shape_size(r->data.y_shape);
-        if ((long)per_step < r->data.classes)
-            return diag_error(&p->diag, r->set.data_span, "run '%s': the data set has %d "
-                              "classes, but model '%s' outputs %zu logit%s", r->name,
-                              r->data.classes, r->model, per_step, per_step == 1 ? "" : "s");
-    }
     params_alloc(&r->ps, &r->g);
     Rng init;
     rng_derive(&init, r->set.seed, RNG_INIT);

@@ -57,6 +57,12 @@ const AstNode *elab_model_call(Program *p, const char *model);
  * command line's. seed_override < 0 means none. */
 bool elab_settings(Program *p, const AstNode *train, const SettingOverride *cli,
                    int ncli, long long seed_override, Settings *out);
+/* The value a train item gives one setting (its override block, else its
+ * bundle), without the command line; false, with no diagnostic, when
+ * neither sets it. */
+bool elab_setting_value(Program *p, const AstNode *train, const char *key, Value *out);
+/* The loss (OpId) of the train item whose model call `call` is, or -1. */
+int elab_call_loss(Program *p, const AstNode *call);
 /* Evaluates an expression at the top level (lets, expects, the REPL); runs
  * may be NULL when no run exists yet. */
 bool elab_eval(Program *p, const struct RunSet *runs, const AstNode *expr, Value *out);

@@ -1,7 +1,7 @@
 /* gradcheck.h — `vg gradcheck`: the backward pass against finite differences.
  *
- * gradcheck_attach_loss gives an elaborated model a loss that fits its
- * output; gradcheck_run initialises the parameters, draws a random batch
+ * gradcheck_attach_loss gives an elaborated model the loss its run trains
+ * with, or (loss < 0) one that fits its output; gradcheck_run initialises the parameters, draws a random batch
  * (all from one seed), runs forward and backward once in training mode,
  * and compares every trainable parameter's gradient — every entry of a
  * tensor of up to max_entries, else max_entries entries spread over it —
@@ -57,7 +57,7 @@ typedef struct GradcheckResult {
 /* Appends a target and a loss to g: cross_entropy with class targets for a
  * rank-1 output of at least 2 features, else mse. false with a diagnostic
  * if g has no output. */
-bool gradcheck_attach_loss(IrGraph *g, DiagSink *d);
+bool gradcheck_attach_loss(IrGraph *g, int loss, DiagSink *d);
 /* Runs the check on g (which has a loss). false with a diagnostic only if
  * the buffers cannot be planned; *out is then empty. */
 bool gradcheck_run(const IrGraph *g, const GradcheckOptions *o, GradcheckResult *out,

@@ -114,6 +114,7 @@ const OpDef op_cross_entropy = {
 };
 
 /* ---- mse ---- */
+/* (mse_elems is shared with bce: both average over every element.) */
 
 static bool mse_infer(IrGraph *g, int node, DiagSink *d)
 {
@@ -164,4 +165,55 @@ const OpDef op_mse = {
     .infer = mse_infer,
     .forward = mse_forward,
     .backward = mse_backward,
+};
+
+/* ---- bce ---- */
+
+static bool bce_infer(IrGraph *g, int node, DiagSink *d)
+{
+    IrNode *n = &g->nodes[node];
+    Shape z = in_shape(g, n, LOSS_PRED), t = in_shape(g, n, LOSS_TARGET);
+    if (!shape_eq(z, t)) {
+        char a[96], b[96];
+        return diag_error(d, n->span, "bce needs one target in [0, 1] per logit: "
+                          "targets of shape %s, got %s",
+                          shape_str(z, a, sizeof a), shape_str(t, b, sizeof b));
+    }
+    n->shape = (Shape){.rank = 0};
+    return true;
+}
+
+/* Binary cross-entropy on logits, L = (1/N) Σ_i [max(z,0) − z·t + log(1 + e^{−|z|})],
+ * the form of −t·log σ(z) − (1−t)·log(1−σ(z)) that neither overflows nor
+ * loses precision for large |z|. */
+static void bce_forward(const OpCtx *c)
+{
+    const float *z = c->in[LOSS_PRED], *t = c->in[LOSS_TARGET];
+    size_t n = mse_elems(c);
+    double total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += fmax(z[i], 0) - (double)z[i] * t[i] + log1p(exp(-fabs((double)z[i])));
+    c->out[0] = (float)(total / (double)n);
+}
+
+/* dz_i += dL · (σ(z_i) − t_i) / N */
+static void bce_backward(const OpCtx *c)
+{
+    const float *z = c->in[LOSS_PRED], *t = c->in[LOSS_TARGET];
+    float *dz = c->din[LOSS_PRED];
+    if (!dz)
+        return;
+    size_t n = mse_elems(c);
+    float scale = c->dout[0] / (float)n;
+    for (size_t i = 0; i < n; i++)
+        dz[i] += scale * (1.0f / (1.0f + expf(-z[i])) - t[i]);
+}
+
+const OpDef op_bce = {
+    .name = "bce",
+    .sig = "logits:T target:T",
+    .kind = OPK_LOSS,
+    .infer = bce_infer,
+    .forward = bce_forward,
+    .backward = bce_backward,
 };

@@ -22,6 +22,7 @@
 static const char *const models[] = {
     "tests/gradcheck/activations.vg", "tests/gradcheck/tensor.vg",
     "tests/gradcheck/norms.vg",       "tests/gradcheck/recurrent.vg",
+    "tests/gradcheck/bce.vg",
 };
 enum { NMODELS = sizeof models / sizeof *models };
 
@@ -39,7 +40,7 @@ static void model_load(Model *m, const char *path)
     assert_non_null(call);
     ir_init(&m->g, &m->p.arena, call->a->str);
     assert_true(elab_model(&m->p, call, &m->g));
-    assert_true(gradcheck_attach_loss(&m->g, &m->p.diag));
+    assert_true(gradcheck_attach_loss(&m->g, elab_call_loss(&m->p, call), &m->p.diag));
 }
 
 static void model_free(Model *m)
@@ -212,7 +213,7 @@ static Shape loss_target(Shape out)
     DiagSink d;
     diag_init(&d, NULL);
     g.output = ir_add_source(&g, OP_INPUT, "x", out, SPAN_NONE, &d);
-    assert_true(gradcheck_attach_loss(&g, &d));
+    assert_true(gradcheck_attach_loss(&g, -1, &d));
     Shape t = g.nodes[g.target].shape;
     int loss = g.nodes[g.loss].op;
     assert_int_equal(loss, out.rank == 1 && out.dim[0] >= 2 ? OP_CROSS_ENTROPY : OP_MSE);

@@ -75,7 +75,7 @@ static int unary(Net *n, int op, int x)
 /* Output shape → target shape for a loss. */
 static Shape target_shape(int loss, Shape out)
 {
-    if (loss == OP_MSE)
+    if (loss == OP_MSE || loss == OP_BCE)
         return out;
     return shape1(out.rank == 1 ? 1 : out.dim[0]);
 }
@@ -106,9 +106,9 @@ static void fill_random(Net *n, Rng *r)
     size_t nt = (size_t)n->e.batch * shape_size(g->nodes[g->target].shape);
     float *t = exec_source(&n->e, g->target);
     for (size_t i = 0; i < nt; i++)
-        t[i] = g->nodes[g->loss].op == OP_MSE
-                   ? uniform(r, -1, 1)
-                   : (float)rng_below(r, (uint64_t)out->shape.dim[out->shape.rank - 1]);
+        t[i] = g->nodes[g->loss].op == OP_MSE   ? uniform(r, -1, 1)
+             : g->nodes[g->loss].op == OP_BCE   ? uniform(r, 0, 1)
+             : (float)rng_below(r, (uint64_t)out->shape.dim[out->shape.rank - 1]);
 }
 
 /* The loss of a training-mode forward; dropout draws the same mask every
@@ -485,6 +485,11 @@ static void test_loss_values(void **state)
     /* mse: ((1 − 0)² + (2 − 0)² + (0 − 1)² + (0 − 0)²) / 4 */
     const float y[4] = {1, 2, 0, 0}, t[4] = {0, 0, 1, 0};
     assert_float_equal(loss_value(OP_MSE, shape1(2), y, t, 2), 1.5, 1e-7);
+    /* bce: −log σ(0) = log 2 whatever the target; a confident right answer costs ~0 */
+    float half[2] = {0, 1}, sure[2] = {30, -30}, hit[2] = {1, 0};
+    assert_float_equal(loss_value(OP_BCE, shape1(2), zeros, half, 1), log(2), 1e-6);
+    assert_float_equal(loss_value(OP_BCE, shape1(2), sure, hit, 1), 0, 1e-6);
+    assert_float_equal(loss_value(OP_BCE, shape1(2), sure, half, 1), 30, 1e-4);
 }
 
 /* ---- shape errors ---- */
