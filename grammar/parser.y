@@ -38,6 +38,12 @@ typedef struct Parser Parser;
 %code {
 #include <string.h>
 
+/* The parser's stack bounds how deep the AST can nest, and with it the
+ * recursion of every walker over it (the evaluator, vg fmt) — under ASan,
+ * Bison's default of 10000 let 5000 nested minus signs overflow the C
+ * stack. 2000 states are hundreds of nesting levels. */
+#define YYMAXDEPTH 2000
+
 struct Parser {
     Lexer lx;
     Arena *arena;
