@@ -629,9 +629,9 @@ static bool eval_member(Elab *e, const AstNode *n, Value *out)
     Value obj;
     if (!eval(e, n->a, &obj))
         return false;
-    if (obj.kind >= VAL_RUN && obj.kind <= VAL_LAYER && e->runs) {
-        const char *err = NULL;
-        if (run_member(e->runs, &obj, n->str, out, &err))
+    if (obj.kind >= VAL_RUN && obj.kind <= VAL_SERIES && e->runs) {
+        char err[256];
+        if (run_member(e->runs, &obj, n->str, out, err, sizeof err))
             return true;
         return diag_error(e->d, n->span, "%s", err);
     }
@@ -647,9 +647,9 @@ static bool eval_index(Elab *e, const AstNode *n, Value *out)
         return false;
     if (idx.kind != VAL_NUM || idx.num != floor(idx.num))
         return diag_error(e->d, n->b->span, "an index must be an integer");
-    if (obj.kind == VAL_LAYERS && e->runs) {
-        const char *err = NULL;
-        if (run_index(e->runs, &obj, (long)idx.num, out, &err))
+    if ((obj.kind == VAL_LAYERS || obj.kind == VAL_SERIES) && e->runs) {
+        char err[256];
+        if (run_index(e->runs, &obj, (long)idx.num, out, err, sizeof err))
             return true;
         return diag_error(e->d, n->span, "%s", err);
     }

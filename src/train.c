@@ -507,12 +507,12 @@ static int find_layer_family(const IrGraph *g, const char *name, bool *exact)
 }
 
 static bool report_member(const RunSet *rs, const Value *obj, const char *name, Value *out,
-                          const char **err)
+                          char *err, size_t n)
 {
     const Run *r = &rs->runs[obj->run];
     const Report *rep = report_of(r, obj->report);
     if (!rep) {
-        *err = "the run has not trained yet";
+        snprintf(err, n, "run '%s' has not trained yet", r->name);
         return false;
     }
     for (int i = 0; i < 6; i++)
@@ -526,37 +526,41 @@ static bool report_member(const RunSet *rs, const Value *obj, const char *name, 
                        .report = obj->report, .str = name};
         return true;
     }
-    static char msg[256];
-    snprintf(msg, sizeof msg, "run '%s' has no layer or value '%s'", r->name, name);
-    *err = msg;
+    snprintf(err, n, "run '%s' has no layer or value '%s'", r->name, name);
     return false;
 }
 
 static bool layer_member(const RunSet *rs, const Value *obj, const char *name, Value *out,
-                         const char **err)
+                         char *err, size_t n)
 {
     const Run *r = &rs->runs[obj->run];
-    const Report *rep = report_of(r, obj->report);
-    int l = ir_find_layer(&r->g, obj->str);
-    int m = metric_lookup(name);
-    if (m >= 0) {
-        *out = (Value){.kind = VAL_NUM, .num = metric_get(&rep->layers[l], (MetricId)m)};
+    const LayerMetrics *m = &report_of(r, obj->report)->layers[ir_find_layer(&r->g, obj->str)];
+    int id = metric_lookup(name);
+    if (id >= 0) {
+        *out = (Value){.kind = VAL_NUM, .num = metric_get(m, (MetricId)id)};
         return true;
     }
     if (strcmp(name, "verdict") == 0) {
-        *out = (Value){.kind = VAL_STR, .str = verdict_name(rep->layers[l].verdict)};
+        *out = (Value){.kind = VAL_STR, .str = verdict_name(m->verdict)};
         return true;
     }
-    static char msg[256];
+    if (strcmp(name, "bptt") == 0) {
+        if (!m->bptt) {
+            snprintf(err, n, "layer '%s' has no bptt curve: it has no recurrent op", obj->str);
+            return false;
+        }
+        *out = *obj;
+        out->kind = VAL_SERIES;
+        return true;
+    }
     const char *best = diag_suggest(name, metric_names, M_COUNT);
-    snprintf(msg, sizeof msg, "a layer has no metric '%s'%s%s%s", name,
-             best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
-    *err = msg;
+    snprintf(err, n, "a layer has no metric '%s'%s%s%s", name, best ? "; did you mean '" : "",
+             best ? best : "", best ? "'?" : "");
     return false;
 }
 
 bool run_member(const RunSet *rs, const Value *obj, const char *name, Value *out,
-                const char **err)
+                char *err, size_t n)
 {
     const Run *r = &rs->runs[obj->run];
     switch (obj->kind) {
@@ -575,39 +579,49 @@ bool run_member(const RunSet *rs, const Value *obj, const char *name, Value *out
         }
         {
             Value fin = {.kind = VAL_REPORT, .run = obj->run, .report = -1};
-            return report_member(rs, &fin, name, out, err);
+            return report_member(rs, &fin, name, out, err, n);
         }
     case VAL_REPORT:
-        return report_member(rs, obj, name, out, err);
+        return report_member(rs, obj, name, out, err, n);
     case VAL_LAYER:
-        return layer_member(rs, obj, name, out, err);
-    case VAL_LAYERS: {
-        static char msg[256];
-        snprintf(msg, sizeof msg, "'%s' names layers %s[...]: index it first", obj->str, obj->str);
-        *err = msg;
+        return layer_member(rs, obj, name, out, err, n);
+    case VAL_LAYERS:
+        snprintf(err, n, "'%s' names layers %s[...]: index it first", obj->str, obj->str);
         return false;
-    }
     default:
-        *err = "no such member";
+        snprintf(err, n, "a %s has no member '%s'", value_kind_name(obj->kind), name);
         return false;
     }
 }
 
-bool run_index(const RunSet *rs, const Value *obj, long index, Value *out, const char **err)
+/* bptt[t], t = 1..T: the gradient norm at time step t. */
+static bool series_index(const RunSet *rs, const Value *obj, long t, Value *out, char *err,
+                         size_t n)
 {
+    const Run *r = &rs->runs[obj->run];
+    const LayerMetrics *m = &report_of(r, obj->report)->layers[ir_find_layer(&r->g, obj->str)];
+    if (t < 1 || t > m->bptt_len) {
+        snprintf(err, n, "bptt of layer '%s' has time steps 1..%d, not %ld", obj->str,
+                 m->bptt_len, t);
+        return false;
+    }
+    *out = (Value){.kind = VAL_NUM, .num = m->bptt[t - 1]};
+    return true;
+}
+
+bool run_index(const RunSet *rs, const Value *obj, long index, Value *out, char *err, size_t n)
+{
+    if (obj->kind == VAL_SERIES)
+        return series_index(rs, obj, index, out, err, n);
     const Run *r = &rs->runs[obj->run];
     char name[256];
     snprintf(name, sizeof name, "%s[%ld]", obj->str, index);
-    if (ir_find_layer(&r->g, name) < 0) {
-        static char msg[300];
-        snprintf(msg, sizeof msg, "run '%s' has no layer '%s'", r->name, name);
-        *err = msg;
+    int l = ir_find_layer(&r->g, name);
+    if (l < 0) {
+        snprintf(err, n, "run '%s' has no layer '%s'", r->name, name);
         return false;
     }
-    const char *stored = NULL;
-    for (int l = 0; l < r->g.nlayers; l++)
-        if (strcmp(r->g.layers[l].name, name) == 0)
-            stored = r->g.layers[l].name;
-    *out = (Value){.kind = VAL_LAYER, .run = obj->run, .report = obj->report, .str = stored};
+    *out = (Value){.kind = VAL_LAYER, .run = obj->run, .report = obj->report,
+                   .str = r->g.layers[l].name};
     return true;
 }

@@ -131,12 +131,13 @@ int runset_find(const struct RunSet *rs, const char *name);
 void runset_free(RunSet *rs);
 
 /* Member access on run values for the evaluator: run.initial, run.final,
- * run.diverged, report.loss, report.fc (a layer family), layer.ratio …
- * Returns false with *err set to a message when there is no such member. */
+ * run.diverged, report.loss, report.fc (a layer family), layer.ratio,
+ * layer.bptt (a series) … Returns false with a message in err (n bytes)
+ * when there is no such member. */
 bool run_member(const RunSet *rs, const Value *obj, const char *name, Value *out,
-                const char **err);
-/* Indexing a layer family: run.final.fc[2]. */
-bool run_index(const RunSet *rs, const Value *obj, long index, Value *out,
-               const char **err);
+                char *err, size_t n);
+/* Indexing a layer family (run.final.fc[2]) or a series (….bptt[1]). */
+bool run_index(const RunSet *rs, const Value *obj, long index, Value *out, char *err,
+               size_t n);
 
 #endif

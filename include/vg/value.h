@@ -26,6 +26,7 @@ typedef enum ValKind {
     VAL_REPORT,   /* run + report: a run's report (initial, final) */
     VAL_LAYERS,   /* run + report + str: the layer family "fc" awaiting [i] */
     VAL_LAYER,    /* run + report + str: one layer's metrics ("fc[1]") */
+    VAL_SERIES,   /* run + report + str: a layer's bptt curve, indexed by time step */
     VAL_SHAPE,    /* shape of a tensor, printed by the REPL */
 } ValKind;
 
