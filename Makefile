@@ -41,7 +41,7 @@ TEST_SRC = $(wildcard tests/unit/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HEADERS  = $(wildcard include/vg/*.h include/vg/*.def) $(GEN)/parser.h
 
-.PHONY: all demo check deps test unit golden examples sanitize fuzz valgrind bench install clean
+.PHONY: all demo check deps test sanitize fuzz valgrind bench install clean
 
 all: $(BUILD)/vg
 

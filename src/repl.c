@@ -310,7 +310,7 @@ static int sync_runs(Repl *r)
             continue;
         }
         Run *fresh = &r->runs.runs[r->runs.n];
-        TrainOptions o = {.seed = -1};
+        TrainOptions o = {.seed = -1, .max_memory = TRAIN_DEFAULT_MAX_MEMORY};
         if (!run_prepare(&r->p, t, &o, fresh)) {
             run_free(fresh);
             code = EXIT_ERROR;
@@ -340,7 +340,7 @@ static int train(Repl *r, Run *run, long steps)
         report_print_header(r->out, &r->p, run);
     else
         fprintf(r->out, "run %s: step %ld to %ld\n", run->name, run->step, target);
-    TrainOptions o = {.seed = -1};
+    TrainOptions o = {.seed = -1, .max_memory = TRAIN_DEFAULT_MAX_MEMORY};
     ReportProgress pg;   /* the progress line, on a terminal */
     if (r->interactive) {
         o.progress = report_progress;
