@@ -246,10 +246,10 @@ float *exec_source(Exec *e, int node)
     return e->val[node];
 }
 
-static void make_ctx(Exec *e, int i, bool training, OpCtx *c)
+static void make_ctx(Exec *e, int i, ExecMode mode, OpCtx *c)
 {
     const IrNode *n = &e->g->nodes[i];
-    *c = (OpCtx){.g = e->g, .node = n, .batch = e->batch, .training = training,
+    *c = (OpCtx){.g = e->g, .node = n, .batch = e->batch, .mode = mode,
                  .out = e->val[i], .dout = e->grad[i], .work = e->work[i],
                  .rng = &e->rng, .bptt = e->bptt[i]};
     for (int k = 0; k < n->nin; k++) {
@@ -263,19 +263,19 @@ static void make_ctx(Exec *e, int i, bool training, OpCtx *c)
     }
 }
 
-void exec_forward(Exec *e, bool training)
+void exec_forward(Exec *e, ExecMode mode)
 {
     OpCtx c;
     for (int i = 0; i < e->g->n; i++) {
         const OpDef *def = e->ops[e->g->nodes[i].op];
         if (!def->forward)
             continue;
-        make_ctx(e, i, training, &c);
+        make_ctx(e, i, mode, &c);
         def->forward(&c);
     }
 }
 
-void exec_backward(Exec *e, bool training)
+void exec_backward(Exec *e, ExecMode mode)
 {
     const IrGraph *g = e->g;
     assert(g->loss >= 0);
@@ -288,7 +288,7 @@ void exec_backward(Exec *e, bool training)
         const OpDef *def = e->ops[g->nodes[i].op];
         if (!def->backward)
             continue;
-        make_ctx(e, i, training, &c);
+        make_ctx(e, i, mode, &c);
         def->backward(&c);
     }
 }

@@ -73,7 +73,7 @@ static void fill_batch(Exec *e, uint64_t seed)
 static double loss_at(Exec *e, Rng masks)
 {
     e->rng = masks;
-    exec_forward(e, true);
+    exec_forward(e, EXEC_TRAIN);
     return exec_loss(e);
 }
 
@@ -171,7 +171,7 @@ bool gradcheck_run(const IrGraph *g, const GradcheckOptions *o, GradcheckResult 
 
     params_zero_grad(&ps);
     double l0 = loss_at(&e, masks);
-    exec_backward(&e, true);
+    exec_backward(&e, EXEC_TRAIN);
 
     out->model = g->name;
     out->batch = batch;

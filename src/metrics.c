@@ -265,8 +265,8 @@ void metrics_measure(Run *r, Report *rep)
     Exec *e = &r->probe;
     const IrGraph *g = &r->g;
     params_zero_grad(&r->ps);
-    exec_forward(e, false);
-    exec_backward(e, false);
+    exec_forward(e, EXEC_PROBE);
+    exec_backward(e, EXEC_PROBE);
     rep->step = r->step;
     rep->loss = exec_loss(e);
     rep->accuracy = metrics_accuracy(r, e->val[g->output], e->val[g->target], e->batch);

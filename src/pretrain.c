@@ -143,7 +143,7 @@ static void feed(Pretrainer *pt, const Chain *c, Exec *ae)
     for (int i = 0; i < b; i++)
         pt->batch[i] = run_next_row(pt->rows, pt->nrows, &pt->cursor, &pt->rng);
     run_fill(r, &r->train, pt->batch, b);
-    exec_forward(&r->train, false);
+    exec_forward(&r->train, EXEC_EVAL);
     size_t bytes = (size_t)b * shape_size(r->g.nodes[c->input].shape) * sizeof(float);
     memcpy(exec_source(ae, ae->g->input), r->train.val[c->input], bytes);
     memcpy(exec_source(ae, ae->g->target), r->train.val[c->input], bytes);
@@ -175,7 +175,7 @@ static PretrainStatus train_layer(Pretrainer *pt, int layer, const Chain *c, cha
     for (long t = 0; t < pt->steps && !train_interrupted; t++) {
         feed(pt, c, &ae);
         params_zero_grad(&ps);
-        exec_forward(&ae, true);
+        exec_forward(&ae, EXEC_TRAIN);
         double loss = exec_loss(&ae);
         if (!isfinite(loss)) {
             snprintf(why, n, "run '%s': pre-training layer '%s': the reconstruction loss "
@@ -186,7 +186,7 @@ static PretrainStatus train_layer(Pretrainer *pt, int layer, const Chain *c, cha
             st = PRETRAIN_NONFINITE;
             goto done;
         }
-        exec_backward(&ae, true);
+        exec_backward(&ae, EXEC_TRAIN);
         optim_begin_step(&opt);
         optim_update(&opt, ps.value, ps.grad, 0, ps.n);
         if (t == 0)

@@ -313,7 +313,7 @@ static double test_accuracy(Run *r)
     for (int at = 0; at < ntest; at += e->batch) {
         int k = ntest - at < e->batch ? ntest - at : e->batch;
         run_fill(r, e, rows + at, k);
-        exec_forward(e, false);
+        exec_forward(e, EXEC_EVAL);
         right += metrics_accuracy(r, e->val[r->g.output], e->val[r->g.target], k) * k;
     }
     return right / ntest;
@@ -340,9 +340,9 @@ static bool step_once(Run *r, char *why, size_t n)
 {
     fill_batch(r);
     params_zero_grad(&r->ps);
-    exec_forward(&r->train, true);
+    exec_forward(&r->train, EXEC_TRAIN);
     float loss = exec_loss(&r->train);
-    exec_backward(&r->train, true);
+    exec_backward(&r->train, EXEC_TRAIN);
     double norm = grad_norm(&r->ps);
     r->last_global_norm = norm;
     r->last_loss = loss;

@@ -15,6 +15,17 @@
 
 struct OpDef;
 
+/* What a sweep is for; it decides dropout and batch normalisation. */
+typedef enum ExecMode {
+    EXEC_TRAIN,  /* a training step: dropout samples a mask; batchnorm normalises
+                    with the batch's statistics and moves its running ones */
+    EXEC_PROBE,  /* a report's probe: no dropout; batchnorm normalises with the
+                    probe's own statistics, as training does, and leaves the
+                    running ones alone */
+    EXEC_EVAL,   /* evaluation (test accuracy): no dropout; batchnorm uses its
+                    running statistics */
+} ExecMode;
+
 typedef struct ParamStore {
     float *value;   /* graph->param_floats */
     float *grad;    /* parallel to value */
@@ -61,13 +72,12 @@ void exec_free(Exec *e);
 
 /* Pointer to a source node's buffer (input or target), for the caller to fill. */
 float *exec_source(Exec *e, int node);
-/* Runs every node. With training, dropout samples and batchnorm uses batch
- * statistics. */
-void exec_forward(Exec *e, bool training);
+/* Runs every node; the mode decides dropout and batch normalisation. */
+void exec_forward(Exec *e, ExecMode mode);
 /* Zeroes node gradients, seeds dLoss = 1 and runs backward kernels in
  * reverse order; parameter gradients *accumulate* into ps->grad (the caller
  * zeroes them once per step). */
-void exec_backward(Exec *e, bool training);
+void exec_backward(Exec *e, ExecMode mode);
 /* The loss value after exec_forward (needs a loss node). */
 float exec_loss(const Exec *e);
 

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "vg/exec.h"
 #include "vg/ir.h"
 
 struct Rng;
@@ -40,7 +41,7 @@ typedef struct OpCtx {
     const IrGraph *g;
     const IrNode *node;
     int batch;
-    bool training;          /* dropout on, batchnorm uses batch statistics */
+    ExecMode mode;          /* training, probing or evaluating (exec.h) */
     const float *in[IR_MAX_IN];
     float *din[IR_MAX_IN];
     float *out, *dout;

@@ -133,7 +133,8 @@ static size_t batchnorm_work(const IrNode *n, const IrGraph *g, int batch)
 /* Training: batch statistics, and the running estimates move towards them
  * as in PyTorch: running = (1 − m)·running + m·batch, with the unbiased
  * variance σ²·R/(R − 1) for the running one (R rows; σ² itself when R = 1).
- * Evaluating: the running statistics. */
+ * Probing: batch statistics, running ones untouched — the gradient a report
+ * measures is the one training sees. Evaluating: the running statistics. */
 static void batchnorm_forward(const OpCtx *c)
 {
     size_t rows, feat;
@@ -143,8 +144,9 @@ static void batchnorm_forward(const OpCtx *c)
     float *rmean = c->param[P_RUNNING_MEAN], *rvar = c->param[P_RUNNING_VAR];
     for (size_t f = 0; f < feat; f++) {
         double mean = rmean[f], var = rvar[f];
-        if (c->training) {
+        if (c->mode != EXEC_EVAL)
             moments(c->in[NORM_X] + f, rows, feat, &mean, &var);
+        if (c->mode == EXEC_TRAIN) {
             double unbiased = rows > 1 ? var * (double)rows / (double)(rows - 1) : var;
             rmean[f] = (float)((1 - m) * rmean[f] + m * mean);
             rvar[f] = (float)((1 - m) * rvar[f] + m * unbiased);
@@ -161,7 +163,7 @@ static void batchnorm_backward(const OpCtx *c)
     dims(c, &rows, &feat);
     const float *inv = c->work + rows * feat;
     for (size_t f = 0; f < feat; f++)
-        group_backward(c, f, rows, feat, f, 0, inv[f], c->training);
+        group_backward(c, f, rows, feat, f, 0, inv[f], c->mode != EXEC_EVAL);
 }
 
 const OpDef op_batchnorm = {

@@ -314,7 +314,7 @@ static void dropout_forward(const OpCtx *c)
 {
     const float *x = c->in[0];
     size_t n = elems(c);
-    if (!c->training) {
+    if (c->mode != EXEC_TRAIN) {
         memcpy(c->out, x, n * sizeof *x);
         return;
     }
@@ -326,14 +326,14 @@ static void dropout_forward(const OpCtx *c)
     }
 }
 
-/* dx += dout ⊙ m (training), dx += dout (evaluating) */
+/* dx += dout ⊙ m (training), dx += dout (probing, evaluating) */
 static void dropout_backward(const OpCtx *c)
 {
     float *dx = c->din[0];
     if (!dx)
         return;
     for (size_t i = 0, n = elems(c); i < n; i++)
-        dx[i] += c->training ? c->dout[i] * c->work[i] : c->dout[i];
+        dx[i] += c->mode == EXEC_TRAIN ? c->dout[i] * c->work[i] : c->dout[i];
 }
 
 const OpDef op_dropout = {

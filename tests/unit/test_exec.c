@@ -110,8 +110,8 @@ static void test_batch_change(void **state)
     const float x[2] = {0.25f, -1.5f};
     memcpy(exec_source(&small, 0), x, sizeof x);
     memcpy(exec_source(&big, 0) + 2 * 99, x, sizeof x);
-    exec_forward(&small, false);
-    exec_forward(&big, false);
+    exec_forward(&small, EXEC_EVAL);
+    exec_forward(&big, EXEC_EVAL);
     for (int j = 0; j < 3; j++)
         assert_float_equal(small.val[2][j], big.val[2][3 * 99 + j], 0);
     exec_free(&small);
@@ -175,14 +175,14 @@ static void test_backward_accumulates(void **state)
     memcpy(exec_source(&e, 0), x, sizeof x);
     memcpy(exec_source(&e, f->g.target), t, sizeof t);
     params_zero_grad(&f->ps);
-    exec_forward(&e, true);
-    exec_backward(&e, true);
+    exec_forward(&e, EXEC_TRAIN);
+    exec_backward(&e, EXEC_TRAIN);
     assert_float_equal(e.grad[f->g.loss][0], 1, 0);
     assert_int_equal(f->ps.n, 9);
     float once[9], dh[6];
     memcpy(once, f->ps.grad, sizeof once);
     memcpy(dh, e.grad[2], sizeof dh);
-    exec_backward(&e, true);
+    exec_backward(&e, EXEC_TRAIN);
     for (int i = 0; i < 9; i++)
         assert_float_equal(f->ps.grad[i], 2 * once[i], 1e-7);
     for (int i = 0; i < 6; i++)

@@ -78,7 +78,7 @@ static void test_batchnorm_training(void **state)
     param(&n, 0)[1] = 2;     /* γ₁ */
     param(&n, 1)[0] = 0.5f;  /* β₀ */
     memcpy(exec_source(&n.e, n.x), batch4, sizeof batch4);
-    exec_forward(&n.e, true);
+    exec_forward(&n.e, EXEC_TRAIN);
     const float *y = n.e.val[n.y];
     double s0 = sqrt(1.25 + 1e-5), s1 = sqrt(1 + 1e-5);
     for (int b = 0; b < 4; b++) {
@@ -103,7 +103,7 @@ static void test_batchnorm_evaluating(void **state)
     param(&n, 2)[0] = 1, param(&n, 2)[1] = -2;   /* running mean */
     param(&n, 3)[0] = 4, param(&n, 3)[1] = 0.25f; /* running var */
     memcpy(exec_source(&n.e, n.x), batch4, sizeof batch4);
-    exec_forward(&n.e, false);
+    exec_forward(&n.e, EXEC_EVAL);
     for (int i = 0; i < 8; i++) {
         double m = i % 2 ? -2 : 1, v = i % 2 ? 0.25 : 4;
         assert_float_equal(n.e.val[n.y][i], (batch4[i] - m) / sqrt(v + 1e-3), 1e-6);
@@ -112,9 +112,27 @@ static void test_batchnorm_evaluating(void **state)
     assert_float_equal(param(&n, 3)[1], 0.25, 0);
     /* on [T, F], training normalises over batch × time: the same groups
      * as the batch of 4 rows above */
-    exec_forward(&n.e, true);
+    exec_forward(&n.e, EXEC_TRAIN);
     assert_float_equal(n.e.val[n.y][0], (1 - 2.5) / sqrt(1.25 + 1e-3), 1e-6);
     assert_float_equal(param(&n, 2)[0], 0.7 * 1 + 0.3 * 2.5, 1e-6);
+    net_free(&n);
+}
+
+/* Probing (a report): the batch's own statistics, as in training, but the
+ * running ones stay where they are. */
+static void test_batchnorm_probing(void **state)
+{
+    (void)state;
+    Net n;
+    Value extra[2] = {num(0.1), num(1e-5)};
+    net_build(&n, OP_BATCHNORM, shape1(2), extra, 2, 4);
+    param(&n, 2)[0] = 7, param(&n, 3)[0] = 9;   /* running statistics far off */
+    memcpy(exec_source(&n.e, n.x), batch4, sizeof batch4);
+    exec_forward(&n.e, EXEC_PROBE);
+    for (int b = 0; b < 4; b++)
+        assert_float_equal(n.e.val[n.y][2 * b], (batch4[2 * b] - 2.5) / sqrt(1.25 + 1e-5), 1e-6);
+    assert_float_equal(param(&n, 2)[0], 7, 0);
+    assert_float_equal(param(&n, 3)[0], 9, 0);
     net_free(&n);
 }
 
@@ -128,7 +146,7 @@ static void test_layernorm(void **state)
     param(&n, 0)[0] = 3;      /* γ₀ */
     param(&n, 1)[1] = -1;     /* β₁ */
     memcpy(exec_source(&n.e, n.x), batch4, sizeof batch4);
-    for (int mode = 0; mode < 2; mode++) {
+    for (ExecMode mode = EXEC_TRAIN; mode <= EXEC_EVAL; mode++) {
         exec_forward(&n.e, mode);
         for (int r = 0; r < 4; r++) {
             double a = batch4[2 * r], b = batch4[2 * r + 1], m = (a + b) / 2;
@@ -180,6 +198,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batchnorm_training),
+        cmocka_unit_test(test_batchnorm_probing),
         cmocka_unit_test(test_batchnorm_evaluating),
         cmocka_unit_test(test_layernorm),
         cmocka_unit_test(test_argument_errors),

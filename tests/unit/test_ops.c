@@ -116,7 +116,7 @@ static void fill_random(Net *n, Rng *r)
 static float loss_at(Exec *e, Rng rng)
 {
     e->rng = rng;
-    exec_forward(e, true);
+    exec_forward(e, EXEC_TRAIN);
     return exec_loss(e);
 }
 
@@ -131,7 +131,7 @@ static double gradcheck(Exec *e)
     Rng rng = e->rng;
     params_zero_grad(ps);
     loss_at(e, rng);
-    exec_backward(e, true);
+    exec_backward(e, EXEC_TRAIN);
     double worst = 0;
     for (size_t i = 0; i < ps->n; i++) {
         float keep = ps->value[i];
@@ -297,7 +297,7 @@ static void test_dense_forward(void **state)
     memcpy(n.ps.value, wb, sizeof wb);
     static const float in[] = {1, 2, 0, -1};
     memcpy(exec_source(&n.e, x), in, sizeof in);
-    exec_forward(&n.e, false);
+    exec_forward(&n.e, EXEC_EVAL);
     static const float want[] = {9.5f, 11, 15, -3.5f, -6, -6};
     for (int i = 0; i < 6; i++)
         assert_float_equal(n.e.val[y][i], want[i], 1e-6);
@@ -313,7 +313,7 @@ static void unary_forward(int op, const float *in, float *out, int count)
     int y = unary(&n, op, x);
     plan(&n, 1);
     memcpy(exec_source(&n.e, x), in, (size_t)count * sizeof *in);
-    exec_forward(&n.e, false);
+    exec_forward(&n.e, EXEC_EVAL);
     memcpy(out, n.e.val[y], (size_t)count * sizeof *out);
     net_free(&n);
 }
@@ -399,7 +399,7 @@ static void test_concat_last(void **state)
     plan(&n, 2);
     const float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     memcpy(exec_source(&n.e, a), x, sizeof x);
-    exec_forward(&n.e, false);
+    exec_forward(&n.e, EXEC_EVAL);
     /* row (batch 1, step 1): [7, 8, 7/8, 8/9, 7, 8] */
     const float want[6] = {7, 8, 7.0f / 8, 8.0f / 9, 7, 8};
     for (int i = 0; i < 6; i++) {
@@ -425,10 +425,10 @@ static void test_dropout_modes(void **state)
     float *in = exec_source(&n.e, x);
     for (int i = 0; i < N; i++)
         in[i] = 1 + (float)i / N;
-    exec_forward(&n.e, false);
+    exec_forward(&n.e, EXEC_EVAL);
     assert_memory_equal(n.e.val[y], in, N * sizeof(float));
     Rng start = n.e.rng;
-    exec_forward(&n.e, true);
+    exec_forward(&n.e, EXEC_TRAIN);
     int dropped = 0;
     for (int i = 0; i < N; i++) {
         float v = n.e.val[y][i];
@@ -442,9 +442,9 @@ static void test_dropout_modes(void **state)
     float mask[N];
     memcpy(mask, n.e.val[y], sizeof mask);
     n.e.rng = start;
-    exec_forward(&n.e, true);
+    exec_forward(&n.e, EXEC_TRAIN);
     assert_memory_equal(n.e.val[y], mask, sizeof mask);
-    exec_forward(&n.e, true);
+    exec_forward(&n.e, EXEC_TRAIN);
     assert_memory_not_equal(n.e.val[y], mask, sizeof mask);
     net_free(&n);
 }

@@ -80,7 +80,7 @@ static void test_lstm_steps(void **state)
         param(&n, 2 + k)[0] = b[k];
     const float x[2] = {1, -2};
     memcpy(exec_source(&n.e, n.x), x, sizeof x);
-    exec_forward(&n.e, false);
+    exec_forward(&n.e, EXEC_EVAL);
     double h = 0, c = 0;
     for (int t = 0; t < 2; t++) {
         double i = sigm(wi[0] * x[t] + wh[0] * h + b[0]);
@@ -117,7 +117,7 @@ static void test_gru_steps(void **state)
     param(&n, 5)[0] = bhn;
     const float x[2] = {1.5f, 0.5f};
     memcpy(exec_source(&n.e, n.x), x, sizeof x);
-    exec_forward(&n.e, false);
+    exec_forward(&n.e, EXEC_EVAL);
     double h = 0;
     for (int t = 0; t < 2; t++) {
         double r = sigm(wi[0] * x[t] + b[0] + wh[0] * h);
@@ -150,7 +150,7 @@ static void test_rnn_step_and_params(void **state)
     param(&n, 2)[0] = 0.1f;
     const float x[4] = {1, 2, -1, 0.5f};
     memcpy(exec_source(&n.e, n.x), x, sizeof x);
-    exec_forward(&n.e, false);
+    exec_forward(&n.e, EXEC_EVAL);
     assert_float_equal(n.e.val[n.rec][0], tanh(0.5 - 2 + 0.1), 1e-6);
     assert_float_equal(n.e.val[n.rec][1], tanh(-0.5 - 0.5 + 0.1), 1e-6);
     net_free(&n);
@@ -189,8 +189,8 @@ static void test_bptt_norms(void **state)
     for (int i = 0; i < B * T * U; i++)
         tg[i] = (float)rng_normal(&r);
     params_zero_grad(&n.ps);
-    exec_forward(&n.e, true);
-    exec_backward(&n.e, true);
+    exec_forward(&n.e, EXEC_TRAIN);
+    exec_backward(&n.e, EXEC_TRAIN);
     const float *h = n.e.val[n.rec], *whh = param(&n, 1), *bptt = n.e.bptt[n.rec];
     assert_non_null(bptt);
     double g[B][U] = {{0}};

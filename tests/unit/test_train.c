@@ -138,7 +138,7 @@ static double held_out_accuracy(Run *r)
     DiagSink d = {0};
     assert_true(exec_plan(&e, &r->g, &r->ps, ntest, 0, &d));
     run_fill(r, &e, r->order + r->ntrain, ntest);
-    exec_forward(&e, false);
+    exec_forward(&e, EXEC_EVAL);
     const float *z = e.val[r->g.output];
     int right = 0;
     for (int b = 0; b < ntest; b++) {
