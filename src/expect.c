@@ -69,18 +69,25 @@ static ExpectOutcome check_one(Program *p, const RunSet *rs, const AstNode *item
     return v.num ? EXPECT_PASS : EXPECT_FAIL;
 }
 
+static int status_of(ExpectOutcome o)
+{
+    return o == EXPECT_ERROR ? 2 : o == EXPECT_FAIL ? 1 : 0;
+}
+
+int expect_check(Program *p, const RunSet *rs, const AstNode *item, ExpectResult *res)
+{
+    memset(res, 0, sizeof *res);
+    res->ast = item;
+    res->outcome = check_one(p, rs, item, res);
+    return status_of(res->outcome);
+}
+
 int expect_check_all(Program *p, const RunSet *rs, ExpectResult *results)
 {
     int status = 0;
     for (int i = 0; i < p->nexpects; i++) {
-        ExpectResult *res = &results[i];
-        memset(res, 0, sizeof *res);
-        res->ast = p->expects[i];
-        res->outcome = check_one(p, rs, res->ast, res);
-        if (res->outcome == EXPECT_ERROR)
-            status = 2;
-        else if (res->outcome == EXPECT_FAIL && status == 0)
-            status = 1;
+        int s = expect_check(p, rs, p->expects[i], &results[i]);
+        status = s > status ? s : status;
     }
     return status;
 }

@@ -256,6 +256,25 @@ static bool load_resolved(Program *p, const char *path, Span at)
     return ok;
 }
 
+void program_forget_file(Program *p, const char *path)
+{
+    char canon[PATH_MAX], other[PATH_MAX];
+    if (!realpath(path, canon))
+        return;
+    int k = 0;
+    for (int i = 0; i < p->nloaded; i++)
+        if (strcmp(p->loaded[i], canon) != 0)
+            p->loaded[k++] = p->loaded[i];
+    p->nloaded = k;
+    k = 0;
+    for (int i = 0; i < p->nexpects; i++) {
+        const char *from = p->sources.files[p->expects[i]->span.file].path;
+        if (!realpath(from, other) || strcmp(other, canon) != 0)
+            p->expects[k++] = p->expects[i];
+    }
+    p->nexpects = k;
+}
+
 bool program_load(Program *p, const char *path, Span at)
 {
     struct stat st;

@@ -518,17 +518,9 @@ static int bind(Repl *r, AstNode *e)
 /* An expect entered at the prompt is checked at once, on its own. */
 static int check_expect(Repl *r, const AstNode *item)
 {
-    Program *p = &r->p;
-    const AstNode **kept = p->expects;
-    int nkept = p->nexpects;
-    const AstNode *one[1] = {item};
-    p->expects = one;
-    p->nexpects = 1;
     ExpectResult res;
-    int code = expect_check_all(p, &r->runs, &res);
-    expect_print(r->out, p, &res, 1, r->color_out);
-    p->expects = kept;
-    p->nexpects = nkept;
+    int code = expect_check(&r->p, &r->runs, item, &res);
+    expect_print(r->out, &r->p, &res, 1, r->color_out);
     return code;
 }
 
@@ -852,32 +844,9 @@ static int cmd_expect(Repl *r, const Word *a, int n)
     return code;
 }
 
-/* Loading a file again reads it anew: it is dropped from the loaded list
- * (its imports stay loaded), and its expect lines are dropped so they are
- * not counted twice. */
-static void forget_file(Repl *r, const char *canon)
-{
-    Program *p = &r->p;
-    int k = 0;
-    for (int i = 0; i < p->nloaded; i++)
-        if (strcmp(p->loaded[i], canon) != 0)
-            p->loaded[k++] = p->loaded[i];
-    p->nloaded = k;
-    k = 0;
-    for (int i = 0; i < p->nexpects; i++) {
-        char c[PATH_MAX];
-        const char *path = p->sources.files[p->expects[i]->span.file].path;
-        if (!realpath(path, c) || strcmp(c, canon) != 0)
-            p->expects[k++] = p->expects[i];
-    }
-    p->nexpects = k;
-}
-
 static int load_file(Repl *r, const char *path, Span at)
 {
-    char canon[PATH_MAX];
-    if (realpath(path, canon))
-        forget_file(r, canon);
+    program_forget_file(&r->p, path);  /* loading again reads it anew */
     int nexpects = r->p.nexpects;
     if (!program_load(&r->p, path, at))
         return EXIT_ERROR;

@@ -24,6 +24,9 @@ typedef struct ExpectResult {
  * exit status they imply: 0 all held or were skipped, 1 one failed, 2 one
  * could not be evaluated (its diagnostic is in p->diag). */
 int expect_check_all(Program *p, const RunSet *rs, ExpectResult *results);
+/* Checks one AST_EXPECT item (the REPL's, as it is entered); the same
+ * status for it alone. */
+int expect_check(Program *p, const RunSet *rs, const AstNode *item, ExpectResult *res);
 void expect_print(FILE *out, const Program *p, const ExpectResult *results, int n, bool color);
 const char *expect_outcome_name(ExpectOutcome o);
 

@@ -57,6 +57,12 @@ bool program_load(Program *p, const char *path, Span at);
  * name, records trains and expects, follows imports relative to base_dir. */
 bool program_add_item(Program *p, const AstNode *item, const char *base_dir);
 
+/* Makes a loaded file loadable again (the REPL's :load of a file it has
+ * read): it leaves the loaded list, and its expect lines are dropped so
+ * that reading it again does not count them twice. Its imports stay
+ * loaded. Nothing happens for a file never loaded. */
+void program_forget_file(Program *p, const char *path);
+
 Symbol *program_lookup(Program *p, const char *name);
 /* Folder of a source file, for resolving relative paths ("." if none). */
 const char *program_dir_of(Program *p, int file);

@@ -96,6 +96,29 @@ static void test_imports_relative_vgpath_and_once(void **state)
     program_free(&p);
 }
 
+/* The REPL's :load of a file it has read: forgotten, the file is read
+ * again, replacing its items, and its expects are not counted twice. */
+static void test_forget_file_reads_it_anew(void **state)
+{
+    (void)state;
+    Program p;
+    assert_true(load(&p, "let a = 1\nexpect a == 1\n"));
+    p.allow_redefine = true;
+    char path[256];
+    snprintf(path, sizeof path, "%s/main.vg", dir);
+    assert_true(program_load(&p, path, SPAN_NONE));  /* loaded already: nothing new */
+    assert_int_equal(p.nexpects, 1);
+    write_file("main.vg", "let a = 2\nexpect a == 2\n");
+    program_forget_file(&p, path);
+    assert_int_equal(p.nexpects, 0);
+    assert_true(program_load(&p, path, SPAN_NONE));
+    assert_int_equal(p.nexpects, 1);
+    assert_int_equal(p.expects[0]->a->b->num, 2);
+    program_forget_file(&p, "/no/such/file.vg");  /* a no-op */
+    assert_int_equal(p.nloaded, 1);
+    program_free(&p);
+}
+
 static void test_redefinition_is_an_error(void **state)
 {
     (void)state;
@@ -240,6 +263,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_imports_relative_vgpath_and_once),
+        cmocka_unit_test(test_forget_file_reads_it_anew),
         cmocka_unit_test(test_redefinition_is_an_error),
         cmocka_unit_test(test_blocks_share_scope_but_loop_variables_end),
         cmocka_unit_test(test_def_parameters_belong_to_the_enclosing_layer),
