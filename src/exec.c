@@ -7,7 +7,8 @@
  * multiple. The sweeps then only call kernels. Reverse-mode autodiff
  * follows kann's kad_grad (kautodiff.c): zero the node gradients, seed
  * dLoss = 1, and run backward kernels from the loss down, each accumulating
- * into its inputs' gradients. */
+ * into its inputs' gradients — except that a node's first writer overwrites
+ * its gradient instead, and then that gradient is not zeroed (ops.h). */
 #include "vg/exec.h"
 
 #include <assert.h>
@@ -195,6 +196,38 @@ static void carve(Exec *e)
     }
 }
 
+/* Which backward kernel writes each node gradient first. Backward runs from
+ * the loss down, so a node's first writer is its highest-numbered consumer
+ * that has a backward; it overwrites the gradient unless it reads the node
+ * through two inputs. Gradients without such a writer are zeroed each step. */
+static void plan_overwrites(Exec *e)
+{
+    const IrGraph *g = e->g;
+    e->din_first = xcalloc((size_t)g->n, (IR_MAX_IN + 1) * sizeof(bool));
+    e->grad_zero = e->din_first + (size_t)g->n * IR_MAX_IN;
+    bool *seen = e->grad_zero;  /* first: has a writer been met; then inverted */
+    for (int i = g->loss; i >= 0; i--) {
+        const IrNode *n = &g->nodes[i];
+        if (!e->ops[n->op]->backward)
+            continue;
+        for (int k = 0; k < n->nin; k++) {
+            int j = n->in[k], uses = 0;
+            if (!e->grad[j] || seen[j])
+                continue;
+            for (int m = 0; m < n->nin; m++)
+                uses += n->in[m] == j;
+            e->din_first[(size_t)i * IR_MAX_IN + k] = uses == 1;
+            seen[j] = true;
+        }
+    }
+    for (int j = 0; j < g->n; j++)
+        e->grad_zero[j] = true;
+    for (int i = 0; i < g->n; i++)
+        for (int k = 0; k < g->nodes[i].nin; k++)
+            if (e->din_first[(size_t)i * IR_MAX_IN + k])
+                e->grad_zero[g->nodes[i].in[k]] = false;
+}
+
 bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
                size_t max_bytes, DiagSink *d)
 {
@@ -228,6 +261,7 @@ bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
     e->block = (float *)(tables + 4 * g->n);
     e->floats = (bytes - 4 * (size_t)g->n * sizeof(float *)) / sizeof(float);
     carve(e);
+    plan_overwrites(e);
     rng_derive(&e->rng, 0, RNG_DROPOUT);
     return true;
 }
@@ -235,6 +269,7 @@ bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
 void exec_free(Exec *e)
 {
     free(e->val);
+    free(e->din_first);
     *e = (Exec){0};
 }
 
@@ -255,6 +290,7 @@ static void make_ctx(Exec *e, int i, ExecMode mode, OpCtx *c)
     for (int k = 0; k < n->nin; k++) {
         c->in[k] = e->val[n->in[k]];
         c->din[k] = e->grad[n->in[k]];
+        c->din_overwrite[k] = e->din_first[(size_t)i * IR_MAX_IN + k];
     }
     for (int k = 0; k < n->nparam; k++) {
         const IrParam *p = &e->g->params[n->param[k]];
@@ -280,7 +316,7 @@ void exec_backward(Exec *e, ExecMode mode)
     const IrGraph *g = e->g;
     assert(g->loss >= 0);
     for (int i = 0; i < g->n; i++)
-        if (e->grad[i])
+        if (e->grad[i] && e->grad_zero[i])
             memset(e->grad[i], 0, node_sizes(g, i, e->batch).grad * sizeof(float));
     e->grad[g->loss][0] = 1;
     OpCtx c;

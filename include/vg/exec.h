@@ -57,6 +57,10 @@ typedef struct Exec {
     float **grad;     /* per node; NULL for sources */
     float **work;     /* per node; NULL when the op saves nothing */
     float **bptt;     /* per node: recurrent ops' per-step gradient norms */
+    bool *din_first;  /* [node][IR_MAX_IN]: node's backward writes that input's
+                         gradient first, so overwrites it (ops.h) */
+    bool *grad_zero;  /* per node: its gradient is zeroed before backward
+                         (no consumer overwrites it) */
     float *block;
     size_t floats;    /* total floats in block */
     Rng rng;          /* dropout */
@@ -74,8 +78,8 @@ void exec_free(Exec *e);
 float *exec_source(Exec *e, int node);
 /* Runs every node; the mode decides dropout and batch normalisation. */
 void exec_forward(Exec *e, ExecMode mode);
-/* Zeroes node gradients, seeds dLoss = 1 and runs backward kernels in
- * reverse order; parameter gradients *accumulate* into ps->grad (the caller
+/* Zeroes the node gradients that no consumer overwrites, seeds dLoss = 1
+ * and runs backward kernels in reverse order; parameter gradients *accumulate* into ps->grad (the caller
  * zeroes them once per step). */
 void exec_backward(Exec *e, ExecMode mode);
 /* The loss value after exec_forward (needs a loss node). */

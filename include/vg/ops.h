@@ -8,9 +8,17 @@
  * ops.def; each op's OpDef lives in its family's file under src/ops/.
  *
  * Kernel contract: buffers are batch-major, [batch, shape_size(node)]
- * floats. forward writes out. backward *accumulates* into din[i] (NULL when
- * input i needs no gradient) and dparam[i]; the caller zeroes them first.
- * Kernels never allocate: scratch and saved state come in work. */
+ * floats. forward writes out. backward writes din[i] (NULL when input i
+ * needs no gradient) and accumulates into dparam[i] (zeroed by the caller
+ * once per step). For din[i] the executor plans, once per graph and batch,
+ * which consumer of a node runs its backward first: that kernel gets
+ * din_overwrite[i] = true and must *overwrite* every element of din[i]
+ * (a GEMM with beta = 0, '=' for '+='), since the buffer still holds the
+ * previous step's values; every later consumer, and every kernel with
+ * din_overwrite[i] = false, *accumulates* into it. A node read twice by
+ * one consumer (x + x) is zeroed and accumulated, never overwritten.
+ * Skipping the zeroing saves a memset and a read of every gradient buffer
+ * per step. Kernels never allocate: scratch and saved state come in work. */
 #ifndef VG_OPS_H
 #define VG_OPS_H
 
@@ -44,6 +52,7 @@ typedef struct OpCtx {
     ExecMode mode;          /* training, probing or evaluating (exec.h) */
     const float *in[IR_MAX_IN];
     float *din[IR_MAX_IN];
+    bool din_overwrite[IR_MAX_IN];  /* write din[i] rather than add to it */
     float *out, *dout;
     float *param[IR_MAX_PARAMS];   /* writable: batchnorm updates running stats */
     float *dparam[IR_MAX_PARAMS];  /* NULL for non-trainable parameters */
@@ -87,5 +96,10 @@ const Sig *op_sig(int op);                /* parsed once, cached */
  * value other than zero (a norm's gain, an LSTM's forget-gate bias). */
 const Spec *op_constant_init(IrGraph *g, double c);
 static inline const OpDef *op_def(int op) { return op_table[op]; }
+/* What a gradient element holds before a kernel adds its part: 0 when the
+ * kernel writes it first (ow = c->din_overwrite[i]), else the element. A
+ * select, not a multiply by ow: the buffer may hold an earlier step's inf
+ * or nan. */
+static inline float op_din_old(bool ow, float old) { return ow ? 0.0f : old; }
 
 #endif

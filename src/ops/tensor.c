@@ -61,8 +61,9 @@ static void pass_grad(const OpCtx *c, int k, float s)
     float *dx = c->din[k];
     if (!dx)
         return;
+    bool ow = c->din_overwrite[k];
     for (size_t i = 0, n = elems(c); i < n; i++)
-        dx[i] += s * c->dout[i];
+        dx[i] = op_din_old(ow, dx[i]) + s * c->dout[i];
 }
 
 /* dx += dout, dy += dout */
@@ -123,8 +124,9 @@ static void mul_backward(const OpCtx *c)
         const float *other = c->in[1 - k];
         if (!dx)
             continue;
+        bool ow = c->din_overwrite[k];
         for (size_t i = 0, n = elems(c); i < n; i++)
-            dx[i] += c->dout[i] * other[i];
+            dx[i] = op_din_old(ow, dx[i]) + c->dout[i] * other[i];
     }
 }
 
@@ -208,8 +210,9 @@ static void concat_blocks(const OpCtx *c, bool backward)
             if (!backward) {
                 memcpy(c->out + r * width + off, c->in[k] + r * w, w * sizeof(float));
             } else if (c->din[k]) {
+                float *dx = c->din[k] + r * w;
                 for (size_t j = 0; j < w; j++)
-                    c->din[k][r * w + j] += c->dout[r * width + off + j];
+                    dx[j] = op_din_old(c->din_overwrite[k], dx[j]) + c->dout[r * width + off + j];
             }
         }
         off += w;
@@ -264,6 +267,7 @@ static void softmax_backward(const OpCtx *c)
     float *dz = c->din[0];
     if (!dz)
         return;
+    bool ow = c->din_overwrite[0];
     size_t rows, k;
     rows_cols(c, c->node->shape, &rows, &k);
     for (size_t r = 0; r < rows; r++) {
@@ -272,7 +276,7 @@ static void softmax_backward(const OpCtx *c)
         for (size_t j = 0; j < k; j++)
             dot += (double)dy[j] * y[j];
         for (size_t j = 0; j < k; j++)
-            dz[r * k + j] += y[j] * (dy[j] - (float)dot);
+            dz[r * k + j] = op_din_old(ow, dz[r * k + j]) + y[j] * (dy[j] - (float)dot);
     }
 }
 
@@ -332,8 +336,10 @@ static void dropout_backward(const OpCtx *c)
     float *dx = c->din[0];
     if (!dx)
         return;
+    bool ow = c->din_overwrite[0];
     for (size_t i = 0, n = elems(c); i < n; i++)
-        dx[i] += c->mode == EXEC_TRAIN ? c->dout[i] * c->work[i] : c->dout[i];
+        dx[i] = op_din_old(ow, dx[i]) +
+                (c->mode == EXEC_TRAIN ? c->dout[i] * c->work[i] : c->dout[i]);
 }
 
 const OpDef op_dropout = {
@@ -371,13 +377,16 @@ static void last_forward(const OpCtx *c)
         memcpy(c->out + b * step, c->in[0] + (b * t + t - 1) * step, step * sizeof(float));
 }
 
-/* dx[b, T − 1] += dout[b]; the other steps get nothing */
+/* dx[b, T − 1] += dout[b]; the other steps get nothing (zeros, when this
+ * kernel writes dx first) */
 static void last_backward(const OpCtx *c)
 {
     float *dx = c->din[0];
     if (!dx)
         return;
     size_t step = shape_size(c->node->shape), t = (size_t)in_shape(c->g, c->node, 0).dim[0];
+    if (c->din_overwrite[0])
+        memset(dx, 0, (size_t)c->batch * t * step * sizeof *dx);
     for (size_t b = 0; b < (size_t)c->batch; b++)
         for (size_t j = 0; j < step; j++)
             dx[(b * t + t - 1) * step + j] += c->dout[b * step + j];

@@ -129,9 +129,14 @@ static double gradcheck(Exec *e)
     const float eps = 1e-3f;
     ParamStore *ps = e->ps;
     Rng rng = e->rng;
-    params_zero_grad(ps);
     loss_at(e, rng);
-    exec_backward(e, EXEC_TRAIN);
+    /* Twice: the second backward finds the node gradients of the first in
+     * place, so a kernel that adds where it should overwrite (ops.h) gets
+     * them wrong. */
+    for (int pass = 0; pass < 2; pass++) {
+        params_zero_grad(ps);
+        exec_backward(e, EXEC_TRAIN);
+    }
     double worst = 0;
     for (size_t i = 0; i < ps->n; i++) {
         float keep = ps->value[i];
@@ -259,6 +264,72 @@ static void test_gradcheck_catches_a_wrong_backward(void **state)
 /* φ′ against differences of φ, and max_deriv as the sup of φ′ on a grid
  * fine enough (step 1e-3, missing every kink) to come within 1% of a
  * supremum approached at a kink (selu's λα at 0⁻). */
+/* sigmoid's backward as it was before the overwrite contract: right, but
+ * always adding to dz. */
+static void accumulating_sigmoid_backward(const OpCtx *c)
+{
+    size_t n = (size_t)c->batch * shape_size(c->node->shape);
+    for (size_t i = 0; i < n; i++)
+        c->din[0][i] += c->dout[i] * c->out[i] * (1 - c->out[i]);
+}
+
+/* A kernel that ignores din_overwrite doubles the gradient it passes down
+ * on the second backward, and the gradient check sees it. */
+static void test_gradcheck_catches_an_accumulating_backward(void **state)
+{
+    (void)state;
+    Rng r;
+    rng_seed(&r, 5);
+    Net n;
+    net_init(&n);
+    build_case(&n, &r, OP_SIGMOID, 1, OP_MSE);
+    plan(&n, 3);
+    fill_random(&n, &r);
+    OpDef acc = *op_table[OP_SIGMOID];
+    acc.backward = accumulating_sigmoid_backward;
+    const OpDef *table[OP_COUNT];
+    memcpy(table, op_table, sizeof table);
+    table[OP_SIGMOID] = &acc;
+    n.e.ops = table;
+    assert_true(gradcheck(&n.e) > 10 * TOLERANCE);
+    net_free(&n);
+}
+
+/* h = relu(dense(x)); out = dense(h + dense(h)) + h·h: h has three
+ * consumers (one of them reads it twice), so only its first writer
+ * overwrites and the others add; a residual sum must come out right. */
+static void test_gradcheck_several_consumers(void **state)
+{
+    (void)state;
+    Rng r;
+    rng_seed(&r, 11);
+    for (int loss = 0; loss < 2; loss++) {
+        Net n;
+        net_init(&n);
+        int x = add_input(&n, shape1(3));
+        int h = unary(&n, OP_RELU, dense(&n, x, 4));
+        Value sum[2] = {tensor(h), tensor(dense(&n, h, 4))};
+        int res = ir_add_node(&n.g, OP_ADD, SPAN_NONE, NULL, 0, sum, 2, &n.d);
+        Value sq[2] = {tensor(h), tensor(h)};
+        int hh = ir_add_node(&n.g, OP_MUL, SPAN_NONE, NULL, 0, sq, 2, &n.d);
+        Value out[2] = {tensor(dense(&n, res, 4)), tensor(hh)};
+        n.g.output = ir_add_node(&n.g, OP_ADD, SPAN_NONE, NULL, 0, out, 2, &n.d);
+        assert_true(n.g.output >= 0);
+        int lop = loss ? OP_MSE : OP_CROSS_ENTROPY;
+        assert_true(ir_add_loss(&n.g, lop, target_shape(lop, n.g.nodes[n.g.output].shape),
+                                SPAN_NONE, &n.d));
+        plan(&n, 3);
+        /* h is zeroed and accumulated: the mul reads it twice */
+        assert_true(n.e.grad_zero[h]);
+        assert_false(n.e.grad_zero[res]);
+        fill_random(&n, &r);
+        double err = gradcheck(&n.e);
+        if (err > TOLERANCE)
+            fail_msg("residual, %s: max relative error %g", op_def(lop)->name, err);
+        net_free(&n);
+    }
+}
+
 static void test_activation_derivatives(void **state)
 {
     (void)state;
@@ -647,6 +718,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradcheck_every_op),
         cmocka_unit_test(test_gradcheck_catches_a_wrong_backward),
+        cmocka_unit_test(test_gradcheck_catches_an_accumulating_backward),
+        cmocka_unit_test(test_gradcheck_several_consumers),
         cmocka_unit_test(test_activation_derivatives),
         cmocka_unit_test(test_dense_forward),
         cmocka_unit_test(test_activation_forward),
