@@ -96,10 +96,16 @@ const Sig *op_sig(int op);                /* parsed once, cached */
  * value other than zero (a norm's gain, an LSTM's forget-gate bias). */
 const Spec *op_constant_init(IrGraph *g, double c);
 static inline const OpDef *op_def(int op) { return op_table[op]; }
-/* What a gradient element holds before a kernel adds its part: 0 when the
- * kernel writes it first (ow = c->din_overwrite[i]), else the element. A
- * select, not a multiply by ow: the buffer may hold an earlier step's inf
- * or nan. */
-static inline float op_din_old(bool ow, float old) { return ow ? 0.0f : old; }
+/* 1 when a kernel adds to input i's gradient, 0 when it overwrites it. A
+ * float, not the bool: gcc 12 keeps a select on a loop-invariant bool as a
+ * branch, and the loop scalar; on a float compare it emits a vector blend. */
+static inline float op_din_keep(const OpCtx *c, int i)
+{
+    return c->din_overwrite[i] ? 0.0f : 1.0f;
+}
+/* What a gradient element holds before a kernel adds its part: old, or 0
+ * when the kernel overwrites (keep = op_din_keep). A select, not old·keep:
+ * the buffer may hold an earlier step's inf or nan. */
+static inline float op_din_old(float keep, float old) { return keep > 0 ? old : 0.0f; }
 
 #endif

@@ -56,11 +56,11 @@ static void sigmoid_backward(const OpCtx *c)
     float *dz = c->din[0];
     if (!dz)
         return;
-    bool ow = c->din_overwrite[0];
+    float keep = op_din_keep(c, 0);
     size_t n = elems(c);
 #pragma omp simd
     for (size_t i = 0; i < n; i++)
-        dz[i] = op_din_old(ow, dz[i]) + dy[i] * y[i] * (1 - y[i]);
+        dz[i] = op_din_old(keep, dz[i]) + dy[i] * y[i] * (1 - y[i]);
 }
 
 static double sigmoid_act(double z, const IrNode *n)
@@ -107,11 +107,11 @@ static void tanh_backward(const OpCtx *c)
     float *dz = c->din[0];
     if (!dz)
         return;
-    bool ow = c->din_overwrite[0];
+    float keep = op_din_keep(c, 0);
     size_t n = elems(c);
 #pragma omp simd
     for (size_t i = 0; i < n; i++)
-        dz[i] = op_din_old(ow, dz[i]) + dy[i] * (1 - y[i] * y[i]);
+        dz[i] = op_din_old(keep, dz[i]) + dy[i] * (1 - y[i] * y[i]);
 }
 
 static double tanh_act(double z, const IrNode *n)
@@ -159,11 +159,13 @@ static void relu_backward(const OpCtx *c)
     float *dz = c->din[0];
     if (!dz)
         return;
-    bool ow = c->din_overwrite[0];
+    float keep = op_din_keep(c, 0);
     size_t n = elems(c);
 #pragma omp simd
-    for (size_t i = 0; i < n; i++)
-        dz[i] = op_din_old(ow, dz[i]) + (y[i] > 0 ? dy[i] : 0);
+    for (size_t i = 0; i < n; i++) {
+        float g = dy[i];  /* loaded unconditionally, so the select vectorises */
+        dz[i] = op_din_old(keep, dz[i]) + (y[i] > 0 ? g : 0);
+    }
 }
 
 static double relu_act(double z, const IrNode *n)
@@ -208,9 +210,9 @@ static void identity_backward(const OpCtx *c)
     float *dz = c->din[0];
     if (!dz)
         return;
-    bool ow = c->din_overwrite[0];
+    float keep = op_din_keep(c, 0);
     for (size_t i = 0, n = elems(c); i < n; i++)
-        dz[i] = op_din_old(ow, dz[i]) + dy[i];
+        dz[i] = op_din_old(keep, dz[i]) + dy[i];
 }
 
 static double identity_act(double z, const IrNode *n)
@@ -303,9 +305,9 @@ static double alpha_of(const IrNode *n)
         float *dz = c->din[0];                                                  \
         if (!dz)                                                                \
             return;                                                             \
-        bool ow = c->din_overwrite[0];                                          \
+        float keep = op_din_keep(c, 0);                                          \
         for (size_t i = 0, n = elems(c); i < n; i++)                            \
-            dz[i] = op_din_old(ow, dz[i]) + dy[i] * (float)name##_df(z[i], k);  \
+            dz[i] = op_din_old(keep, dz[i]) + dy[i] * (float)name##_df(z[i], k);  \
     }
 
 #define ACTIVATION_FIELDS(name)                                                 \

@@ -67,8 +67,7 @@ static void dense_backward(const OpCtx *c)
     dims(c, &m, &f, &u);
     const float *x = c->in[0], *w = c->param[0], *dy = c->dout;
     if (c->din[0])  /* dX (+)= dY·Wᵀ; a first dense on the input has no dX */
-        blas_sgemm(false, true, m, f, u, 1, dy, u, w, u, c->din_overwrite[0] ? 0 : 1,
-                   c->din[0], f);
+        blas_sgemm(false, true, m, f, u, 1, dy, u, w, u, op_din_keep(c, 0), c->din[0], f);
     if (c->dparam[0])
         blas_sgemm(true, false, f, u, m, 1, x, f, dy, u, 1, c->dparam[0], u);  /* dW += Xᵀ·dY */
     if (c->node->nparam > 1 && c->dparam[1]) {

@@ -92,12 +92,12 @@ static void cross_entropy_backward(const OpCtx *c)
     if (!dz)
         return;
     float scale = c->dout[0] / (float)rows;
-    bool ow = c->din_overwrite[LOSS_PRED];
+    float keep = op_din_keep(c, LOSS_PRED);
     for (size_t r = 0; r < rows; r++) {
         const float *p = c->work + r * classes;
         float *dzr = dz + r * classes;
         for (int k = 0; k < classes; k++)
-            dzr[k] = op_din_old(ow, dzr[k]) + scale * p[k];
+            dzr[k] = op_din_old(keep, dzr[k]) + scale * p[k];
         int y = class_of(c->in[LOSS_TARGET][r], classes);
         if (y >= 0)
             dzr[y] -= scale;
@@ -155,9 +155,9 @@ static void mse_backward(const OpCtx *c)
         return;
     size_t n = mse_elems(c);
     float scale = 2 * c->dout[0] / (float)n;
-    bool ow = c->din_overwrite[LOSS_PRED];
+    float keep = op_din_keep(c, LOSS_PRED);
     for (size_t i = 0; i < n; i++)
-        dy[i] = op_din_old(ow, dy[i]) + scale * (y[i] - t[i]);
+        dy[i] = op_din_old(keep, dy[i]) + scale * (y[i] - t[i]);
 }
 
 const OpDef op_mse = {
@@ -207,9 +207,9 @@ static void bce_backward(const OpCtx *c)
         return;
     size_t n = mse_elems(c);
     float scale = c->dout[0] / (float)n;
-    bool ow = c->din_overwrite[LOSS_PRED];
+    float keep = op_din_keep(c, LOSS_PRED);
     for (size_t i = 0; i < n; i++)
-        dz[i] = op_din_old(ow, dz[i]) + scale * (1.0f / (1.0f + expf(-z[i])) - t[i]);
+        dz[i] = op_din_old(keep, dz[i]) + scale * (1.0f / (1.0f + expf(-z[i])) - t[i]);
 }
 
 const OpDef op_bce = {

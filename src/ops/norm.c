@@ -98,12 +98,12 @@ static void group_backward(const OpCtx *c, size_t off, size_t n, size_t stride, 
     float *dx = c->din[NORM_X];
     if (!dx)
         return;
-    bool ow = c->din_overwrite[NORM_X];
+    float keep = op_din_keep(c, NORM_X);
     double mg = through_stats ? sg / (double)n : 0, mgx = through_stats ? sgx / (double)n : 0;
     for (size_t i = 0; i < n; i++) {
         size_t k = i * stride;
         double g = (double)gamma[i * gstride] * dy[k];
-        dx[off + k] = op_din_old(ow, dx[off + k]) + (float)(inv * (g - mg - xhat[k] * mgx));
+        dx[off + k] = op_din_old(keep, dx[off + k]) + (float)(inv * (g - mg - xhat[k] * mgx));
     }
 }
 

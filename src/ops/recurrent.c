@@ -217,7 +217,7 @@ static void rec_backward(const OpCtx *c)
     }
     if (c->din[REC_X])  /* dX (+)= dA·W_ihᵀ */
         blas_sgemm(false, true, rows, r.f, gu, 1, r.da, gu, c->param[P_WIH], gu,
-                   c->din_overwrite[REC_X] ? 0 : 1, c->din[REC_X], r.f);
+                   op_din_keep(c, REC_X), c->din[REC_X], r.f);
     if (c->dparam[P_WIH])  /* dW_ih += Xᵀ·dA */
         blas_sgemm(true, false, r.f, gu, rows, 1, c->in[REC_X], r.f, r.da, gu, 1,
                    c->dparam[P_WIH], gu);

@@ -50,7 +50,9 @@ static void add_forward(const OpCtx *c)
 {
     const float *x = c->in[0], *y = c->in[1];
     float *out = c->out;
-    for (size_t i = 0, n = elems(c); i < n; i++)
+    size_t n = elems(c);
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
         out[i] = x[i] + y[i];
 }
 
@@ -61,9 +63,12 @@ static void pass_grad(const OpCtx *c, int k, float s)
     float *dx = c->din[k];
     if (!dx)
         return;
-    bool ow = c->din_overwrite[k];
-    for (size_t i = 0, n = elems(c); i < n; i++)
-        dx[i] = op_din_old(ow, dx[i]) + s * c->dout[i];
+    const float *dout = c->dout;
+    float keep = op_din_keep(c, k);
+    size_t n = elems(c);
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
+        dx[i] = op_din_old(keep, dx[i]) + s * dout[i];
 }
 
 /* dx += dout, dy += dout */
@@ -87,7 +92,9 @@ static void sub_forward(const OpCtx *c)
 {
     const float *x = c->in[0], *y = c->in[1];
     float *out = c->out;
-    for (size_t i = 0, n = elems(c); i < n; i++)
+    size_t n = elems(c);
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
         out[i] = x[i] - y[i];
 }
 
@@ -112,7 +119,9 @@ static void mul_forward(const OpCtx *c)
 {
     const float *x = c->in[0], *y = c->in[1];
     float *out = c->out;
-    for (size_t i = 0, n = elems(c); i < n; i++)
+    size_t n = elems(c);
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
         out[i] = x[i] * y[i];
 }
 
@@ -124,9 +133,12 @@ static void mul_backward(const OpCtx *c)
         const float *other = c->in[1 - k];
         if (!dx)
             continue;
-        bool ow = c->din_overwrite[k];
-        for (size_t i = 0, n = elems(c); i < n; i++)
-            dx[i] = op_din_old(ow, dx[i]) + c->dout[i] * other[i];
+        const float *dout = c->dout;
+        float keep = op_din_keep(c, k);
+        size_t n = elems(c);
+#pragma omp simd
+        for (size_t i = 0; i < n; i++)
+            dx[i] = op_din_old(keep, dx[i]) + dout[i] * other[i];
     }
 }
 
@@ -212,7 +224,7 @@ static void concat_blocks(const OpCtx *c, bool backward)
             } else if (c->din[k]) {
                 float *dx = c->din[k] + r * w;
                 for (size_t j = 0; j < w; j++)
-                    dx[j] = op_din_old(c->din_overwrite[k], dx[j]) + c->dout[r * width + off + j];
+                    dx[j] = op_din_old(op_din_keep(c, k), dx[j]) + c->dout[r * width + off + j];
             }
         }
         off += w;
@@ -267,7 +279,7 @@ static void softmax_backward(const OpCtx *c)
     float *dz = c->din[0];
     if (!dz)
         return;
-    bool ow = c->din_overwrite[0];
+    float keep = op_din_keep(c, 0);
     size_t rows, k;
     rows_cols(c, c->node->shape, &rows, &k);
     for (size_t r = 0; r < rows; r++) {
@@ -276,7 +288,7 @@ static void softmax_backward(const OpCtx *c)
         for (size_t j = 0; j < k; j++)
             dot += (double)dy[j] * y[j];
         for (size_t j = 0; j < k; j++)
-            dz[r * k + j] = op_din_old(ow, dz[r * k + j]) + y[j] * (dy[j] - (float)dot);
+            dz[r * k + j] = op_din_old(keep, dz[r * k + j]) + y[j] * (dy[j] - (float)dot);
     }
 }
 
@@ -336,9 +348,9 @@ static void dropout_backward(const OpCtx *c)
     float *dx = c->din[0];
     if (!dx)
         return;
-    bool ow = c->din_overwrite[0];
+    float keep = op_din_keep(c, 0);
     for (size_t i = 0, n = elems(c); i < n; i++)
-        dx[i] = op_din_old(ow, dx[i]) +
+        dx[i] = op_din_old(keep, dx[i]) +
                 (c->mode == EXEC_TRAIN ? c->dout[i] * c->work[i] : c->dout[i]);
 }
 
