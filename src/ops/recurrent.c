@@ -66,6 +66,9 @@ struct Rec {
     float *dh;          /* [b, u]: dLoss/dh carried to the previous step */
     float *extra;       /* [b·t, extra_row] */
     float *dextra;      /* [b, extra_batch] */
+    const float *zero;  /* [u] zeros: the states before step 0 (h_{−1}, c_{−1}),
+                           read like any other step's so that the cell
+                           loops have no branch on t and vectorise */
 };
 
 static const Cell *cell_of(int op);
@@ -74,7 +77,7 @@ static size_t rec_floats(const Cell *cell, size_t rows, size_t batch, size_t u)
 {
     size_t gu = (size_t)cell->gates * u;
     return 2 * rows * gu + batch * gu + batch * u + rows * u * (size_t)cell->extra_row +
-           batch * u * (size_t)cell->extra_batch;
+           batch * u * (size_t)cell->extra_batch + u;
 }
 
 static Rec rec_of(const OpCtx *c)
@@ -91,6 +94,8 @@ static Rec rec_of(const OpCtx *c)
     r.dh = r.s + (size_t)r.b * r.gu;
     r.extra = r.dh + (size_t)r.b * u;
     r.dextra = r.extra + rows * u * (size_t)cell->extra_row;
+    r.zero = r.dextra + (size_t)r.b * u * (size_t)cell->extra_batch;  /* zeroed by
+                                                                        exec_plan, never written */
     return r;
 }
 
@@ -107,10 +112,10 @@ static size_t row(const Rec *r, int b, int t)
     return (size_t)b * (size_t)r->t + (size_t)t;
 }
 
-/* h_{t−1} of batch row b, or NULL at t = 0 (the zero initial state). */
+/* h_{t−1} of batch row b; at t = 0 the zero initial state. */
 static const float *h_prev(const Rec *r, const OpCtx *c, int b, int t)
 {
-    return t > 0 ? c->out + row(r, b, t - 1) * (size_t)r->u : NULL;
+    return t > 0 ? c->out + row(r, b, t - 1) * (size_t)r->u : r->zero;
 }
 
 /* ---- shape inference and parameters ---- */
@@ -295,7 +300,7 @@ static void lstm_cell_forward(const Rec *r, const OpCtx *c, int t)
     for (int b = 0; b < r->b; b++) {
         float *a = r->a + row(r, b, t) * r->gu, *cell = r->extra + row(r, b, t) * (size_t)u;
         const float *s = r->s + (size_t)b * r->gu;
-        const float *cp = t > 0 ? cell - u : NULL;
+        const float *cp = t > 0 ? cell - u : r->zero;
         float *h = c->out + row(r, b, t) * (size_t)u;
 #pragma omp simd
         for (int j = 0; j < u; j++) {
@@ -304,7 +309,7 @@ static void lstm_cell_forward(const Rec *r, const OpCtx *c, int t)
             float g = vmath_tanhf(a[G * u + j] + s[G * u + j]);
             float o = vmath_sigmoidf(a[O * u + j] + s[O * u + j]);
             a[I * u + j] = i, a[F * u + j] = f, a[G * u + j] = g, a[O * u + j] = o;
-            cell[j] = (cp ? f * cp[j] : 0) + i * g;
+            cell[j] = f * cp[j] + i * g;
             h[j] = o * vmath_tanhf(cell[j]);
         }
     }
@@ -320,7 +325,7 @@ static void lstm_cell_backward(const Rec *r, const OpCtx *c, int t)
     for (int b = 0; b < r->b; b++) {
         const float *a = r->a + row(r, b, t) * r->gu;
         const float *cell = r->extra + row(r, b, t) * (size_t)u;
-        const float *cp = t > 0 ? cell - u : NULL;
+        const float *cp = t > 0 ? cell - u : r->zero;
         float *da = r->da + row(r, b, t) * r->gu, *ds = r->s + (size_t)b * r->gu;
         float *dh = r->dh + (size_t)b * u, *dc = r->dextra + (size_t)b * u;
 #pragma omp simd
@@ -329,7 +334,7 @@ static void lstm_cell_backward(const Rec *r, const OpCtx *c, int t)
             float tau = vmath_tanhf(cell[j]);
             float dcj = dc[j] + dh[j] * o * (1 - tau * tau);
             ds[I * u + j] = da[I * u + j] = dcj * g * i * (1 - i);
-            ds[F * u + j] = da[F * u + j] = (cp ? dcj * cp[j] : 0) * f * (1 - f);
+            ds[F * u + j] = da[F * u + j] = dcj * cp[j] * f * (1 - f);
             ds[G * u + j] = da[G * u + j] = dcj * i * (1 - g * g);
             ds[O * u + j] = da[O * u + j] = dh[j] * tau * o * (1 - o);
             dc[j] = dcj * f;
@@ -374,7 +379,7 @@ static void gru_cell_forward(const Rec *r, const OpCtx *c, int t)
             hn[j] = s[N * u + j] + bhn[j];
             float n = vmath_tanhf(a[N * u + j] + rg * hn[j]);
             a[R * u + j] = rg, a[Z * u + j] = z, a[N * u + j] = n;
-            h[j] = (1 - z) * n + z * (hp ? hp[j] : 0);
+            h[j] = (1 - z) * n + z * hp[j];
         }
     }
 }
@@ -391,19 +396,21 @@ static void gru_cell_backward(const Rec *r, const OpCtx *c, int t)
         const float *hp = h_prev(r, c, b, t);
         float *da = r->da + row(r, b, t) * r->gu, *ds = r->s + (size_t)b * r->gu;
         float *dh = r->dh + (size_t)b * u;
+#pragma omp simd
         for (int j = 0; j < u; j++) {
             float rg = a[R * u + j], z = a[Z * u + j], n = a[N * u + j];
             float dn = dh[j] * (1 - z) * (1 - n * n);
-            float dz = dh[j] * ((hp ? hp[j] : 0) - n) * z * (1 - z);
+            float dz = dh[j] * (hp[j] - n) * z * (1 - z);
             float dr = dn * hn[j] * rg * (1 - rg);
             ds[R * u + j] = da[R * u + j] = dr;
             ds[Z * u + j] = da[Z * u + j] = dz;
             da[N * u + j] = dn;
             ds[N * u + j] = dn * rg;
-            if (dbhn)
-                dbhn[j] += dn * rg;
             dh[j] *= z;
         }
+        if (dbhn)  /* db_hn += dS_n */
+            for (int j = 0; j < u; j++)
+                dbhn[j] += ds[N * u + j];
     }
 }
 
