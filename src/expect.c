@@ -74,7 +74,7 @@ static int status_of(ExpectOutcome o)
     return o == EXPECT_ERROR ? 2 : o == EXPECT_FAIL ? 1 : 0;
 }
 
-int expect_check(Program *p, const RunSet *rs, const AstNode *item, ExpectResult *res)
+int expect_check_one(Program *p, const RunSet *rs, const AstNode *item, ExpectResult *res)
 {
     memset(res, 0, sizeof *res);
     res->ast = item;
@@ -86,7 +86,7 @@ int expect_check_all(Program *p, const RunSet *rs, ExpectResult *results)
 {
     int status = 0;
     for (int i = 0; i < p->nexpects; i++) {
-        int s = expect_check(p, rs, p->expects[i], &results[i]);
+        int s = expect_check_one(p, rs, p->expects[i], &results[i]);
         status = s > status ? s : status;
     }
     return status;

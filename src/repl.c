@@ -519,7 +519,7 @@ static int bind(Repl *r, AstNode *e)
 static int check_expect(Repl *r, const AstNode *item)
 {
     ExpectResult res;
-    int code = expect_check(&r->p, &r->runs, item, &res);
+    int code = expect_check_one(&r->p, &r->runs, item, &res);
     expect_print(r->out, &r->p, &res, 1, r->color_out);
     return code;
 }

@@ -26,7 +26,7 @@ typedef struct ExpectResult {
 int expect_check_all(Program *p, const RunSet *rs, ExpectResult *results);
 /* Checks one AST_EXPECT item (the REPL's, as it is entered); the same
  * status for it alone. */
-int expect_check(Program *p, const RunSet *rs, const AstNode *item, ExpectResult *res);
+int expect_check_one(Program *p, const RunSet *rs, const AstNode *item, ExpectResult *res);
 void expect_print(FILE *out, const Program *p, const ExpectResult *results, int n, bool color);
 const char *expect_outcome_name(ExpectOutcome o);
 
