@@ -3,6 +3,7 @@
  * the exact text and position of each diagnostic), and Fashion-MNIST when
  * Debian's dataset-fashion-mnist package is installed. */
 #include "testutil.h"
+#include "spec_fixture.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -20,46 +21,11 @@ static const double TAU = 6.283185307179586;
 /* The span a spec's call would have in a .vg file. */
 static const Span CALL = {0, 4, 12, 4, 40};
 
-/* A data spec with the signature's defaults, then the overrides of args:
- * `points=300 noise=0 path="x.csv"` (strings without spaces). */
-typedef struct TSpec {
-    Spec s;
-    Value a[SIG_MAX];
-    char str[SIG_MAX][256];
-} TSpec;
-
-static void set_value(TSpec *t, int i, const char *text, size_t len)
+/* A data spec (spec_fixture.h) located where its call would be. */
+static const Spec *make_at_call(TSpec *t, const char *name, const char *args)
 {
-    Value *v = &t->a[i];
-    *v = (Value){.kind = VAL_NUM};
-    if (text[0] == '"') {
-        snprintf(t->str[i], sizeof t->str[i], "%.*s", (int)len - 2, text + 1);
-        v->kind = VAL_STR;
-        v->str = t->str[i];
-    } else if (strncmp(text, "true", len) == 0 || strncmp(text, "false", len) == 0) {
-        v->kind = VAL_BOOL;
-        v->num = text[0] == 't';
-    } else {
-        v->num = strtod(text, NULL);
-    }
-}
-
-static const Spec *make(TSpec *t, const char *name, const char *args)
-{
-    int id = spec_lookup(name);
-    assert_true(id >= 0);
-    const Sig *sig = spec_sig(id);
-    memset(t, 0, sizeof *t);
-    for (int i = 0; i < sig->n; i++) {
-        const SigParam *p = &sig->p[i];
-        if (p->dflt)
-            set_value(t, i, p->dflt, strlen(p->dflt));
-        size_t len = strlen(p->name);
-        for (const char *a = args; (a = strstr(a, p->name)); a += len)
-            if ((a == args || a[-1] == ' ') && a[len] == '=')
-                set_value(t, i, a + len + 1, strcspn(a + len + 1, " "));
-    }
-    t->s = (Spec){.id = id, .nargs = sig->n, .args = t->a, .span = CALL};
+    make(t, name, args);
+    t->s.span = CALL;
     return &t->s;
 }
 
@@ -76,7 +42,7 @@ static void load(Load *l, const char *name, const char *args, uint64_t seed, con
     TSpec t;
     memset(l, 0, sizeof *l);
     diag_init(&l->d, &l->src);
-    l->ok = data_load(&l->ds, make(&t, name, args), seed, base, &l->d);
+    l->ok = data_load(&l->ds, make_at_call(&t, name, args), seed, base, &l->d);
 }
 
 static void unload(Load *l)

@@ -1,6 +1,7 @@
 /* test_init.c — every init's empirical mean and variance against its
  * formula, orthogonality of `orthogonal`, and reproducibility by seed. */
 #include "testutil.h"
+#include "spec_fixture.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -8,32 +9,6 @@
 
 #include "vg/arena.h"
 #include "vg/init.h"
-
-/* A spec with the signature's defaults, then the numeric overrides of args
- * ("std=0.5 gain=2"). */
-typedef struct TSpec {
-    Spec s;
-    Value a[SIG_MAX];
-} TSpec;
-
-static const Spec *make(TSpec *t, const char *name, const char *args)
-{
-    int id = spec_lookup(name);
-    assert_true(id >= 0);
-    const Sig *sig = spec_sig(id);
-    memset(t, 0, sizeof *t);
-    for (int i = 0; i < sig->n; i++) {
-        const SigParam *p = &sig->p[i];
-        t->a[i].kind = VAL_NUM;
-        t->a[i].num = p->dflt ? strtod(p->dflt, NULL) : 0;
-        size_t len = strlen(p->name);
-        for (const char *a = args; (a = strstr(a, p->name)); a += len)
-            if ((a == args || a[-1] == ' ') && a[len] == '=')
-                t->a[i].num = strtod(a + len + 1, NULL);
-    }
-    t->s = (Spec){.id = id, .nargs = sig->n, .args = t->a};
-    return &t->s;
-}
 
 static IrParam weight(const Spec *init, long fan_in, long fan_out)
 {

@@ -5,6 +5,7 @@
  * after each step and the returned Σ(Δw)² follow from the update rule
  * written beside each case. */
 #include "testutil.h"
+#include "spec_fixture.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -27,37 +28,6 @@ static void near(double got, double want, double tol, int line)
 typedef struct Step {
     double w0, w1, sq;
 } Step;
-
-/* A spec with the signature's defaults, then the overrides of args
- * ("lr=0.1 nesterov=true"): numbers and booleans only. */
-typedef struct TSpec {
-    Spec s;
-    Value a[SIG_MAX];
-} TSpec;
-
-static double number(const char *text)
-{
-    return strcmp(text, "true") == 0 ? 1 : strcmp(text, "false") == 0 ? 0 : strtod(text, NULL);
-}
-
-static const Spec *make(TSpec *t, const char *name, const char *args)
-{
-    int id = spec_lookup(name);
-    assert_true(id >= 0);
-    const Sig *sig = spec_sig(id);
-    memset(t, 0, sizeof *t);
-    for (int i = 0; i < sig->n; i++) {
-        const SigParam *p = &sig->p[i];
-        t->a[i].kind = p->type == ARG_BOOL ? VAL_BOOL : VAL_NUM;
-        t->a[i].num = p->dflt ? number(p->dflt) : 0;
-        size_t len = strlen(p->name);
-        for (const char *a = args; (a = strstr(a, p->name)); a += len)
-            if ((a == args || a[-1] == ' ') && a[len] == '=')
-                t->a[i].num = number(a + len + 1);
-    }
-    t->s = (Spec){.id = id, .nargs = sig->n, .args = t->a};
-    return &t->s;
-}
 
 static void check_steps(const Spec *spec, const Step want[3])
 {
