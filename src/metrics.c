@@ -49,6 +49,7 @@ int metric_lookup(const char *name)
 static double sum_sq(const float *x, size_t n)
 {
     double s = 0;
+#pragma omp simd reduction(+ : s)  /* several accumulators, not one add chain */
     for (size_t i = 0; i < n; i++)
         s += (double)x[i] * x[i];
     return s;
@@ -82,15 +83,55 @@ static void output_stats(const Exec *e, int node, LayerMetrics *m)
     size_t n = node_floats(e, node);
     const float *v = e->val[node];
     double s = 0, s2 = 0;
+#pragma omp simd reduction(+ : s)
     for (size_t i = 0; i < n; i++)
         s += v[i];
     double mean = s / (double)n;
+#pragma omp simd reduction(+ : s2)
     for (size_t i = 0; i < n; i++)
         s2 += (v[i] - mean) * (v[i] - mean);
     m->act_mean = mean;
     m->act_std = sqrt(s2 / (double)n);
     /* a layer whose output is the model input itself has no gradient buffer */
     m->act_grad_norm = e->grad[node] ? sqrt(sum_sq(e->grad[node], n)) : NAN;
+}
+
+/* One pass over activation node i's probe entries: how many have φ′ below
+ * `floor`, and Σ φ′². φ′ comes from the output in float where the op
+ * defines deriv_y (no exp per entry: with the double deriv these loops
+ * cost more than a training step), else from the pre-activation. */
+typedef struct DerivStats {
+    long below;
+    double sq;
+} DerivStats;
+
+static DerivStats deriv_stats(const Exec *e, int i, double floor)
+{
+    enum { CHUNK = 256 };
+    const IrNode *nd = &e->g->nodes[i];
+    const OpDef *op = op_def(nd->op);
+    size_t n = node_floats(e, i);
+    const float *z = e->val[nd->in[0]], *y = e->val[i];
+    DerivStats st = {0, 0};
+    float d[CHUNK];
+    for (size_t at = 0; at < n; at += CHUNK) {
+        size_t m = n - at < CHUNK ? n - at : CHUNK;
+        if (op->deriv_y)
+            op->deriv_y(y + at, d, m);
+        else
+            for (size_t k = 0; k < m; k++)
+                d[k] = (float)op->deriv(z[at + k], nd);
+        long below = 0;
+        double sq = 0;
+#pragma omp simd reduction(+ : below, sq)
+        for (size_t k = 0; k < m; k++) {
+            below += d[k] < floor;
+            sq += (double)d[k] * d[k];
+        }
+        st.below += below;
+        st.sq += sq;
+    }
+    return st;
 }
 
 /* Saturation: entries (example × unit) of saturating activations whose
@@ -105,11 +146,9 @@ static void activation_stats(const Exec *e, int layer, LayerMetrics *m)
         if (nd->layer != layer || op->kind != OPK_ACTIVATION)
             continue;
         size_t units = shape_size(nd->shape);
-        const float *z = e->val[nd->in[0]], *y = e->val[i];
+        const float *y = e->val[i];
         if (op->saturating) {
-            double floor_d = 0.01 * op->max_deriv;
-            for (size_t k = 0; k < units * (size_t)e->batch; k++)
-                sat += op->deriv(z[k], nd) < floor_d;
+            sat += deriv_stats(e, i, 0.01 * op->max_deriv).below;
             sat_total += (long)(units * (size_t)e->batch);
         }
         if (op->relu_family) {
@@ -183,18 +222,8 @@ static double chain_factor(const Run *r, const Exec *e, int layer)
         s2 += (wv[i] - s / (double)n) * (wv[i] - s / (double)n);
     double sigma_w2 = (double)w->fan_in * s2 / (double)n;
     double ephi = 1.0;
-    if (act >= 0) {
-        const IrNode *an = &g->nodes[act];
-        const OpDef *op = op_def(an->op);
-        size_t m = node_floats(e, act);
-        const float *z = e->val[an->in[0]];
-        double acc = 0;
-        for (size_t i = 0; i < m; i++) {
-            double d = op->deriv(z[i], an);
-            acc += d * d;
-        }
-        ephi = acc / (double)m;
-    }
+    if (act >= 0)
+        ephi = deriv_stats(e, act, 0).sq / (double)node_floats(e, act);
     return sigma_w2 * ephi;
 }
 

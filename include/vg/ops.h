@@ -78,6 +78,10 @@ typedef struct OpDef {
      * dead units are exact zeros. */
     double (*act)(double z, const IrNode *n);
     double (*deriv)(double z, const IrNode *n);
+    /* d[k] = φ′ from the output y[k] in float, for activations where it is
+     * a function of y (sigmoid, tanh, relu, identity); NULL otherwise. The
+     * report's per-entry statistics use it: a vector loop, no exp. */
+    void (*deriv_y)(const float *y, float *d, size_t n);
     double max_deriv;
     bool saturating;
     bool relu_family;

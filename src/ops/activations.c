@@ -75,6 +75,13 @@ static double sigmoid_deriv(double z, const IrNode *n)
     return y * (1 - y);
 }
 
+static void sigmoid_deriv_y(const float *y, float *d, size_t n)
+{
+#pragma omp simd
+    for (size_t k = 0; k < n; k++)
+        d[k] = y[k] * (1 - y[k]);
+}
+
 const OpDef op_sigmoid = {
     .name = "sigmoid",
     .sig = "x:T",
@@ -84,6 +91,7 @@ const OpDef op_sigmoid = {
     .backward = sigmoid_backward,
     .act = sigmoid_act,
     .deriv = sigmoid_deriv,
+    .deriv_y = sigmoid_deriv_y,
     .max_deriv = 0.25,
     .saturating = true,
 };
@@ -127,6 +135,13 @@ static double tanh_deriv(double z, const IrNode *n)
     return 1 - y * y;
 }
 
+static void tanh_deriv_y(const float *y, float *d, size_t n)
+{
+#pragma omp simd
+    for (size_t k = 0; k < n; k++)
+        d[k] = 1 - y[k] * y[k];
+}
+
 const OpDef op_tanh = {
     .name = "tanh",
     .sig = "x:T",
@@ -136,6 +151,7 @@ const OpDef op_tanh = {
     .backward = tanh_backward,
     .act = tanh_act,
     .deriv = tanh_deriv,
+    .deriv_y = tanh_deriv_y,
     .max_deriv = 1,
     .saturating = true,
 };
@@ -180,6 +196,13 @@ static double relu_deriv(double z, const IrNode *n)
     return z > 0;
 }
 
+static void relu_deriv_y(const float *y, float *d, size_t n)
+{
+#pragma omp simd
+    for (size_t k = 0; k < n; k++)
+        d[k] = y[k] > 0 ? 1.0f : 0.0f;
+}
+
 const OpDef op_relu = {
     .name = "relu",
     .sig = "x:T",
@@ -189,6 +212,7 @@ const OpDef op_relu = {
     .backward = relu_backward,
     .act = relu_act,
     .deriv = relu_deriv,
+    .deriv_y = relu_deriv_y,
     .max_deriv = 1,
     .relu_family = true,
 };
@@ -227,6 +251,13 @@ static double identity_deriv(double z, const IrNode *n)
     return 1;
 }
 
+static void identity_deriv_y(const float *y, float *d, size_t n)
+{
+    (void)y;
+    for (size_t k = 0; k < n; k++)
+        d[k] = 1;
+}
+
 const OpDef op_identity = {
     .name = "identity",
     .sig = "x:T",
@@ -236,6 +267,7 @@ const OpDef op_identity = {
     .backward = identity_backward,
     .act = identity_act,
     .deriv = identity_deriv,
+    .deriv_y = identity_deriv_y,
     .max_deriv = 1,
 };
 
