@@ -329,6 +329,31 @@ void exec_backward(Exec *e, ExecMode mode)
     }
 }
 
+double exec_largest_gemm(const Exec *e)
+{
+    const IrGraph *g = e->g;
+    double most = 0;
+    for (int i = 0; i < g->n; i++) {
+        const IrNode *n = &g->nodes[i];
+        for (int k = 0; k < n->nparam; k++) {
+            const IrParam *p = &g->params[n->param[k]];
+            if (!p->is_weight || p->shape.rank != 2 || n->nin < 1)
+                continue;
+            Shape x = g->nodes[n->in[0]].shape;
+            double f = (double)p->shape.dim[0], cols = (double)p->shape.dim[1];
+            /* a weight [F, N] on an input whose rows have F features runs on
+             * all of them at once (dense, a recurrent W_ih); otherwise (a
+             * recurrent W_hh) on one time step's batch */
+            double rows = (double)e->batch;
+            if (x.rank >= 1 && x.dim[x.rank - 1] == p->shape.dim[0])
+                rows *= (double)shape_size(x) / f;
+            if (rows * f * cols > most)
+                most = rows * f * cols;
+        }
+    }
+    return most;
+}
+
 float exec_loss(const Exec *e)
 {
     assert(e->g->loss >= 0);

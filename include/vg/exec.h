@@ -82,6 +82,10 @@ void exec_forward(Exec *e, ExecMode mode);
  * and runs backward kernels in reverse order; parameter gradients *accumulate* into ps->grad (the caller
  * zeroes them once per step). */
 void exec_backward(Exec *e, ExecMode mode);
+/* m·n·k of the largest GEMM of a training step of this plan (the forward
+ * product of the largest weight; its two backward products have the same
+ * size); 0 without weights. vg run's default thread count reads it. */
+double exec_largest_gemm(const Exec *e);
 /* The loss value after exec_forward (needs a loss node). */
 float exec_loss(const Exec *e);
 
