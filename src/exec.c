@@ -9,12 +9,14 @@
  * dLoss = 1, and run backward kernels from the loss down, each accumulating
  * into its inputs' gradients — except that a node's first writer overwrites
  * its gradient instead, and then that gradient is not zeroed (ops.h). */
+#define _DEFAULT_SOURCE  /* madvise, MADV_HUGEPAGE (Linux) */
 #include "vg/exec.h"
 
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "vg/init.h"
 #include "vg/ops.h"
 
@@ -72,11 +74,31 @@ bool params_check(const IrGraph *g, size_t max_bytes, size_t *bytes, DiagSink *d
     return true;
 }
 
+/* count·size zeroed bytes; free() releases them. A block of 2 MiB or more
+ * is 2 MiB-aligned and advised for transparent huge pages: the first touch
+ * of the parameters and plans otherwise takes one page fault per 4 KiB,
+ * which under this project's VM was most of a `steps = 0` run (docs/
+ * performance.md). Elsewhere the advice is a no-op. */
+static void *zalloc(size_t count, size_t size)
+{
+    enum { HUGE = 2 << 20 };
+    size_t bytes = count * size;
+    if (bytes < HUGE)
+        return xcalloc(count, size);
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE, bytes) != 0)
+        return xcalloc(count, size);  /* reports the failure as xcalloc does */
+#ifdef MADV_HUGEPAGE
+    madvise(p, (bytes + HUGE - 1) / HUGE * HUGE, MADV_HUGEPAGE);
+#endif
+    return memset(p, 0, bytes);
+}
+
 void params_alloc(ParamStore *ps, const IrGraph *g)
 {
     ps->n = g->param_floats;
-    ps->value = xcalloc(ps->n, sizeof *ps->value);
-    ps->grad = xcalloc(ps->n, sizeof *ps->grad);
+    ps->value = zalloc(ps->n, sizeof *ps->value);
+    ps->grad = zalloc(ps->n, sizeof *ps->grad);
 }
 
 void params_init(ParamStore *ps, const IrGraph *g, Rng *rng)
@@ -253,7 +275,7 @@ bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
         return false;
     }
     /* The tables come first: 4n pointers keep the floats 16-byte aligned. */
-    float **tables = xcalloc(1, bytes);
+    float **tables = zalloc(1, bytes);
     e->val = tables;
     e->grad = tables + g->n;
     e->work = tables + 2 * g->n;
