@@ -175,8 +175,10 @@ int elab_global_names(Program *p, const char **out, int max)
 
 static bool unknown_name(Elab *e, const char *name, Span at)
 {
+    /* On the heap: inlined into the recursive evaluator, an 8 KiB array
+     * would sit in every frame of a deeply nested expression. */
     enum { MAXN = 1024 };
-    const char *cands[MAXN];
+    const char **cands = xmalloc(MAXN * sizeof *cands);
     int n = 0;
     for (int i = 0; e->frame && i < e->frame->n && n < MAXN; i++)
         if (e->frame->b[i].name)
@@ -185,6 +187,7 @@ static bool unknown_name(Elab *e, const char *name, Span at)
         cands[n++] = e->runs->runs[i].name;
     n += elab_global_names(e->p, cands + n, MAXN - n);
     const char *best = diag_suggest(name, cands, n);
+    free(cands);
     if (best)
         return diag_error(e->d, at, "unknown name '%s'; did you mean '%s'?", name, best);
     return diag_error(e->d, at, "unknown name '%s'", name);
