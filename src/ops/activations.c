@@ -35,33 +35,58 @@ static size_t elems(const OpCtx *c)
     return (size_t)c->batch * shape_size(c->node->shape);
 }
 
-/* ---- sigmoid ---- */
+/* ---- the four classic ones ---- */
+
+/* The vector kernels of an activation whose gradient is a function of its
+ * output: forward y = FWD(z); backward dz (+)= DZ(y, dy), the incoming
+ * gradient through φ′ written in terms of y; deriv_y the same with dy = 1.
+ * DZ may select rather than multiply (relu), so that dy is loaded
+ * unconditionally and a non-finite dy is not turned into NaN by 0·∞. */
+#define FROM_OUTPUT(name, FWD, DZ)                                             \
+    static void name##_forward(const OpCtx *c)                                 \
+    {                                                                          \
+        const float *z = c->in[0];                                             \
+        float *y = c->out;                                                     \
+        size_t n = elems(c);                                                   \
+        _Pragma("omp simd")                                                    \
+        for (size_t i = 0; i < n; i++)                                         \
+            y[i] = FWD(z[i]);                                                  \
+    }                                                                          \
+    static void name##_backward(const OpCtx *c)                                \
+    {                                                                          \
+        const float *y = c->out, *dy = c->dout;                                \
+        float *dz = c->din[0];                                                 \
+        if (!dz)                                                               \
+            return;                                                            \
+        float keep = op_din_keep(c, 0);                                        \
+        size_t n = elems(c);                                                   \
+        _Pragma("omp simd")                                                    \
+        for (size_t i = 0; i < n; i++)                                         \
+            dz[i] = op_din_old(keep, dz[i]) + DZ(y[i], dy[i]);                 \
+    }                                                                          \
+    static void name##_deriv_y(const float *y, float *d, size_t n)             \
+    {                                                                          \
+        _Pragma("omp simd")                                                    \
+        for (size_t k = 0; k < n; k++)                                         \
+            d[k] = DZ(y[k], 1.0f);                                             \
+    }
 
 /* σ(z) = 1 / (1 + e^−z), through e^−|z| so that it never overflows
- * (vmath_sigmoidf). */
-static void sigmoid_forward(const OpCtx *c)
-{
-    const float *z = c->in[0];
-    float *y = c->out;
-    size_t n = elems(c);
-#pragma omp simd
-    for (size_t i = 0; i < n; i++)
-        y[i] = vmath_sigmoidf(z[i]);
-}
+ * (vmath_sigmoidf); σ′ = y(1 − y). */
+#define SIGMOID_DZ(y, g) ((g) * (y) * (1 - (y)))
+FROM_OUTPUT(sigmoid, vmath_sigmoidf, SIGMOID_DZ)
+/* tanh′ = 1 − y² */
+#define TANH_DZ(y, g) ((g) * (1 - (y) * (y)))
+FROM_OUTPUT(tanh, vmath_tanhf, TANH_DZ)
+/* relu′ = [y > 0]; the subgradient at 0 is 0, as in most frameworks */
+#define RELU(z) ((z) > 0 ? (z) : 0)
+#define RELU_DZ(y, g) ((y) > 0 ? (g) : 0)
+FROM_OUTPUT(relu, RELU, RELU_DZ)
+#define IDENTITY(z) (z)
+#define IDENTITY_DZ(y, g) ((void)(y), (g))
+FROM_OUTPUT(identity, IDENTITY, IDENTITY_DZ)
 
-/* dz += dy · y(1 − y) */
-static void sigmoid_backward(const OpCtx *c)
-{
-    const float *y = c->out, *dy = c->dout;
-    float *dz = c->din[0];
-    if (!dz)
-        return;
-    float keep = op_din_keep(c, 0);
-    size_t n = elems(c);
-#pragma omp simd
-    for (size_t i = 0; i < n; i++)
-        dz[i] = op_din_old(keep, dz[i]) + dy[i] * y[i] * (1 - y[i]);
-}
+/* ---- sigmoid ---- */
 
 static double sigmoid_act(double z, const IrNode *n)
 {
@@ -73,13 +98,6 @@ static double sigmoid_deriv(double z, const IrNode *n)
 {
     double y = sigmoid_act(z, n);
     return y * (1 - y);
-}
-
-static void sigmoid_deriv_y(const float *y, float *d, size_t n)
-{
-#pragma omp simd
-    for (size_t k = 0; k < n; k++)
-        d[k] = y[k] * (1 - y[k]);
 }
 
 const OpDef op_sigmoid = {
@@ -98,30 +116,6 @@ const OpDef op_sigmoid = {
 
 /* ---- tanh ---- */
 
-static void tanh_forward(const OpCtx *c)
-{
-    const float *z = c->in[0];
-    float *y = c->out;
-    size_t n = elems(c);
-#pragma omp simd
-    for (size_t i = 0; i < n; i++)
-        y[i] = vmath_tanhf(z[i]);
-}
-
-/* dz += dy · (1 − y²) */
-static void tanh_backward(const OpCtx *c)
-{
-    const float *y = c->out, *dy = c->dout;
-    float *dz = c->din[0];
-    if (!dz)
-        return;
-    float keep = op_din_keep(c, 0);
-    size_t n = elems(c);
-#pragma omp simd
-    for (size_t i = 0; i < n; i++)
-        dz[i] = op_din_old(keep, dz[i]) + dy[i] * (1 - y[i] * y[i]);
-}
-
 static double tanh_act(double z, const IrNode *n)
 {
     (void)n;
@@ -133,13 +127,6 @@ static double tanh_deriv(double z, const IrNode *n)
     (void)n;
     double y = tanh(z);
     return 1 - y * y;
-}
-
-static void tanh_deriv_y(const float *y, float *d, size_t n)
-{
-#pragma omp simd
-    for (size_t k = 0; k < n; k++)
-        d[k] = 1 - y[k] * y[k];
 }
 
 const OpDef op_tanh = {
@@ -158,32 +145,6 @@ const OpDef op_tanh = {
 
 /* ---- relu ---- */
 
-static void relu_forward(const OpCtx *c)
-{
-    const float *z = c->in[0];
-    float *y = c->out;
-    size_t n = elems(c);
-#pragma omp simd
-    for (size_t i = 0; i < n; i++)
-        y[i] = z[i] > 0 ? z[i] : 0;
-}
-
-/* dz += dy · [y > 0]; the subgradient at 0 is 0, as in most frameworks */
-static void relu_backward(const OpCtx *c)
-{
-    const float *y = c->out, *dy = c->dout;
-    float *dz = c->din[0];
-    if (!dz)
-        return;
-    float keep = op_din_keep(c, 0);
-    size_t n = elems(c);
-#pragma omp simd
-    for (size_t i = 0; i < n; i++) {
-        float g = dy[i];  /* loaded unconditionally, so the select vectorises */
-        dz[i] = op_din_old(keep, dz[i]) + (y[i] > 0 ? g : 0);
-    }
-}
-
 static double relu_act(double z, const IrNode *n)
 {
     (void)n;
@@ -194,13 +155,6 @@ static double relu_deriv(double z, const IrNode *n)
 {
     (void)n;
     return z > 0;
-}
-
-static void relu_deriv_y(const float *y, float *d, size_t n)
-{
-#pragma omp simd
-    for (size_t k = 0; k < n; k++)
-        d[k] = y[k] > 0 ? 1.0f : 0.0f;
 }
 
 const OpDef op_relu = {
@@ -219,26 +173,6 @@ const OpDef op_relu = {
 
 /* ---- identity ---- */
 
-static void identity_forward(const OpCtx *c)
-{
-    const float *z = c->in[0];
-    float *y = c->out;
-    for (size_t i = 0, n = elems(c); i < n; i++)
-        y[i] = z[i];
-}
-
-/* dz += dy */
-static void identity_backward(const OpCtx *c)
-{
-    const float *dy = c->dout;
-    float *dz = c->din[0];
-    if (!dz)
-        return;
-    float keep = op_din_keep(c, 0);
-    for (size_t i = 0, n = elems(c); i < n; i++)
-        dz[i] = op_din_old(keep, dz[i]) + dy[i];
-}
-
 static double identity_act(double z, const IrNode *n)
 {
     (void)n;
@@ -249,13 +183,6 @@ static double identity_deriv(double z, const IrNode *n)
 {
     (void)z, (void)n;
     return 1;
-}
-
-static void identity_deriv_y(const float *y, float *d, size_t n)
-{
-    (void)y;
-    for (size_t k = 0; k < n; k++)
-        d[k] = 1;
 }
 
 const OpDef op_identity = {
