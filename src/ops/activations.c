@@ -2,8 +2,8 @@
  * leaky_relu, elu, selu, gelu, softsign, softplus, swish, hard_tanh.
  *
  * Each op has a kernel pair with the loop written out, so the compiler can
- * vectorise it (no call through a pointer per element); the loops of the
- * four classic ones carry `#pragma omp simd`, because gcc's -O2 does not
+ * vectorise it (no call through a pointer per element); the four classic
+ * ones are stamped by FROM_OUTPUT and their loops carry `omp simd`, because gcc's -O2 does not
  * vectorise loops of unknown length by itself, and sigmoid and tanh use
  * vmath.h's inline e^x instead of libm's calls. The four classic
  * ones compute φ′ from the saved output y: σ′ = y(1 − y), tanh′ = 1 − y²,
