@@ -93,7 +93,12 @@ $(BUILD)/bench/sgemm: bench/sgemm.c $(BUILD)/libvg.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(WARN) -o $@ $< $(BUILD)/libvg.a $(LDLIBS)
 
-bench: $(BUILD)/vg $(BUILD)/bench/sgemm
+# The front end alone (issue 8): parse + elaborate, e.g. of gen_deep.sh's model.
+$(BUILD)/bench/frontend: bench/frontend.c $(BUILD)/libvg.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(WARN) -o $@ $< $(BUILD)/libvg.a $(LDLIBS)
+
+bench: $(BUILD)/vg $(BUILD)/bench/sgemm $(BUILD)/bench/frontend
 	@sh bench/run.sh $(BUILD)
 
 sanitize: deps

@@ -2,6 +2,7 @@
  *
  * Chunks grow geometrically so a parse of a large file makes few calls to
  * malloc; a request larger than the next chunk gets a chunk of its own. */
+#define _DEFAULT_SOURCE  /* madvise, MADV_HUGEPAGE (Linux) */
 #include "vg/arena.h"
 
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 struct ArenaChunk {
     ArenaChunk *next;
@@ -16,7 +18,9 @@ struct ArenaChunk {
     max_align_t data[];
 };
 
-enum { CHUNK_MIN = 16 * 1024 };
+/* Blocks from HUGE_MIN up are made of huge pages (huge_alloc): past that
+ * size, a block that stays mostly empty costs less than its page faults. */
+enum { CHUNK_MIN = 16 * 1024, HUGE_PAGE = 2 << 20, HUGE_MIN = 512 * 1024 };
 
 static void out_of_memory(size_t n, const char *file, int line)
 {
@@ -54,6 +58,45 @@ char *xstrdup(const char *s)
     return memcpy(xmalloc(n), s, n);
 }
 
+/* *bytes, rounded up to whole 2 MiB pages, 2 MiB-aligned
+ * and advised for transparent huge pages. The AST and IR of a 10,000-layer
+ * model fill about 30 MB, and touching that 4 KiB at a time cost a page
+ * fault each: about half of parsing and elaborating it under this project's
+ * VM (docs/performance.md). Elsewhere the advice is a no-op. */
+static void *huge_alloc(size_t *bytes, const char *file, int line)
+{
+    void *p = NULL;
+    *bytes = (*bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    if (posix_memalign(&p, HUGE_PAGE, *bytes) != 0)
+        out_of_memory(*bytes, file, line);
+#ifdef MADV_HUGEPAGE
+    madvise(p, *bytes, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+void *vec_grow_at(void *p, size_t used, size_t n, const char *file, int line)
+{
+    if (n < HUGE_MIN)
+        return xrealloc_at(p, n, file, line);
+    void *q = huge_alloc(&n, file, line);
+    if (used)
+        memcpy(q, p, used);
+    free(p);
+    return q;
+}
+
+/* A chunk of at least n bytes; from HUGE_MIN up, of huge pages. */
+static ArenaChunk *new_chunk(size_t n)
+{
+    size_t bytes = sizeof(ArenaChunk) + n;
+    void *p = bytes < HUGE_MIN ? xmalloc(bytes) : huge_alloc(&bytes, __FILE__, __LINE__);
+    ArenaChunk *c = p;
+    c->size = bytes - sizeof(ArenaChunk);
+    c->used = 0;
+    return c;
+}
+
 void arena_init(Arena *a)
 {
     a->head = NULL;
@@ -71,9 +114,7 @@ void *arena_alloc(Arena *a, size_t n)
         size_t size = c ? 2 * c->size : CHUNK_MIN;
         if (size < n)
             size = n;
-        c = xmalloc(sizeof *c + size);
-        c->size = size;
-        c->used = 0;
+        c = new_chunk(size);
         c->next = a->head;
         a->head = c;
     }

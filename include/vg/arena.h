@@ -35,13 +35,20 @@ char *arena_printf(Arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void arena_free(Arena *a);
 
+/* Grows a malloc'd block that holds `used` bytes to n bytes, like xrealloc;
+ * blocks of 2 MiB or more are huge-page-advised as arena chunks are. The
+ * result may always be passed to free and xrealloc. */
+void *vec_grow_at(void *p, size_t used, size_t n, const char *file, int line);
+
 /* A growable array of pointers or PODs, stored in malloc memory: for tables
  * that are built incrementally (IR nodes, diagnostics). */
 #define VEC_PUSH(arr, n, cap, val)                                          \
     do {                                                                    \
         if ((n) == (cap)) {                                                 \
+            size_t used_ = (size_t)(cap) * sizeof *(arr);                   \
             (cap) = (cap) ? 2 * (cap) : 16;                                 \
-            (arr) = xrealloc((arr), (size_t)(cap) * sizeof *(arr));         \
+            (arr) = vec_grow_at((arr), used_, (size_t)(cap) * sizeof *(arr), \
+                                __FILE__, __LINE__);                        \
         }                                                                   \
         (arr)[(n)++] = (val);                                               \
     } while (0)
