@@ -41,8 +41,12 @@ static size_t elems(const OpCtx *c)
  * output: forward y = FWD(z); backward dz (+)= DZ(y, dy), the incoming
  * gradient through φ′ written in terms of y; deriv_y the same with dy = 1.
  * DZ may select rather than multiply (relu), so that dy is loaded
- * unconditionally and a non-finite dy is not turned into NaN by 0·∞. */
+ * unconditionally and a non-finite dy is not turned into NaN by 0·∞.
+ * VMATH_WIDE gives each kernel an AVX2 copy, picked at run time: the
+ * sigmoid and tanh loops are compute-bound (vmath.h says why the results
+ * do not change). */
 #define FROM_OUTPUT(name, FWD, DZ)                                             \
+    VMATH_WIDE                                                                 \
     static void name##_forward(const OpCtx *c)                                 \
     {                                                                          \
         const float *z = c->in[0];                                             \
@@ -52,6 +56,7 @@ static size_t elems(const OpCtx *c)
         for (size_t i = 0; i < n; i++)                                         \
             y[i] = FWD(z[i]);                                                  \
     }                                                                          \
+    VMATH_WIDE                                                                 \
     static void name##_backward(const OpCtx *c)                                \
     {                                                                          \
         const float *y = c->out, *dy = c->dout;                                \
@@ -64,6 +69,7 @@ static size_t elems(const OpCtx *c)
         for (size_t i = 0; i < n; i++)                                         \
             dz[i] = op_din_old(keep, dz[i]) + DZ(y[i], dy[i]);                 \
     }                                                                          \
+    VMATH_WIDE                                                                 \
     static void name##_deriv_y(const float *y, float *d, size_t n)             \
     {                                                                          \
         _Pragma("omp simd")                                                    \
