@@ -293,8 +293,10 @@ const OpDef op_rnn = {
 
 /* A_t holds i, f, g, o after their nonlinearities; extra holds c_t. The
  * gate loops of the cells vectorise (omp simd over vmath.h's inline σ and
- * tanh): with libm's calls they were most of an LSTM step. */
-static void lstm_cell_forward(const Rec *r, const OpCtx *c, int t)
+ * tanh): with libm's calls they were most of an LSTM step. The lstm and
+ * gru cells are VMATH_WIDE: an AVX2 copy of each, picked at run time,
+ * runs those compute-bound loops 8 floats wide. */
+VMATH_WIDE static void lstm_cell_forward(const Rec *r, const OpCtx *c, int t)
 {
     int u = r->u;
     for (int b = 0; b < r->b; b++) {
@@ -318,7 +320,7 @@ static void lstm_cell_forward(const Rec *r, const OpCtx *c, int t)
 /* With τ = tanh(c_t): do = dh ⊙ τ, dc += dh ⊙ o ⊙ (1 − τ²), di = dc ⊙ g,
  * dg = dc ⊙ i, df = dc ⊙ c_{t−1}, and dc_{t−1} = dc ⊙ f; each gate's
  * pre-activation gradient multiplies by σ′ = y(1 − y) or tanh′ = 1 − y². */
-static void lstm_cell_backward(const Rec *r, const OpCtx *c, int t)
+VMATH_WIDE static void lstm_cell_backward(const Rec *r, const OpCtx *c, int t)
 {
     int u = r->u;
     (void)c;
@@ -364,7 +366,7 @@ enum { P_BHN = P_BIAS + 3 };
 
 /* A_t holds r, z, n after their nonlinearities; extra holds
  * hn = h_{t−1}·W_hn + b_hn. */
-static void gru_cell_forward(const Rec *r, const OpCtx *c, int t)
+VMATH_WIDE static void gru_cell_forward(const Rec *r, const OpCtx *c, int t)
 {
     int u = r->u;
     const float *bhn = c->param[P_BHN];
@@ -387,7 +389,7 @@ static void gru_cell_forward(const Rec *r, const OpCtx *c, int t)
 /* dn = dh ⊙ (1 − z), dz = dh ⊙ (h_{t−1} − n), and dh_{t−1} gets dh ⊙ z
  * directly; dn_pre = dn ⊙ (1 − n²), dr = dn_pre ⊙ hn. The hidden side of
  * n is r ⊙ hn, so dS_n = dn_pre ⊙ r (also db_hn's share). */
-static void gru_cell_backward(const Rec *r, const OpCtx *c, int t)
+VMATH_WIDE static void gru_cell_backward(const Rec *r, const OpCtx *c, int t)
 {
     int u = r->u;
     float *dbhn = c->dparam[P_BHN];
