@@ -137,16 +137,43 @@ char *arena_strdup(Arena *a, const char *s)
     return arena_strndup(a, s, strlen(s));
 }
 
+/* One pass through printf when the text fits the buffer (it nearly always
+ * does), two otherwise. */
 char *arena_printf(Arena *a, const char *fmt, ...)
 {
+    char buf[256];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n < sizeof buf)
+        return arena_strndup(a, buf, (size_t)n);
     char *p = arena_alloc(a, (size_t)n + 1);
     va_start(ap, fmt);
     vsnprintf(p, (size_t)n + 1, fmt, ap);
     va_end(ap);
+    return p;
+}
+
+char *arena_concat(Arena *a, const char *s, ...)
+{
+    va_list ap;
+    size_t n = 0;
+    va_start(ap, s);
+    for (const char *t = s; t; t = va_arg(ap, const char *))
+        n += strlen(t);
+    va_end(ap);
+    char *p = arena_alloc(a, n + 1), *end = p;
+    va_start(ap, s);
+    for (const char *t = s; t; t = va_arg(ap, const char *)) {
+        size_t len = strlen(t);
+        memcpy(end, t, len);
+        end += len;
+    }
+    va_end(ap);
+    *end = '\0';
     return p;
 }
 

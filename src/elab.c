@@ -8,6 +8,7 @@
 #include "vg/elab.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,6 +104,56 @@ static bool user_callable(int op)
 
 static bool eval_let(Elab *e, Symbol *s, Span at, Value *out);
 
+/* Built-in names → their op and spec ids, hashed once per process (constant
+ * data, as op_sig caches it; vg elaborates on one thread). A model body
+ * looks up every op it calls by name, and op_lookup and spec_lookup compare
+ * the name with each built-in in turn: a tenth of elaborating a deep model. */
+typedef struct Builtin {
+    const char *name;  /* NULL: an empty slot */
+    int op, spec;      /* what op_lookup and spec_lookup return */
+} Builtin;
+
+enum { BUILTIN_SLOTS = 256 };  /* a power of two, at least twice the names */
+_Static_assert(2 * (OP_COUNT + SPEC_COUNT) <= BUILTIN_SLOTS, "grow BUILTIN_SLOTS");
+
+static Builtin *builtin_slot(Builtin *slots, const char *name)
+{
+    uint32_t h = 2166136261u;  /* FNV-1a, as ir.c's name index */
+    for (const char *c = name; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    unsigned i = h & (BUILTIN_SLOTS - 1);
+    while (slots[i].name && strcmp(slots[i].name, name) != 0)
+        i = (i + 1) & (BUILTIN_SLOTS - 1);
+    return &slots[i];
+}
+
+/* The first op and the first spec of each name win, as in the lookups. */
+static void builtin_add(Builtin *slots, const char *name, int op, int spec)
+{
+    Builtin *b = builtin_slot(slots, name);
+    if (!b->name)
+        *b = (Builtin){name, -1, -1};
+    if (b->op < 0)
+        b->op = op;
+    if (b->spec < 0)
+        b->spec = spec;
+}
+
+static const Builtin *builtin_find(const char *name)
+{
+    static Builtin slots[BUILTIN_SLOTS];
+    static bool built;
+    if (!built) {
+        for (int i = 0; i < OP_COUNT; i++)
+            builtin_add(slots, op_def(i)->name, i, -1);
+        for (int i = 0; i < SPEC_COUNT; i++)
+            builtin_add(slots, spec_table[i].name, -1, i);
+        built = true;
+    }
+    const Builtin *b = builtin_slot(slots, name);
+    return b->name ? b : NULL;
+}
+
 /* Looks a name up: frame, then top-level items, then runs, then built-ins. */
 static bool lookup(Elab *e, const char *name, Span at, Value *out, bool *found)
 {
@@ -135,12 +186,13 @@ static bool lookup(Elab *e, const char *name, Span at, Value *out, bool *found)
             return true;
         }
     }
-    int op = op_lookup(name);
+    const Builtin *builtin = builtin_find(name);
+    int op = builtin ? builtin->op : -1;
     if (op >= 0 && user_callable(op)) {
         *out = (Value){.kind = VAL_OP, .op = op};
         return true;
     }
-    int spec = spec_lookup(name);
+    int spec = builtin ? builtin->spec : -1;
     if (spec >= 0)
         return spec_value(e, spec, NULL, at, out);
     if (strcmp(name, "none") == 0) {
@@ -270,8 +322,9 @@ static bool check_type(Elab *e, const char *callee, const SigParam *p, const Val
 
 /* A default as written in a signature: a number, true/false, a "string",
  * or the name of a built-in. */
-static bool default_value(Elab *e, const char *text, Span at, Value *out)
+static bool default_value(Elab *e, const SigParam *p, Span at, Value *out)
 {
+    const char *text = p->dflt;
     if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0) {
         *out = bool_value(text[0] == 't');
         return true;
@@ -281,10 +334,8 @@ static bool default_value(Elab *e, const char *text, Span at, Value *out)
                        .str = arena_strndup(e->arena, text + 1, strlen(text) - 2)};
         return true;
     }
-    char *end;
-    double x = strtod(text, &end);
-    if (end != text && *end == '\0') {
-        *out = num_value(x);
+    if (p->dflt_is_num) {
+        *out = num_value(p->dflt_num);
         return true;
     }
     Elab top = {.p = e->p, .d = e->d, .arena = e->arena};
@@ -366,7 +417,7 @@ static bool bind_sig(Elab *e, const char *callee, const Sig *sig, const AstNode 
             continue;
         if (!sig->p[i].dflt)
             return diag_error(e->d, at, "%s: missing argument '%s'", callee, sig->p[i].name);
-        if (!default_value(e, sig->p[i].dflt, at, &args[i]))
+        if (!default_value(e, &sig->p[i], at, &args[i]))
             return false;
     }
     if (in) {
@@ -602,11 +653,10 @@ static bool eval_call(Elab *e, const AstNode *n, Value *out)
         if (handled)
             return true;
         Binding *b = frame_find(e->frame, f->str);
-        if (!b && !program_lookup(e->p, f->str)) {
-            int spec = spec_lookup(f->str);
-            if (spec >= 0 && op_lookup(f->str) < 0)
-                return spec_value(e, spec, n, n->span, out);
-        }
+        const Builtin *builtin = b || program_lookup(e->p, f->str) ? NULL
+                                                                   : builtin_find(f->str);
+        if (builtin && builtin->spec >= 0 && builtin->op < 0)
+            return spec_value(e, builtin->spec, n, n->span, out);
     }
     Value callee;
     if (!eval(e, f, &callee))
@@ -907,6 +957,20 @@ static bool stmt_assign(Elab *e, const AstNode *s)
     return true;
 }
 
+/* "fc[12]": without printf, which is slow in vg's process (arena.h). */
+static const char *index_name(Arena *a, const char *base, long i)
+{
+    char digits[24], *d = digits + sizeof digits;
+    unsigned long u = i < 0 ? 0UL - (unsigned long)i : (unsigned long)i;
+    *--d = '\0';
+    do
+        *--d = (char)('0' + u % 10);
+    while (u /= 10);
+    if (i < 0)
+        *--d = '-';
+    return arena_concat(a, base, "[", d, "]", (char *)NULL);
+}
+
 static bool stmt_layer(Elab *e, const AstNode *s)
 {
     if (e->g->cur_layer >= 0)
@@ -917,7 +981,7 @@ static bool stmt_layer(Elab *e, const AstNode *s)
         long i;
         if (!int_value(e, s->b, "a layer index", -(1L << 40), &i))
             return false;
-        name = arena_printf(e->arena, "%s[%ld]", s->str, i);
+        name = index_name(e->arena, s->str, i);
     }
     int prev_frame_layer = e->frame->layer;
     int prev = e->g->cur_layer;

@@ -88,13 +88,14 @@ static const char *display(IrGraph *g, int op)
 
 /* A signature default as written ("1", "true", "xavier_uniform", "\"x\"")
  * to a value of the slot's type. */
-static Value default_value(IrGraph *g, ArgType type, const char *text)
+static Value default_value(IrGraph *g, const SigParam *p)
 {
+    const char *text = p->dflt;
     Value v = {.kind = VAL_NONE};
-    switch (type) {
+    switch (p->type) {
     case ARG_NUM: case ARG_INT:
         v.kind = VAL_NUM;
-        v.num = strtod(text, NULL);
+        v.num = p->dflt_num;
         break;
     case ARG_BOOL:
         v.kind = VAL_BOOL;
@@ -130,7 +131,7 @@ const Spec *ir_default_spec(IrGraph *g, int spec_id)
     s->span = SPAN_NONE;
     for (int i = 0; i < sig->n; i++)
         if (sig->p[i].dflt)
-            s->args[i] = default_value(g, sig->p[i].type, sig->p[i].dflt);
+            s->args[i] = default_value(g, &sig->p[i]);
     return s;
 }
 
@@ -151,7 +152,7 @@ static bool bind_args(IrGraph *g, int op, const Value *args, int nargs,
         if (sig->p[i].type == ARG_TENSOR && in && next_in < nin)
             v[i] = (Value){.kind = VAL_TENSOR, .node = in[next_in++]};
         else if (sig->p[i].dflt)
-            v[i] = default_value(g, sig->p[i].type, sig->p[i].dflt);
+            v[i] = default_value(g, &sig->p[i]);
         else
             return diag_error(d, at, "%s needs argument '%s'", display(g, op), sig->p[i].name);
     }
@@ -344,7 +345,7 @@ int ir_add_param(IrGraph *g, int node, const char *suffix, Shape shape,
     IrNode *n = &g->nodes[node];
     assert(n->nparam < IR_MAX_PARAMS && shape_size(shape) <= IR_MAX_ELEMS);
     const char *base = n->layer >= 0
-        ? arena_printf(g->arena, "%s.%s", g->layers[n->layer].name, suffix)
+        ? arena_concat(g->arena, g->layers[n->layer].name, ".", suffix, (char *)NULL)
         : arena_printf(g->arena, "%s%d.%s", op_def(n->op)->name, node, suffix);
     IrParam p = {.name = unique_param_name(g, base), .shape = shape, .node = node,
                  .layer = n->layer, .init = init, .fan_in = fan_in,
@@ -443,7 +444,7 @@ static char *spec_str(const Spec *s, char *buf, size_t n)
         const Value *v = &s->args[i];
         if (v->kind != VAL_NUM && v->kind != VAL_BOOL)
             continue;
-        if (sig->p[i].dflt && v->num == strtod(sig->p[i].dflt, NULL))
+        if (sig->p[i].dflt && v->num == sig->p[i].dflt_num)
             continue;
         used += (size_t)snprintf(buf + used, n - used, "%s%s=%g", shown++ ? ", " : "(",
                                  sig->p[i].name, v->num);

@@ -44,6 +44,10 @@ void sig_parse(Sig *out, const char *text)
         p->dflt = colon[2] == '=' ? colon + 3 : NULL;
         if (colon[2] && colon[2] != '=')
             bad_table(text, "junk after the type");
+        /* Every call that leaves the argument out needs the number. */
+        char *end;
+        p->dflt_num = p->dflt ? strtod(p->dflt, &end) : 0;
+        p->dflt_is_num = p->dflt && end != p->dflt && *end == '\0';
     }
     if (out->n == 0)
         free(copy);  /* nothing points into it */

@@ -33,6 +33,12 @@ char *arena_strndup(Arena *a, const char *s, size_t n);
 /* printf into the arena. */
 char *arena_printf(Arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The strings up to a NULL, concatenated into the arena. For names built
+ * per node or layer: glibc's printf takes its slow path (about 3,000
+ * instructions for "%s.%s") in any process that loads libquadmath, which
+ * OpenBLAS pulls in through libgfortran and which registers printf
+ * handlers. */
+char *arena_concat(Arena *a, const char *s, ...);
 void arena_free(Arena *a);
 
 /* Grows a malloc'd block that holds `used` bytes to n bytes, like xrealloc;

@@ -71,6 +71,8 @@ typedef struct SigParam {
     const char *name;
     ArgType type;
     const char *dflt;  /* default as written, or NULL when required */
+    bool dflt_is_num;  /* dflt is a number, parsed once into dflt_num */
+    double dflt_num;
 } SigParam;
 
 enum { SIG_MAX = 12 };
