@@ -450,7 +450,7 @@ static bool call_op(Elab *e, int op, const AstNode *call, Span at, Value *out)
     if (!need_model(e, def->name, at))
         return false;
     const Sig *sig = op_sig(op);
-    Value *args = arena_alloc(e->arena, sizeof(Value) * (size_t)(sig->n ? sig->n : 1));
+    Value args[SIG_MAX];  /* ir_add_node keeps its own copy */
     int in[IR_MAX_IN], nin = 0;
     if (!bind_sig(e, def->name, sig, call, at, args, in, &nin))
         return false;

@@ -72,10 +72,8 @@ void ir_free(IrGraph *g)
     free(g->nodes);
     free(g->params);
     free(g->layers);
-    free(g->layer_names.key);
-    free(g->layer_names.val);
-    free(g->param_names.key);
-    free(g->param_names.val);
+    free(g->layer_names.slot);
+    free(g->param_names.slot);
     ir_init(g, g->arena, g->name);
 }
 
@@ -123,6 +121,8 @@ static Value default_value(IrGraph *g, const SigParam *p)
 const Spec *ir_default_spec(IrGraph *g, int spec_id)
 {
     assert(spec_id >= 0 && spec_id < SPEC_COUNT);
+    if (g->default_spec[spec_id])
+        return g->default_spec[spec_id];
     const Sig *sig = spec_sig(spec_id);
     Spec *s = arena_alloc(g->arena, sizeof *s);
     s->id = spec_id;
@@ -132,6 +132,7 @@ const Spec *ir_default_spec(IrGraph *g, int spec_id)
     for (int i = 0; i < sig->n; i++)
         if (sig->p[i].dflt)
             s->args[i] = default_value(g, &sig->p[i]);
+    g->default_spec[spec_id] = s;
     return s;
 }
 
@@ -205,11 +206,11 @@ static uint32_t name_hash(const char *s)
     return h;
 }
 
-/* The slot holding name, or the empty slot where it would go. */
-static int name_slot(const IrNameIndex *x, const char *name)
+/* The slot holding name (of hash h), or the empty slot where it would go. */
+static int name_slot(const IrNameIndex *x, const char *name, uint32_t h)
 {
-    int mask = x->cap - 1, i = (int)(name_hash(name) & (uint32_t)mask);
-    while (x->key[i] && strcmp(x->key[i], name) != 0)
+    int mask = x->cap - 1, i = (int)(h & (uint32_t)mask);
+    while (x->slot[i].key && (x->slot[i].hash != h || strcmp(x->slot[i].key, name) != 0))
         i = (i + 1) & mask;  /* linear probing */
     return i;
 }
@@ -218,8 +219,8 @@ static int name_find(const IrNameIndex *x, const char *name)
 {
     if (x->cap == 0)
         return -1;
-    int i = name_slot(x, name);
-    return x->key[i] ? x->val[i] : -1;
+    const IrNameSlot *s = &x->slot[name_slot(x, name, name_hash(name))];
+    return s->key ? s->val : -1;
 }
 
 /* Adds a name that is not there yet; the table stays at most half full. */
@@ -228,20 +229,14 @@ static void name_add(IrNameIndex *x, const char *name, int val)
     if (2 * (x->n + 1) > x->cap) {
         IrNameIndex old = *x;
         x->cap = old.cap ? 2 * old.cap : 64;
-        x->key = xcalloc((size_t)x->cap, sizeof *x->key);
-        x->val = xcalloc((size_t)x->cap, sizeof *x->val);
+        x->slot = xcalloc((size_t)x->cap, sizeof *x->slot);
         for (int i = 0; i < old.cap; i++)
-            if (old.key[i]) {
-                int j = name_slot(x, old.key[i]);
-                x->key[j] = old.key[i];
-                x->val[j] = old.val[i];
-            }
-        free(old.key);
-        free(old.val);
+            if (old.slot[i].key)
+                x->slot[name_slot(x, old.slot[i].key, old.slot[i].hash)] = old.slot[i];
+        free(old.slot);
     }
-    int i = name_slot(x, name);
-    x->key[i] = name;
-    x->val[i] = val;
+    uint32_t h = name_hash(name);
+    x->slot[name_slot(x, name, h)] = (IrNameSlot){name, h, val};
     x->n++;
 }
 
@@ -255,7 +250,7 @@ static void rollback(IrGraph *g, int nodes, int params, size_t floats)
         return;
     g->nparams = params;
     IrNameIndex *x = &g->param_names;
-    memset(x->key, 0, sizeof *x->key * (size_t)x->cap);
+    memset(x->slot, 0, sizeof *x->slot * (size_t)x->cap);
     x->n = 0;
     for (int i = 0; i < params; i++)
         name_add(x, g->params[i].name, i);

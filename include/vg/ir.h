@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "vg/arena.h"
 #include "vg/diag.h"
@@ -69,10 +70,17 @@ typedef struct IrLayer {
 } IrLayer;
 
 /* Names → indices (of layers, of parameters), an open-addressing hash
- * table, so that declaring N layers checks their names in O(N), not O(N²). */
+ * table, so that declaring N layers checks their names in O(N), not O(N²).
+ * A slot keeps its name's hash: probing compares hashes and reads a name
+ * (a cache miss into the arena) only when they match. */
+typedef struct IrNameSlot {
+    const char *key;      /* NULL: an empty slot */
+    uint32_t hash;
+    int val;
+} IrNameSlot;
+
 typedef struct IrNameIndex {
-    const char **key;     /* NULL: an empty slot */
-    int *val;
+    IrNameSlot *slot;
     int cap, n;           /* cap: 0 or a power of two */
 } IrNameIndex;
 
@@ -91,6 +99,7 @@ typedef struct IrGraph {
     size_t param_floats;  /* size of the parameter block */
     int cur_layer;        /* layer open during elaboration, or -1 */
     IrNameIndex layer_names, param_names;
+    const Spec *default_spec[SPEC_COUNT];  /* ir_default_spec's, once made */
 } IrGraph;
 
 void ir_init(IrGraph *g, Arena *arena, const char *name);
@@ -139,7 +148,8 @@ double ir_arg_num(const IrNode *n, int i);
 bool ir_arg_bool(const IrNode *n, int i);
 const Spec *ir_arg_spec(const IrNode *n, int i);
 /* A spec built-in with every argument at its default (required arguments
- * VAL_NONE), in the graph's arena: the bias init `zeros`, for instance. */
+ * VAL_NONE), in the graph's arena: the bias init `zeros`, for instance.
+ * Made once per graph and shared by every caller: copy it to change it. */
 const Spec *ir_default_spec(IrGraph *g, int spec_id);
 
 /* `vg ir`: text listing, and Graphviz DOT. */
