@@ -2,13 +2,16 @@
  * backward sweeps over it.
  *
  * exec_plan sizes every buffer with overflow-checked arithmetic and makes
- * one allocation: the four per-node pointer tables, then every node's value,
- * then the gradients, work and bptt buffers, each padded to a 64-byte
- * multiple. The sweeps then only call kernels. Reverse-mode autodiff
- * follows kann's kad_grad (kautodiff.c): zero the node gradients, seed
- * dLoss = 1, and run backward kernels from the loss down, each accumulating
- * into its inputs' gradients — except that a node's first writer overwrites
- * its gradient instead, and then that gradient is not zeroed (ops.h). */
+ * one allocation for the four per-node pointer tables and one for every
+ * node's value, then the gradients, work and bptt buffers, each padded to a
+ * 64-byte multiple. exec_plan_view lays a smaller batch of the same graph
+ * over that block: a run's training, probe and test passes never overlap,
+ * so they share one. The sweeps then only call kernels. Reverse-mode
+ * autodiff follows kann's kad_grad (kautodiff.c): zero the node gradients,
+ * seed dLoss = 1, and run backward kernels from the loss down, each
+ * accumulating into its inputs' gradients — except that a node's first
+ * writer overwrites its gradient instead, and then that gradient is not
+ * zeroed (ops.h). */
 #define _DEFAULT_SOURCE  /* madvise, MADV_HUGEPAGE (Linux) */
 #include "vg/exec.h"
 
@@ -107,11 +110,6 @@ void params_init(ParamStore *ps, const IrGraph *g, Rng *rng)
         init_fill(&g->params[i], ps->value + g->params[i].offset, rng);
 }
 
-void params_zero_grad(ParamStore *ps)
-{
-    memset(ps->grad, 0, ps->n * sizeof *ps->grad);
-}
-
 void params_free(ParamStore *ps)
 {
     free(ps->value);
@@ -122,6 +120,7 @@ void params_free(ParamStore *ps)
 /* ---- planning ---- */
 
 enum { PAD_FLOATS = 16 };  /* 64 bytes: a cache line, and any SIMD width */
+enum { TABLES = 4 };       /* per node: value, gradient, work and bptt pointers */
 
 /* Overflow-checked size arithmetic: false when the true result exceeds
  * SIZE_MAX (the sum then means nothing and the plan is refused). */
@@ -166,12 +165,13 @@ static Sizes node_sizes(const IrGraph *g, int i, int batch)
     return s;
 }
 
-/* Total bytes of the plan, or false if a tensor would exceed what BLAS can
- * index or the sum would overflow. *largest gets the node with the largest
- * value buffer, which a refusal names. */
-static bool plan_bytes(const IrGraph *g, int batch, size_t *bytes, int *largest, DiagSink *d)
+/* Floats of the plan's block, or false if a tensor would exceed what BLAS
+ * can index or the sum would overflow. *largest gets the node with the
+ * largest value buffer, which a refusal names. */
+static bool plan_floats(const IrGraph *g, int batch, size_t *floats, int *largest,
+                        DiagSink *d)
 {
-    size_t floats = 0, most = 0;
+    size_t sum = 0, most = 0;
     for (int i = 0; i < g->n; i++) {
         const IrNode *n = &g->nodes[i];
         if (batch > IR_MAX_ELEMS / (long)shape_size(n->shape)) {
@@ -189,24 +189,34 @@ static bool plan_bytes(const IrGraph *g, int batch, size_t *bytes, int *largest,
         }
         size_t part[4] = {s.val, s.grad, s.work, s.bptt};
         for (int k = 0; k < 4; k++)
-            if (!add_ok(floats, padded(part[k]), &floats))
+            if (!add_ok(sum, padded(part[k]), &sum))
                 goto overflow;
     }
-    size_t tables, data;
-    if (mul_ok(4 * sizeof(float *), (size_t)g->n, &tables) &&
-        mul_ok(floats, sizeof(float), &data) && add_ok(tables, data, bytes))
+    size_t bytes;
+    if (mul_ok(sum, sizeof(float), &bytes) &&
+        add_ok(bytes, TABLES * sizeof(float *) * (size_t)g->n, &bytes)) {
+        *floats = sum;
         return true;
+    }
 overflow:
     return diag_error(d, SPAN_NONE,
                       "buffers for model '%s' at batch %d overflow the address space",
                       g->name, batch);
 }
 
-/* Points each node's buffers into the block, region by region. */
+static void plan_overwrites(Exec *e);
+
+/* Points each node's buffers into the block, region by region, and plans
+ * which backward kernels overwrite a gradient. */
 static void carve(Exec *e)
 {
     const IrGraph *g = e->g;
     float *p = e->block;
+    float **tables = xcalloc(TABLES * (size_t)g->n, sizeof *tables);
+    e->val = tables;
+    e->grad = tables + g->n;
+    e->work = tables + 2 * g->n;
+    e->bptt = tables + 3 * g->n;
     float **table[4] = {e->val, e->grad, e->work, e->bptt};
     for (int region = 0; region < 4; region++) {
         for (int i = 0; i < g->n; i++) {
@@ -216,6 +226,7 @@ static void carve(Exec *e)
             p += padded(size[region]);
         }
     }
+    plan_overwrites(e);
 }
 
 /* Which backward kernel writes each node gradient first. Backward runs from
@@ -256,10 +267,11 @@ bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
     *e = (Exec){.g = g, .ps = ps, .ops = op_table, .batch = batch};
     if (batch < 1)
         return diag_error(d, SPAN_NONE, "batch must be at least 1, got %d", batch);
-    size_t bytes = 0;
+    size_t floats = 0;
     int largest = 0;
-    if (!plan_bytes(g, batch, &bytes, &largest, d))
+    if (!plan_floats(g, batch, &floats, &largest, d))
         return false;
+    size_t bytes = floats * sizeof(float) + TABLES * sizeof(float *) * (size_t)g->n;
     if (max_bytes && bytes > max_bytes) {
         const IrNode *n = &g->nodes[largest];
         char need[64], limit[64], shape[96], big[64];
@@ -274,24 +286,29 @@ bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
                         sizeof big));
         return false;
     }
-    /* The tables come first: 4n pointers keep the floats 16-byte aligned. */
-    float **tables = zalloc(1, bytes);
-    e->val = tables;
-    e->grad = tables + g->n;
-    e->work = tables + 2 * g->n;
-    e->bptt = tables + 3 * g->n;
-    e->block = (float *)(tables + 4 * g->n);
-    e->floats = (bytes - 4 * (size_t)g->n * sizeof(float *)) / sizeof(float);
+    e->block = zalloc(floats, sizeof(float));
+    e->floats = floats;
+    e->owns_block = true;
     carve(e);
-    plan_overwrites(e);
     rng_derive(&e->rng, 0, RNG_DROPOUT);
     return true;
+}
+
+void exec_plan_view(Exec *e, const Exec *host, int batch)
+{
+    assert(batch >= 1 && batch <= host->batch);
+    *e = (Exec){.g = host->g, .ps = host->ps, .ops = host->ops, .batch = batch,
+                .block = host->block, .floats = host->floats};
+    carve(e);
+    rng_derive(&e->rng, 0, RNG_DROPOUT);
 }
 
 void exec_free(Exec *e)
 {
     free(e->val);
     free(e->din_first);
+    if (e->owns_block)
+        free(e->block);
     *e = (Exec){0};
 }
 
@@ -333,7 +350,7 @@ void exec_forward(Exec *e, ExecMode mode)
     }
 }
 
-void exec_backward(Exec *e, ExecMode mode)
+void exec_backward_each(Exec *e, ExecMode mode, ExecNodeDone *done, void *ctx)
 {
     const IrGraph *g = e->g;
     assert(g->loss >= 0);
@@ -347,8 +364,22 @@ void exec_backward(Exec *e, ExecMode mode)
         if (!def->backward)
             continue;
         make_ctx(e, i, mode, &c);
+        /* zeroed here rather than in one sweep before the pass: the
+         * kernel's GEMM then finds them in cache, and a hook that reads
+         * them right after (an update) too */
+        for (int k = 0; k < c.node->nparam; k++)
+            if (c.dparam[k])
+                memset(c.dparam[k], 0,
+                       shape_size(g->params[c.node->param[k]].shape) * sizeof(float));
         def->backward(&c);
+        if (done)
+            done(ctx, i);
     }
+}
+
+void exec_backward(Exec *e, ExecMode mode)
+{
+    exec_backward_each(e, mode, NULL, NULL);
 }
 
 double exec_largest_gemm(const Exec *e)

@@ -169,7 +169,6 @@ bool gradcheck_run(const IrGraph *g, const GradcheckOptions *o, GradcheckResult 
     params_init(&ps, g, &init);
     fill_batch(&e, o->seed);
 
-    params_zero_grad(&ps);
     double l0 = loss_at(&e, masks);
     exec_backward(&e, EXEC_TRAIN);
 

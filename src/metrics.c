@@ -293,7 +293,7 @@ void metrics_measure(Run *r, Report *rep)
 {
     Exec *e = &r->probe;
     const IrGraph *g = &r->g;
-    params_zero_grad(&r->ps);
+    run_fill(r, e, r->probe_rows, e->batch);  /* a training step since has overwritten them */
     exec_forward(e, EXEC_PROBE);
     exec_backward(e, EXEC_PROBE);
     rep->step = r->step;

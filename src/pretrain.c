@@ -174,7 +174,6 @@ static PretrainStatus train_layer(Pretrainer *pt, int layer, const Chain *c, cha
     st = PRETRAIN_OK;
     for (long t = 0; t < pt->steps && !train_interrupted; t++) {
         feed(pt, c, &ae);
-        params_zero_grad(&ps);
         exec_forward(&ae, EXEC_TRAIN);
         double loss = exec_loss(&ae);
         if (!isfinite(loss)) {

@@ -3,8 +3,9 @@
  * Randomness is split into independent streams derived from the run's seed
  * (data, init, split, probe, batch order, dropout), so changing, say, the
  * probe size never changes the initial weights. A training step is: fill
- * the batch, zero gradients, forward, backward, global norm, clip, update;
- * it allocates nothing. Reports are measured before the step that follows
+ * the batch, forward, backward, global norm, clip, update — without
+ * clipping, the update of each node's parameters runs inside the backward
+ * pass (node_done); it allocates nothing. Reports are measured before the step that follows
  * them, on the probe batch. */
 #include "vg/train.h"
 
@@ -79,26 +80,44 @@ static void split_rows(Run *r, int **probe_rows, int *nprobe)
     r->cursor = 0;
 }
 
-/* What a memory limit leaves after plan e: 0 (no limit) stays 0, and an
- * exhausted limit leaves 1 byte, which refuses any further plan. */
-static size_t budget_after(size_t left, const Exec *e)
-{
-    size_t used = e->floats * sizeof(float) + 4 * (size_t)e->g->n * sizeof(float *);
-    return left == 0 ? 0 : left > used ? left - used : 1;
-}
-
 /* Test rows are measured in chunks of at least this many rows (or the
  * training batch, if larger), so a big test split needs no big plan. */
 enum { TEST_CHUNK = 256 };
 
-static bool plan_test(Program *p, Run *r, size_t max_bytes)
+/* Rows per test chunk; 0 without a test split or without class labels. */
+static int test_rows(const Run *r)
 {
     int ntest = r->data.n - r->ntrain;
     if (ntest < 1 || r->data.classes <= 0)
-        return true;
+        return 0;
     long chunk = r->set.batch > TEST_CHUNK ? r->set.batch : TEST_CHUNK;
-    return exec_plan(&r->test, &r->g, &r->ps, ntest < chunk ? ntest : (int)chunk,
-                     max_bytes, &p->diag);
+    return ntest < chunk ? ntest : (int)chunk;
+}
+
+/* The training, probe and test plans: the one with the most rows owns the
+ * block, the others are views of it (exec_plan_view), since a step, a
+ * probe and a test chunk never run at once. */
+static bool plan_passes(Program *p, Run *r, int nprobe, size_t max_bytes)
+{
+    Exec *plan[3] = {&r->train, &r->probe, &r->test};
+    int rows[3] = {(int)r->set.batch, nprobe, test_rows(r)};
+    int host = 0;
+    for (int k = 1; k < 3; k++)
+        if (rows[k] > rows[host])
+            host = k;
+    if (!exec_plan(plan[host], &r->g, &r->ps, rows[host], max_bytes, &p->diag)) {
+        if (host == 1)
+            diag_note(&p->diag, "batch %d is the probe's, larger than the training batch "
+                      "(%ld); `probe` sets it", rows[host], r->set.batch);
+        else if (host == 2)
+            diag_note(&p->diag, "batch %d is the test split's chunk, larger than the "
+                      "training batch (%ld)", rows[host], r->set.batch);
+        return false;
+    }
+    for (int k = 0; k < 3; k++)
+        if (k != host && rows[k] > 0)
+            exec_plan_view(plan[k], plan[host], rows[k]);
+    return true;
 }
 
 static bool check_bce_targets(Program *p, const Run *r)
@@ -169,23 +188,16 @@ bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r
     Rng init;
     rng_derive(&init, r->set.seed, RNG_INIT);
     params_init(&r->ps, &r->g, &init);
-    int *probe_rows, nprobe;
-    split_rows(r, &probe_rows, &nprobe);
-    /* One memory limit for the parameters and every plan together. */
-    size_t left = o->max_memory ? o->max_memory - param_bytes : 0;
-    bool ok = exec_plan(&r->train, &r->g, &r->ps, (int)r->set.batch, left, &p->diag);
-    ok = ok && exec_plan(&r->probe, &r->g, &r->ps, nprobe, budget_after(left, &r->train),
-                         &p->diag);
-    ok = ok && plan_test(p, r, budget_after(budget_after(left, &r->train), &r->probe));
-    if (ok) {
-        rng_derive(&r->train.rng, r->set.seed, RNG_DROPOUT);
-        run_fill(r, &r->probe, probe_rows, nprobe);
-        optim_init(&r->opt, r->set.optimizer, r->ps.n);
-        r->update_sq = xcalloc((size_t)r->g.nlayers, sizeof *r->update_sq);
-        r->ready = true;
-    }
-    free(probe_rows);
-    return ok;
+    int nprobe;
+    split_rows(r, &r->probe_rows, &nprobe);
+    /* One memory limit for the parameters and the plans together. */
+    if (!plan_passes(p, r, nprobe, o->max_memory ? o->max_memory - param_bytes : 0))
+        return false;
+    rng_derive(&r->train.rng, r->set.seed, RNG_DROPOUT);
+    optim_init(&r->opt, r->set.optimizer, r->ps.n);
+    r->update_sq = xcalloc((size_t)r->g.nlayers, sizeof *r->update_sq);
+    r->ready = true;
+    return true;
 }
 
 void run_fill(const Run *r, Exec *e, const int *rows, int n)
@@ -239,17 +251,14 @@ static int first_nonfinite_layer(const Run *r)
     return -1;
 }
 
-/* Vectorised (the order of the sum is free): it reads every gradient each
- * step, as much memory traffic as the update. */
-static double grad_norm(const ParamStore *ps)
+/* Σg² of n gradients; the order of the sum is free, so it vectorises. */
+static double sum_sq(const float *g, size_t n)
 {
-    const float *g = ps->grad;
-    size_t n = ps->n;
     double s = 0;
 #pragma omp simd reduction(+ : s)
     for (size_t i = 0; i < n; i++)
         s += (double)g[i] * g[i];
-    return sqrt(s);
+    return s;
 }
 
 /* clip = norm(max) rescales the whole gradient when its global norm exceeds
@@ -283,18 +292,43 @@ static bool clip_grads(Run *r, double norm)
     return any;
 }
 
-static void update(Run *r)
+static void update_param(Run *r, const IrParam *pp)
 {
-    memset(r->update_sq, 0, sizeof(double) * (size_t)r->g.nlayers);
-    optim_begin_step(&r->opt);
-    for (int k = 0; k < r->g.nparams; k++) {
-        const IrParam *pp = &r->g.params[k];
+    double sq = optim_update(&r->opt, r->ps.value, r->ps.grad, pp->offset,
+                             shape_size(pp->shape));
+    if (pp->layer >= 0)
+        r->update_sq[pp->layer] += sq;
+}
+
+/* A training step's backward pass, as exec_backward_each sees it. */
+typedef struct StepPass {
+    Run *r;
+    double grad_sq;  /* Σg² over the parameters whose backward is done */
+    bool fused;      /* update each node's parameters as soon as it is done */
+    bool held;       /* something was not finite: no more updates this step */
+} StepPass;
+
+/* Without clipping, which needs the global norm first, a node's parameters
+ * are updated right after its backward kernel: their gradients are final,
+ * nothing later reads them, and they are still in cache — a separate
+ * update after the pass streams every weight and gradient through memory
+ * once more (in bench/ it cost 6–9% of a step). Each element's arithmetic
+ * is the same either way. Once a loss or gradient is not finite no further
+ * node is updated; the layers above it have taken the step
+ * (docs/reliability.md). */
+static void node_done(void *ctx, int node)
+{
+    StepPass *s = ctx;
+    Run *r = s->r;
+    const IrNode *n = &r->g.nodes[node];
+    for (int k = 0; k < n->nparam; k++) {
+        const IrParam *pp = &r->g.params[n->param[k]];
         if (!pp->trainable)
             continue;
-        double sq = optim_update(&r->opt, r->ps.value, r->ps.grad, pp->offset,
-                                 shape_size(pp->shape));
-        if (pp->layer >= 0)
-            r->update_sq[pp->layer] += sq;
+        s->grad_sq += sum_sq(r->ps.grad + pp->offset, shape_size(pp->shape));
+        s->held |= !isfinite(s->grad_sq);
+        if (s->fused && !s->held)
+            update_param(r, pp);
     }
 }
 
@@ -339,11 +373,13 @@ static bool report_due(const Run *r, long step, long last)
 static bool step_once(Run *r, char *why, size_t n)
 {
     fill_batch(r);
-    params_zero_grad(&r->ps);
     exec_forward(&r->train, EXEC_TRAIN);
     float loss = exec_loss(&r->train);
-    exec_backward(&r->train, EXEC_TRAIN);
-    double norm = grad_norm(&r->ps);
+    StepPass pass = {.r = r, .fused = !r->set.clip, .held = !isfinite(loss)};
+    memset(r->update_sq, 0, sizeof(double) * (size_t)r->g.nlayers);
+    optim_begin_step(&r->opt);
+    exec_backward_each(&r->train, EXEC_TRAIN, node_done, &pass);
+    double norm = sqrt(pass.grad_sq);
     r->last_global_norm = norm;
     r->last_loss = loss;
     if (!isfinite(loss) || !isfinite(norm)) {
@@ -357,9 +393,13 @@ static bool step_once(Run *r, char *why, size_t n)
         r->diverged_at = r->step + 1;
         return false;
     }
-    if (clip_grads(r, norm))
-        r->clipped_steps++;
-    update(r);
+    if (!pass.fused) {
+        if (clip_grads(r, norm))
+            r->clipped_steps++;
+        for (int k = 0; k < r->g.nparams; k++)
+            if (r->g.params[k].trainable)
+                update_param(r, &r->g.params[k]);
+    }
     r->step++;
     return true;
 }
@@ -438,6 +478,7 @@ void run_free(Run *r)
     free(r->order);
     free(r->update_sq);
     free(r->pretrain);
+    free(r->probe_rows);
     exec_free(&r->train);
     exec_free(&r->probe);
     exec_free(&r->test);

@@ -2,7 +2,8 @@
  *
  * Plan once, run many: exec_plan allocates, for one graph and one batch
  * size, every node's value, gradient and saved-state buffer in a single
- * block; exec_forward and exec_backward then allocate nothing. Parameters
+ * block, and exec_plan_view lays smaller batches of the same graph over it;
+ * exec_forward and exec_backward then allocate nothing. Parameters
  * and their gradients live in a ParamStore (one block each), shared by the
  * plans of the same graph at different batch sizes (training, probe). */
 #ifndef VG_EXEC_H
@@ -43,7 +44,6 @@ bool params_check(const IrGraph *g, size_t max_bytes, size_t *bytes, DiagSink *d
 void params_alloc(ParamStore *ps, const IrGraph *g);
 /* Initialises every parameter from its init spec, in declaration order. */
 void params_init(ParamStore *ps, const IrGraph *g, Rng *rng);
-void params_zero_grad(ParamStore *ps);
 void params_free(ParamStore *ps);
 
 typedef struct Exec {
@@ -63,6 +63,7 @@ typedef struct Exec {
                          (no consumer overwrites it) */
     float *block;
     size_t floats;    /* total floats in block */
+    bool owns_block;  /* false for a view (exec_plan_view) */
     Rng rng;          /* dropout */
 } Exec;
 
@@ -72,6 +73,14 @@ typedef struct Exec {
  * max_bytes (0: no limit). Any earlier plan in e must have been freed. */
 bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
                size_t max_bytes, DiagSink *d);
+/* Plans host's graph for batch ≤ host->batch rows over host's block, with
+ * no new buffers: every sweep of e overwrites what a sweep of host (or of
+ * another view) left, sources included. For passes that never interleave,
+ * as a run's training steps, probes and test chunks: together they then
+ * hold the memory of the largest alone. Buffers are monotone in the batch,
+ * so the smaller plan fits. Free the views before their host, or only
+ * stop using them. */
+void exec_plan_view(Exec *e, const Exec *host, int batch);
 void exec_free(Exec *e);
 
 /* Pointer to a source node's buffer (input or target), for the caller to fill. */
@@ -79,9 +88,16 @@ float *exec_source(Exec *e, int node);
 /* Runs every node; the mode decides dropout and batch normalisation. */
 void exec_forward(Exec *e, ExecMode mode);
 /* Zeroes the node gradients that no consumer overwrites, seeds dLoss = 1
- * and runs backward kernels in reverse order; parameter gradients *accumulate* into ps->grad (the caller
- * zeroes them once per step). */
+ * and runs backward kernels in reverse order. Each node's parameter
+ * gradients in ps->grad are zeroed just before its kernel runs, so a pass
+ * leaves the gradients of that pass alone. */
 void exec_backward(Exec *e, ExecMode mode);
+/* Called after the backward kernel of node: the gradients of its
+ * parameters are then final, and no later kernel reads its parameters
+ * (each parameter belongs to one node), so they may be updated. */
+typedef void ExecNodeDone(void *ctx, int node);
+/* exec_backward, calling done(ctx, node) after each node's kernel. */
+void exec_backward_each(Exec *e, ExecMode mode, ExecNodeDone *done, void *ctx);
 /* m·n·k of the largest GEMM of a training step of this plan (the forward
  * product of the largest weight; its two backward products have the same
  * size); 0 without weights. vg run's default thread count reads it. */

@@ -65,9 +65,12 @@ typedef struct Run {
     Settings set;
     IrGraph g;
     ParamStore ps;
-    Exec train, probe;
+    Exec train, probe;    /* one block: the larger plan owns it, the other (and
+                             test) are views (exec_plan_view) */
     Exec test;            /* the held-out rows, in chunks; unplanned (batch 0)
                              without a test split or without class labels */
+    int *probe_rows;      /* the probe's rows, probe.batch of them, copied into
+                             its sources before each probe */
     Optim opt;
     Dataset data;
     int *order;           /* shuffled training rows */

@@ -66,7 +66,7 @@ struct Rec {
     float *dh;          /* [b, u]: dLoss/dh carried to the previous step */
     float *extra;       /* [b·t, extra_row] */
     float *dextra;      /* [b, extra_batch] */
-    const float *zero;  /* [u] zeros: the states before step 0 (h_{−1}, c_{−1}),
+    float *zero;        /* [u] zeros: the states before step 0 (h_{−1}, c_{−1}),
                            read like any other step's so that the cell
                            loops have no branch on t and vectorise */
 };
@@ -94,8 +94,7 @@ static Rec rec_of(const OpCtx *c)
     r.dh = r.s + (size_t)r.b * r.gu;
     r.extra = r.dh + (size_t)r.b * u;
     r.dextra = r.extra + rows * u * (size_t)cell->extra_row;
-    r.zero = r.dextra + (size_t)r.b * u * (size_t)cell->extra_batch;  /* zeroed by
-                                                                        exec_plan, never written */
+    r.zero = r.dextra + (size_t)r.b * u * (size_t)cell->extra_batch;
     return r;
 }
 
@@ -169,6 +168,9 @@ static void rec_forward(const OpCtx *c)
     const Cell *cell = cell_of(c->node->op);
     Rec r = rec_of(c);
     int rows = r.b * r.t, gu = (int)r.gu, u = r.u;
+    /* zeroed by every forward, not once: a plan of another batch over the
+     * same block (exec_plan_view) may have written there since */
+    memset(r.zero, 0, (size_t)u * sizeof(float));
     for (int i = 0; i < rows; i++)
         for (int k = 0; k < cell->gates; k++)
             memcpy(r.a + (size_t)i * r.gu + (size_t)k * u, c->param[P_BIAS + k],

@@ -6,6 +6,7 @@
  * nodes %0 input, %1 dense, %2 sigmoid, %3 target, %4 mse. */
 #include "testutil.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "vg/exec.h"
@@ -164,9 +165,10 @@ static void test_tensor_too_large_for_batch(void **state)
     arena_free(&a);
 }
 
-/* Node gradients are zeroed by every backward; parameter gradients
- * accumulate until params_zero_grad. */
-static void test_backward_accumulates(void **state)
+/* Every backward gives the gradients of its pass alone: node gradients
+ * and parameter gradients are overwritten, not added to, even when the
+ * buffers hold garbage before it. */
+static void test_backward_overwrites(void **state)
 {
     Fixture *f = *state;
     Exec e;
@@ -174,7 +176,8 @@ static void test_backward_accumulates(void **state)
     const float x[4] = {1, 2, -1, 0.5f}, t[6] = {0, 1, 0, 1, 0, 1};
     memcpy(exec_source(&e, 0), x, sizeof x);
     memcpy(exec_source(&e, f->g.target), t, sizeof t);
-    params_zero_grad(&f->ps);
+    for (size_t i = 0; i < f->ps.n; i++)
+        f->ps.grad[i] = NAN;
     exec_forward(&e, EXEC_TRAIN);
     exec_backward(&e, EXEC_TRAIN);
     assert_float_equal(e.grad[f->g.loss][0], 1, 0);
@@ -182,18 +185,95 @@ static void test_backward_accumulates(void **state)
     float once[9], dh[6];
     memcpy(once, f->ps.grad, sizeof once);
     memcpy(dh, e.grad[2], sizeof dh);
+    for (int i = 0; i < 9; i++)
+        assert_true(isfinite(once[i]));
     exec_backward(&e, EXEC_TRAIN);
     for (int i = 0; i < 9; i++)
-        assert_float_equal(f->ps.grad[i], 2 * once[i], 1e-7);
+        assert_float_equal(f->ps.grad[i], once[i], 0);
     for (int i = 0; i < 6; i++)
         assert_float_equal(e.grad[2][i], dh[i], 0);
-    params_zero_grad(&f->ps);
-    for (int i = 0; i < 9; i++)
-        assert_float_equal(f->ps.grad[i], 0, 0);
     /* the loss is the mean: dL/dy = 2(y − t)/6 */
     for (int i = 0; i < 6; i++)
         assert_float_equal(dh[i], 2 * (e.val[2][i] - t[i]) / 6, 1e-7);
     exec_free(&e);
+}
+
+/* exec_backward_each calls its hook once per node with a backward kernel,
+ * from the loss down, after that node's parameter gradients are final. */
+typedef struct Seen {
+    const ParamStore *ps;
+    int nodes[8], n;
+    float w_grad0;  /* ps->grad[0] (node 1's W) when node 1 was done */
+} Seen;
+
+static void note_done(void *ctx, int node)
+{
+    Seen *s = ctx;
+    if (s->n < 8)
+        s->nodes[s->n++] = node;
+    if (node == 1)
+        s->w_grad0 = s->ps->grad[0];
+}
+
+static void test_backward_each(void **state)
+{
+    Fixture *f = *state;
+    Exec e;
+    assert_true(exec_plan(&e, &f->g, &f->ps, 2, 0, &f->d));
+    const float x[4] = {1, 2, -1, 0.5f}, t[6] = {0, 1, 0, 1, 0, 1};
+    memcpy(exec_source(&e, 0), x, sizeof x);
+    memcpy(exec_source(&e, f->g.target), t, sizeof t);
+    exec_forward(&e, EXEC_TRAIN);
+    Seen s = {.ps = &f->ps};
+    exec_backward_each(&e, EXEC_TRAIN, note_done, &s);
+    int want = 0;
+    for (int i = f->g.loss; i >= 0; i--)
+        if (op_def(f->g.nodes[i].op)->backward) {
+            assert_true(want < s.n);
+            assert_int_equal(s.nodes[want++], i);
+        }
+    assert_int_equal(s.n, want);
+    assert_float_equal(s.w_grad0, f->ps.grad[0], 0);
+    assert_true(f->ps.grad[0] != 0);
+    exec_free(&e);
+}
+
+/* A view (exec_plan_view) of a larger plan computes what a plan of its
+ * own batch does, after the host has filled the shared block with another
+ * batch's values; and a view allocates no buffers of its own. */
+static void test_plan_view(void **state)
+{
+    Fixture *f = *state;
+    Exec host, view, alone;
+    assert_true(exec_plan(&host, &f->g, &f->ps, 4, 0, &f->d));
+    exec_plan_view(&view, &host, 2);
+    assert_true(exec_plan(&alone, &f->g, &f->ps, 2, 0, &f->d));
+    assert_ptr_equal(view.block, host.block);
+    assert_false(view.owns_block);
+    const float hx[8] = {3, -2, 5, 1, -4, 2, 0.5f, 7}, ht[12] = {1, 1, 1, 0, 0, 0, 1, 0, 1, 0, 1, 0};
+    const float x[4] = {1, 2, -1, 0.5f}, t[6] = {0, 1, 0, 1, 0, 1};
+    memcpy(exec_source(&host, 0), hx, sizeof hx);
+    memcpy(exec_source(&host, f->g.target), ht, sizeof ht);
+    exec_forward(&host, EXEC_TRAIN);
+    exec_backward(&host, EXEC_TRAIN);
+    float want[9], got[9];
+    memcpy(exec_source(&alone, 0), x, sizeof x);
+    memcpy(exec_source(&alone, f->g.target), t, sizeof t);
+    exec_forward(&alone, EXEC_TRAIN);
+    exec_backward(&alone, EXEC_TRAIN);
+    float want_loss = exec_loss(&alone);
+    memcpy(want, f->ps.grad, sizeof want);
+    memcpy(exec_source(&view, 0), x, sizeof x);
+    memcpy(exec_source(&view, f->g.target), t, sizeof t);
+    exec_forward(&view, EXEC_TRAIN);
+    exec_backward(&view, EXEC_TRAIN);
+    memcpy(got, f->ps.grad, sizeof got);
+    assert_float_equal(exec_loss(&view), want_loss, 0);
+    for (int i = 0; i < 9; i++)
+        assert_float_equal(got[i], want[i], 0);
+    exec_free(&view);
+    exec_free(&alone);
+    exec_free(&host);
 }
 
 /* params_init follows each parameter's init: W drawn, b zeros; and a seed
@@ -225,7 +305,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_bytes, setup, teardown),
         cmocka_unit_test(test_tensor_too_large_for_batch),
-        cmocka_unit_test_setup_teardown(test_backward_accumulates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backward_overwrites, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backward_each, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_view, setup, teardown),
         cmocka_unit_test_setup_teardown(test_params_init, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -188,7 +188,6 @@ static void test_bptt_norms(void **state)
         x[i] = (float)rng_normal(&r);
     for (int i = 0; i < B * T * U; i++)
         tg[i] = (float)rng_normal(&r);
-    params_zero_grad(&n.ps);
     exec_forward(&n.e, EXEC_TRAIN);
     exec_backward(&n.e, EXEC_TRAIN);
     const float *h = n.e.val[n.rec], *whh = param(&n, 1), *bptt = n.e.bptt[n.rec];

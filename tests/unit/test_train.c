@@ -308,6 +308,70 @@ static void test_pretrain_nonfinite(void **state)
     program_free(&p);
 }
 
+/* The training, probe and test passes share one block of buffers
+ * (exec_plan_view), so each must leave nothing the others read: the
+ * weights after training are bit for bit the same whatever the probe size
+ * and however often it runs, and the probe measures what a plan of its
+ * own would, for every recurrent cell (whose initial-state row lives in
+ * that block). */
+static const char PROBE_SRC[] =
+    "model net() {\n"
+    "    input x[6, 2]\n"
+    "    layer rec { h = %s(x, 8) }\n"
+    "    layer out { y = dense(last(h), 1) }\n"
+    "    return y\n"
+    "}\n"
+    "train a = net() {\n"
+    "    data = adding(length = 6, points = 200)  loss = mse\n"
+    "    optimizer = adam(lr = 0.01)  batch = 16  steps = 12  seed = 4\n"
+    "    probe = %d  report = %d\n"
+    "}\n";
+
+static float *trained(const char *cell, int probe, int report, size_t *n)
+{
+    char src[1024];
+    snprintf(src, sizeof src, PROBE_SRC, cell, probe, report);
+    Program p;
+    Run r;
+    fixture_run(&p, &r, src, 0);
+    TrainOptions o = {.seed = -1};
+    assert_int_equal(run_train(&p, &r, -1, &o), 0);
+    assert_int_equal(r.probe.batch, probe);
+    /* the last report's probe loss, against a plan of the probe's own */
+    Exec e;
+    DiagSink d = {0};
+    assert_true(exec_plan(&e, &r.g, &r.ps, probe, 0, &d));
+    run_fill(&r, &e, r.probe_rows, probe);
+    exec_forward(&e, EXEC_PROBE);
+    assert_float_equal(r.reports[r.nreports - 1].loss, exec_loss(&e), 0);
+    exec_free(&e);
+    *n = r.ps.n;
+    float *w = malloc(*n * sizeof *w);
+    memcpy(w, r.ps.value, *n * sizeof *w);
+    run_free(&r);
+    program_free(&p);
+    return w;
+}
+
+static void test_probe_leaves_training_alone(void **state)
+{
+    (void)state;
+    static const char *const cells[] = {"rnn", "lstm", "gru"};
+    for (int k = 0; k < 3; k++) {
+        size_t n1, n2, n3;
+        float *quiet = trained(cells[k], 16, 0, &n1);
+        float *big = trained(cells[k], 100, 1, &n2);
+        float *small = trained(cells[k], 5, 1, &n3);
+        assert_int_equal(n1, n2);
+        assert_int_equal(n1, n3);
+        assert_memory_equal(quiet, big, n1 * sizeof *quiet);
+        assert_memory_equal(quiet, small, n1 * sizeof *quiet);
+        free(quiet);
+        free(big);
+        free(small);
+    }
+}
+
 /* Same file, seed and thread count: the same bytes, in two processes; a
  * different seed: different numbers. */
 static void test_reproducible(void **state)
@@ -342,6 +406,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pretrain),
         cmocka_unit_test(test_pretrain_lr_zero),
         cmocka_unit_test(test_pretrain_nonfinite),
+        cmocka_unit_test(test_probe_leaves_training_alone),
         cmocka_unit_test_prestate(test_reproducible, &ctx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
