@@ -35,7 +35,7 @@ int source_load(SourceSet *s, const char *path)
     for (;;) {
         if (cap - len < 2) {
             cap *= 2;
-            text = xrealloc(text, cap);
+            text = vec_grow_at(text, len, cap, __FILE__, __LINE__);  /* huge pages when large */
         }
         size_t got = fread(text + len, 1, cap - len - 1, f);
         len += got;

@@ -229,7 +229,9 @@ static void name_add(IrNameIndex *x, const char *name, int val)
     if (2 * (x->n + 1) > x->cap) {
         IrNameIndex old = *x;
         x->cap = old.cap ? 2 * old.cap : 64;
-        x->slot = xcalloc((size_t)x->cap, sizeof *x->slot);
+        /* vec_grow_at: a large table is of huge pages (arena.h). */
+        size_t bytes = (size_t)x->cap * sizeof *x->slot;
+        x->slot = memset(vec_grow_at(NULL, 0, bytes, __FILE__, __LINE__), 0, bytes);
         for (int i = 0; i < old.cap; i++)
             if (old.slot[i].key)
                 x->slot[name_slot(x, old.slot[i].key, old.slot[i].hash)] = old.slot[i];
