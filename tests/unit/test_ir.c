@@ -204,6 +204,33 @@ static void test_param_names(void **state)
     assert_int_equal(g->param_floats, 10 + 15 + 12);
 }
 
+/* Thousands of layers: the name indexes grow many times, every parameter
+ * keeps its own name, a repeated layer is still found, and the bias inits
+ * share the graph's one default 'zeros'. */
+static void test_many_layers(void **state)
+{
+    Fixture *f = *state;
+    IrGraph *g = &f->g;
+    enum { N = 3000 };
+    int h = ir_add_source(g, OP_INPUT, "x", shape1(2), SPAN_NONE, &f->d);
+    char name[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "fc[%d]", i);
+        int l = ir_begin_layer(g, arena_strdup(&f->arena, name), SPAN_NONE, &f->d);
+        assert_int_equal(l, i);
+        h = dense(f, h, 2);
+        ir_end_layer(g, l, -1);
+    }
+    assert_int_equal(g->nparams, 2 * N);
+    assert_string_equal(g->params[2 * 1234].name, "fc[1234].W");
+    assert_string_equal(g->params[2 * 1234 + 1].name, "fc[1234].b");
+    assert_ptr_equal(g->params[1].init, g->params[2 * N - 1].init);
+    assert_int_equal(ir_find_layer(g, "fc[2999]"), 2999);
+    assert_int_equal(ir_find_layer(g, "fc[3000]"), -1);
+    assert_int_equal(ir_begin_layer(g, "fc[17]", SPAN_NONE, &f->d), -1);
+    assert_int_equal(f->d.errors, 1);
+}
+
 static void test_duplicate_layer(void **state)
 {
     Fixture *f = *state;
@@ -289,6 +316,7 @@ int main(void)
         T(test_print_dot),
         T(test_graph_fields),
         T(test_param_names),
+        T(test_many_layers),
         T(test_duplicate_layer),
         T(test_inputs_bind_tensor_slots),
         T(test_input_from_dims),
