@@ -206,9 +206,13 @@ static void rec_backward(const OpCtx *c)
     memset(r.dextra, 0, (size_t)r.b * (size_t)u * (size_t)cell->extra_batch * sizeof(float));
     for (int t = r.t - 1; t >= 0; t--) {
         /* the total dLoss/dh_t: from the output, plus from step t + 1 */
-        for (int b = 0; b < r.b; b++)
+        for (int b = 0; b < r.b; b++) {
+            float *dh = r.dh + (size_t)b * u;
+            const float *dy = c->dout + row(&r, b, t) * (size_t)u;
+#pragma omp simd  /* dh and dout never overlap, which gcc cannot prove */
             for (int j = 0; j < u; j++)
-                r.dh[(size_t)b * u + j] += c->dout[row(&r, b, t) * (size_t)u + j];
+                dh[j] += dy[j];
+        }
         if (c->bptt)
             record_bptt(&r, c, t);
         /* fills dA at step t and dS, and leaves in dh the part of dh_{t−1}
@@ -232,9 +236,12 @@ static void rec_backward(const OpCtx *c)
         float *db = c->dparam[P_BIAS + k];
         if (!db)
             continue;
-        for (int i = 0; i < rows; i++)  /* db_gate += Σ_rows dA_gate */
+        for (int i = 0; i < rows; i++) {  /* db_gate += Σ_rows dA_gate, row by row */
+            const float *da = r.da + (size_t)i * r.gu + (size_t)k * u;
+#pragma omp simd
             for (int j = 0; j < u; j++)
-                db[j] += r.da[(size_t)i * r.gu + (size_t)k * u + j];
+                db[j] += da[j];
+        }
     }
 }
 
