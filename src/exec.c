@@ -307,6 +307,7 @@ void exec_free(Exec *e)
 {
     free(e->val);
     free(e->din_first);
+    free(e->ctxs);
     if (e->owns_block)
         free(e->block);
     *e = (Exec){0};
@@ -320,10 +321,10 @@ float *exec_source(Exec *e, int node)
     return e->val[node];
 }
 
-static void make_ctx(Exec *e, int i, ExecMode mode, OpCtx *c)
+static void make_ctx(Exec *e, int i, OpCtx *c)
 {
     const IrNode *n = &e->g->nodes[i];
-    *c = (OpCtx){.g = e->g, .node = n, .batch = e->batch, .mode = mode,
+    *c = (OpCtx){.g = e->g, .node = n, .batch = e->batch,
                  .out = e->val[i], .dout = e->grad[i], .work = e->work[i],
                  .rng = &e->rng, .bptt = e->bptt[i]};
     for (int k = 0; k < n->nin; k++) {
@@ -338,15 +339,26 @@ static void make_ctx(Exec *e, int i, ExecMode mode, OpCtx *c)
     }
 }
 
+/* Node i's kernel context for a sweep in mode. The contexts are built at
+ * the first sweep, not by exec_plan (`vg check` plans without sweeping):
+ * filling one per node per sweep was 3% of a step of bench/m5_tiny.vg. */
+static OpCtx *ctx_of(Exec *e, int i, ExecMode mode)
+{
+    if (!e->ctxs) {
+        e->ctxs = xcalloc((size_t)e->g->n, sizeof *e->ctxs);
+        for (int k = 0; k < e->g->n; k++)
+            make_ctx(e, k, &e->ctxs[k]);
+    }
+    e->ctxs[i].mode = mode;
+    return &e->ctxs[i];
+}
+
 void exec_forward(Exec *e, ExecMode mode)
 {
-    OpCtx c;
     for (int i = 0; i < e->g->n; i++) {
         const OpDef *def = e->ops[e->g->nodes[i].op];
-        if (!def->forward)
-            continue;
-        make_ctx(e, i, mode, &c);
-        def->forward(&c);
+        if (def->forward)
+            def->forward(ctx_of(e, i, mode));
     }
 }
 
@@ -358,20 +370,19 @@ void exec_backward_each(Exec *e, ExecMode mode, ExecNodeDone *done, void *ctx)
         if (e->grad[i] && e->grad_zero[i])
             memset(e->grad[i], 0, node_sizes(g, i, e->batch).grad * sizeof(float));
     e->grad[g->loss][0] = 1;
-    OpCtx c;
     for (int i = g->loss; i >= 0; i--) {
         const OpDef *def = e->ops[g->nodes[i].op];
         if (!def->backward)
             continue;
-        make_ctx(e, i, mode, &c);
+        const OpCtx *c = ctx_of(e, i, mode);
         /* zeroed here rather than in one sweep before the pass: the
          * kernel's GEMM then finds them in cache, and a hook that reads
          * them right after (an update) too */
-        for (int k = 0; k < c.node->nparam; k++)
-            if (c.dparam[k])
-                memset(c.dparam[k], 0,
-                       shape_size(g->params[c.node->param[k]].shape) * sizeof(float));
-        def->backward(&c);
+        for (int k = 0; k < c->node->nparam; k++)
+            if (c->dparam[k])
+                memset(c->dparam[k], 0,
+                       shape_size(g->params[c->node->param[k]].shape) * sizeof(float));
+        def->backward(c);
         if (done)
             done(ctx, i);
     }

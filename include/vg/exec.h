@@ -15,6 +15,7 @@
 #include "vg/rng.h"
 
 struct OpDef;
+struct OpCtx;
 
 /* What a sweep is for; it decides dropout and batch normalisation. */
 typedef enum ExecMode {
@@ -64,6 +65,8 @@ typedef struct Exec {
     float *block;
     size_t floats;    /* total floats in block */
     bool owns_block;  /* false for a view (exec_plan_view) */
+    struct OpCtx *ctxs;  /* per node: its kernels' context, built at the
+                            first sweep */
     Rng rng;          /* dropout */
 } Exec;
 
