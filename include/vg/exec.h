@@ -93,7 +93,9 @@ void exec_forward(Exec *e, ExecMode mode);
 /* Zeroes the node gradients that no consumer overwrites, seeds dLoss = 1
  * and runs backward kernels in reverse order. Each node's parameter
  * gradients in ps->grad are zeroed just before its kernel runs, so a pass
- * leaves the gradients of that pass alone. */
+ * leaves the gradients of that pass alone. It must follow an exec_forward
+ * of the same plan, once: kernels may overwrite the state the forward
+ * saved with gradients (the recurrent ones do). */
 void exec_backward(Exec *e, ExecMode mode);
 /* Called after the backward kernel of node: the gradients of its
  * parameters are then final, and no later kernel reads its parameters

@@ -61,7 +61,12 @@ struct Rec {
     int b, t, f, u;
     size_t gu;          /* gates · units */
     float *a;           /* [b·t, gu]: pre-activations, then gate values */
-    float *da;          /* [b·t, gu]: gradients of the gate pre-activations */
+    float *da;          /* [b·t, gu]: gradients of the gate pre-activations,
+                           in the same buffer as a: the cell backward of step
+                           t reads a row's gates into locals, then writes
+                           their gradients over them, and nothing reads the
+                           gates of step t after that — a third of an
+                           LSTM's saved state */
     float *s;           /* [b, gu]: h_{t−1}·W_hh (forward), dS (backward) */
     float *dh;          /* [b, u]: dLoss/dh carried to the previous step */
     float *extra;       /* [b·t, extra_row] */
@@ -76,7 +81,7 @@ static const Cell *cell_of(int op);
 static size_t rec_floats(const Cell *cell, size_t rows, size_t batch, size_t u)
 {
     size_t gu = (size_t)cell->gates * u;
-    return 2 * rows * gu + batch * gu + batch * u + rows * u * (size_t)cell->extra_row +
+    return rows * gu + batch * gu + batch * u + rows * u * (size_t)cell->extra_row +
            batch * u * (size_t)cell->extra_batch + u;
 }
 
@@ -89,8 +94,8 @@ static Rec rec_of(const OpCtx *c)
     size_t rows = (size_t)r.b * r.t, u = (size_t)r.u;
     r.gu = (size_t)cell->gates * u;
     r.a = c->work;
-    r.da = r.a + rows * r.gu;
-    r.s = r.da + rows * r.gu;
+    r.da = r.a;
+    r.s = r.a + rows * r.gu;
     r.dh = r.s + (size_t)r.b * r.gu;
     r.extra = r.dh + (size_t)r.b * u;
     r.dextra = r.extra + rows * u * (size_t)cell->extra_row;

@@ -187,6 +187,7 @@ static void test_backward_overwrites(void **state)
     memcpy(dh, e.grad[2], sizeof dh);
     for (int i = 0; i < 9; i++)
         assert_true(isfinite(once[i]));
+    exec_forward(&e, EXEC_TRAIN);
     exec_backward(&e, EXEC_TRAIN);
     for (int i = 0; i < 9; i++)
         assert_float_equal(f->ps.grad[i], once[i], 0);

@@ -129,11 +129,11 @@ static double gradcheck(Exec *e)
     const float eps = 1e-3f;
     ParamStore *ps = e->ps;
     Rng rng = e->rng;
-    loss_at(e, rng);
-    /* Twice: the second backward finds the node gradients of the first in
+    /* Twice: the second pass finds the node gradients of the first in
      * place, so a kernel that adds where it should overwrite (ops.h) gets
      * them wrong. */
     for (int pass = 0; pass < 2; pass++) {
+        loss_at(e, rng);
         exec_backward(e, EXEC_TRAIN);
     }
     double worst = 0;
