@@ -99,9 +99,14 @@ static void *zalloc(size_t count, size_t size)
 
 void params_alloc(ParamStore *ps, const IrGraph *g)
 {
-    ps->n = g->param_floats;
-    ps->value = zalloc(ps->n, sizeof *ps->value);
+    params_alloc_values(ps, g);
     ps->grad = zalloc(ps->n, sizeof *ps->grad);
+}
+
+void params_alloc_values(ParamStore *ps, const IrGraph *g)
+{
+    *ps = (ParamStore){.n = g->param_floats};
+    ps->value = zalloc(ps->n, sizeof *ps->value);
 }
 
 void params_init(ParamStore *ps, const IrGraph *g, Rng *rng)
@@ -206,6 +211,21 @@ overflow:
 
 static void plan_overwrites(Exec *e);
 
+/* Floats from the first to the end of the last of node i's parameters
+ * (a node's parameters are declared together, so contiguous). */
+static size_t param_span(const IrGraph *g, int i, size_t *first)
+{
+    const IrNode *n = &g->nodes[i];
+    size_t lo = SIZE_MAX, hi = 0;
+    for (int k = 0; k < n->nparam; k++) {
+        const IrParam *p = &g->params[n->param[k]];
+        lo = p->offset < lo ? p->offset : lo;
+        hi = p->offset + shape_size(p->shape) > hi ? p->offset + shape_size(p->shape) : hi;
+    }
+    *first = lo;
+    return n->nparam ? hi - lo : 0;
+}
+
 /* Points each node's buffers into the block, region by region, and plans
  * which backward kernels overwrite a gradient. */
 static void carve(Exec *e)
@@ -289,6 +309,14 @@ bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
     e->block = zalloc(floats, sizeof(float));
     e->floats = floats;
     e->owns_block = true;
+    if (!ps->grad) {
+        size_t most = 0, first;
+        for (int i = 0; i < g->n; i++) {
+            size_t span = param_span(g, i, &first);
+            most = span > most ? span : most;
+        }
+        e->scratch = zalloc(most ? most : 1, sizeof(float));
+    }
     carve(e);
     rng_derive(&e->rng, 0, RNG_DROPOUT);
     return true;
@@ -298,7 +326,7 @@ void exec_plan_view(Exec *e, const Exec *host, int batch)
 {
     assert(batch >= 1 && batch <= host->batch);
     *e = (Exec){.g = host->g, .ps = host->ps, .ops = host->ops, .batch = batch,
-                .block = host->block, .floats = host->floats};
+                .block = host->block, .floats = host->floats, .scratch = host->scratch};
     carve(e);
     rng_derive(&e->rng, 0, RNG_DROPOUT);
 }
@@ -308,8 +336,10 @@ void exec_free(Exec *e)
     free(e->val);
     free(e->din_first);
     free(e->ctxs);
-    if (e->owns_block)
+    if (e->owns_block) {
         free(e->block);
+        free(e->scratch);
+    }
     *e = (Exec){0};
 }
 
@@ -332,10 +362,14 @@ static void make_ctx(Exec *e, int i, OpCtx *c)
         c->din[k] = e->grad[n->in[k]];
         c->din_overwrite[k] = e->din_first[(size_t)i * IR_MAX_IN + k];
     }
+    size_t first;
+    param_span(e->g, i, &first);
     for (int k = 0; k < n->nparam; k++) {
         const IrParam *p = &e->g->params[n->param[k]];
         c->param[k] = e->ps->value + p->offset;
-        c->dparam[k] = p->trainable ? e->ps->grad + p->offset : NULL;
+        if (p->trainable)
+            c->dparam[k] = e->ps->grad ? e->ps->grad + p->offset
+                                       : e->scratch + (p->offset - first);
     }
 }
 
@@ -386,6 +420,12 @@ void exec_backward_each(Exec *e, ExecMode mode, ExecNodeDone *done, void *ctx)
         if (done)
             done(ctx, i);
     }
+}
+
+float *exec_param_grad(Exec *e, int node, int k)
+{
+    assert(e->ctxs && k < e->g->nodes[node].nparam);
+    return e->ctxs[node].dparam[k];
 }
 
 void exec_backward(Exec *e, ExecMode mode)

@@ -60,17 +60,36 @@ static size_t node_floats(const Exec *e, int node)
     return (size_t)e->batch * shape_size(e->g->nodes[node].shape);
 }
 
-static void param_norms(const Run *r, int layer, LayerMetrics *m)
+/* The probe's backward pass: Σg² of each layer's trainable parameters,
+ * taken as each node finishes (without a gradient block, a node's
+ * gradients last only until the next node's backward: exec.h). */
+typedef struct ProbePass {
+    Run *r;
+    double *g2;  /* per layer */
+} ProbePass;
+
+static void probe_node_done(void *ctx, int node)
 {
-    double g2 = 0, w2 = 0;
+    ProbePass *pp = ctx;
+    const IrGraph *g = &pp->r->g;
+    const IrNode *n = &g->nodes[node];
+    for (int k = 0; k < n->nparam; k++) {
+        const IrParam *p = &g->params[n->param[k]];
+        if (p->trainable && p->layer >= 0)
+            pp->g2[p->layer] += sum_sq(exec_param_grad(&pp->r->probe, node, k),
+                                       shape_size(p->shape));
+    }
+}
+
+static void param_norms(const Run *r, int layer, double g2, LayerMetrics *m)
+{
+    double w2 = 0;
     int count = 0;
     for (int i = 0; i < r->g.nparams; i++) {
         const IrParam *p = &r->g.params[i];
         if (p->layer != layer || !p->trainable)
             continue;
-        size_t n = shape_size(p->shape);
-        g2 += sum_sq(r->ps.grad + p->offset, n);
-        w2 += sum_sq(r->ps.value + p->offset, n);
+        w2 += sum_sq(r->ps.value + p->offset, shape_size(p->shape));
         count++;
     }
     m->grad_norm = count ? sqrt(g2) : NAN;
@@ -295,7 +314,8 @@ void metrics_measure(Run *r, Report *rep)
     const IrGraph *g = &r->g;
     run_fill(r, e, r->probe_rows, e->batch);  /* a training step since has overwritten them */
     exec_forward(e, EXEC_PROBE);
-    exec_backward(e, EXEC_PROBE);
+    ProbePass pass = {.r = r, .g2 = xcalloc((size_t)g->nlayers, sizeof *pass.g2)};
+    exec_backward_each(e, EXEC_PROBE, probe_node_done, &pass);
     rep->step = r->step;
     rep->loss = exec_loss(e);
     rep->accuracy = metrics_accuracy(r, e->val[g->output], e->val[g->target], e->batch);
@@ -305,11 +325,12 @@ void metrics_measure(Run *r, Report *rep)
     rep->layers = xcalloc((size_t)g->nlayers, sizeof *rep->layers);
     for (int l = 0; l < g->nlayers; l++) {
         LayerMetrics *m = &rep->layers[l];
-        param_norms(r, l, m);
+        param_norms(r, l, pass.g2[l], m);
         output_stats(e, g->layers[l].output, m);
         activation_stats(e, l, m);
         bptt_curve(e, l, m);
     }
+    free(pass.g2);
     if (g->nlayers == 0)
         return;
     double top = rep->layers[g->nlayers - 1].act_grad_norm;

@@ -63,7 +63,7 @@ static double sgd(Optim *o, float *w, const float *g, size_t off, size_t len)
     double wd = spec_num(s, "weight_decay");
     bool nesterov = value_truthy(spec_arg(s, "nesterov"));
     double sum = 0;
-    w += off, g += off;
+    w += off;
     if (!o->m) {
 #pragma omp simd reduction(+ : sum)
         for (size_t i = 0; i < len; i++) {
@@ -98,11 +98,13 @@ static double adam(Optim *o, float *w, const float *g, size_t off, size_t len)
     double t = (double)(o->t > 0 ? o->t : 1);
     double c1 = 1 - pow(b1, t), c2 = 1 - pow(b2, t);
     double sum = 0;
-    for (size_t i = off; i < off + len; i++) {
-        double m = b1 * o->m[i] + (1 - b1) * g[i];
-        double v = b2 * o->v[i] + (1 - b2) * (double)g[i] * g[i];
-        o->m[i] = (float)m;
-        o->v[i] = (float)v;
+    w += off;
+    float *mo = o->m + off, *vo = o->v + off;
+    for (size_t i = 0; i < len; i++) {
+        double m = b1 * mo[i] + (1 - b1) * g[i];
+        double v = b2 * vo[i] + (1 - b2) * (double)g[i] * g[i];
+        mo[i] = (float)m;
+        vo[i] = (float)v;
         float old = w[i];
         w[i] = (float)(w[i] - lr * (m / c1) / (sqrt(v / c2) + eps));
         sum += ((double)w[i] - old) * ((double)w[i] - old);
@@ -118,9 +120,11 @@ static double rmsprop(Optim *o, float *w, const float *g, size_t off, size_t len
     const Spec *s = o->spec;
     double lr = spec_num(s, "lr"), rho = spec_num(s, "decay"), eps = spec_num(s, "eps");
     double sum = 0;
-    for (size_t i = off; i < off + len; i++) {
-        double v = rho * o->v[i] + (1 - rho) * (double)g[i] * g[i];
-        o->v[i] = (float)v;
+    w += off;
+    float *vo = o->v + off;
+    for (size_t i = 0; i < len; i++) {
+        double v = rho * vo[i] + (1 - rho) * (double)g[i] * g[i];
+        vo[i] = (float)v;
         float old = w[i];
         w[i] = (float)(w[i] - lr * g[i] / (sqrt(v) + eps));
         sum += ((double)w[i] - old) * ((double)w[i] - old);
@@ -134,9 +138,11 @@ static double adagrad(Optim *o, float *w, const float *g, size_t off, size_t len
 {
     double lr = spec_num(o->spec, "lr");
     double sum = 0;
-    for (size_t i = off; i < off + len; i++) {
-        double G = o->v[i] + (double)g[i] * g[i];
-        o->v[i] = (float)G;
+    w += off;
+    float *vo = o->v + off;
+    for (size_t i = 0; i < len; i++) {
+        double G = vo[i] + (double)g[i] * g[i];
+        vo[i] = (float)G;
         float old = w[i];
         w[i] = (float)(w[i] - lr * g[i] / (sqrt(G) + ADAGRAD_EPS));
         sum += ((double)w[i] - old) * ((double)w[i] - old);

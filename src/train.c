@@ -184,7 +184,10 @@ bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r
     if (!check_loss_fits(p, r) ||
         !ir_add_loss(&r->g, r->set.loss, r->data.y_shape, r->set.span, &p->diag))
         return false;
-    params_alloc(&r->ps, &r->g);
+    if (r->set.clip)  /* clipping needs every gradient before any update */
+        params_alloc(&r->ps, &r->g);
+    else
+        params_alloc_values(&r->ps, &r->g);
     Rng init;
     rng_derive(&init, r->set.seed, RNG_INIT);
     params_init(&r->ps, &r->g, &init);
@@ -196,6 +199,7 @@ bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r
     rng_derive(&r->train.rng, r->set.seed, RNG_DROPOUT);
     optim_init(&r->opt, r->set.optimizer, r->ps.n);
     r->update_sq = xcalloc((size_t)r->g.nlayers, sizeof *r->update_sq);
+    r->grad_bad = xcalloc((size_t)r->g.nlayers, sizeof *r->grad_bad);
     r->ready = true;
     return true;
 }
@@ -239,14 +243,8 @@ static int first_nonfinite_layer(const Run *r)
         for (size_t i = 0; e->grad[node] && i < n; i++)
             if (!isfinite(e->grad[node][i]) || !isfinite(e->val[node][i]))
                 return l;
-        for (int k = 0; k < g->nparams; k++) {
-            const IrParam *pp = &g->params[k];
-            if (pp->layer != l)
-                continue;
-            for (size_t i = 0; i < shape_size(pp->shape); i++)
-                if (!isfinite(r->ps.grad[pp->offset + i]))
-                    return l;
-        }
+        if (r->grad_bad[l])
+            return l;
     }
     return -1;
 }
@@ -292,10 +290,9 @@ static bool clip_grads(Run *r, double norm)
     return any;
 }
 
-static void update_param(Run *r, const IrParam *pp)
+static void update_param(Run *r, const IrParam *pp, const float *grad)
 {
-    double sq = optim_update(&r->opt, r->ps.value, r->ps.grad, pp->offset,
-                             shape_size(pp->shape));
+    double sq = optim_update(&r->opt, r->ps.value, grad, pp->offset, shape_size(pp->shape));
     if (pp->layer >= 0)
         r->update_sq[pp->layer] += sq;
 }
@@ -312,10 +309,11 @@ typedef struct StepPass {
  * are updated right after its backward kernel: their gradients are final,
  * nothing later reads them, and they are still in cache — a separate
  * update after the pass streams every weight and gradient through memory
- * once more (in bench/ it cost 6–9% of a step). Each element's arithmetic
- * is the same either way. Once a loss or gradient is not finite no further
- * node is updated; the layers above it have taken the step
- * (docs/reliability.md). */
+ * once more (in bench/ it cost 6–9% of a step). Such a run keeps no
+ * gradient block: the plan's scratch holds one node's gradients at a time
+ * (params_alloc_values). Each element's arithmetic is the same either way.
+ * Once a loss or gradient is not finite no further node is updated; the
+ * layers above it have taken the step (docs/language.md). */
 static void node_done(void *ctx, int node)
 {
     StepPass *s = ctx;
@@ -325,10 +323,14 @@ static void node_done(void *ctx, int node)
         const IrParam *pp = &r->g.params[n->param[k]];
         if (!pp->trainable)
             continue;
-        s->grad_sq += sum_sq(r->ps.grad + pp->offset, shape_size(pp->shape));
+        const float *grad = exec_param_grad(&r->train, node, k);
+        double sq = sum_sq(grad, shape_size(pp->shape));
+        s->grad_sq += sq;
+        if (!isfinite(sq) && pp->layer >= 0)
+            r->grad_bad[pp->layer] = true;
         s->held |= !isfinite(s->grad_sq);
         if (s->fused && !s->held)
-            update_param(r, pp);
+            update_param(r, pp, grad);
     }
 }
 
@@ -377,6 +379,7 @@ static bool step_once(Run *r, char *why, size_t n)
     float loss = exec_loss(&r->train);
     StepPass pass = {.r = r, .fused = !r->set.clip, .held = !isfinite(loss)};
     memset(r->update_sq, 0, sizeof(double) * (size_t)r->g.nlayers);
+    memset(r->grad_bad, 0, sizeof(bool) * (size_t)r->g.nlayers);
     optim_begin_step(&r->opt);
     exec_backward_each(&r->train, EXEC_TRAIN, node_done, &pass);
     double norm = sqrt(pass.grad_sq);
@@ -396,9 +399,11 @@ static bool step_once(Run *r, char *why, size_t n)
     if (!pass.fused) {
         if (clip_grads(r, norm))
             r->clipped_steps++;
-        for (int k = 0; k < r->g.nparams; k++)
-            if (r->g.params[k].trainable)
-                update_param(r, &r->g.params[k]);
+        for (int k = 0; k < r->g.nparams; k++) {
+            const IrParam *pp = &r->g.params[k];
+            if (pp->trainable)
+                update_param(r, pp, r->ps.grad + pp->offset);
+        }
     }
     r->step++;
     return true;
@@ -477,6 +482,7 @@ void run_free(Run *r)
     free(r->reports);
     free(r->order);
     free(r->update_sq);
+    free(r->grad_bad);
     free(r->pretrain);
     free(r->probe_rows);
     exec_free(&r->train);

@@ -30,7 +30,8 @@ typedef enum ExecMode {
 
 typedef struct ParamStore {
     float *value;   /* graph->param_floats */
-    float *grad;    /* parallel to value */
+    float *grad;    /* parallel to value; NULL: each plan keeps the gradients
+                       of one node at a time in its scratch (exec_param_grad) */
     size_t n;
 } ParamStore;
 
@@ -42,7 +43,12 @@ enum { PARAM_BYTES = 16 };
  * op whose parameter crosses the bound, naming the op, the parameter, its
  * shape and the total. Sets *bytes to the parameters' bytes on success. */
 bool params_check(const IrGraph *g, size_t max_bytes, size_t *bytes, DiagSink *d);
+/* The values and a gradient block. */
 void params_alloc(ParamStore *ps, const IrGraph *g);
+/* The values alone, for a caller that consumes each node's gradients in
+ * exec_backward_each's hook: the plan's scratch then holds them, sized for
+ * the node with the most parameters, and stays in cache. */
+void params_alloc_values(ParamStore *ps, const IrGraph *g);
 /* Initialises every parameter from its init spec, in declaration order. */
 void params_init(ParamStore *ps, const IrGraph *g, Rng *rng);
 void params_free(ParamStore *ps);
@@ -65,6 +71,8 @@ typedef struct Exec {
     float *block;
     size_t floats;    /* total floats in block */
     bool owns_block;  /* false for a view (exec_plan_view) */
+    float *scratch;   /* without ps->grad: the parameter gradients of the node
+                         whose backward runs; owned with the block */
     struct OpCtx *ctxs;  /* per node: its kernels' context, built at the
                             first sweep */
     Rng rng;          /* dropout */
@@ -103,6 +111,10 @@ void exec_backward(Exec *e, ExecMode mode);
 typedef void ExecNodeDone(void *ctx, int node);
 /* exec_backward, calling done(ctx, node) after each node's kernel. */
 void exec_backward_each(Exec *e, ExecMode mode, ExecNodeDone *done, void *ctx);
+/* The gradient of node's k-th parameter (NULL if not trainable): in
+ * ps->grad, or without it in the plan's scratch, where it is valid only
+ * until the next node's backward — read it in the hook. */
+float *exec_param_grad(Exec *e, int node, int k);
 /* m·n·k of the largest GEMM of a training step of this plan (the forward
  * product of the largest weight; its two backward products have the same
  * size); 0 without weights. vg run's default thread count reads it. */

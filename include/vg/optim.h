@@ -15,7 +15,9 @@
 typedef struct Optim { const Spec *spec; int id; size_t n; float *m, *v; long t; } Optim;
 void optim_init(Optim *o, const Spec *spec, size_t n);   /* n = floats in the parameter block */
 void optim_begin_step(Optim *o);                          /* t += 1 (Adam's bias correction) */
-/* Updates w[off..off+len) from g[off..off+len); state is indexed by off too. Returns Σ(Δw)² of the update (for `update_ratio`). */
+/* Updates w[off..off+len) from its gradient g[0..len) (a slice of a
+ * gradient block, or a plan's scratch: exec.h); state is indexed by off,
+ * as w. Returns Σ(Δw)² of the update (for `update_ratio`). */
 double optim_update(Optim *o, float *w, const float *g, size_t off, size_t len);
 void optim_free(Optim *o);
 

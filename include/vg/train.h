@@ -77,6 +77,8 @@ typedef struct Run {
     int norder, cursor;
     int ntrain;           /* rows used for training; the rest is the test split */
     double *update_sq;    /* per layer: Σ(Δw)² of the last step */
+    bool *grad_bad;       /* per layer: a parameter gradient of the last step
+                             was not finite */
     long clipped_steps;
     double last_global_norm;
     double last_loss;     /* the training batch's loss at the last step */
