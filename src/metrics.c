@@ -46,7 +46,7 @@ int metric_lookup(const char *name)
     return -1;
 }
 
-static double sum_sq(const float *x, size_t n)
+double metrics_sum_sq(const float *x, size_t n)
 {
     double s = 0;
 #pragma omp simd reduction(+ : s)  /* several accumulators, not one add chain */
@@ -76,7 +76,7 @@ static void probe_node_done(void *ctx, int node)
     for (int k = 0; k < n->nparam; k++) {
         const IrParam *p = &g->params[n->param[k]];
         if (p->trainable && p->layer >= 0)
-            pp->g2[p->layer] += sum_sq(exec_param_grad(&pp->r->probe, node, k),
+            pp->g2[p->layer] += metrics_sum_sq(exec_param_grad(&pp->r->probe, node, k),
                                        shape_size(p->shape));
     }
 }
@@ -89,7 +89,7 @@ static void param_norms(const Run *r, int layer, double g2, LayerMetrics *m)
         const IrParam *p = &r->g.params[i];
         if (p->layer != layer || !p->trainable)
             continue;
-        w2 += sum_sq(r->ps.value + p->offset, shape_size(p->shape));
+        w2 += metrics_sum_sq(r->ps.value + p->offset, shape_size(p->shape));
         count++;
     }
     m->grad_norm = count ? sqrt(g2) : NAN;
@@ -112,7 +112,7 @@ static void output_stats(const Exec *e, int node, LayerMetrics *m)
     m->act_mean = mean;
     m->act_std = sqrt(s2 / (double)n);
     /* a layer whose output is the model input itself has no gradient buffer */
-    m->act_grad_norm = e->grad[node] ? sqrt(sum_sq(e->grad[node], n)) : NAN;
+    m->act_grad_norm = e->grad[node] ? sqrt(metrics_sum_sq(e->grad[node], n)) : NAN;
 }
 
 /* One pass over activation node i's probe entries: how many have φ′ below

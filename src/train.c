@@ -249,16 +249,6 @@ static int first_nonfinite_layer(const Run *r)
     return -1;
 }
 
-/* Σg² of n gradients; the order of the sum is free, so it vectorises. */
-static double sum_sq(const float *g, size_t n)
-{
-    double s = 0;
-#pragma omp simd reduction(+ : s)
-    for (size_t i = 0; i < n; i++)
-        s += (double)g[i] * g[i];
-    return s;
-}
-
 /* clip = norm(max) rescales the whole gradient when its global norm exceeds
  * max (Pascanu, Mikolov & Bengio 2013, Algorithm 1); clip = value(max)
  * clamps each component. Returns whether anything was clipped. */
@@ -324,7 +314,7 @@ static void node_done(void *ctx, int node)
         if (!pp->trainable)
             continue;
         const float *grad = exec_param_grad(&r->train, node, k);
-        double sq = sum_sq(grad, shape_size(pp->shape));
+        double sq = metrics_sum_sq(grad, shape_size(pp->shape));
         s->grad_sq += sq;
         if (!isfinite(sq) && pp->layer >= 0)
             r->grad_bad[pp->layer] = true;

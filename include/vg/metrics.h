@@ -21,6 +21,8 @@ double metric_get(const LayerMetrics *m, MetricId id);
 int metric_lookup(const char *name);   /* MetricId or -1 */
 
 void metrics_measure(Run *r, Report *out);
+/* Σx² in double (the training step's gradient norm uses it too). */
+double metrics_sum_sq(const float *x, size_t n);
 /* Accuracy of logits against targets over rows (NaN for real targets). */
 double metrics_accuracy(const Run *r, const float *logits, const float *targets, int rows);
 void report_free(Report *rep, int nlayers);
