@@ -235,10 +235,13 @@ static double chain_factor(const Run *r, const Exec *e, int layer)
     size_t n = shape_size(w->shape);
     const float *wv = r->ps.value + w->offset;
     double s = 0, s2 = 0;
+#pragma omp simd reduction(+ : s)
     for (size_t i = 0; i < n; i++)
         s += wv[i];
+    double mean = s / (double)n;
+#pragma omp simd reduction(+ : s2)
     for (size_t i = 0; i < n; i++)
-        s2 += (wv[i] - s / (double)n) * (wv[i] - s / (double)n);
+        s2 += (wv[i] - mean) * (wv[i] - mean);
     double sigma_w2 = (double)w->fan_in * s2 / (double)n;
     double ephi = 1.0;
     if (act >= 0)
