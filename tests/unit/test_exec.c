@@ -165,6 +165,16 @@ static void test_tensor_too_large_for_batch(void **state)
     arena_free(&a);
 }
 
+/* Copies batch rows of inputs x [2] and targets t [3] into e's sources. */
+static void feed(Exec *e, const Fixture *f, const float *x, const float *t)
+{
+    memcpy(exec_source(e, 0), x, sizeof *x * 2 * (size_t)e->batch);
+    memcpy(exec_source(e, f->g.target), t, sizeof *t * 3 * (size_t)e->batch);
+}
+
+/* Two rows of inputs and targets the backward tests share. */
+static const float X2[4] = {1, 2, -1, 0.5f}, T2[6] = {0, 1, 0, 1, 0, 1};
+
 /* Every backward gives the gradients of its pass alone: node gradients
  * and parameter gradients are overwritten, not added to, even when the
  * buffers hold garbage before it. */
@@ -173,9 +183,7 @@ static void test_backward_overwrites(void **state)
     Fixture *f = *state;
     Exec e;
     assert_true(exec_plan(&e, &f->g, &f->ps, 2, 0, &f->d));
-    const float x[4] = {1, 2, -1, 0.5f}, t[6] = {0, 1, 0, 1, 0, 1};
-    memcpy(exec_source(&e, 0), x, sizeof x);
-    memcpy(exec_source(&e, f->g.target), t, sizeof t);
+    feed(&e, f, X2, T2);
     for (size_t i = 0; i < f->ps.n; i++)
         f->ps.grad[i] = NAN;
     exec_forward(&e, EXEC_TRAIN);
@@ -195,7 +203,7 @@ static void test_backward_overwrites(void **state)
         assert_float_equal(e.grad[2][i], dh[i], 0);
     /* the loss is the mean: dL/dy = 2(y − t)/6 */
     for (int i = 0; i < 6; i++)
-        assert_float_equal(dh[i], 2 * (e.val[2][i] - t[i]) / 6, 1e-7);
+        assert_float_equal(dh[i], 2 * (e.val[2][i] - T2[i]) / 6, 1e-7);
     exec_free(&e);
 }
 
@@ -221,9 +229,7 @@ static void test_backward_each(void **state)
     Fixture *f = *state;
     Exec e;
     assert_true(exec_plan(&e, &f->g, &f->ps, 2, 0, &f->d));
-    const float x[4] = {1, 2, -1, 0.5f}, t[6] = {0, 1, 0, 1, 0, 1};
-    memcpy(exec_source(&e, 0), x, sizeof x);
-    memcpy(exec_source(&e, f->g.target), t, sizeof t);
+    feed(&e, f, X2, T2);
     exec_forward(&e, EXEC_TRAIN);
     Seen s = {.ps = &f->ps};
     exec_backward_each(&e, EXEC_TRAIN, note_done, &s);
@@ -252,20 +258,16 @@ static void test_plan_view(void **state)
     assert_ptr_equal(view.block, host.block);
     assert_false(view.owns_block);
     const float hx[8] = {3, -2, 5, 1, -4, 2, 0.5f, 7}, ht[12] = {1, 1, 1, 0, 0, 0, 1, 0, 1, 0, 1, 0};
-    const float x[4] = {1, 2, -1, 0.5f}, t[6] = {0, 1, 0, 1, 0, 1};
-    memcpy(exec_source(&host, 0), hx, sizeof hx);
-    memcpy(exec_source(&host, f->g.target), ht, sizeof ht);
+    feed(&host, f, hx, ht);
     exec_forward(&host, EXEC_TRAIN);
     exec_backward(&host, EXEC_TRAIN);
     float want[9], got[9];
-    memcpy(exec_source(&alone, 0), x, sizeof x);
-    memcpy(exec_source(&alone, f->g.target), t, sizeof t);
+    feed(&alone, f, X2, T2);
     exec_forward(&alone, EXEC_TRAIN);
     exec_backward(&alone, EXEC_TRAIN);
     float want_loss = exec_loss(&alone);
     memcpy(want, f->ps.grad, sizeof want);
-    memcpy(exec_source(&view, 0), x, sizeof x);
-    memcpy(exec_source(&view, f->g.target), t, sizeof t);
+    feed(&view, f, X2, T2);
     exec_forward(&view, EXEC_TRAIN);
     exec_backward(&view, EXEC_TRAIN);
     memcpy(got, f->ps.grad, sizeof got);
