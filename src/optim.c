@@ -20,16 +20,28 @@ static const double ADAGRAD_EPS = 1e-10;
 
 void optim_init(Optim *o, const Spec *spec, size_t n)
 {
-    *o = (Optim){.spec = spec, .id = spec->id, .n = n};
+    *o = (Optim){.spec = spec, .id = spec->id, .n = n, .lr = spec_num(spec, "lr")};
+    /* read once: optim_update runs per parameter per step, and a lookup
+     * by name is a string compare per argument (2% of bench/m5_tiny.vg) */
     bool first = false, second = false;
     switch ((SpecId)spec->id) {
     case SPEC_SGD:
-        first = spec_num(spec, "momentum") != 0;
+        o->momentum = spec_num(spec, "momentum");
+        o->weight_decay = spec_num(spec, "weight_decay");
+        o->nesterov = value_truthy(spec_arg(spec, "nesterov"));
+        first = o->momentum != 0;
         break;
     case SPEC_ADAM:
+        o->beta1 = spec_num(spec, "beta1");
+        o->beta2 = spec_num(spec, "beta2");
+        o->eps = spec_num(spec, "eps");
         first = second = true;
         break;
     case SPEC_RMSPROP:
+        o->decay = spec_num(spec, "decay");
+        o->eps = spec_num(spec, "eps");
+        second = true;
+        break;
     case SPEC_ADAGRAD:
         second = true;
         break;
@@ -91,10 +103,8 @@ VMATH_WIDE static double sgd_plain(float *w, const float *g, size_t n, double lr
 
 static double sgd(Optim *o, float *w, const float *g, size_t off, size_t len)
 {
-    const Spec *s = o->spec;
-    double lr = spec_num(s, "lr"), mu = spec_num(s, "momentum");
-    double wd = spec_num(s, "weight_decay");
-    bool nesterov = value_truthy(spec_arg(s, "nesterov"));
+    double lr = o->lr, mu = o->momentum, wd = o->weight_decay;
+    bool nesterov = o->nesterov;
     double sum = 0;
     w += off;
     if (!o->m)
@@ -118,9 +128,7 @@ static double sgd(Optim *o, float *w, const float *g, size_t off, size_t len)
  * rather than a division by 1 − β^0 = 0. */
 static double adam(Optim *o, float *w, const float *g, size_t off, size_t len)
 {
-    const Spec *s = o->spec;
-    double lr = spec_num(s, "lr"), b1 = spec_num(s, "beta1");
-    double b2 = spec_num(s, "beta2"), eps = spec_num(s, "eps");
+    double lr = o->lr, b1 = o->beta1, b2 = o->beta2, eps = o->eps;
     double t = (double)(o->t > 0 ? o->t : 1);
     double c1 = 1 - pow(b1, t), c2 = 1 - pow(b2, t);
     double sum = 0;
@@ -143,8 +151,7 @@ static double adam(Optim *o, float *w, const float *g, size_t off, size_t len)
  *   v ← ρ·v + (1−ρ)·g²;  w ← w − lr·g/(√v + eps) */
 static double rmsprop(Optim *o, float *w, const float *g, size_t off, size_t len)
 {
-    const Spec *s = o->spec;
-    double lr = spec_num(s, "lr"), rho = spec_num(s, "decay"), eps = spec_num(s, "eps");
+    double lr = o->lr, rho = o->decay, eps = o->eps;
     double sum = 0;
     w += off;
     float *vo = o->v + off;
@@ -162,7 +169,7 @@ static double rmsprop(Optim *o, float *w, const float *g, size_t off, size_t len
  *   G ← G + g²;  w ← w − lr·g/(√G + 1e-10) */
 static double adagrad(Optim *o, float *w, const float *g, size_t off, size_t len)
 {
-    double lr = spec_num(o->spec, "lr");
+    double lr = o->lr;
     double sum = 0;
     w += off;
     float *vo = o->v + off;

@@ -9,10 +9,20 @@
 #ifndef VG_OPTIM_H
 #define VG_OPTIM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "vg/value.h"
 
-typedef struct Optim { const Spec *spec; int id; size_t n; float *m, *v; long t; } Optim;
+typedef struct Optim {
+    const Spec *spec;
+    int id;
+    size_t n;
+    float *m, *v;
+    long t;
+    /* the spec's arguments, those its rule has (optim_init) */
+    double lr, momentum, weight_decay, beta1, beta2, eps, decay;
+    bool nesterov;
+} Optim;
 void optim_init(Optim *o, const Spec *spec, size_t n);   /* n = floats in the parameter block */
 void optim_begin_step(Optim *o);                          /* t += 1 (Adam's bias correction) */
 /* Updates w[off..off+len) from its gradient g[0..len) (a slice of a
