@@ -373,16 +373,22 @@ static void make_ctx(Exec *e, int i, OpCtx *c)
     }
 }
 
-/* Node i's kernel context for a sweep in mode. The contexts are built at
- * the first sweep, not by exec_plan (`vg check` plans without sweeping):
- * filling one per node per sweep was 3% of a step of bench/m5_tiny.vg. */
+/* The contexts are built once, not by exec_plan (`vg check` plans without
+ * sweeping): filling one per node per sweep was 3% of a step of
+ * bench/m5_tiny.vg. */
+void exec_ready(Exec *e)
+{
+    if (e->ctxs)
+        return;
+    e->ctxs = xcalloc((size_t)e->g->n, sizeof *e->ctxs);
+    for (int k = 0; k < e->g->n; k++)
+        make_ctx(e, k, &e->ctxs[k]);
+}
+
+/* Node i's kernel context for a sweep in mode. */
 static OpCtx *ctx_of(Exec *e, int i, ExecMode mode)
 {
-    if (!e->ctxs) {
-        e->ctxs = xcalloc((size_t)e->g->n, sizeof *e->ctxs);
-        for (int k = 0; k < e->g->n; k++)
-            make_ctx(e, k, &e->ctxs[k]);
-    }
+    exec_ready(e);
     e->ctxs[i].mode = mode;
     return &e->ctxs[i];
 }

@@ -444,6 +444,7 @@ int run_train(Program *p, Run *r, long steps, const TrainOptions *o)
     }
     if (r->nreports == 0 || r->reports[r->nreports - 1].step != r->step)
         add_report(r);
+    exec_ready(&r->train);
     long first = r->step;
     double wall = seconds(CLOCK_MONOTONIC), cpu = seconds(CLOCK_PROCESS_CPUTIME_ID);
     r->timing = (RunTiming){0};

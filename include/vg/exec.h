@@ -73,8 +73,8 @@ typedef struct Exec {
     bool owns_block;  /* false for a view (exec_plan_view) */
     float *scratch;   /* without ps->grad: the parameter gradients of the node
                          whose backward runs; owned with the block */
-    struct OpCtx *ctxs;  /* per node: its kernels' context, built at the
-                            first sweep */
+    struct OpCtx *ctxs;  /* per node: its kernels' context (exec_ready), built
+                            at the latest by the first sweep */
     Rng rng;          /* dropout */
 } Exec;
 
@@ -94,6 +94,10 @@ bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
 void exec_plan_view(Exec *e, const Exec *host, int batch);
 void exec_free(Exec *e);
 
+/* Builds the kernels' contexts of e, once: the first sweep does it if
+ * nothing did before; a training loop calls it first, so that no step
+ * allocates. */
+void exec_ready(Exec *e);
 /* Pointer to a source node's buffer (input or target), for the caller to fill. */
 float *exec_source(Exec *e, int node);
 /* Runs every node; the mode decides dropout and batch normalisation. */
