@@ -209,8 +209,6 @@ overflow:
                       g->name, batch);
 }
 
-static void plan_overwrites(Exec *e);
-
 /* Floats from the first to the end of the last of node i's parameters
  * (a node's parameters are declared together, so contiguous). */
 static size_t param_span(const IrGraph *g, int i, size_t *first)
@@ -224,29 +222,6 @@ static size_t param_span(const IrGraph *g, int i, size_t *first)
     }
     *first = lo;
     return n->nparam ? hi - lo : 0;
-}
-
-/* Points each node's buffers into the block, region by region, and plans
- * which backward kernels overwrite a gradient. */
-static void carve(Exec *e)
-{
-    const IrGraph *g = e->g;
-    float *p = e->block;
-    float **tables = xcalloc(TABLES * (size_t)g->n, sizeof *tables);
-    e->val = tables;
-    e->grad = tables + g->n;
-    e->work = tables + 2 * g->n;
-    e->bptt = tables + 3 * g->n;
-    float **table[4] = {e->val, e->grad, e->work, e->bptt};
-    for (int region = 0; region < 4; region++) {
-        for (int i = 0; i < g->n; i++) {
-            Sizes s = node_sizes(g, i, e->batch);
-            size_t size[4] = {s.val, s.grad, s.work, s.bptt};
-            table[region][i] = size[region] ? p : NULL;
-            p += padded(size[region]);
-        }
-    }
-    plan_overwrites(e);
 }
 
 /* Which backward kernel writes each node gradient first. Backward runs from
@@ -279,6 +254,29 @@ static void plan_overwrites(Exec *e)
         for (int k = 0; k < g->nodes[i].nin; k++)
             if (e->din_first[(size_t)i * IR_MAX_IN + k])
                 e->grad_zero[g->nodes[i].in[k]] = false;
+}
+
+/* Points each node's buffers into the block, region by region, and plans
+ * which backward kernels overwrite a gradient. */
+static void carve(Exec *e)
+{
+    const IrGraph *g = e->g;
+    float *p = e->block;
+    float **tables = xcalloc(TABLES * (size_t)g->n, sizeof *tables);
+    e->val = tables;
+    e->grad = tables + g->n;
+    e->work = tables + 2 * g->n;
+    e->bptt = tables + 3 * g->n;
+    float **table[4] = {e->val, e->grad, e->work, e->bptt};
+    for (int region = 0; region < 4; region++) {
+        for (int i = 0; i < g->n; i++) {
+            Sizes s = node_sizes(g, i, e->batch);
+            size_t size[4] = {s.val, s.grad, s.work, s.bptt};
+            table[region][i] = size[region] ? p : NULL;
+            p += padded(size[region]);
+        }
+    }
+    plan_overwrites(e);
 }
 
 bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
