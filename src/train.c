@@ -5,8 +5,8 @@
  * probe size never changes the initial weights. A training step is: fill
  * the batch, forward, backward, global norm, clip, update — without
  * clipping, the update of each node's parameters runs inside the backward
- * pass (node_done); it allocates nothing. Reports are measured before the step that follows
- * them, on the probe batch. */
+ * pass (node_done); it allocates nothing. Reports are measured before the
+ * step that follows them, on the probe batch. */
 #include "vg/train.h"
 
 #include <math.h>
