@@ -59,8 +59,9 @@ typedef struct OpCtx {
     float *work;            /* work_floats(node, batch) floats, kept from
                                forward to backward */
     struct Rng *rng;        /* dropout masks */
-    float *bptt;            /* recurrent backward: if non-NULL, receives
-                               ‖dLoss/dh_t‖ over the batch for t = 1..T */
+    float *bptt;            /* recurrent backward in EXEC_PROBE: if non-NULL,
+                               receives ‖dLoss/dh_t‖ over the batch for
+                               t = 1..T */
 } OpCtx;
 
 typedef struct OpDef {

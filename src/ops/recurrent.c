@@ -30,8 +30,9 @@
  *        in PyTorch and cuDNN; b_hn is the one hidden-side bias that is not
  *        redundant with the input-side ones.)
  *
- * During backward, bptt[t] receives ‖dLoss/dh_t‖ over the batch: the total
- * gradient, from the output at step t plus what flows back from step t + 1. */
+ * During a probe's backward, bptt[t] receives ‖dLoss/dh_t‖ over the batch:
+ * the total gradient, from the output at step t plus what flows back from
+ * step t + 1. Only reports read it, so training steps skip it. */
 #include "vg/blas.h"
 #include "vg/ops.h"
 #include "vg/vmath.h"
@@ -218,7 +219,7 @@ static void rec_backward(const OpCtx *c)
             for (int j = 0; j < u; j++)
                 dh[j] += dy[j];
         }
-        if (c->bptt)
+        if (c->bptt && c->mode == EXEC_PROBE)
             record_bptt(&r, c, t);
         /* fills dA at step t and dS, and leaves in dh the part of dh_{t−1}
          * that does not pass through W_hh */
@@ -237,17 +238,18 @@ static void rec_backward(const OpCtx *c)
     if (c->dparam[P_WIH])  /* dW_ih += Xᵀ·dA */
         blas_sgemm(true, false, r.f, gu, rows, 1, c->in[REC_X], r.f, r.da, gu, 1,
                    c->dparam[P_WIH], gu);
-    for (int k = 0; k < cell->gates; k++) {
-        float *db = c->dparam[P_BIAS + k];
-        if (!db)
-            continue;
-        for (int i = 0; i < rows; i++) {  /* db_gate += Σ_rows dA_gate, row by row */
+    /* db_gate += Σ_rows dA_gate, row by row; rows outside, so that dA is
+     * read once, in order (gates outside read it gates times, strided) */
+    for (int i = 0; i < rows; i++)
+        for (int k = 0; k < cell->gates; k++) {
+            float *db = c->dparam[P_BIAS + k];
             const float *da = r.da + (size_t)i * r.gu + (size_t)k * u;
+            if (!db)
+                continue;
 #pragma omp simd
             for (int j = 0; j < u; j++)
                 db[j] += da[j];
         }
-    }
 }
 
 /* ---- rnn ---- */
