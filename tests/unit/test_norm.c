@@ -6,54 +6,21 @@
 
 #include <math.h>
 #include <string.h>
-#include "vg/exec.h"
-#include "vg/ops.h"
-
-typedef struct Net {
-    Arena arena;
-    IrGraph g;
-    DiagSink d;
-    ParamStore ps;
-    Exec e;
-    int x, y;
-} Net;
+#include "net_fixture.h"
 
 /* x[shape] → op(x, args…), batch rows, parameters at their inits. */
 static void net_build(Net *n, int op, Shape s, const Value *extra, int nextra, int batch)
 {
-    memset(n, 0, sizeof *n);
-    arena_init(&n->arena);
-    ir_init(&n->g, &n->arena, "t");
-    diag_init(&n->d, NULL);
+    net_init(n);
     n->x = ir_add_source(&n->g, OP_INPUT, "x", s, SPAN_NONE, &n->d);
-    Value args[4] = {{.kind = VAL_TENSOR, .node = n->x}};
+    Value args[4] = {tensor(n->x)};
     memcpy(args + 1, extra, (size_t)nextra * sizeof *extra);
     n->y = ir_add_node(&n->g, op, SPAN_NONE, NULL, 0, args, 1 + nextra, &n->d);
     assert_true(n->y >= 0);
-    params_alloc(&n->ps, &n->g);
+    net_plan(n, batch);
     Rng r;
     rng_seed(&r, 1);
     params_init(&n->ps, &n->g, &r);
-    assert_true(exec_plan(&n->e, &n->g, &n->ps, batch, 0, &n->d));
-}
-
-static void net_free(Net *n)
-{
-    exec_free(&n->e);
-    params_free(&n->ps);
-    ir_free(&n->g);
-    diag_free(&n->d);
-    arena_free(&n->arena);
-}
-
-static float *param(Net *n, int k)
-{
-    return n->ps.value + n->g.params[n->g.nodes[n->y].param[k]].offset;
-}
-
-static Value num(double v)
-{
-    return (Value){.kind = VAL_NUM, .num = v};
 }
 
 /* Batch of 4, 2 features: feature 0 is {1, 2, 3, 4} (mean 2.5, biased
@@ -73,10 +40,10 @@ static void test_batchnorm_training(void **state)
         assert_string_equal(p->name, names[k]);
         assert_int_equal(p->trainable, k < 2);
         /* gamma 1, beta 0, running mean 0, running variance 1 */
-        assert_float_equal(param(&n, k)[1], k == 0 || k == 3 ? 1 : 0, 0);
+        assert_float_equal(net_param(&n, k)[1], k == 0 || k == 3 ? 1 : 0, 0);
     }
-    param(&n, 0)[1] = 2;     /* γ₁ */
-    param(&n, 1)[0] = 0.5f;  /* β₀ */
+    net_param(&n, 0)[1] = 2;     /* γ₁ */
+    net_param(&n, 1)[0] = 0.5f;  /* β₀ */
     memcpy(exec_source(&n.e, n.x), batch4, sizeof batch4);
     exec_forward(&n.e, EXEC_TRAIN);
     const float *y = n.e.val[n.y];
@@ -86,10 +53,10 @@ static void test_batchnorm_training(void **state)
         assert_float_equal(y[2 * b + 1], 2 * batch4[2 * b + 1] / s1, 1e-6);
     }
     /* running = 0.9·running + 0.1·batch, with the unbiased variance */
-    assert_float_equal(param(&n, 2)[0], 0.1 * 2.5, 1e-7);
-    assert_float_equal(param(&n, 2)[1], 0, 1e-7);
-    assert_float_equal(param(&n, 3)[0], 0.9 + 0.1 * 5.0 / 3, 1e-6);
-    assert_float_equal(param(&n, 3)[1], 0.9 + 0.1 * 4.0 / 3, 1e-6);
+    assert_float_equal(net_param(&n, 2)[0], 0.1 * 2.5, 1e-7);
+    assert_float_equal(net_param(&n, 2)[1], 0, 1e-7);
+    assert_float_equal(net_param(&n, 3)[0], 0.9 + 0.1 * 5.0 / 3, 1e-6);
+    assert_float_equal(net_param(&n, 3)[1], 0.9 + 0.1 * 4.0 / 3, 1e-6);
     net_free(&n);
 }
 
@@ -100,21 +67,21 @@ static void test_batchnorm_evaluating(void **state)
     Net n;
     Value extra[2] = {num(0.3), num(1e-3)};
     net_build(&n, OP_BATCHNORM, shape2(2, 2), extra, 2, 2);
-    param(&n, 2)[0] = 1, param(&n, 2)[1] = -2;   /* running mean */
-    param(&n, 3)[0] = 4, param(&n, 3)[1] = 0.25f; /* running var */
+    net_param(&n, 2)[0] = 1, net_param(&n, 2)[1] = -2;   /* running mean */
+    net_param(&n, 3)[0] = 4, net_param(&n, 3)[1] = 0.25f; /* running var */
     memcpy(exec_source(&n.e, n.x), batch4, sizeof batch4);
     exec_forward(&n.e, EXEC_EVAL);
     for (int i = 0; i < 8; i++) {
         double m = i % 2 ? -2 : 1, v = i % 2 ? 0.25 : 4;
         assert_float_equal(n.e.val[n.y][i], (batch4[i] - m) / sqrt(v + 1e-3), 1e-6);
     }
-    assert_float_equal(param(&n, 2)[0], 1, 0);
-    assert_float_equal(param(&n, 3)[1], 0.25, 0);
+    assert_float_equal(net_param(&n, 2)[0], 1, 0);
+    assert_float_equal(net_param(&n, 3)[1], 0.25, 0);
     /* on [T, F], training normalises over batch × time: the same groups
      * as the batch of 4 rows above */
     exec_forward(&n.e, EXEC_TRAIN);
     assert_float_equal(n.e.val[n.y][0], (1 - 2.5) / sqrt(1.25 + 1e-3), 1e-6);
-    assert_float_equal(param(&n, 2)[0], 0.7 * 1 + 0.3 * 2.5, 1e-6);
+    assert_float_equal(net_param(&n, 2)[0], 0.7 * 1 + 0.3 * 2.5, 1e-6);
     net_free(&n);
 }
 
@@ -126,13 +93,13 @@ static void test_batchnorm_probing(void **state)
     Net n;
     Value extra[2] = {num(0.1), num(1e-5)};
     net_build(&n, OP_BATCHNORM, shape1(2), extra, 2, 4);
-    param(&n, 2)[0] = 7, param(&n, 3)[0] = 9;   /* running statistics far off */
+    net_param(&n, 2)[0] = 7, net_param(&n, 3)[0] = 9;   /* running statistics far off */
     memcpy(exec_source(&n.e, n.x), batch4, sizeof batch4);
     exec_forward(&n.e, EXEC_PROBE);
     for (int b = 0; b < 4; b++)
         assert_float_equal(n.e.val[n.y][2 * b], (batch4[2 * b] - 2.5) / sqrt(1.25 + 1e-5), 1e-6);
-    assert_float_equal(param(&n, 2)[0], 7, 0);
-    assert_float_equal(param(&n, 3)[0], 9, 0);
+    assert_float_equal(net_param(&n, 2)[0], 7, 0);
+    assert_float_equal(net_param(&n, 3)[0], 9, 0);
     net_free(&n);
 }
 
@@ -143,8 +110,8 @@ static void test_layernorm(void **state)
     Net n;
     Value extra[1] = {num(1e-5)};
     net_build(&n, OP_LAYERNORM, shape2(2, 2), extra, 1, 2);
-    param(&n, 0)[0] = 3;      /* γ₀ */
-    param(&n, 1)[1] = -1;     /* β₁ */
+    net_param(&n, 0)[0] = 3;      /* γ₀ */
+    net_param(&n, 1)[1] = -1;     /* β₁ */
     memcpy(exec_source(&n.e, n.x), batch4, sizeof batch4);
     for (ExecMode mode = EXEC_TRAIN; mode <= EXEC_EVAL; mode++) {
         exec_forward(&n.e, mode);

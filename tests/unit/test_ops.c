@@ -12,45 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "vg/exec.h"
-#include "vg/ops.h"
-
-typedef struct Net {
-    Arena arena;
-    IrGraph g;
-    DiagSink d;
-    ParamStore ps;
-    Exec e;
-    bool planned;
-} Net;
-
-static void net_init(Net *n)
-{
-    memset(n, 0, sizeof *n);
-    arena_init(&n->arena);
-    ir_init(&n->g, &n->arena, "t");
-    diag_init(&n->d, NULL);
-}
-
-static void net_free(Net *n)
-{
-    if (n->planned)
-        exec_free(&n->e);
-    params_free(&n->ps);
-    ir_free(&n->g);
-    diag_free(&n->d);
-    arena_free(&n->arena);
-}
-
-static Value tensor(int node)
-{
-    return (Value){.kind = VAL_TENSOR, .node = node};
-}
-
-static Value num(double x)
-{
-    return (Value){.kind = VAL_NUM, .num = x};
-}
+#include "net_fixture.h"
 
 static int add_input(Net *n, Shape s)
 {
@@ -78,13 +40,6 @@ static Shape target_shape(int loss, Shape out)
     if (loss == OP_MSE || loss == OP_BCE)
         return out;
     return shape1(out.rank == 1 ? 1 : out.dim[0]);
-}
-
-static void plan(Net *n, int batch)
-{
-    params_alloc(&n->ps, &n->g);
-    assert_true(exec_plan(&n->e, &n->g, &n->ps, batch, 0, &n->d));
-    n->planned = true;
 }
 
 static float uniform(Rng *r, double lo, double hi)
@@ -216,7 +171,7 @@ static void test_gradcheck_every_op(void **state)
                 Net n;
                 net_init(&n);
                 build_case(&n, &r, op, rank, losses[k]);
-                plan(&n, 3);
+                net_plan(&n, 3);
                 fill_random(&n, &r);
                 double err = gradcheck(&n.e);
                 if (err > TOLERANCE)
@@ -246,7 +201,7 @@ static void test_gradcheck_catches_a_wrong_backward(void **state)
     Net n;
     net_init(&n);
     build_case(&n, &r, OP_SIGMOID, 1, OP_MSE);
-    plan(&n, 3);
+    net_plan(&n, 3);
     fill_random(&n, &r);
     assert_true(gradcheck(&n.e) < TOLERANCE);
 
@@ -282,7 +237,7 @@ static void test_gradcheck_catches_an_accumulating_backward(void **state)
     Net n;
     net_init(&n);
     build_case(&n, &r, OP_SIGMOID, 1, OP_MSE);
-    plan(&n, 3);
+    net_plan(&n, 3);
     fill_random(&n, &r);
     OpDef acc = *op_table[OP_SIGMOID];
     acc.backward = accumulating_sigmoid_backward;
@@ -317,7 +272,7 @@ static void test_gradcheck_several_consumers(void **state)
         int lop = loss ? OP_MSE : OP_CROSS_ENTROPY;
         assert_true(ir_add_loss(&n.g, lop, target_shape(lop, n.g.nodes[n.g.output].shape),
                                 SPAN_NONE, &n.d));
-        plan(&n, 3);
+        net_plan(&n, 3);
         /* h is zeroed and accumulated: the mul reads it twice */
         assert_true(n.e.grad_zero[h]);
         assert_false(n.e.grad_zero[res]);
@@ -361,7 +316,7 @@ static void test_dense_forward(void **state)
     net_init(&n);
     int x = add_input(&n, shape1(2));
     int y = dense(&n, x, 3);
-    plan(&n, 2);
+    net_plan(&n, 2);
     /* W = [[1, 2, 3], [4, 5, 6]], b = [0.5, −1, 0] */
     static const float wb[] = {1, 2, 3, 4, 5, 6, 0.5f, -1, 0};
     memcpy(n.ps.value, wb, sizeof wb);
@@ -381,7 +336,7 @@ static void unary_forward(int op, const float *in, float *out, int count)
     net_init(&n);
     int x = add_input(&n, shape1(count));
     int y = unary(&n, op, x);
-    plan(&n, 1);
+    net_plan(&n, 1);
     memcpy(exec_source(&n.e, x), in, (size_t)count * sizeof *in);
     exec_forward(&n.e, EXEC_EVAL);
     memcpy(out, n.e.val[y], (size_t)count * sizeof *out);
@@ -466,7 +421,7 @@ static void test_concat_last(void **state)
     assert_true(shape_eq(n.g.nodes[c].shape, shape2(2, 6)));
     int l = unary(&n, OP_LAST, c);
     assert_true(shape_eq(n.g.nodes[l].shape, shape1(6)));
-    plan(&n, 2);
+    net_plan(&n, 2);
     const float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     memcpy(exec_source(&n.e, a), x, sizeof x);
     exec_forward(&n.e, EXEC_EVAL);
@@ -491,7 +446,7 @@ static void test_dropout_modes(void **state)
     int x = add_input(&n, shape1(N));
     Value args[2] = {tensor(x), num(0.25)};
     int y = ir_add_node(&n.g, OP_DROPOUT, SPAN_NONE, NULL, 0, args, 2, &n.d);
-    plan(&n, 1);
+    net_plan(&n, 1);
     float *in = exec_source(&n.e, x);
     for (int i = 0; i < N; i++)
         in[i] = 1 + (float)i / N;
@@ -527,7 +482,7 @@ static float loss_value(int loss, Shape out, const float *x, const float *t, int
     int in = add_input(&n, out);
     n.g.output = unary(&n, OP_IDENTITY, in);
     assert_true(ir_add_loss(&n.g, loss, target_shape(loss, out), SPAN_NONE, &n.d));
-    plan(&n, batch);
+    net_plan(&n, batch);
     memcpy(exec_source(&n.e, in), x, (size_t)batch * shape_size(out) * sizeof *x);
     memcpy(exec_source(&n.e, n.g.target), t,
            (size_t)batch * shape_size(target_shape(loss, out)) * sizeof *t);

@@ -7,53 +7,24 @@
 
 #include <math.h>
 #include <string.h>
-#include "vg/exec.h"
-#include "vg/ops.h"
-
-typedef struct Net {
-    Arena arena;
-    IrGraph g;
-    DiagSink d;
-    ParamStore ps;
-    Exec e;
-    int x, rec;
-} Net;
+#include "net_fixture.h"
 
 /* x[t, f] → op(x, units) → mse against a [t, units] target, batch rows. */
 static void net_build(Net *n, int op, long t, long f, long units, int batch)
 {
-    memset(n, 0, sizeof *n);
-    arena_init(&n->arena);
-    ir_init(&n->g, &n->arena, "t");
-    diag_init(&n->d, NULL);
+    net_init(n);
     n->x = ir_add_source(&n->g, OP_INPUT, "x", shape2(t, f), SPAN_NONE, &n->d);
-    Value args[2] = {{.kind = VAL_TENSOR, .node = n->x}, {.kind = VAL_NUM, .num = (double)units}};
-    n->rec = ir_add_node(&n->g, op, SPAN_NONE, NULL, 0, args, 2, &n->d);
-    assert_true(n->rec >= 0);
-    n->g.output = n->rec;
+    Value args[2] = {tensor(n->x), num((double)units)};
+    n->y = ir_add_node(&n->g, op, SPAN_NONE, NULL, 0, args, 2, &n->d);
+    assert_true(n->y >= 0);
+    n->g.output = n->y;
     assert_true(ir_add_loss(&n->g, OP_MSE, shape2(t, units), SPAN_NONE, &n->d));
-    params_alloc(&n->ps, &n->g);
-    assert_true(exec_plan(&n->e, &n->g, &n->ps, batch, 0, &n->d));
-}
-
-static void net_free(Net *n)
-{
-    exec_free(&n->e);
-    params_free(&n->ps);
-    ir_free(&n->g);
-    diag_free(&n->d);
-    arena_free(&n->arena);
-}
-
-/* Parameter k of the recurrent node. */
-static float *param(Net *n, int k)
-{
-    return n->ps.value + n->g.params[n->g.nodes[n->rec].param[k]].offset;
+    net_plan(n, batch);
 }
 
 static const char *param_name(Net *n, int k)
 {
-    return n->g.params[n->g.nodes[n->rec].param[k]].name;
+    return n->g.params[n->g.nodes[n->y].param[k]].name;
 }
 
 static double sigm(double z)
@@ -74,10 +45,10 @@ static void test_lstm_steps(void **state)
     /* gate order i, f, g, o */
     const float wi[4] = {0.5f, -0.5f, 1.0f, 0.25f}, wh[4] = {0.1f, 0.2f, -0.3f, 0.4f};
     const float b[4] = {0.1f, 1.0f, -0.1f, 0};
-    memcpy(param(&n, 0), wi, sizeof wi);
-    memcpy(param(&n, 1), wh, sizeof wh);
+    memcpy(net_param(&n, 0), wi, sizeof wi);
+    memcpy(net_param(&n, 1), wh, sizeof wh);
     for (int k = 0; k < 4; k++)
-        param(&n, 2 + k)[0] = b[k];
+        net_param(&n, 2 + k)[0] = b[k];
     const float x[2] = {1, -2};
     memcpy(exec_source(&n.e, n.x), x, sizeof x);
     exec_forward(&n.e, EXEC_EVAL);
@@ -89,11 +60,11 @@ static void test_lstm_steps(void **state)
         double o = sigm(wi[3] * x[t] + wh[3] * h + b[3]);
         c = f * c + i * g;
         h = o * tanh(c);
-        assert_float_equal(n.e.val[n.rec][t], h, 1e-6);
+        assert_float_equal(n.e.val[n.y][t], h, 1e-6);
     }
     /* step 1 by hand: i = σ(0.6), g = tanh(0.9), o = σ(0.25), c = i·g */
     double c1 = sigm(0.6) * tanh(0.9);
-    assert_float_equal(n.e.val[n.rec][0], sigm(0.25) * tanh(c1), 1e-6);
+    assert_float_equal(n.e.val[n.y][0], sigm(0.25) * tanh(c1), 1e-6);
     net_free(&n);
 }
 
@@ -110,11 +81,11 @@ static void test_gru_steps(void **state)
     /* gate order r, z, n */
     const float wi[3] = {0.5f, -1.0f, 0.8f}, wh[3] = {0.3f, 0.6f, -0.7f};
     const float b[3] = {0.2f, 0.1f, -0.3f}, bhn = 0.25f;
-    memcpy(param(&n, 0), wi, sizeof wi);
-    memcpy(param(&n, 1), wh, sizeof wh);
+    memcpy(net_param(&n, 0), wi, sizeof wi);
+    memcpy(net_param(&n, 1), wh, sizeof wh);
     for (int k = 0; k < 3; k++)
-        param(&n, 2 + k)[0] = b[k];
-    param(&n, 5)[0] = bhn;
+        net_param(&n, 2 + k)[0] = b[k];
+    net_param(&n, 5)[0] = bhn;
     const float x[2] = {1.5f, 0.5f};
     memcpy(exec_source(&n.e, n.x), x, sizeof x);
     exec_forward(&n.e, EXEC_EVAL);
@@ -124,10 +95,10 @@ static void test_gru_steps(void **state)
         double z = sigm(wi[1] * x[t] + b[1] + wh[1] * h);
         double nn = tanh(wi[2] * x[t] + b[2] + r * (wh[2] * h + bhn));
         h = (1 - z) * nn + z * h;
-        assert_float_equal(n.e.val[n.rec][t], h, 1e-6);
+        assert_float_equal(n.e.val[n.y][t], h, 1e-6);
     }
     /* step 1 by hand: h0 = 0, so h1 = (1 − σ(−1.4))·tanh(0.9 + σ(0.95)·0.25) */
-    assert_float_equal(n.e.val[n.rec][0], (1 - sigm(-1.4)) * tanh(0.9 + sigm(0.95) * 0.25),
+    assert_float_equal(n.e.val[n.y][0], (1 - sigm(-1.4)) * tanh(0.9 + sigm(0.95) * 0.25),
                        1e-6);
     net_free(&n);
 }
@@ -137,22 +108,22 @@ static void test_rnn_step_and_params(void **state)
     (void)state;
     Net n;
     net_build(&n, OP_RNN, 1, 2, 1, 2);
-    assert_int_equal(n.g.nodes[n.rec].nparam, 3);
-    const IrParam *wih = &n.g.params[n.g.nodes[n.rec].param[0]];
-    const IrParam *whh = &n.g.params[n.g.nodes[n.rec].param[1]];
+    assert_int_equal(n.g.nodes[n.y].nparam, 3);
+    const IrParam *wih = &n.g.params[n.g.nodes[n.y].param[0]];
+    const IrParam *whh = &n.g.params[n.g.nodes[n.y].param[1]];
     assert_int_equal(wih->fan_in, 2);
     assert_int_equal(wih->fan_out, 1);
     assert_int_equal(whh->fan_in, 1);
     assert_int_equal(whh->fan_out, 1);
     assert_int_equal(whh->init->id, SPEC_ORTHOGONAL);
     assert_int_equal(wih->init->id, SPEC_XAVIER_UNIFORM);
-    param(&n, 0)[0] = 0.5f, param(&n, 0)[1] = -1;
-    param(&n, 2)[0] = 0.1f;
+    net_param(&n, 0)[0] = 0.5f, net_param(&n, 0)[1] = -1;
+    net_param(&n, 2)[0] = 0.1f;
     const float x[4] = {1, 2, -1, 0.5f};
     memcpy(exec_source(&n.e, n.x), x, sizeof x);
     exec_forward(&n.e, EXEC_EVAL);
-    assert_float_equal(n.e.val[n.rec][0], tanh(0.5 - 2 + 0.1), 1e-6);
-    assert_float_equal(n.e.val[n.rec][1], tanh(-0.5 - 0.5 + 0.1), 1e-6);
+    assert_float_equal(n.e.val[n.y][0], tanh(0.5 - 2 + 0.1), 1e-6);
+    assert_float_equal(n.e.val[n.y][1], tanh(-0.5 - 0.5 + 0.1), 1e-6);
     net_free(&n);
 }
 
@@ -167,7 +138,7 @@ static void test_lstm_forget_bias(void **state)
     params_init(&n.ps, &n.g, &r);
     for (int k = 0; k < 4; k++)
         for (int j = 0; j < 4; j++)
-            assert_float_equal(param(&n, 2 + k)[j], k == 1 ? 1 : 0, 0);
+            assert_float_equal(net_param(&n, 2 + k)[j], k == 1 ? 1 : 0, 0);
     net_free(&n);
 }
 
@@ -190,7 +161,7 @@ static void test_bptt_norms(void **state)
         tg[i] = (float)rng_normal(&r);
     exec_forward(&n.e, EXEC_PROBE);
     exec_backward(&n.e, EXEC_PROBE);
-    const float *h = n.e.val[n.rec], *whh = param(&n, 1), *bptt = n.e.bptt[n.rec];
+    const float *h = n.e.val[n.y], *whh = net_param(&n, 1), *bptt = n.e.bptt[n.y];
     assert_non_null(bptt);
     double g[B][U] = {{0}};
     for (int t = T - 1; t >= 0; t--) {
@@ -214,7 +185,7 @@ static void test_bptt_norms(void **state)
     double direct = 0;
     for (int b = 0; b < B; b++)
         for (int j = 0; j < U; j++) {
-            double d = n.e.grad[n.rec][(b * T + T - 1) * U + j];
+            double d = n.e.grad[n.y][(b * T + T - 1) * U + j];
             direct += d * d;
         }
     assert_float_equal(bptt[T - 1], sqrt(direct), 1e-6);
@@ -222,7 +193,7 @@ static void test_bptt_norms(void **state)
     double d0 = 0;
     for (int b = 0; b < B; b++)
         for (int j = 0; j < U; j++)
-            d0 += pow(n.e.grad[n.rec][(b * T) * U + j], 2);
+            d0 += pow(n.e.grad[n.y][(b * T) * U + j], 2);
     assert_true(fabs(bptt[0] - sqrt(d0)) > 1e-4);
     /* a training step's backward leaves the curve alone: only reports
      * read it */
