@@ -307,7 +307,7 @@ bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
     e->block = zalloc(floats, sizeof(float));
     e->floats = floats;
     e->owns_block = true;
-    if (!ps->grad) {
+    if (ps && !ps->grad) {
         size_t most = 0, first;
         for (int i = 0; i < g->n; i++) {
             size_t span = param_span(g, i, &first);

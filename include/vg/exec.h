@@ -78,10 +78,12 @@ typedef struct Exec {
     Rng rng;          /* dropout */
 } Exec;
 
-/* Plans buffers for batch rows: one allocation holds the per-node pointer
- * tables and every value, gradient, work and bptt buffer, zeroed. Refuses
+/* Plans buffers for batch rows: one block holds every value, gradient,
+ * work and bptt buffer, zeroed (the per-node pointer tables are apart; so
+ * is the gradient scratch, when ps has no gradient block). Refuses
  * (diagnostic naming the size, false, e left empty) if that would exceed
- * max_bytes (0: no limit). Any earlier plan in e must have been freed. */
+ * max_bytes (0: no limit). Any earlier plan in e must have been freed. ps
+ * may be NULL for a plan that is only sized, never swept (the fuzzer's). */
 bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
                size_t max_bytes, DiagSink *d);
 /* Plans host's graph for batch ≤ host->batch rows over host's block, with
