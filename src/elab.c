@@ -236,7 +236,7 @@ static bool unknown_name(Elab *e, const char *name, Span at)
         if (e->frame->b[i].name)
             cands[n++] = e->frame->b[i].name;
     for (int i = 0; e->runs && i < e->runs->n && n < MAXN; i++)
-        cands[n++] = e->runs->runs[i].name;
+        cands[n++] = e->runs->runs[i]->name;
     n += elab_global_names(e->p, cands + n, MAXN - n);
     const char *best = diag_suggest(name, cands, n);
     free(cands);

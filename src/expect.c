@@ -24,7 +24,7 @@ static bool names_untrained_run(const AstNode *n, const RunSet *rs)
         return false;
     if (n->kind == AST_NAME) {
         int r = runset_find(rs, n->str);
-        return r >= 0 && rs->runs[r].nreports == 0;
+        return r >= 0 && rs->runs[r]->nreports == 0;
     }
     if (names_untrained_run(n->a, rs) || names_untrained_run(n->b, rs))
         return true;

@@ -266,9 +266,9 @@ static void print_run(const Program *p, const Run *r, bool quiet, bool color)
 static bool prepare_runs(Program *p, const Cli *c, const TrainOptions *o, RunSet *rs)
 {
     bool ok = true;
-    rs->runs = xcalloc((size_t)(p->ntrains ? p->ntrains : 1), sizeof *rs->runs);
     for (int i = 0; i < p->ntrains; i++) {
-        Run *r = &rs->runs[rs->n++];
+        Run *r = xcalloc(1, sizeof *r);
+        runset_push(rs, r);
         r->name = p->trains[i]->str;
         r->ast = p->trains[i];
         if (c->run_only && strcmp(c->run_only, r->name) != 0)
@@ -284,7 +284,7 @@ static bool prepare_runs(Program *p, const Cli *c, const TrainOptions *o, RunSet
 static int load_checkpoints(Program *p, const Cli *c, RunSet *rs)
 {
     for (int i = 0; i < rs->n; i++) {
-        Run *r = &rs->runs[i];
+        Run *r = rs->runs[i];
         if (!r->ready)
             continue;
         SafetensorsStatus st = safetensors_load(c->load, &r->g, &r->ps, &p->diag);
@@ -300,7 +300,7 @@ static int save_checkpoint(Program *p, const Cli *c, const RunSet *rs, const Run
 {
     int selected = 0;
     for (int i = 0; i < rs->n; i++)
-        selected += rs->runs[i].ready;
+        selected += rs->runs[i]->ready;
     char *path = selected > 1 ? safetensors_run_path(c->save, r->name) : xstrdup(c->save);
     char step[32];
     snprintf(step, sizeof step, "%ld", r->step);
@@ -324,8 +324,8 @@ static int default_threads(const RunSet *rs)
 {
     double most = 0;
     for (int i = 0; i < rs->n; i++)
-        if (rs->runs[i].ready && exec_largest_gemm(&rs->runs[i].train) > most)
-            most = exec_largest_gemm(&rs->runs[i].train);
+        if (rs->runs[i]->ready && exec_largest_gemm(&rs->runs[i]->train) > most)
+            most = exec_largest_gemm(&rs->runs[i]->train);
     return most >= TWO_THREADS_FROM && sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
 }
 
@@ -375,7 +375,7 @@ static int cmd_run(Program *p, const Cli *c)
     int status = 0;
     const Run *last = NULL;
     for (int i = 0; i < rs.n && status == 0 && !train_interrupted; i++) {
-        Run *r = &rs.runs[i];
+        Run *r = rs.runs[i];
         if (!r->ready)
             continue;
         last = r;

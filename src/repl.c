@@ -38,7 +38,6 @@ enum {
     HISTORY_SIZE = 1000,
     MAX_WORDS = 8,
     MAX_NAMES = 2048,         /* completion candidates */
-    MAX_RUNS = 1024,          /* run definitions per session (or per :reset) */
 };
 
 static const char PROMPT[] = "vg> ";
@@ -73,16 +72,10 @@ typedef struct Word {
 
 /* ---- runs ---- */
 
-/* A run's executors point into the Run itself, so runs never move: the
- * RunSet is allocated once, a new run is prepared in the next free slot,
- * and the run it replaces is freed and left behind under a name no
+/* Values name runs by their index in the RunSet, so a run that a new one
+ * replaces keeps its place: it is freed and left behind under a name no
  * identifier can match. */
 static const char RETIRED[] = "(a replaced run)";
-
-static void runs_init(Repl *r)
-{
-    r->runs = (RunSet){.runs = xcalloc(MAX_RUNS, sizeof(Run)), .cap = MAX_RUNS};
-}
 
 static bool retired(const Run *run)
 {
@@ -93,8 +86,8 @@ static int run_names(const Repl *r, const char **out, int max)
 {
     int n = 0;
     for (int i = 0; i < r->runs.n && n < max; i++)
-        if (!retired(&r->runs.runs[i]))
-            out[n++] = r->runs.runs[i].name;
+        if (!retired(r->runs.runs[i]))
+            out[n++] = r->runs.runs[i]->name;
     return n;
 }
 
@@ -224,7 +217,7 @@ static void show_family(Repl *r, const Run *run, const char *family)
 
 static void show_value(Repl *r, const Value *v)
 {
-    const Run *run = v->kind >= VAL_RUN && v->kind <= VAL_LAYER ? &r->runs.runs[v->run] : NULL;
+    const Run *run = v->kind >= VAL_RUN && v->kind <= VAL_LAYER ? r->runs.runs[v->run] : NULL;
     const Report *rep = run ? report_at(run, v->kind == VAL_RUN ? -1 : v->report) : NULL;
     if (run && retired(run)) {
         fputs("this run was replaced by a newer definition\n", r->out);
@@ -285,7 +278,7 @@ static void forget_run_values(Repl *r)
 
 static void retire(Repl *r, int i)
 {
-    Run *old = &r->runs.runs[i];
+    Run *old = r->runs.runs[i];
     run_free(old);
     old->name = old->model = RETIRED;
     forget_run_values(r);
@@ -303,21 +296,16 @@ static int sync_runs(Repl *r)
         if (was_seen(r, t))
             continue;
         VEC_PUSH(r->seen, r->nseen, r->seencap, t);
-        if (r->runs.n == r->runs.cap) {
-            diag_error(&r->p.diag, t->span, "a session holds at most %d run definitions; "
-                       "':reset' starts afresh", MAX_RUNS);
-            code = EXIT_ERROR;
-            continue;
-        }
-        Run *fresh = &r->runs.runs[r->runs.n];
+        Run *fresh = xcalloc(1, sizeof *fresh);
         TrainOptions o = {.seed = -1, .max_memory = TRAIN_DEFAULT_MAX_MEMORY};
         if (!run_prepare(&r->p, t, &o, fresh)) {
             run_free(fresh);
+            free(fresh);
             code = EXIT_ERROR;
             continue;
         }
         int old = runset_find(&r->runs, fresh->name);
-        r->runs.n++;
+        runset_push(&r->runs, fresh);
         if (old >= 0)
             retire(r, old);
         fprintf(r->out, "run %s: ", fresh->name);
@@ -486,9 +474,9 @@ static int define_model(Repl *r, AstNode *item)
         }
     }
     for (int i = 0; old && i < r->runs.n; i++)
-        if (strcmp(r->runs.runs[i].model, item->str) == 0)
+        if (strcmp(r->runs.runs[i]->model, item->str) == 0)
             fprintf(r->out, "run %s keeps the model %s it was defined with; enter its "
-                    "train line again to use this one\n", r->runs.runs[i].name, item->str);
+                    "train line again to use this one\n", r->runs.runs[i]->name, item->str);
     return 0;
 }
 
@@ -673,7 +661,7 @@ static int cmd_run(Repl *r, const Word *a, int n)
     int i = find_run(r, &a[0]);
     if (i < 0)
         return EXIT_ERROR;
-    Run *run = &r->runs.runs[i];
+    Run *run = r->runs.runs[i];
     if (run->diverged)
         return cmd_error(r, &a[0], "run '%s' diverged at step %ld; enter its train line "
                          "again to start it anew", run->name, run->diverged_at);
@@ -702,7 +690,7 @@ static int cmd_report(Repl *r, const Word *a, int n)
     int i = find_run(r, name);
     if (i < 0)
         return EXIT_ERROR;
-    const Run *run = &r->runs.runs[i];
+    const Run *run = r->runs.runs[i];
     if (run->nreports == 0) {
         not_trained(r, run);
         return 0;
@@ -715,7 +703,8 @@ static int cmd_report(Repl *r, const Word *a, int n)
         bool typed = strcmp(r->p.sources.files[file].path, SOURCE_NAME) == 0;
         Program view = r->p;
         view.root_file = typed ? -1 : file;
-        RunSet one = {.runs = (Run *)run, .n = 1, .cap = 1};
+        Run *only = (Run *)run;
+        RunSet one = {.runs = &only, .n = 1, .cap = 1};
         ReportDoc doc = {.p = &view, .rs = &one, .file = r->p.sources.files[file].path};
         report_write_json(r->out, &doc);
         return 0;
@@ -750,7 +739,7 @@ static int cmd_ir(Repl *r, const Word *a, int n)
         return cmd_error(r, &all, "usage: :ir MODEL | MODEL(args) | RUN");
     int i = x == callee ? runset_find(&r->runs, callee->str) : -1;
     if (i >= 0) {
-        ir_print(r->out, &r->runs.runs[i].g);
+        ir_print(r->out, &r->runs.runs[i]->g);
         return 0;
     }
     const Symbol *s = program_lookup(p, callee->str);
@@ -807,7 +796,7 @@ static int cmd_list(Repl *r, const Word *a, int n)
     list_kind(r, SYM_LET, "constants: ");
     const char *sep = "runs:      ";
     for (int i = 0; i < r->runs.n; i++) {
-        const Run *run = &r->runs.runs[i];
+        const Run *run = r->runs.runs[i];
         if (retired(run))
             continue;
         fprintf(r->out, "%s%s (", sep, run->name);
@@ -878,7 +867,6 @@ static int cmd_load(Repl *r, const Word *a, int n)
 static void reset(Repl *r)
 {
     runset_free(&r->runs);
-    runs_init(r);
     program_free(&r->p);
     program_init(&r->p);
     r->p.allow_redefine = true;
@@ -999,8 +987,8 @@ static int layer_families(const Repl *r, const char **out, int max, char *pool, 
     int n = 0;
     size_t used = 0;
     for (int i = 0; i < r->runs.n; i++)
-        for (int l = 0; l < r->runs.runs[i].g.nlayers && n < max; l++) {
-            const char *ln = r->runs.runs[i].g.layers[l].name;
+        for (int l = 0; l < r->runs.runs[i]->g.nlayers && n < max; l++) {
+            const char *ln = r->runs.runs[i]->g.layers[l].name;
             size_t len = strcspn(ln, "[");
             if (used + len + 1 > cap)
                 return n;
@@ -1273,7 +1261,6 @@ int repl_session(FILE *in, FILE *out, FILE *err, const ReplOptions *o)
     r.color_err = r.color_out && isatty(fileno(err));
     program_init(&r.p);
     r.p.allow_redefine = true;
-    runs_init(&r);
     struct sigaction sa = {.sa_handler = on_sigint}, old;
     sigemptyset(&sa.sa_mask);   /* no SA_RESTART: a read returns at Ctrl-C */
     sigaction(SIGINT, &sa, &old);

@@ -69,7 +69,7 @@ void report_write_csv(FILE *out, const ReportDoc *d)
 {
     fputs("run,step,layer,metric,value\r\n", out);
     for (int i = 0; i < d->rs->n; i++) {
-        const Run *r = &d->rs->runs[i];
+        const Run *r = d->rs->runs[i];
         if (!r->ready)
             continue;
         for (int k = 0; k < r->nreports; k++)

@@ -167,8 +167,8 @@ static void scales(const ReportDoc *d, Scales *s)
 {
     *s = (Scales){.agn = EMPTY, .ratio = EMPTY, .loss = EMPTY, .bptt = EMPTY};
     for (int i = 0; i < d->rs->n; i++)
-        if (d->rs->runs[i].ready)
-            scan_run(&d->rs->runs[i], s);
+        if (d->rs->runs[i]->ready)
+            scan_run(d->rs->runs[i], s);
     s->agn = decades(s->agn);
     s->ratio = decades(s->ratio);
     s->bptt = decades(s->bptt);
@@ -656,7 +656,7 @@ static void overview(FILE *out, const ReportDoc *d, const Scales *s)
 {
     const Run *deepest = NULL;
     for (int i = 0; i < d->rs->n; i++) {
-        const Run *r = &d->rs->runs[i];
+        const Run *r = d->rs->runs[i];
         if (r->ready && r->nreports && (!deepest || r->g.nlayers > deepest->g.nlayers))
             deepest = r;
     }
@@ -665,7 +665,7 @@ static void overview(FILE *out, const ReportDoc *d, const Scales *s)
     const char **names[NCOLORS] = {0};
     Chart c = {.out = out};
     for (int i = 0, color = 0; i < d->rs->n && color < NCOLORS; i++) {
-        const Run *r = &d->rs->runs[i];
+        const Run *r = d->rs->runs[i];
         if (!r->ready || !r->nreports)
             continue;
         const Report *ends[2] = {first_report(r), last_report(r)};
@@ -864,7 +864,7 @@ void report_write_html(FILE *out, const ReportDoc *d)
     int rows = 5 + s.has_bptt;
     fprintf(out, "<div class=\"runs\" style=\"grid-template-rows:repeat(%d,auto)\">\n", rows);
     for (int i = 0; i < d->rs->n; i++) {
-        const Run *r = &d->rs->runs[i];
+        const Run *r = d->rs->runs[i];
         if (!r->ready)
             continue;
         run_head(out, r);

@@ -163,7 +163,7 @@ static void header(FILE *out, const ReportDoc *d)
     fputs("},\"runs\":[", out);
     bool first = true;
     for (int i = 0; i < d->rs->n; i++) {
-        const Run *r = &d->rs->runs[i];
+        const Run *r = d->rs->runs[i];
         if (!r->ready)
             continue;
         if (!first)
@@ -259,11 +259,11 @@ void report_write_json(FILE *out, const ReportDoc *d)
 {
     header(out, d);
     for (int i = 0; i < d->rs->n; i++)
-        for (int k = 0; d->rs->runs[i].ready && k < d->rs->runs[i].nreports; k++)
-            report(out, &d->rs->runs[i], &d->rs->runs[i].reports[k]);
+        for (int k = 0; d->rs->runs[i]->ready && k < d->rs->runs[i]->nreports; k++)
+            report(out, d->rs->runs[i], &d->rs->runs[i]->reports[k]);
     for (int i = 0; d->expects && i < d->nexpects; i++)
         expect(out, d->p, &d->expects[i]);
     for (int i = 0; i < d->rs->n; i++)
-        if (d->rs->runs[i].ready)
-            end(out, &d->rs->runs[i]);
+        if (d->rs->runs[i]->ready)
+            end(out, d->rs->runs[i]);
 }

@@ -489,15 +489,22 @@ void run_free(Run *r)
 int runset_find(const RunSet *rs, const char *name)
 {
     for (int i = 0; i < rs->n; i++)
-        if (strcmp(rs->runs[i].name, name) == 0)
+        if (strcmp(rs->runs[i]->name, name) == 0)
             return i;
     return -1;
 }
 
+void runset_push(RunSet *rs, Run *run)
+{
+    VEC_PUSH(rs->runs, rs->n, rs->cap, run);
+}
+
 void runset_free(RunSet *rs)
 {
-    for (int i = 0; i < rs->n; i++)
-        run_free(&rs->runs[i]);
+    for (int i = 0; i < rs->n; i++) {
+        run_free(rs->runs[i]);
+        free(rs->runs[i]);
+    }
     free(rs->runs);
     rs->runs = NULL;
     rs->n = rs->cap = 0;
@@ -547,7 +554,7 @@ static int find_layer_family(const IrGraph *g, const char *name, bool *exact)
 static bool report_member(const RunSet *rs, const Value *obj, const char *name, Value *out,
                           char *err, size_t n)
 {
-    const Run *r = &rs->runs[obj->run];
+    const Run *r = rs->runs[obj->run];
     const Report *rep = report_of(r, obj->report);
     if (!rep) {
         snprintf(err, n, "run '%s' has not trained yet", r->name);
@@ -571,7 +578,7 @@ static bool report_member(const RunSet *rs, const Value *obj, const char *name, 
 static bool layer_member(const RunSet *rs, const Value *obj, const char *name, Value *out,
                          char *err, size_t n)
 {
-    const Run *r = &rs->runs[obj->run];
+    const Run *r = rs->runs[obj->run];
     const LayerMetrics *m = &report_of(r, obj->report)->layers[ir_find_layer(&r->g, obj->str)];
     int id = metric_lookup(name);
     if (id >= 0) {
@@ -600,7 +607,7 @@ static bool layer_member(const RunSet *rs, const Value *obj, const char *name, V
 bool run_member(const RunSet *rs, const Value *obj, const char *name, Value *out,
                 char *err, size_t n)
 {
-    const Run *r = &rs->runs[obj->run];
+    const Run *r = rs->runs[obj->run];
     switch (obj->kind) {
     case VAL_RUN:
         if (strcmp(name, "initial") == 0 || strcmp(name, "final") == 0) {
@@ -636,7 +643,7 @@ bool run_member(const RunSet *rs, const Value *obj, const char *name, Value *out
 static bool series_index(const RunSet *rs, const Value *obj, long t, Value *out, char *err,
                          size_t n)
 {
-    const Run *r = &rs->runs[obj->run];
+    const Run *r = rs->runs[obj->run];
     const LayerMetrics *m = &report_of(r, obj->report)->layers[ir_find_layer(&r->g, obj->str)];
     if (t < 1 || t > m->bptt_len) {
         snprintf(err, n, "bptt of layer '%s' has time steps 1..%d, not %ld", obj->str,
@@ -651,7 +658,7 @@ bool run_index(const RunSet *rs, const Value *obj, long index, Value *out, char 
 {
     if (obj->kind == VAL_SERIES)
         return series_index(rs, obj, index, out, err, n);
-    const Run *r = &rs->runs[obj->run];
+    const Run *r = rs->runs[obj->run];
     char name[256];
     snprintf(name, sizeof name, "%s[%ld]", obj->str, index);
     int l = ir_find_layer(&r->g, name);

@@ -93,8 +93,10 @@ typedef struct Run {
     RunTiming timing;
 } Run;
 
+/* Runs by pointer: a Run's plans point into the Run itself, so each is
+ * allocated alone and never moves while the set grows. */
 typedef struct RunSet {
-    Run *runs;
+    Run **runs;
     int n, cap;
 } RunSet;
 
@@ -133,6 +135,8 @@ int run_next_row(int *order, int n, int *cursor, Rng *rng);
 extern volatile sig_atomic_t train_interrupted;
 
 int runset_find(const struct RunSet *rs, const char *name);
+/* Appends run, a zeroed or prepared Run from the heap; the set owns it. */
+void runset_push(RunSet *rs, Run *run);
 void runset_free(RunSet *rs);
 
 /* Member access on run values for the evaluator: run.initial, run.final,

@@ -53,11 +53,10 @@ static int setup(void **state)
     program_init(&fx.prog);
     assert_true(program_load(&fx.prog, path, SPAN_NONE));
     remove(path);
-    fx.rs.runs = calloc(1, sizeof *fx.rs.runs);
-    fx.rs.n = 1;
+    runset_push(&fx.rs, calloc(1, sizeof(Run)));
     TrainOptions o = {.seed = -1};
-    assert_true(run_prepare(&fx.prog, fx.prog.trains[0], &o, &fx.rs.runs[0]));
-    assert_int_equal(run_train(&fx.prog, &fx.rs.runs[0], -1, &o), 0);
+    assert_true(run_prepare(&fx.prog, fx.prog.trains[0], &o, fx.rs.runs[0]));
+    assert_int_equal(run_train(&fx.prog, fx.rs.runs[0], -1, &o), 0);
     assert_int_equal(expect_check_all(&fx.prog, &fx.rs, fx.res), 1);
     fx.doc = (ReportDoc){.p = &fx.prog, .rs = &fx.rs, .file = "p.vg", .expects = fx.res,
                          .nexpects = 2};
@@ -125,7 +124,7 @@ static void test_utf8(void **state)
 static void test_json(void **state)
 {
     (void)state;
-    const Run *r = &fx.rs.runs[0];
+    const Run *r = fx.rs.runs[0];
     char *s = written(report_write_json, &fx.doc);
     /* header, one line per report, one per expect, one end */
     assert_int_equal(count(s, "\n"), 1 + r->nreports + 2 + 1);
@@ -162,7 +161,7 @@ static void test_json_without_expects(void **state)
 static void test_csv(void **state)
 {
     (void)state;
-    Run *r = &fx.rs.runs[0];
+    Run *r = fx.rs.runs[0];
     char *s = written(report_write_csv, &fx.doc);
     assert_true(strncmp(s, "run,step,layer,metric,value\r\n", 29) == 0);
     assert_non_null(strstr(s, "\r\nt,0,-,loss,"));
@@ -316,7 +315,7 @@ static void test_progress(void **state)
     char *buf;
     size_t n;
     FILE *f = open_memstream(&buf, &n);
-    Run *r = &fx.rs.runs[0];
+    Run *r = fx.rs.runs[0];
     ReportProgress pg;
     report_progress_start(&pg, f, r);
     report_progress(r, &pg);   /* too early: nothing */
