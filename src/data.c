@@ -148,6 +148,16 @@ static bool alloc_set(Dataset *ds, const Spec *s, long n, Shape xs, Shape ys,
 
 /* ---- generators ---- */
 
+/* The arguments of the generators of noisy points in the plane (xor,
+ * circles): `points` and `noise`; then a set of n 2-D points with that many
+ * classes. */
+static bool plane_set(Dataset *ds, const Spec *s, int classes, long *n, double *noise,
+                      DiagSink *d)
+{
+    return int_arg(s, "points", 1, MAX_POINTS, n, d) && nonneg_arg(s, "noise", noise, d) &&
+           alloc_set(ds, s, *n, shape1(2), shape1(1), classes, d);
+}
+
 static bool gen_spirals(Dataset *ds, const Spec *s, Rng *r, DiagSink *d)
 {
     long n, classes;
@@ -172,8 +182,7 @@ static bool gen_xor(Dataset *ds, const Spec *s, Rng *r, DiagSink *d)
 {
     long n;
     double noise;
-    if (!int_arg(s, "points", 1, MAX_POINTS, &n, d) || !nonneg_arg(s, "noise", &noise, d) ||
-        !alloc_set(ds, s, n, shape1(2), shape1(1), 2, d))
+    if (!plane_set(ds, s, 2, &n, &noise, d))
         return false;
     for (long i = 0; i < n; i++) {
         /* corners in turn: (−,−) (+,−) (−,+) (+,+) */
@@ -232,8 +241,7 @@ static bool gen_circles(Dataset *ds, const Spec *s, Rng *r, DiagSink *d)
 {
     long n;
     double noise;
-    if (!int_arg(s, "points", 1, MAX_POINTS, &n, d) || !nonneg_arg(s, "noise", &noise, d) ||
-        !alloc_set(ds, s, n, shape1(2), shape1(1), 2, d))
+    if (!plane_set(ds, s, 2, &n, &noise, d))
         return false;
     for (long i = 0; i < n; i++) {
         double radius = i % 2 ? 0.5 : 1.0, a = TAU * rng_uniform(r);
