@@ -97,20 +97,27 @@ static void param_norms(const Run *r, int layer, double g2, LayerMetrics *m)
     m->update_ratio = count && r->step > 0 ? sqrt(r->update_sq[layer]) / m->weight_norm : NAN;
 }
 
-static void output_stats(const Exec *e, int node, LayerMetrics *m)
+/* The mean of x[0..n) into *mean, and the (population) variance, in two
+ * passes: the second sums squares about the mean, which stays accurate
+ * where Σx²/n − mean² would cancel. */
+static double mean_var(const float *x, size_t n, double *mean)
 {
-    size_t n = node_floats(e, node);
-    const float *v = e->val[node];
     double s = 0, s2 = 0;
 #pragma omp simd reduction(+ : s)
     for (size_t i = 0; i < n; i++)
-        s += v[i];
-    double mean = s / (double)n;
+        s += x[i];
+    double mu = s / (double)n;
 #pragma omp simd reduction(+ : s2)
     for (size_t i = 0; i < n; i++)
-        s2 += (v[i] - mean) * (v[i] - mean);
-    m->act_mean = mean;
-    m->act_std = sqrt(s2 / (double)n);
+        s2 += (x[i] - mu) * (x[i] - mu);
+    *mean = mu;
+    return s2 / (double)n;
+}
+
+static void output_stats(const Exec *e, int node, LayerMetrics *m)
+{
+    size_t n = node_floats(e, node);
+    m->act_std = sqrt(mean_var(e->val[node], n, &m->act_mean));
     /* a layer whose output is the model input itself has no gradient buffer */
     m->act_grad_norm = e->grad[node] ? sqrt(metrics_sum_sq(e->grad[node], n)) : NAN;
 }
@@ -232,17 +239,9 @@ static double chain_factor(const Run *r, const Exec *e, int layer)
             w = &g->params[g->nodes[dense].param[k]];
     if (!w)
         return NAN;
-    size_t n = shape_size(w->shape);
-    const float *wv = r->ps.value + w->offset;
-    double s = 0, s2 = 0;
-#pragma omp simd reduction(+ : s)
-    for (size_t i = 0; i < n; i++)
-        s += wv[i];
-    double mean = s / (double)n;
-#pragma omp simd reduction(+ : s2)
-    for (size_t i = 0; i < n; i++)
-        s2 += (wv[i] - mean) * (wv[i] - mean);
-    double sigma_w2 = (double)w->fan_in * s2 / (double)n;
+    double mean;
+    double sigma_w2 = (double)w->fan_in *
+                      mean_var(r->ps.value + w->offset, shape_size(w->shape), &mean);
     double ephi = 1.0;
     if (act >= 0)
         ephi = deriv_stats(e, act, 0).sq / (double)node_floats(e, act);
