@@ -29,7 +29,6 @@ CFLAGS  ?= $(OPT) -g
 # the selects of vmath.h into vector blends (vg never traps on FP
 # exceptions); no result changes, as neither flag reorders arithmetic.
 ALL_CFLAGS = -std=c11 -fopenmp-simd -fno-trapping-math -D_XOPEN_SOURCE=700 -DVG_VERSION='"$(VERSION)"' \
-             -DVG_STDLIB_DIR='"$(PREFIX)/share/vg/stdlib"' \
              -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS) $(SAN) $(CFLAGS)
 LDLIBS  = $(PKG_LIBS) -lz -lm
 

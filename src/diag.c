@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vg/arena.h"
 
@@ -382,4 +383,10 @@ const char *diag_suggest(const char *name, const char *const *candidates, int n)
         }
     }
     return best && !tie ? best : NULL;
+}
+
+bool diag_color_for(FILE *f)
+{
+    const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+    return isatty(fileno(f)) && !(nc && *nc) && !(term && strcmp(term, "dumb") == 0);
 }

@@ -2,7 +2,9 @@
  *
  * An import is searched for in the importing file's folder, then in each
  * folder of VG_PATH (colon-separated), then in the stdlib folder; "std/X"
- * names stdlib/X.vg directly. A file is identified by its canonical path
+ * names stdlib/X.vg directly. The stdlib folder is VG_STDLIB, else found
+ * from the executable's own path, so no path is compiled in and vg works
+ * from any current folder, installed under any prefix or not at all. A file is identified by its canonical path
  * (realpath), so the same file reached two ways loads once, and a file that
  * is still on the import stack when imported again is a cycle. */
 #include "vg/program.h"
@@ -16,10 +18,6 @@
 
 #include "vg/parse.h"
 
-#ifndef VG_STDLIB_DIR
-#define VG_STDLIB_DIR "/usr/local/share/vg/stdlib"
-#endif
-
 static const char *sym_kind_name(SymKind k)
 {
     static const char *const names[] = {
@@ -29,17 +27,46 @@ static const char *sym_kind_name(SymKind k)
     return names[k];
 }
 
-/* The stdlib is found next to the binary's source tree when running from a
- * checkout (VG_STDLIB overrides), else where `make install` put it. */
-static const char *default_stdlib(void)
+/* Where the stdlib may be, relative to the folder of the executable:
+ * PREFIX/share/vg/stdlib beside PREFIX/bin (an installed vg), else the
+ * source tree's stdlib/ above a build folder (build/vg, build/asan/vg,
+ * build/asan/tests/test_x). */
+static const char *const stdlib_beside_exe[] = {
+    "../share/vg/stdlib", "../stdlib", "../../stdlib", "../../../stdlib",
+};
+enum { NSTDLIB_BESIDE = sizeof stdlib_beside_exe / sizeof *stdlib_beside_exe };
+
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The folder of the running executable, or NULL (no /proc). */
+static char *exe_dir(Arena *a)
+{
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    return slash ? arena_strndup(a, buf, (size_t)(slash - buf)) : NULL;
+}
+
+static const char *find_stdlib(Arena *a)
 {
     const char *env = getenv("VG_STDLIB");
     if (env && *env)
         return env;
-    struct stat st;
-    if (stat("stdlib/blocks.vg", &st) == 0)
-        return "stdlib";
-    return VG_STDLIB_DIR;
+    const char *dir = exe_dir(a);
+    for (int i = 0; dir && i < NSTDLIB_BESIDE; i++) {
+        char *c = arena_printf(a, "%s/%s", dir, stdlib_beside_exe[i]);
+        char canon[PATH_MAX];
+        if (is_dir(c))
+            return realpath(c, canon) ? arena_strdup(a, canon) : c;
+    }
+    return NULL;
 }
 
 void program_init(Program *p)
@@ -48,7 +75,7 @@ void program_init(Program *p)
     arena_init(&p->arena);
     diag_init(&p->diag, &p->sources);
     p->diag.max_errors = 0;
-    p->stdlib_dir = default_stdlib();
+    p->stdlib_dir = find_stdlib(&p->arena);
     p->root_file = -1;
 }
 
@@ -92,33 +119,92 @@ static bool is_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Finds the file an import names; NULL if nowhere. */
-static char *resolve_import(Program *p, const char *name, const char *base_dir)
+/* The folders an import is searched in, in order, each with why it is
+ * searched (for the note when none holds the file). */
+typedef struct SearchPath {
+    const char *dirs[32];
+    const char *why[32];
+    int n;
+} SearchPath;
+
+static void search_add(SearchPath *sp, const char *dir, const char *why)
 {
-    if (strncmp(name, "std/", 4) == 0) {
-        char *c = arena_printf(&p->arena, "%s/%s.vg", p->stdlib_dir, name + 4);
-        return is_file(c) ? c : NULL;
+    if (sp->n < 32) {
+        sp->dirs[sp->n] = dir;
+        sp->why[sp->n++] = why;
     }
-    if (name[0] == '/') {
-        char *c = arena_printf(&p->arena, "%s.vg", name);
-        return is_file(c) ? c : NULL;
-    }
-    char *c = arena_printf(&p->arena, "%s/%s.vg", base_dir, name);
-    if (is_file(c))
-        return c;
+}
+
+static void search_path(Program *p, const char *name, const char *base_dir, SearchPath *sp)
+{
+    sp->n = 0;
+    if (strncmp(name, "std/", 4) == 0 || name[0] == '/')
+        return;
+    search_add(sp, base_dir, "the importing file's folder");
     const char *vp = getenv("VG_PATH");
     while (vp && *vp) {
         const char *colon = strchr(vp, ':');
         size_t len = colon ? (size_t)(colon - vp) : strlen(vp);
-        if (len) {
-            c = arena_printf(&p->arena, "%.*s/%s.vg", (int)len, vp, name);
-            if (is_file(c))
-                return c;
-        }
+        if (len)
+            search_add(sp, arena_strndup(&p->arena, vp, len), "VG_PATH");
         vp = colon ? colon + 1 : NULL;
     }
-    c = arena_printf(&p->arena, "%s/%s.vg", p->stdlib_dir, name);
-    return is_file(c) ? c : NULL;
+    if (p->stdlib_dir)
+        search_add(sp, p->stdlib_dir, "the stdlib");
+}
+
+/* Finds the file an import names; NULL if nowhere. */
+static char *resolve_import(Program *p, const char *name, const char *base_dir)
+{
+    char *c = NULL;
+    if (strncmp(name, "std/", 4) == 0) {
+        if (p->stdlib_dir)
+            c = arena_printf(&p->arena, "%s/%s.vg", p->stdlib_dir, name + 4);
+        return c && is_file(c) ? c : NULL;
+    }
+    if (name[0] == '/') {
+        c = arena_printf(&p->arena, "%s.vg", name);
+        return is_file(c) ? c : NULL;
+    }
+    SearchPath sp;
+    search_path(p, name, base_dir, &sp);
+    for (int i = 0; i < sp.n; i++) {
+        c = arena_printf(&p->arena, "%s/%s.vg", sp.dirs[i], name);
+        if (is_file(c))
+            return c;
+    }
+    return NULL;
+}
+
+/* The note under "cannot find import": every folder searched, or why the
+ * stdlib could not be searched. */
+static void note_searched(Program *p, const char *name, const char *base_dir)
+{
+    if (strncmp(name, "std/", 4) == 0 && !p->stdlib_dir) {
+        const char *dir = exe_dir(&p->arena);
+        diag_note(&p->diag, "no stdlib folder was found beside the vg executable "
+                  "(%s/%s or a source tree's stdlib/); set VG_STDLIB to the folder",
+                  dir ? dir : "?", stdlib_beside_exe[0]);
+        return;
+    }
+    if (strncmp(name, "std/", 4) == 0) {
+        diag_note(&p->diag, "searched the stdlib folder %s (set VG_STDLIB to use another)",
+                  p->stdlib_dir);
+        return;
+    }
+    if (name[0] == '/') {
+        diag_note(&p->diag, "%s.vg is not a readable file", name);
+        return;
+    }
+    SearchPath sp;
+    search_path(p, name, base_dir, &sp);
+    char list[4096];
+    size_t len = 0;
+    for (int i = 0; i < sp.n && len < sizeof list; i++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s (%s)",
+                                i ? ", " : "", sp.dirs[i], sp.why[i]);
+    diag_note(&p->diag, "searched for %s.vg in %s%s", name, list,
+              p->stdlib_dir ? "" : "; no stdlib folder was found (set VG_STDLIB)");
 }
 
 static bool in_list(const char **list, int n, const char *s)
@@ -136,8 +222,7 @@ static bool add_import(Program *p, const AstNode *item, const char *base_dir)
     char *path = resolve_import(p, item->str, base_dir);
     if (!path) {
         diag_error(&p->diag, item->span, "cannot find import \"%s\"", item->str);
-        diag_note(&p->diag, "searched %s/%s.vg, VG_PATH and the stdlib (%s)",
-                  base_dir, item->str, p->stdlib_dir);
+        note_searched(p, item->str, base_dir);
         return false;
     }
     return load_resolved(p, path, item->span);

@@ -39,8 +39,9 @@ static const char usage_text[] =
     "      --run NAME            train only the run NAME\n"
     "      --set KEY=VALUE       override a training setting (VALUE is .vg syntax)\n"
     "      --seed N              override every run's seed\n"
-    "      --threads N           BLAS threads (default: 2 on two or more cores when\n"
-    "                            a GEMM of the model is large enough to gain, else 1)\n"
+    "      --threads N           BLAS threads (default: OPENBLAS_NUM_THREADS, else\n"
+    "                            OMP_NUM_THREADS, else 2 on two or more cores when a\n"
+    "                            GEMM of the model is large enough to gain, else 1)\n"
     "      --max-memory SIZE     refuse a run whose parameters and buffers need more\n"
     "                            (default 4G; suffixes K, M, G, T; 0: no limit)\n"
     "      --save FILE           write each run's parameters after training as\n"
@@ -63,6 +64,16 @@ static const char usage_text[] =
     "                            and input lines too, as a transcript\n"
     "  --help, --version\n"
     "\n"
+    "environment:\n"
+    "  VG_PATH                   colon-separated folders searched for imports after\n"
+    "                            the importing file's folder\n"
+    "  VG_STDLIB                 the stdlib folder (default: ../share/vg/stdlib beside\n"
+    "                            the executable, or the source tree's stdlib/)\n"
+    "  OPENBLAS_NUM_THREADS      BLAS threads when --threads is not given\n"
+    "  OMP_NUM_THREADS           the same, when OPENBLAS_NUM_THREADS is not set\n"
+    "  NO_COLOR                  set and not empty: no colour (nor with TERM=dumb,\n"
+    "                            nor on what is not a terminal)\n"
+    "\n"
     "exit status: 0 ok, 1 an expect failed, 2 usage, syntax or semantic error,\n"
     "3 runtime failure (non-finite values, I/O), 130/143 interrupted.\n";
 
@@ -77,12 +88,6 @@ typedef struct Cli {
     size_t max_memory;         /* --max-memory, bytes; 0: no limit */
     bool quiet, dot, time;
 } Cli;
-
-static bool color_for(FILE *f)
-{
-    const char *nc = getenv("NO_COLOR");
-    return isatty(fileno(f)) && !(nc && *nc);
-}
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -194,6 +199,30 @@ static int option_value(Cli *c, const char *opt, char *val)
     return 0;
 }
 
+/* Without --threads, the thread count every OpenBLAS (and OpenMP) user
+ * sets: OPENBLAS_NUM_THREADS, else OMP_NUM_THREADS (its first number, as
+ * it may list one per nesting level); *out stays 0 when neither is set.
+ * Returns 0 or an exit code. */
+static int env_threads(int *out)
+{
+    static const char *const vars[] = {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"};
+    for (int i = 0; i < 2; i++) {
+        const char *v = getenv(vars[i]);
+        if (!v || !*v)
+            continue;
+        char first[32];
+        snprintf(first, sizeof first, "%.*s", (int)strcspn(v, ","), v);
+        long long n;
+        if (!parse_long(first, 1, 256, &n)) {
+            fprintf(stderr, "vg: %s needs an integer from 1 to 256, got '%s'\n", vars[i], v);
+            return EXIT_USAGE;
+        }
+        *out = (int)n;
+        return 0;
+    }
+    return 0;
+}
+
 /* Options may come before or after the file. Returns 0 or an exit code. */
 static int parse_cli(int argc, char **argv, Cli *c)
 {
@@ -226,12 +255,12 @@ static int parse_cli(int argc, char **argv, Cli *c)
     }
     if (!c->file)
         return usage_error("'%s' needs a FILE", c->cmd);
-    return 0;
+    return c->threads ? 0 : env_threads(&c->threads);
 }
 
 static int fail_with_diags(Program *p, int code)
 {
-    diag_render_all(stderr, &p->diag, color_for(stderr));
+    diag_render_all(stderr, &p->diag, diag_color_for(stderr));
     return code;
 }
 
@@ -371,7 +400,7 @@ static int cmd_run(Program *p, const Cli *c)
         blas_set_threads(default_threads(&rs));
     char blas[128];
     printf("vg %s · %s · %s\n\n", VG_VERSION, c->file, blas_describe(blas, sizeof blas));
-    bool color = color_for(stdout);
+    bool color = diag_color_for(stdout);
     int status = 0;
     const Run *last = NULL;
     for (int i = 0; i < rs.n && status == 0 && !train_interrupted; i++) {
@@ -389,7 +418,7 @@ static int cmd_run(Program *p, const Cli *c)
         if (status == 0 && c->save)
             status = save_checkpoint(p, c, &rs, r);
     }
-    diag_render_all(stderr, &p->diag, color_for(stderr));
+    diag_render_all(stderr, &p->diag, diag_color_for(stderr));
     if (train_interrupted) {
         fprintf(stderr, "vg: interrupted by %s: run '%s' stopped after step %ld of %ld; "
                 "the reports so far are above, and no expect was checked\n",
@@ -403,14 +432,14 @@ static int cmd_run(Program *p, const Cli *c)
         diag_clear(&p->diag);
         status = expect_check_all(p, &rs, res);
         expect_print(stdout, p, res, p->nexpects, color);
-        diag_render_all(stderr, &p->diag, color_for(stderr));
+        diag_render_all(stderr, &p->diag, diag_color_for(stderr));
     }
     /* the files hold the reports so far even after a failure (exit 3) */
     ReportDoc doc = {.p = p, .rs = &rs, .file = c->file, .expects = res,
                      .nexpects = res ? p->nexpects : 0};
     diag_clear(&p->diag);
     if (!report_outputs_write(&outs, &doc, &p->diag)) {
-        diag_render_all(stderr, &p->diag, color_for(stderr));
+        diag_render_all(stderr, &p->diag, diag_color_for(stderr));
         if (status < EXIT_RUNTIME)
             status = EXIT_RUNTIME;
     }

@@ -1255,10 +1255,9 @@ static void loop(Repl *r)
 int repl_session(FILE *in, FILE *out, FILE *err, const ReplOptions *o)
 {
     Repl r = {.in = in, .out = out, .err = err, .echo = o->echo, .line_file = -1};
-    const char *nc = getenv("NO_COLOR");
     r.interactive = isatty(fileno(in)) && isatty(fileno(out));
-    r.color_out = r.interactive && !(nc && *nc);
-    r.color_err = r.color_out && isatty(fileno(err));
+    r.color_out = r.interactive && diag_color_for(out);
+    r.color_err = r.color_out && diag_color_for(err);
     program_init(&r.p);
     r.p.allow_redefine = true;
     struct sigaction sa = {.sa_handler = on_sigint}, old;

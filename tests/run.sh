@@ -5,6 +5,8 @@
 # are tests). Prints one closing line "N passed, N failed".
 # Usage: tests/run.sh BUILD_DIR
 set -u
+# a thread count from the environment would change the report headers
+unset OPENBLAS_NUM_THREADS OMP_NUM_THREADS
 build=${1:-build}
 vg=$build/vg
 pass=0; fail=0
@@ -22,6 +24,7 @@ sh tests/repl/run.sh "$vg" && ok || bad repl
 sh tests/report/run.sh "$vg" && ok || bad report-files
 sh tests/golden/run.sh "$vg" tests/bad && ok || bad bad-programs
 sh tests/bad/interrupt.sh "$vg" && ok || bad interrupt
+sh tests/cli/run.sh "$vg" && ok || bad cli
 
 # every model of tests/gradcheck passes `vg gradcheck`
 for gc in tests/gradcheck/*.vg; do

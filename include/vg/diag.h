@@ -76,6 +76,9 @@ void diag_note(DiagSink *d, const char *fmt, ...)
 /* Renders one diagnostic; color adds ANSI bold/red where useful. */
 void diag_render(FILE *out, const SourceSet *s, const Diag *dg, bool color);
 void diag_render_all(FILE *out, const DiagSink *d, bool color);
+/* Whether to colour what goes to f, by the usual conventions: only on a
+ * terminal, not when NO_COLOR is set (non-empty) nor when TERM is "dumb". */
+bool diag_color_for(FILE *f);
 
 /* Span covering a through b. */
 Span span_join(Span a, Span b);

@@ -20,7 +20,7 @@ typedef struct ReplOptions {
 /* Runs a session reading from in, printing results to out and diagnostics
  * to err. When in and out are both terminals it is interactive: prompts,
  * line editing, completion, history in ~/.vg_history, colour (unless
- * NO_COLOR). Otherwise it is a script: no prompts, no colour, every entry
+ * NO_COLOR or TERM=dumb). Otherwise it is a script: no prompts, no colour, every entry
  * runs even after an error. Returns the exit status: 0 for an interactive
  * session; for a script the worst status of its entries, as LANGUAGE.md
  * numbers them (1 an expect failed, 2 an error, 3 a runtime failure), or

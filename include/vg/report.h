@@ -3,9 +3,9 @@
  *
  * Numbers show 3 significant digits, in scientific notation outside
  * [0.001, 10000); a metric that does not apply shows "-". Colour is used
- * only when the caller says so (a terminal, and NO_COLOR unset). The file
- * writers carry every metric; docs/report.md has their formats, and the
- * JSON Lines schema. */
+ * only when the caller says so (diag_color_for: a terminal, NO_COLOR unset,
+ * TERM not dumb). The file writers carry every metric; docs/report.md has
+ * their formats, and the JSON Lines schema. */
 #ifndef VG_REPORT_H
 #define VG_REPORT_H
 

@@ -9,6 +9,9 @@
 # stdout, for inputs too big to commit; it runs as gen/NAME.vg in a
 # scratch folder, so messages name that path (its first line may choose
 # the command too).
+# VG_STDLIB is the checkout's stdlib, named relatively so that messages
+# do not depend on where the checkout is (tests/install.sh tests the
+# stdlib found from the executable's path).
 # BLESS=1 rewrites the expected files from the current output.
 # Usage: tests/golden/run.sh path/to/vg [DIR]   (DIR: default tests/golden)
 set -u
@@ -32,8 +35,9 @@ for t in "$dir"/*.vg "$dir"/*.cmd "$dir"/*.gen; do
          [ -n "$args" ] || args=run ;;
     esac
     vgpath=$(cd "$(dirname "$vg")" && pwd)/$(basename "$vg")
+    stdlib=stdlib; [ "$at" = . ] || stdlib=$PWD/stdlib
     # shellcheck disable=SC2086
-    (cd "$at" && NO_COLOR=1 VG_PATH= "$vgpath" $args $file >"$tmp/out" 2>"$tmp/err" </dev/null)
+    (cd "$at" && NO_COLOR=1 VG_PATH= VG_STDLIB=$stdlib "$vgpath" $args $file >"$tmp/out" 2>"$tmp/err" </dev/null)
     echo $? >"$tmp/code"
     [ -n "$file" ] && [ "$at" != . ] && rm -f "$tmp/$file"
     if [ "${BLESS:-0}" = 1 ]; then
