@@ -17,19 +17,45 @@ const char *expect_outcome_name(ExpectOutcome o)
     return names[o];
 }
 
-/* True if the expression names a run that has not trained. */
-static bool names_untrained_run(const AstNode *n, const RunSet *rs)
+static bool untrained(const RunSet *rs, const Value *v)
+{
+    if (v->kind == VAL_RUN)
+        return rs->runs[v->run]->nreports == 0;
+    for (int i = 0; v->kind == VAL_LIST && i < v->len; i++)
+        if (untrained(rs, &v->items[i]))
+            return true;
+    return false;
+}
+
+/* True if the expression names a run that has not trained: a run, a
+ * member of a family (grid[20, 0.5]), or a family whose selected members
+ * (sig[*], grid[*, 1]) or any member (a bare family name) did not. */
+static bool names_untrained_run(Program *p, const AstNode *n, const RunSet *rs)
 {
     if (!n)
         return false;
     if (n->kind == AST_NAME) {
         int r = runset_find(rs, n->str);
-        return r >= 0 && rs->runs[r]->nreports == 0;
+        if (r >= 0)
+            return rs->runs[r]->nreports == 0;
+        const AstNode *family = runset_find_family(rs, n->str);
+        for (int i = 0; family && i < rs->n; i++)
+            if (rs->runs[i]->ast == family && rs->runs[i]->nreports == 0)
+                return true;
+        return false;
     }
-    if (names_untrained_run(n->a, rs) || names_untrained_run(n->b, rs))
+    if (n->kind == AST_INDEX && n->a->kind == AST_NAME && runset_find_family(rs, n->a->str)) {
+        Value v;
+        bool skip = false;
+        for (const AstNode *c = n->list.head; c; c = c->next)
+            skip |= names_untrained_run(p, c, rs);
+        /* a selection that does not evaluate is reported by the check itself */
+        return skip || (elab_eval(p, rs, n, &v) && untrained(rs, &v));
+    }
+    if (names_untrained_run(p, n->a, rs) || names_untrained_run(p, n->b, rs))
         return true;
     for (const AstNode *c = n->list.head; c; c = c->next)
-        if (names_untrained_run(c, rs))
+        if (names_untrained_run(p, c, rs))
             return true;
     return false;
 }
@@ -51,7 +77,7 @@ static ExpectOutcome check_one(Program *p, const RunSet *rs, const AstNode *item
                                ExpectResult *res)
 {
     const AstNode *cond = item->a;
-    if (names_untrained_run(cond, rs))
+    if (names_untrained_run(p, cond, rs))
         return EXPECT_SKIP;
     if (is_comparison(cond)) {
         if (!elab_eval(p, rs, cond->a, &res->lhs) || !elab_eval(p, rs, cond->b, &res->rhs))
@@ -61,6 +87,12 @@ static ExpectOutcome check_one(Program *p, const RunSet *rs, const AstNode *item
     Value v;
     if (!elab_eval(p, rs, cond, &v))
         return EXPECT_ERROR;
+    if (v.kind == VAL_LIST) {
+        diag_error(&p->diag, cond->span, "an expect must be true or false, got a list of %d",
+                   v.len);
+        diag_note(&p->diag, "reduce it: all(...), any(...), or fraction(...) >= 0.9");
+        return EXPECT_ERROR;
+    }
     if (v.kind != VAL_BOOL) {
         diag_error(&p->diag, cond->span, "an expect must be true or false, got a %s",
                    value_kind_name(v.kind));

@@ -55,7 +55,10 @@ static int setup(void **state)
     remove(path);
     runset_push(&fx.rs, calloc(1, sizeof(Run)));
     TrainOptions o = {.seed = -1};
-    assert_true(run_prepare(&fx.prog, fx.prog.trains[0], &o, fx.rs.runs[0]));
+    Member *ms;
+    int nm;
+    assert_true(elab_members(&fx.prog, fx.prog.trains[0], &ms, &nm));
+    assert_true(run_prepare(&fx.prog, &ms[0], &o, fx.rs.runs[0]));
     assert_int_equal(run_train(&fx.prog, fx.rs.runs[0], -1, &o), 0);
     assert_int_equal(expect_check_all(&fx.prog, &fx.rs, fx.res), 1);
     fx.doc = (ReportDoc){.p = &fx.prog, .rs = &fx.rs, .file = "p.vg", .expects = fx.res,
