@@ -649,6 +649,22 @@ static Value list_value(Elab *e, int len, Value **items)
     return (Value){.kind = VAL_LIST, .len = len, .items = *items};
 }
 
+/* fn applied to each element of a list, giving a list: how member access,
+ * indexing, unary operators and math functions reach into lists. */
+typedef bool (*ElementFn)(Elab *e, const AstNode *n, const Value *v, const void *ctx,
+                          Value *out);
+
+static bool map_list(Elab *e, const AstNode *n, const Value *list, ElementFn fn,
+                     const void *ctx, Value *out)
+{
+    Value *items;
+    *out = list_value(e, list->len, &items);
+    for (int i = 0; i < list->len; i++)
+        if (!fn(e, n, &list->items[i], ctx, &items[i]))
+            return false;
+    return true;
+}
+
 static bool eval_list(Elab *e, const AstNode *n, Value *out)
 {
     Value *items;
@@ -754,21 +770,17 @@ static int aggregate_lookup(const char *name)
 
 /* ---- expressions ---- */
 
-static bool math_value(Elab *e, int which, const char *name, const Value *v, Span at,
+/* One of abs log log10 exp sqrt (*which) of call's argument v. */
+static bool math_value(Elab *e, const AstNode *call, const Value *v, const void *which,
                        Value *out)
 {
-    if (v->kind == VAL_LIST) {
-        Value *items;
-        *out = list_value(e, v->len, &items);
-        for (int i = 0; i < v->len; i++)
-            if (!math_value(e, which, name, &v->items[i], at, &items[i]))
-                return false;
-        return true;
-    }
+    if (v->kind == VAL_LIST)
+        return map_list(e, call, v, math_value, which, out);
     if (v->kind != VAL_NUM)
-        return diag_error(e->d, at, "%s needs numbers, got a %s", name, value_kind_name(v->kind));
+        return diag_error(e->d, call->span, "%s needs numbers, got a %s", call->a->str,
+                          value_kind_name(v->kind));
     static double (*const fns[])(double) = {fabs, log, log10, exp, sqrt};
-    *out = num_value(fns[which](v->num));
+    *out = num_value(fns[*(const int *)which](v->num));
     return true;
 }
 
@@ -816,7 +828,7 @@ static bool math_call(Elab *e, const char *name, const AstNode *call, Value *out
         return diag_error(e->d, call->span, "%s takes one list or several numbers, "
                           "not a list among %d arguments", name, n);
     if (which >= 0)
-        return math_value(e, which, name, &vs[0], call->span, out);
+        return math_value(e, call, &vs[0], &which, out);
     if (list)
         return aggregate(e, agg, &vs[0], call->span, out);
     if (!variadic)
@@ -864,16 +876,11 @@ static bool eval_call(Elab *e, const AstNode *n, Value *out)
 }
 
 /* A member of each element of a list, as a list. */
-static bool member_value(Elab *e, const AstNode *n, const Value *obj, Value *out)
+static bool member_value(Elab *e, const AstNode *n, const Value *obj, const void *unused,
+                         Value *out)
 {
-    if (obj->kind == VAL_LIST) {
-        Value *items;
-        *out = list_value(e, obj->len, &items);
-        for (int i = 0; i < obj->len; i++)
-            if (!member_value(e, n, &obj->items[i], &items[i]))
-                return false;
-        return true;
-    }
+    if (obj->kind == VAL_LIST)
+        return map_list(e, n, obj, member_value, unused, out);
     if (obj->kind == VAL_FAMILY)
         return diag_error(e->d, n->span, "'%s' is a run family: select its members first, "
                           "%s[*].%s for all of them", obj->str, obj->str, n->str);
@@ -893,7 +900,7 @@ static bool eval_member(Elab *e, const AstNode *n, Value *out)
     Value obj;
     if (!eval(e, n->a, &obj))
         return false;
-    return member_value(e, n, &obj, out);
+    return member_value(e, n, &obj, NULL, out);
 }
 
 enum { MAX_INDICES = ELAB_MAX_AXES };
@@ -996,20 +1003,16 @@ static bool family_index(Elab *e, const AstNode *n, const Value *fam, const Indi
     return true;
 }
 
-static bool index_value(Elab *e, const AstNode *n, const Value *obj, const Indices *ix,
+static bool index_value(Elab *e, const AstNode *n, const Value *obj, const void *indices,
                         Value *out)
 {
+    const Indices *ix = indices;
     if (obj->kind == VAL_LIST) {
         ValKind k = obj->len ? obj->items[0].kind : VAL_NONE;
         if (k != VAL_LIST && k != VAL_FAMILY && k != VAL_LAYERS && k != VAL_SERIES)
             return diag_error(e->d, n->span, "indexing a list indexes each of its elements, "
                               "and a %s cannot be indexed", value_kind_name(k));
-        Value *items;
-        *out = list_value(e, obj->len, &items);
-        for (int i = 0; i < obj->len; i++)
-            if (!index_value(e, n, &obj->items[i], ix, &items[i]))
-                return false;
-        return true;
+        return map_list(e, n, obj, index_value, ix, out);
     }
     if (obj->kind == VAL_FAMILY && e->runs)
         return family_index(e, n, obj, ix, out);
@@ -1213,16 +1216,11 @@ static bool eval_binary(Elab *e, const AstNode *n, Value *out)
     return binary_values(e, n, l, r, out);
 }
 
-static bool unary_value(Elab *e, const AstNode *n, const Value *v, Value *out)
+static bool unary_value(Elab *e, const AstNode *n, const Value *v, const void *unused,
+                        Value *out)
 {
-    if (v->kind == VAL_LIST) {
-        Value *items;
-        *out = list_value(e, v->len, &items);
-        for (int i = 0; i < v->len; i++)
-            if (!unary_value(e, n, &v->items[i], &items[i]))
-                return false;
-        return true;
-    }
+    if (v->kind == VAL_LIST)
+        return map_list(e, n, v, unary_value, unused, out);
     if (n->op == AST_OP_NOT) {
         if (v->kind != VAL_BOOL && v->kind != VAL_NUM)
             return diag_error(e->d, n->span, "'not' needs a boolean, got a %s",
@@ -1248,7 +1246,7 @@ static bool eval_unary(Elab *e, const AstNode *n, Value *out)
     Value v;
     if (!eval(e, n->a, &v))
         return false;
-    return unary_value(e, n, &v, out);
+    return unary_value(e, n, &v, NULL, out);
 }
 
 static bool eval(Elab *e, const AstNode *n, Value *out)

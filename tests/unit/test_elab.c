@@ -258,6 +258,17 @@ static void test_family_members(void **state)
     program_free(&p);
 }
 
+/* Loads `let e = expr` into p and evaluates e. */
+static bool eval_let(Program *p, const char *expr, Value *v)
+{
+    char text[128];
+    snprintf(text, sizeof text, "let e = %s\n", expr);
+    assert_true(load(p, text));
+    AstNode *name = ast_new(&p->arena, AST_NAME, SPAN_NONE);
+    name->str = "e";
+    return elab_eval(p, NULL, name, v);
+}
+
 /* Lists: elementwise arithmetic and comparisons with broadcasting, the
  * aggregates, and the errors of each. */
 static void test_lists_and_aggregates(void **state)
@@ -280,14 +291,9 @@ static void test_lists_and_aggregates(void **state)
         {"max(0 * [1, 2] + [7, 8])", 8},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        char text[128];
-        snprintf(text, sizeof text, "let e = %s\n", cases[i].expr);
         Program p;
-        assert_true(load(&p, text));
-        AstNode *name = ast_new(&p.arena, AST_NAME, SPAN_NONE);
-        name->str = "e";
         Value v;
-        if (!elab_eval(&p, NULL, name, &v))
+        if (!eval_let(&p, cases[i].expr, &v))
             fail_msg("%s: %s", cases[i].expr, first_message(&p));
         assert_int_equal(v.kind, VAL_NUM);
         if (fabs(v.num - cases[i].want) > 1e-12)
@@ -308,14 +314,9 @@ static void test_lists_and_aggregates(void **state)
                       "indexed"},
     };
     for (size_t i = 0; i < sizeof errors / sizeof *errors; i++) {
-        char text[128];
-        snprintf(text, sizeof text, "let e = %s\n", errors[i].expr);
         Program p;
-        assert_true(load(&p, text));
-        AstNode *name = ast_new(&p.arena, AST_NAME, SPAN_NONE);
-        name->str = "e";
         Value v;
-        assert_false(elab_eval(&p, NULL, name, &v));
+        assert_false(eval_let(&p, errors[i].expr, &v));
         assert_string_equal(first_message(&p), errors[i].msg);
         program_free(&p);
     }

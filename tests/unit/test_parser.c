@@ -249,13 +249,24 @@ static void test_every_construct(void **state)
         " \"a \\\"quoted\\\"\\\\n\"))");
 }
 
+/* p prints as want, which parses back to the same tree. */
+static void assert_prints(Fx *f, AstNode *p, const char *want)
+{
+    assert_non_null(p);
+    char *printed = capture(print_top, p);
+    assert_string_equal(printed, want);
+    AstNode *again = parse(f, printed);
+    char *d1 = capture(ast_dump, p), *d2 = capture(ast_dump, again);
+    assert_string_equal(d1, d2);
+    free(printed);
+    free(d1);
+    free(d2);
+}
+
 static void test_every_construct_prints_canonically(void **state)
 {
     Fx *f = *state;
-    AstNode *p = parse(f, every_construct);
-    assert_non_null(p);
-    char *printed = capture(print_top, p);
-    assert_string_equal(printed,
+    assert_prints(f, parse(f, every_construct),
         "import \"std/blocks\"\n"
         "\n"
         "let n = 3\n"
@@ -298,12 +309,6 @@ static void test_every_construct_prints_canonically(void **state)
         "}\n"
         "\n"
         "expect a.final.loss <= b.final.loss and not a.diverged, \"a \\\"quoted\\\"\\\\n\"\n");
-    AstNode *again = parse(f, printed);
-    char *d1 = capture(ast_dump, p), *d2 = capture(ast_dump, again);
-    assert_string_equal(d1, d2);
-    free(printed);
-    free(d1);
-    free(d2);
 }
 
 /* Run families: axes over a range and over a list (trailing comma
@@ -322,20 +327,12 @@ static void test_families_and_lists(void **state)
         "  (expect (>= (call fraction (< (. (. ([] grid * 2) final) loss) ([] (list 1 2) 0)))"
         " 0.5))\n"
         "  (let e (list)))");
-    AstNode *p = parse(f, text);
-    char *printed = capture(print_top, p);
-    assert_string_equal(printed,
+    assert_prints(f, parse(f, text),
         "train grid[d in [10, 20], w in 1..n + 1] = m(depth = d) with base { seed = w }\n"
         "\n"
         "expect fraction(grid[*, 2].final.loss < [1, 2][0]) >= 0.5\n"
         "\n"
         "let e = []\n");
-    AstNode *again = parse(f, printed);
-    char *d1 = capture(ast_dump, p), *d2 = capture(ast_dump, again);
-    assert_string_equal(d1, d2);
-    free(printed);
-    free(d1);
-    free(d2);
 }
 
 static void test_error_family_axis(void **state)
