@@ -4,6 +4,8 @@
  * the author's message, so a claim that stopped holding explains itself. */
 #include "vg/expect.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vg/report.h"
@@ -101,6 +103,88 @@ static ExpectOutcome check_one(Program *p, const RunSet *rs, const AstNode *item
     return v.num ? EXPECT_PASS : EXPECT_FAIL;
 }
 
+/* ---- the lists an expect's aggregates reduce ---- */
+
+static bool summarize(const Value *v, const AstNode *expr, int holds, ListSummary *out)
+{
+    if (v->kind != VAL_LIST)
+        return false;
+    *out = (ListSummary){.expr = expr, .n = v->len, .holds = holds, .min = NAN,
+                         .median = NAN, .max = NAN};
+    double *xs = malloc(sizeof *xs * (size_t)(v->len ? v->len : 1));
+    int n = 0;
+    for (int i = 0; i < v->len; i++) {
+        const Value *x = &v->items[i];
+        out->booleans = x->kind == VAL_BOOL;
+        if (x->kind == VAL_BOOL)
+            out->trues += x->num != 0;
+        else if (x->kind == VAL_NUM && isnan(x->num))
+            out->nans++;
+        else if (x->kind == VAL_NUM && xs)
+            xs[n++] = x->num;
+    }
+    if (n > 0) {
+        out->median = elab_median(xs, n);  /* sorts xs */
+        out->min = xs[0];
+        out->max = xs[n - 1];
+    }
+    free(xs);
+    return true;
+}
+
+static bool is_comparison(const AstNode *n);
+
+/* For every aggregate of one list in n (fraction(xs > 0.9), median(xs)),
+ * the list's summary; for a comparison inside, the side that is a list
+ * of numbers and how many of its elements hold. */
+static void collect_lists(Program *p, const RunSet *rs, const AstNode *n, ExpectResult *res)
+{
+    if (!n)
+        return;
+    static const char *const aggregates[] = {"all", "any", "count", "fraction", "mean",
+                                             "median", "min", "max", "std"};
+    bool aggregate = false;
+    if (n->kind == AST_CALL && n->a->kind == AST_NAME && n->list.n == 1 &&
+        n->list.head->kind != AST_KWARG && !program_lookup(p, n->a->str))
+        for (size_t i = 0; i < sizeof aggregates / sizeof *aggregates; i++)
+            aggregate |= strcmp(n->a->str, aggregates[i]) == 0;
+    if (aggregate) {
+        const AstNode *arg = n->list.head;
+        Value v, side;
+        ListSummary s;
+        bool found = false;
+        if (is_comparison(arg) && elab_eval(p, rs, arg, &v) && v.kind == VAL_LIST) {
+            int holds = 0;
+            for (int i = 0; i < v.len; i++)
+                holds += v.items[i].kind == VAL_BOOL && v.items[i].num != 0;
+            const AstNode *sides[] = {arg->a, arg->b};
+            for (int k = 0; k < 2 && !found; k++)
+                found = elab_eval(p, rs, sides[k], &side) && side.len == v.len &&
+                        side.len > 0 && side.items[0].kind == VAL_NUM &&
+                        summarize(&side, sides[k], holds, &s);
+        }
+        if (!found)
+            found = elab_eval(p, rs, arg, &v) && summarize(&v, arg, -1, &s);
+        for (int i = 0; found && i < res->nlists; i++) {
+            char *a = report_expr_text(res->lists[i].expr), *b = report_expr_text(s.expr);
+            found = strcmp(a, b) != 0 || res->lists[i].holds != s.holds;
+            free(a);
+            free(b);
+        }
+        if (found) {
+            ListSummary *grown = arena_alloc(&p->arena, sizeof *grown * (size_t)(res->nlists + 1));
+            if (res->nlists)
+                memcpy(grown, res->lists, sizeof *grown * (size_t)res->nlists);
+            grown[res->nlists++] = s;
+            res->lists = grown;
+        }
+    }
+    collect_lists(p, rs, n->a, res);
+    collect_lists(p, rs, n->b, res);
+    for (const AstNode *c = n->list.head; c; c = c->next)
+        collect_lists(p, rs, c, res);
+}
+
 static int status_of(ExpectOutcome o)
 {
     return o == EXPECT_ERROR ? 2 : o == EXPECT_FAIL ? 1 : 0;
@@ -111,6 +195,8 @@ int expect_check_one(Program *p, const RunSet *rs, const AstNode *item, ExpectRe
     memset(res, 0, sizeof *res);
     res->ast = item;
     res->outcome = check_one(p, rs, item, res);
+    if (res->outcome == EXPECT_PASS || res->outcome == EXPECT_FAIL)
+        collect_lists(p, rs, item->a, res);
     return status_of(res->outcome);
 }
 
@@ -131,6 +217,24 @@ static void print_side(FILE *out, const Value *v)
         fputs(report_num(v->num, buf, sizeof buf), out);
     else
         value_print(out, v);
+}
+
+void expect_print_list(FILE *out, const ListSummary *s)
+{
+    char a[32], b[32], c[32];
+    ast_print(out, s->expr, 0);
+    if (s->booleans) {
+        fprintf(out, ": %d of %d true", s->trues, s->n);
+        return;
+    }
+    fprintf(out, ": n %d", s->n);
+    if (s->nans)
+        fprintf(out, " (%d NaN)", s->nans);
+    if (s->nans < s->n)
+        fprintf(out, ", min %s, median %s, max %s", report_num(s->min, a, sizeof a),
+                report_num(s->median, b, sizeof b), report_num(s->max, c, sizeof c));
+    if (s->holds >= 0)
+        fprintf(out, "; %d of %d hold", s->holds, s->n);
 }
 
 void expect_print(FILE *out, const Program *p, const ExpectResult *results, int n, bool color)
@@ -159,5 +263,10 @@ void expect_print(FILE *out, const Program *p, const ExpectResult *results, int 
         if (r->ast->str2)
             fprintf(out, "  %s", r->ast->str2);
         fputc('\n', out);
+        for (int j = 0; j < r->nlists; j++) {
+            fputs("        ", out);
+            expect_print_list(out, &r->lists[j]);
+            fputc('\n', out);
+        }
     }
 }
