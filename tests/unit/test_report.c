@@ -144,7 +144,8 @@ static void test_json(void **state)
     char hex[65], want[80];
     snprintf(want, sizeof want, "\"sha256\":\"%s\"", sha256_hex(src->text, src->len, hex));
     assert_non_null(strstr(s, want));
-    assert_non_null(strstr(s, "\"call\":\"m()\",\"with\":null,\"seed\":5"));
+    assert_non_null(strstr(s, "\"call\":\"m()\",\"with\":null,\"family\":null,\"axes\":null,"
+                              "\"seed\":5"));
     /* absent: dead of a tanh layer, update_ratio at step 0 */
     assert_non_null(strstr(s, "\"dead\":null,\"update_ratio\":null"));
     assert_non_null(strstr(s, "\"bptt\":null,\"verdict\":"));
