@@ -961,7 +961,7 @@ static bool family_index(Elab *e, const AstNode *n, const Value *fam, const Indi
         if (!ix->star[k] && !value_source(e, &ix->v[k], ix->at[k]->span, &want[k]))
             return false;
     }
-    const Run **hits = xmalloc(sizeof *hits * (size_t)(e->runs->n ? e->runs->n : 1));
+    int *hits = xmalloc(sizeof *hits * (size_t)(e->runs->n ? e->runs->n : 1));
     int nhits = 0, missing = -1;
     for (int k = 0; k < naxes && missing < 0; k++) {
         bool found = ix->star[k];
@@ -978,7 +978,7 @@ static bool family_index(Elab *e, const AstNode *n, const Value *fam, const Indi
         for (int k = 0; k < naxes && match; k++)
             match = ix->star[k] || strcmp(m->texts[k], want[k]) == 0;
         if (match)
-            hits[nhits++] = e->runs->runs[i];
+            hits[nhits++] = i;
     }
     if (missing >= 0) {
         free(hits);
@@ -991,14 +991,14 @@ static bool family_index(Elab *e, const AstNode *n, const Value *fam, const Indi
         return false;
     }
     if (!stars) {
-        *out = (Value){.kind = VAL_RUN, .run = runset_find(e->runs, hits[0]->name)};
+        *out = (Value){.kind = VAL_RUN, .run = hits[0]};
         free(hits);
         return true;
     }
     Value *items;
     *out = list_value(e, nhits, &items);
     for (int i = 0; i < nhits; i++)
-        items[i] = (Value){.kind = VAL_RUN, .run = runset_find(e->runs, hits[i]->name)};
+        items[i] = (Value){.kind = VAL_RUN, .run = hits[i]};
     free(hits);
     return true;
 }
