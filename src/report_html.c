@@ -436,7 +436,8 @@ static int label_every(int n, double space, double need)
     return k;
 }
 
-static void heatmap_legend(FILE *out, const Scales *s, double x, double y0, double y1)
+/* viridis from the top (1) to the bottom (0) of a 12-px bar at x. */
+static void color_bar(FILE *out, double x, double y0, double y1)
 {
     enum { STRIPES = 48 };
     double h = (y1 - y0) / STRIPES;
@@ -447,6 +448,11 @@ static void heatmap_legend(FILE *out, const Scales *s, double x, double y0, doub
                 x, y0 + i * h, h + 0.3, rgb);
     }
     fputc('\n', out);
+}
+
+static void heatmap_legend(FILE *out, const Scales *s, double x, double y0, double y1)
+{
+    color_bar(out, x, y0, y1);
     Range r = s->agn;
     double step = ceil((r.hi - r.lo) / 8);
     for (double v = r.lo; v <= r.hi + 1e-9; v += step) {
@@ -1000,15 +1006,8 @@ static void pair_figure(FILE *out, const Family *f, int a, int b, int which)
     axis_label(out, false, (x0 + x1) / 2, FIG_H - 10, f->vars[b]);
     axis_label(out, true, 14, (y0 + y1) / 2, f->vars[a]);
     /* the colour legend: a bar with the value axis beside it */
-    enum { STRIPES = 48 };
-    double lx = x1 + 10, h = (y1 - y0) / STRIPES;
-    for (int i = 0; i < STRIPES; i++) {
-        char rgb[8];
-        viridis(1 - (i + 0.5) / STRIPES, rgb);
-        fprintf(out, "<rect x=\"%.1f\" y=\"%.2f\" width=\"12\" height=\"%.2f\" fill=\"%s\"/>",
-                lx, y0 + i * h, h + 0.3, rgb);
-    }
-    fputc('\n', out);
+    double lx = x1 + 10;
+    color_bar(out, lx, y0, y1);
     Axis legend_axis = {.r = r, .log = which == FIG_RATIO, .p0 = y1, .p1 = y0};
     double span = r.hi - r.lo, step = which == FIG_RATIO ? ceil(span / 8) : nice_step(span, 4);
     for (double v = ceil(r.lo / step - 1e-9) * step; v <= r.hi + 1e-9 * step; v += step) {
