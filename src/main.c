@@ -360,6 +360,11 @@ static int cmd_run(Program *p, const Cli *c)
         runset_free(&rs);
         return fail_with_diags(p, EXIT_RUNTIME);
     }
+    /* the files hold the reports so far even after a failure (exit 3) */
+    ReportDoc doc = {.p = p, .rs = &rs, .file = c->file};
+    report_outputs_begin(&outs, &doc);
+    o.on_report = report_outputs_on_report;
+    o.report_ctx = &outs;
     ReportProgress progress;
     if (!c->quiet && isatty(fileno(stderr))) {
         o.progress = report_progress;
@@ -382,6 +387,7 @@ static int cmd_run(Program *p, const Cli *c)
         report_progress_start(&progress, stderr, r);
         status = run_train(p, r, -1, &o);
         report_progress_clear(&progress);
+        report_outputs_run_end(&outs, r);
         print_run(p, r, c->quiet, color);
         if (c->time)
             print_timing(r);
@@ -405,9 +411,8 @@ static int cmd_run(Program *p, const Cli *c)
         expect_print(stdout, p, res, p->nexpects, color);
         diag_render_all(stderr, &p->diag, color_for(stderr));
     }
-    /* the files hold the reports so far even after a failure (exit 3) */
-    ReportDoc doc = {.p = p, .rs = &rs, .file = c->file, .expects = res,
-                     .nexpects = res ? p->nexpects : 0};
+    doc.expects = res;
+    doc.nexpects = res ? p->nexpects : 0;
     diag_clear(&p->diag);
     if (!report_outputs_write(&outs, &doc, &p->diag)) {
         diag_render_all(stderr, &p->diag, color_for(stderr));

@@ -65,6 +65,19 @@ static void report(FILE *out, const Run *r, const Report *rep)
     }
 }
 
+/* The step log's entries [from, to): four rows per step. */
+static void steps(FILE *out, const Run *r, long from, long to)
+{
+    const StepLog *lg = &r->log;
+    for (long i = from; i < to; i++) {
+        long step = lg->first + i + 1;
+        row(out, r, step, "-", "step_loss", lg->loss[i]);
+        row(out, r, step, "-", "step_global_norm", lg->norm[i]);
+        row(out, r, step, "-", "step_clipped", lg->clipped[i]);
+        row(out, r, step, "-", "step_lr", lg->lr[i]);
+    }
+}
+
 void report_write_csv(FILE *out, const ReportDoc *d)
 {
     fputs("run,step,layer,metric,value\r\n", out);
@@ -72,8 +85,18 @@ void report_write_csv(FILE *out, const ReportDoc *d)
         const Run *r = d->rs->runs[i];
         if (!r->ready)
             continue;
-        for (int k = 0; k < r->nreports; k++)
+        /* each report after the steps that led to it, as in the JSON */
+        long done = 0;
+        for (int k = 0; k < r->nreports; k++) {
+            long to = r->reports[k].step - r->log.first;
+            if (to > r->log.n)
+                to = r->log.n;
+            if (to > done)
+                steps(out, r, done, to);
+            done = to > done ? to : done;
             report(out, r, &r->reports[k]);
+        }
+        steps(out, r, done, r->log.n);
         row(out, r, r->step, "-", "diverged", r->diverged);
         row(out, r, r->step, "-", "diverged_at", r->diverged ? (double)r->diverged_at : NAN);
     }

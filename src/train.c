@@ -345,12 +345,14 @@ static double test_accuracy(Run *r)
     return right / ntest;
 }
 
-static void add_report(Run *r)
+static void add_report(Run *r, const TrainOptions *o)
 {
     Report rep;
     metrics_measure(r, &rep);
     rep.test_accuracy = test_accuracy(r);
     VEC_PUSH(r->reports, r->nreports, r->repcap, rep);
+    if (o->on_report)
+        o->on_report(r, o->report_ctx);
 }
 
 static bool report_due(const Run *r, long step, long last)
@@ -358,6 +360,32 @@ static bool report_due(const Run *r, long step, long last)
     if (step == 0 || step == last)
         return true;
     return r->set.report > 0 && step % r->set.report == 0;
+}
+
+/* Room in the step log for the next step: doubling, but never past the
+ * steps the run still plans (an interrupted 10^8-step run holds only what
+ * it did). */
+static void log_reserve(StepLog *lg, long remaining)
+{
+    if (lg->n < lg->cap)
+        return;
+    long cap = lg->cap ? 2 * lg->cap : 4096;
+    if (cap > lg->n + remaining)
+        cap = lg->n + remaining;
+    lg->loss = xrealloc(lg->loss, sizeof *lg->loss * (size_t)cap);
+    lg->norm = xrealloc(lg->norm, sizeof *lg->norm * (size_t)cap);
+    lg->lr = xrealloc(lg->lr, sizeof *lg->lr * (size_t)cap);
+    lg->clipped = xrealloc(lg->clipped, sizeof *lg->clipped * (size_t)cap);
+    lg->cap = cap;
+}
+
+static void log_step(StepLog *lg, float loss, double norm, bool clipped, double lr)
+{
+    lg->loss[lg->n] = loss;
+    lg->norm[lg->n] = (float)norm;
+    lg->clipped[lg->n] = clipped;
+    lg->lr[lg->n] = lr;
+    lg->n++;
 }
 
 /* One training step. On a non-finite loss or gradient, returns false with
@@ -384,17 +412,20 @@ static bool step_once(Run *r, char *why, size_t n)
                  l >= 0 ? "', in backward order)" : "");
         r->diverged = true;
         r->diverged_at = r->step + 1;
+        log_step(&r->log, loss, norm, false, r->opt.lr);
         return false;
     }
+    bool clipped = false;
     if (!pass.fused) {
-        if (clip_grads(r, norm))
-            r->clipped_steps++;
+        clipped = clip_grads(r, norm);
+        r->clipped_steps += clipped;
         for (int k = 0; k < r->g.nparams; k++) {
             const IrParam *pp = &r->g.params[k];
             if (pp->trainable)
                 update_param(r, pp, r->ps.grad + pp->offset);
         }
     }
+    log_step(&r->log, loss, norm, clipped, r->opt.lr);
     r->step++;
     return true;
 }
@@ -438,31 +469,34 @@ int run_train(Program *p, Run *r, long steps, const TrainOptions *o)
         char why[256];
         PretrainStatus st = pretrain_run(p, r, o, why, sizeof why);
         if (st != PRETRAIN_OK) {
-            add_report(r);
+            add_report(r, o);
             return st == PRETRAIN_FAILED ? 3 : nonfinite(p, r, why);
         }
     }
     if (r->nreports == 0 || r->reports[r->nreports - 1].step != r->step)
-        add_report(r);
+        add_report(r, o);
     exec_ready(&r->train);
+    if (r->log.n == 0)
+        r->log.first = r->step;
     long first = r->step;
     double wall = seconds(CLOCK_MONOTONIC), cpu = seconds(CLOCK_PROCESS_CPUTIME_ID);
     r->timing = (RunTiming){0};
     while (r->step < last && !train_interrupted) {
         char why[256];
+        log_reserve(&r->log, last - r->step);
         if (!step_once(r, why, sizeof why))
             return nonfinite(p, r, why);
         if (r->step == last && !(r->set.report > 0 && r->step % r->set.report == 0))
             stop_clock(r, first, wall, cpu);
         if (report_due(r, r->step, last))
-            add_report(r);
+            add_report(r, o);
         if (o->progress)
             o->progress(r, o->progress_ctx);
     }
     if (r->timing.steps == 0)
         stop_clock(r, first, wall, cpu);
     if (train_interrupted && r->reports[r->nreports - 1].step != r->step)
-        add_report(r);  /* the report so far, at the step where it stopped */
+        add_report(r, o);  /* the report so far, at the step where it stopped */
     return 0;
 }
 
@@ -471,6 +505,10 @@ void run_free(Run *r)
     for (int i = 0; i < r->nreports; i++)
         report_free(&r->reports[i], r->g.nlayers);
     free(r->reports);
+    free(r->log.loss);
+    free(r->log.norm);
+    free(r->log.lr);
+    free(r->log.clipped);
     free(r->order);
     free(r->update_sq);
     free(r->grad_bad);

@@ -74,7 +74,32 @@ typedef struct ReportDoc {
     int nexpects;
 } ReportDoc;
 
+/* The version of the JSON Lines schema (docs/report.md); `vg report` also
+ * reads the versions before it. */
+enum { REPORT_SCHEMA_VERSION = 2 };
+
+/* The whole document as JSON Lines in one go (the REPL's `json`). */
 void report_write_json(FILE *out, const ReportDoc *d);
+
+/* JSON Lines written as the runs go, each line complete and flushed when
+ * written: the header before training, each run's step scalars and report
+ * as the report is made (report_json_report, as TrainOptions.on_report),
+ * its end line when it ends, and at the finish the end lines of runs that
+ * never trained and the expect results. A killed vg leaves every line
+ * written so far. */
+typedef struct ReportJson {
+    FILE *f;
+    const ReportDoc *d;
+    long *logged;         /* per run of d->rs: step-log entries written */
+    bool *ended;
+    FILE *line;           /* the line being formatted, in memory */
+    char *buf;
+    size_t len;
+} ReportJson;
+void report_json_begin(ReportJson *j, FILE *f, const ReportDoc *d);
+void report_json_report(ReportJson *j, const Run *r);
+void report_json_end(ReportJson *j, const Run *r);
+void report_json_finish(ReportJson *j);
 void report_write_csv(FILE *out, const ReportDoc *d);
 void report_write_html(FILE *out, const ReportDoc *d);
 
@@ -90,18 +115,29 @@ typedef struct ReportFile {
 } ReportFile;
 bool report_file_open(ReportFile *rf, const char *path, DiagSink *diag);
 bool report_file_commit(ReportFile *rf, DiagSink *diag);
+/* Whether path can be written: a temporary file created and removed. */
+bool report_file_check(const char *path, DiagSink *diag);
 void report_file_discard(ReportFile *rf);
 
 /* The files of `vg run --json F --csv F --html F`; a NULL path is a format
- * not asked for. report_outputs_open opens every temporary file before
- * training (false, with none left open, if one fails); report_outputs_write
- * writes and commits each after the runs, and is false if any failed. */
+ * not asked for. report_outputs_open checks them all before training
+ * (false, with none left open, if one fails) and opens the JSON Lines file
+ * at its final path; the CSV and HTML are written all or nothing at the end. report_outputs_begin writes
+ * the JSON header once the runs are prepared; report_outputs_on_report and
+ * report_outputs_run_end stream each run's lines (pass the ReportOutputs
+ * as their context). report_outputs_write finishes the JSON, writes and
+ * commits the others after the runs, and is false if any failed. */
 typedef enum ReportFormat { REPORT_JSON, REPORT_CSV, REPORT_HTML, REPORT_NFORMATS } ReportFormat;
 typedef struct ReportOutputs {
-    ReportFile files[REPORT_NFORMATS];
+    ReportFile files[REPORT_NFORMATS];   /* the JSON's: path and stream only */
+    ReportJson json;
+    bool streaming;
 } ReportOutputs;
 bool report_outputs_open(ReportOutputs *o, const char *const paths[REPORT_NFORMATS],
                          DiagSink *diag);
+void report_outputs_begin(ReportOutputs *o, const ReportDoc *d);
+void report_outputs_on_report(const Run *r, void *outputs);
+void report_outputs_run_end(ReportOutputs *o, const Run *r);
 bool report_outputs_write(ReportOutputs *o, const ReportDoc *d, DiagSink *diag);
 
 #endif

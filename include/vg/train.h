@@ -58,6 +58,19 @@ typedef struct RunTiming {
     long steps;
 } RunTiming;
 
+/* Every training step's scalars, recorded by the step itself: entry i is
+ * step first + i + 1. A step whose loss or gradient was not finite is the
+ * last entry (the run diverged there); it is not counted in Run.step. Room
+ * is made before a step runs (run_train grows it geometrically, between
+ * steps), so the step only stores four numbers. */
+typedef struct StepLog {
+    float *loss;          /* the training batch's loss */
+    float *norm;          /* the global gradient norm, before clipping */
+    double *lr;           /* the optimizer's learning rate */
+    unsigned char *clipped;  /* 1: the gradient was clipped */
+    long first, n, cap;
+} StepLog;
+
 /* Pre-training of one declared layer (pretrain = autoencoder(steps, lr)). */
 typedef struct PretrainLayer {
     double first, last;   /* reconstruction mse of the first and the last
@@ -91,6 +104,7 @@ typedef struct Run {
     double last_loss;     /* the training batch's loss at the last step */
     Report *reports;
     int nreports, repcap;
+    StepLog log;
     long step;            /* steps done */
     bool ready;           /* elaborated and planned */
     bool diverged;
@@ -120,6 +134,9 @@ typedef struct TrainOptions {
      * progress line); NULL: none. */
     void (*progress)(const struct Run *r, void *ctx);
     void *progress_ctx;
+    /* Called after each report is added (the JSON Lines stream); NULL: none. */
+    void (*on_report)(const struct Run *r, void *ctx);
+    void *report_ctx;
 } TrainOptions;
 
 /* Elaborates, loads data and plans a run. false: diagnostics in p->diag. */

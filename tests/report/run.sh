@@ -9,8 +9,9 @@
 set -u
 vg=${1:-build/vg}
 here=$(dirname "$0")
-check="python3 $here/check_outputs.py --schema docs/report.md"
-if ! command -v python3 >/dev/null 2>&1; then
+py=python3; [ -x /usr/bin/python3 ] && py=/usr/bin/python3
+check="$py $here/check_outputs.py --schema docs/report.md"
+if ! command -v "$py" >/dev/null 2>&1; then
     echo "report: python3 not found; skipped"
     exit 0
 fi
@@ -102,6 +103,30 @@ valid int --runs 1
 if grep -q '"type":"end","run":"saturating","steps":[1-9]' "$tmp/int/r.jsonl"; then ok
 else bad "interrupted: the end line has no steps"; fi
 no_temp_files interrupted
+
+# Killed (SIGKILL) after its third report: the JSON Lines file holds the
+# header and those reports, each line complete, and no temporary file is
+# left; the CSV and HTML, written at the end, are not there at all.
+mkdir -p "$tmp/kill"
+VG_PATH= "$vg" run examples/deep_sigmoid.vg --run saturating --set steps=100000000 \
+    --set report=20 --json "$tmp/kill/r.jsonl" --csv "$tmp/kill/r.csv" \
+    --html "$tmp/kill/r.html" >/dev/null 2>&1 </dev/null &
+pid=$!
+n=0
+for _ in $(seq 600); do
+    n=$(grep -c '"type":"report"' "$tmp/kill/r.jsonl" 2>/dev/null)
+    [ "${n:-0}" -ge 3 ] && break
+    sleep 0.05
+done
+kill -KILL $pid
+wait $pid 2>/dev/null
+if [ "${n:-0}" -ge 3 ]; then ok; else bad "killed: only ${n:-0} reports after 30 s"; fi
+expect "killed: the first lines" "header report steps report steps report" \
+    "$(head -6 "$tmp/kill/r.jsonl" | sed 's/^{"type":"\([a-z]*\)".*/\1/' | tr '\n' ' ' | sed 's/ $//')"
+if [ "$(tail -c 1 "$tmp/kill/r.jsonl" | od -An -c | tr -d ' ')" = '\n' ]; then ok
+else bad "killed: the last line is cut"; fi
+expect "killed: no CSV or HTML" "" "$(ls "$tmp/kill" | grep -v '^r.jsonl$')"
+no_temp_files killed
 
 # The progress line: on a terminal (script(1) gives vg one), rewritten with
 # \r and cleared; never with --quiet.

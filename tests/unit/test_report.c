@@ -126,9 +126,17 @@ static void test_json(void **state)
     (void)state;
     const Run *r = fx.rs.runs[0];
     char *s = written(report_write_json, &fx.doc);
-    /* header, one line per report, one per expect, one end */
-    assert_int_equal(count(s, "\n"), 1 + r->nreports + 2 + 1);
+    /* header, one steps line before each report after the first (the
+     * steps since the last), one line per report, one per expect, one end */
+    assert_int_equal(count(s, "\n"), 1 + (r->nreports - 1) + r->nreports + 2 + 1);
     assert_int_equal(count(s, "{\"type\":\"report\""), r->nreports);
+    assert_int_equal(r->log.n, 2);
+    char steps[256];
+    snprintf(steps, sizeof steps, "\n{\"type\":\"steps\",\"run\":\"t\",\"first\":1,\"loss\":[%.9g,%.9g],"
+             "\"global_norm\":[%.9g,%.9g],\"clipped\":[0,0],\"lr\":[0.1,0.1]}\n"
+             "{\"type\":\"report\",\"run\":\"t\",\"step\":2,", r->log.loss[0], r->log.loss[1],
+             r->log.norm[0], r->log.norm[1]);
+    assert_non_null(strstr(s, steps));
     const Source *src = &fx.prog.sources.files[fx.prog.root_file];
     char hex[65], want[80];
     snprintf(want, sizeof want, "\"sha256\":\"%s\"", sha256_hex(src->text, src->len, hex));
@@ -180,7 +188,10 @@ static void test_csv(void **state)
             for (int m = 0; m < M_COUNT; m++)
                 rows += !isnan(metric_get(&r->reports[k].layers[l], (MetricId)m));
     }
-    assert_int_equal(count(s, "\r\n"), 1 + rows + 1);
+    /* and four rows per training step */
+    assert_non_null(strstr(s, "\r\nt,1,-,step_loss,"));
+    assert_non_null(strstr(s, "\r\nt,2,-,step_clipped,0\r\nt,2,-,step_lr,0.1\r\n"));
+    assert_int_equal(count(s, "\r\n"), 1 + rows + 4 * r->log.n + 1);
     free(s);
     /* RFC 4180 quoting, for a name that needs it */
     const char *name = r->name;
@@ -291,7 +302,8 @@ static void test_outputs(void **state)
     const char *paths[REPORT_NFORMATS] = {[REPORT_JSON] = json, [REPORT_HTML] = html};
     ReportOutputs o;
     assert_true(report_outputs_open(&o, paths, &fx.prog.diag));
-    assert_int_equal(files_in(fx.dir), 2);   /* the two temporary files */
+    /* the JSON Lines file, to be written as the runs go; no temporary file */
+    assert_int_equal(files_in(fx.dir), 1);
     assert_true(report_outputs_write(&o, &fx.doc, &fx.prog.diag));
     char *got = slurp(json);
     assert_true(strncmp(got, "{\"type\":\"header\"", 16) == 0);
