@@ -291,6 +291,28 @@ static void retire(Repl *r, int i)
  * elaborated, its data loaded and its buffers planned when it is defined,
  * so its mistakes show at once; training waits for `:run`. A run that
  * fails to prepare leaves the run of its name, if any, in place. */
+static int sync_member(Repl *r, const Member *m)
+{
+    const AstNode *t = m->train;
+    Run *fresh = xcalloc(1, sizeof *fresh);
+    TrainOptions o = {.seed = -1, .max_memory = TRAIN_DEFAULT_MAX_MEMORY};
+    if (!run_prepare(&r->p, m, &o, fresh)) {
+        run_free(fresh);
+        free(fresh);
+        return EXIT_ERROR;
+    }
+    int old = runset_find(&r->runs, fresh->name);
+    runset_push(&r->runs, fresh);
+    if (old >= 0)
+        retire(r, old);
+    fprintf(r->out, "run %s: ", fresh->name);
+    ast_print(r->out, t->a, 0);
+    if (t->str2)
+        fprintf(r->out, " with %s", t->str2);
+    fprintf(r->out, ", %ld steps; ':run %s' trains it\n", fresh->set.steps, fresh->name);
+    return 0;
+}
+
 static int sync_runs(Repl *r)
 {
     int code = 0;
@@ -299,23 +321,14 @@ static int sync_runs(Repl *r)
         if (was_seen(r, t))
             continue;
         VEC_PUSH(r->seen, r->nseen, r->seencap, t);
-        Run *fresh = xcalloc(1, sizeof *fresh);
-        TrainOptions o = {.seed = -1, .max_memory = TRAIN_DEFAULT_MAX_MEMORY};
-        if (!run_prepare(&r->p, t, &o, fresh)) {
-            run_free(fresh);
-            free(fresh);
+        Member *ms;
+        int nm;
+        if (!elab_members(&r->p, t, &ms, &nm)) {
             code = EXIT_ERROR;
             continue;
         }
-        int old = runset_find(&r->runs, fresh->name);
-        runset_push(&r->runs, fresh);
-        if (old >= 0)
-            retire(r, old);
-        fprintf(r->out, "run %s: ", fresh->name);
-        ast_print(r->out, t->a, 0);
-        if (t->str2)
-            fprintf(r->out, " with %s", t->str2);
-        fprintf(r->out, ", %ld steps; ':run %s' trains it\n", fresh->set.steps, fresh->name);
+        for (int j = 0; j < nm; j++)
+            code |= sync_member(r, &ms[j]);
     }
     return code;
 }

@@ -716,7 +716,7 @@ static const char css[] =
     ".badge{display:inline-block;min-width:44px;text-align:center;border-radius:3px;"
     "color:#fff;font-weight:600;font-size:12px;margin-right:6px}\n"
     ".PASS{background:#1a7f37}.FAIL,.ERROR{background:#cf222e}.SKIP{background:#9a6700}\n"
-    "code{font-size:13px}.msg{color:#555}\n";
+    "code{font-size:13px}.msg{color:#555}.msg.list{margin-left:4.5em;font-family:monospace}\n";
 
 static void run_head(FILE *out, const Run *r)
 {
@@ -818,6 +818,19 @@ static void expects(FILE *out, const ReportDoc *d)
             fputs(" <span class=\"msg\">— ", out);
             esc(out, e->ast->str2);
             fputs("</span>", out);
+        }
+        for (int j = 0; j < e->nlists; j++) {
+            char *line = NULL;
+            size_t len = 0;
+            FILE *m = open_memstream(&line, &len);
+            if (!m)
+                continue;
+            expect_print_list(m, &e->lists[j]);
+            fclose(m);
+            fputs("<br/><span class=\"msg list\">", out);
+            esc(out, line);
+            fputs("</span>", out);
+            free(line);
         }
         fputs("</li>\n", out);
         free(text);

@@ -48,7 +48,10 @@ static Case *load(const char *text)
     program_init(&c->prog);
     bool ok = program_load(&c->prog, vg, SPAN_NONE);
     TrainOptions o = {.seed = -1};
-    ok = ok && run_prepare(&c->prog, c->prog.trains[0], &o, &c->run);
+    Member *ms;
+    int nm;
+    ok = ok && elab_members(&c->prog, c->prog.trains[0], &ms, &nm) &&
+         run_prepare(&c->prog, &ms[0], &o, &c->run);
     if (!ok)
         diag_render_all(stderr, &c->prog.diag, false);
     remove(vg);
