@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <histedit.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -183,7 +184,8 @@ static void not_trained(Repl *r, const Run *run)
             run->name, run->name);
 }
 
-/* Every metric of one layer at one report, one per line. */
+/* Every metric of one layer at one report, one per line (those of
+ * recurrent layers only where they apply). */
 static void show_layer(Repl *r, const Run *run, const Report *rep, const char *name)
 {
     int l = ir_find_layer(&run->g, name);
@@ -191,8 +193,9 @@ static void show_layer(Repl *r, const Run *run, const Report *rep, const char *n
     char buf[32];
     fprintf(r->out, "%s at step %ld: %s\n", name, rep->step, verdict_name(m->verdict));
     for (int k = 0; k < M_COUNT; k++)
-        fprintf(r->out, "  %-14s %s\n", metric_names[k],
-                report_num(metric_get(m, (MetricId)k), buf, sizeof buf));
+        if (!metric_recurrent((MetricId)k) || !isnan(metric_get(m, (MetricId)k)))
+            fprintf(r->out, "  %-14s %s\n", metric_names[k],
+                    report_num(metric_get(m, (MetricId)k), buf, sizeof buf));
     if (m->bptt) {
         fprintf(r->out, "  %-14s", "bptt");
         for (int t = 0; t < m->bptt_len; t++)

@@ -1142,17 +1142,19 @@ static void final_table(FILE *out, const Run *r)
         num(out, v);
     }
     fputs("</p>\n<div style=\"overflow-x:auto\"><table><thead><tr><th>layer</th>", out);
-    for (int k = 0; k < REPORT_NCOLUMNS; k++)
-        fprintf(out, "<th>%s</th>", metric_names[report_columns[k]]);
+    MetricId cols[REPORT_MAX_COLUMNS];
+    int ncols = report_columns(r, cols);
+    for (int k = 0; k < ncols; k++)
+        fprintf(out, "<th>%s</th>", metric_names[cols[k]]);
     fputs("<th>verdict</th></tr></thead><tbody>\n", out);
     for (int l = 0; l < r->g.nlayers; l++) {
         const LayerMetrics *m = &rep->layers[l];
         fputs("<tr><td>", out);
         esc(out, r->g.layers[l].name);
         fputs("</td>", out);
-        for (int k = 0; k < REPORT_NCOLUMNS; k++) {
+        for (int k = 0; k < ncols; k++) {
             fputs("<td>", out);
-            num(out, metric_get(m, report_columns[k]));
+            num(out, metric_get(m, cols[k]));
             fputs("</td>", out);
         }
         fprintf(out, "<td class=\"v-%s\">%s</td></tr>\n", verdict_name(m->verdict),

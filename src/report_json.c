@@ -207,6 +207,11 @@ static void layer(FILE *out, const char *name, const LayerMetrics *m)
         fputs("null", out);
     }
     key_str(out, "verdict", verdict_name(m->verdict));
+    key(out, "verdict_by");  /* the metric whose threshold decided it */
+    if (m->verdict_by >= 0)
+        str(out, metric_names[m->verdict_by]);
+    else
+        fputs("null", out);
     fputc('}', out);
 }
 

@@ -149,10 +149,19 @@ static const char *verdict_color(Verdict v)
     }
 }
 
-const MetricId report_columns[REPORT_NCOLUMNS] = {
-    M_GRAD_NORM, M_ACT_GRAD_NORM, M_RATIO, M_PREDICTED, M_ACT_MEAN, M_ACT_STD,
-    M_SATURATION, M_DEAD,
-};
+int report_columns(const Run *r, MetricId cols[REPORT_MAX_COLUMNS])
+{
+    bool recurrent = false;
+    for (int i = 0; i < r->g.n; i++)
+        recurrent |= r->g.nodes[i].layer >= 0 && op_def(r->g.nodes[i].op)->kind == OPK_RECURRENT;
+    int n = 0;
+    cols[n++] = M_GRAD_NORM, cols[n++] = M_ACT_GRAD_NORM, cols[n++] = M_RATIO;
+    if (recurrent)
+        cols[n++] = M_BPTT_RATIO;
+    cols[n++] = M_PREDICTED, cols[n++] = M_ACT_MEAN, cols[n++] = M_ACT_STD;
+    cols[n++] = M_SATURATION, cols[n++] = M_DEAD;
+    return n;
+}
 
 void report_print_table(FILE *out, const Run *r, const Report *rep, bool color)
 {
@@ -172,20 +181,21 @@ void report_print_table(FILE *out, const Run *r, const Report *rep, bool color)
     for (int l = 0; l < g->nlayers; l++)
         if ((int)strlen(g->layers[l].name) > w)
             w = (int)strlen(g->layers[l].name);
-    int cw[REPORT_NCOLUMNS];
+    MetricId cols[REPORT_MAX_COLUMNS];
+    int ncols = report_columns(r, cols), cw[REPORT_MAX_COLUMNS];
     fprintf(out, "  %-*s", w, "layer");
-    for (int c = 0; c < REPORT_NCOLUMNS; c++) {
-        cw[c] = (int)strlen(metric_names[report_columns[c]]);
+    for (int c = 0; c < ncols; c++) {
+        cw[c] = (int)strlen(metric_names[cols[c]]);
         if (cw[c] < 9)
             cw[c] = 9;  /* "-1.23e-05" */
-        fprintf(out, " %*s", cw[c], metric_names[report_columns[c]]);
+        fprintf(out, " %*s", cw[c], metric_names[cols[c]]);
     }
     fputs("  verdict\n", out);
     for (int l = 0; l < g->nlayers; l++) {
         const LayerMetrics *m = &rep->layers[l];
         fprintf(out, "  %-*s", w, g->layers[l].name);
-        for (int c = 0; c < REPORT_NCOLUMNS; c++)
-            fprintf(out, " %*s", cw[c], report_num(metric_get(m, report_columns[c]), a, sizeof a));
+        for (int c = 0; c < ncols; c++)
+            fprintf(out, " %*s", cw[c], report_num(metric_get(m, cols[c]), a, sizeof a));
         if (color)
             fprintf(out, "  %s%s\033[0m\n", verdict_color(m->verdict), verdict_name(m->verdict));
         else

@@ -19,10 +19,11 @@
 char *report_num(double x, char *buf, size_t n);
 /* "run NAME: model(args) with SETTINGS" and the settings on one line. */
 void report_print_header(FILE *out, const Program *p, const Run *r);
-/* The metrics of the table (terminal and HTML); the JSON and CSV files
- * carry every metric. */
-enum { REPORT_NCOLUMNS = 8 };
-extern const MetricId report_columns[REPORT_NCOLUMNS];
+/* The metrics of the table (terminal and HTML) of run r into cols, and
+ * their number: bptt_ratio only for a run with a recurrent layer. The JSON
+ * and CSV files carry every metric. */
+enum { REPORT_MAX_COLUMNS = 9 };
+int report_columns(const Run *r, MetricId cols[REPORT_MAX_COLUMNS]);
 /* One report step: the run-level line, then one row per layer. */
 void report_print_table(FILE *out, const Run *r, const Report *rep, bool color);
 /* "model(args)" of a run, as written in its train item. */

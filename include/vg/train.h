@@ -29,8 +29,15 @@ const char *verdict_name(Verdict v);
  * (printed "-", JSON null). */
 typedef struct LayerMetrics {
     double grad_norm, weight_norm, act_grad_norm, act_mean, act_std;
-    double saturation, dead, update_ratio, ratio, predicted;
+    double saturation, dead, update_ratio, ratio, bptt_ratio, predicted;
+    /* lstm: the gates' means and saturations and the cell tanh's
+     * saturation; gru: its update and reset gates */
+    double input_gate, forget_gate, output_gate, update_gate, reset_gate;
+    double input_gate_saturation, forget_gate_saturation, output_gate_saturation;
+    double cell_saturation, update_gate_saturation, reset_gate_saturation;
     Verdict verdict;
+    int verdict_by;       /* the MetricId whose threshold decided the verdict;
+                             -1 for healthy */
     float *bptt;          /* recurrent layers: ‖dLoss/dh_t‖, t = 1..T; else NULL */
     int bptt_len;
 } LayerMetrics;
