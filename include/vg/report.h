@@ -99,8 +99,57 @@ void report_json_begin(ReportJson *j, FILE *f, const ReportDoc *d);
 void report_json_report(ReportJson *j, const Run *r);
 void report_json_end(ReportJson *j, const Run *r);
 void report_json_finish(ReportJson *j);
-void report_write_csv(FILE *out, const ReportDoc *d);
-void report_write_html(FILE *out, const ReportDoc *d);
+/* ---- reports as data: what the CSV, the HTML and `vg report` show ---- */
+
+/* A run as the report files show it: measured by `vg run` (its reports and
+ * step log borrowed from the Run) or read back from JSON Lines. */
+typedef struct ReportRun {
+    char *name, *call, *with;     /* with: NULL without a settings bundle */
+    char *data, *loss, *optimizer, *clip;  /* the settings as text; clip NULL: none */
+    unsigned long long seed;
+    long planned, batch;          /* the settings' steps and batch */
+    int probe_rows;
+    double vanishing_below, exploding_above;
+    int nlayers;
+    char **layers;
+    Report *reports;
+    int nreports;
+    StepLog log;
+    long steps;                   /* steps done */
+    bool diverged, ended;         /* ended false: vg stopped before the run's end line */
+    long diverged_at;
+} ReportRun;
+
+/* One side of an expect's comparison: a number, or the value as text. */
+typedef struct ReportSide {
+    bool is_num;
+    double num;
+    char *text;
+} ReportSide;
+
+typedef struct ReportExpect {
+    char *file, *expr, *op, *outcome, *message;  /* op NULL: not a comparison */
+    int line;
+    ReportSide lhs, rhs;          /* when op is set */
+} ReportExpect;
+
+typedef struct ReportData {
+    char *file, *sha256, *vg, *blas;  /* blas: "OpenBLAS 0.3.21, core Haswell, 1 thread" */
+    ReportRun *runs;
+    int nruns;
+    ReportExpect *expects;
+    int nexpects;
+    bool has_expects;             /* the program has expect lines */
+    bool expects_checked;         /* false: they were not (a run failed) */
+    bool owned;                   /* the reports and step logs are the data's own */
+} ReportData;
+
+/* The data of a document's prepared runs (borrowing their reports). */
+void report_data_of(ReportData *out, const ReportDoc *d);
+void report_data_free(ReportData *d);
+
+void report_write_csv(FILE *out, const ReportData *d);
+void report_write_html(FILE *out, const ReportData *d);
 
 /* An output file written all or nothing: report_file_open creates a
  * temporary file beside path (so an unwritable folder is reported before
