@@ -38,6 +38,11 @@ double metric_get(const LayerMetrics *m, MetricId id)
     return *(const double *)((const char *)m + metric_offsets[id]);
 }
 
+void metric_set(LayerMetrics *m, MetricId id, double v)
+{
+    *(double *)((char *)m + metric_offsets[id]) = v;
+}
+
 int metric_lookup(const char *name)
 {
     for (int i = 0; i < M_COUNT; i++)

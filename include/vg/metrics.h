@@ -18,6 +18,7 @@ typedef enum MetricId {
 } MetricId;
 extern const char *const metric_names[M_COUNT];
 double metric_get(const LayerMetrics *m, MetricId id);
+void metric_set(LayerMetrics *m, MetricId id, double v);
 int metric_lookup(const char *name);   /* MetricId or -1 */
 
 void metrics_measure(Run *r, Report *out);

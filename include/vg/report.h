@@ -45,6 +45,7 @@ typedef enum RunValueId {
 } RunValueId;
 extern const char *const report_value_names[RV_COUNT];
 double report_value(const Report *rep, RunValueId id);
+void report_value_set(Report *rep, RunValueId id, double v);
 
 /* The progress line: "saturating  step 1200/5000  loss 0.693  2300
  * steps/s" (the loss of the last training batch), rewritten in place with
@@ -148,7 +149,19 @@ typedef struct ReportData {
 void report_data_of(ReportData *out, const ReportDoc *d);
 void report_data_free(ReportData *d);
 
+/* Reads JSON Lines report files (schema versions 1 to REPORT_SCHEMA_VERSION)
+ * into one ReportData, the runs of every file in order; run names that
+ * clash across files become "FILE:NAME" (FILE without .jsonl). A cut last
+ * line (vg killed while writing it) is a warning and skipped. false, with
+ * an error naming the file and line, for anything else vg does not write. */
+bool report_read(ReportData *d, const char *const *paths, int npaths, DiagSink *diag);
+
 void report_write_csv(FILE *out, const ReportData *d);
+void report_write_text(FILE *out, const ReportData *d, bool color);
+/* `vg report --diff`: per run and layer, what changed from a to b by more
+ * than factor in the initial and final reports (docs/report.md). */
+void report_write_diff(FILE *out, const ReportData *a, const ReportData *b, const char *name_a,
+                       const char *name_b, double factor);
 void report_write_html(FILE *out, const ReportData *d);
 
 /* An output file written all or nothing: report_file_open creates a
