@@ -18,6 +18,7 @@
 #include "vg/blas.h"
 #include "vg/elab.h"
 #include "vg/expect.h"
+#include "vg/family.h"
 #include "vg/gradcheck.h"
 #include "vg/ops.h"
 #include "vg/parse.h"
@@ -36,9 +37,11 @@ static const char usage_text[] =
     "commands:\n"
     "  run FILE [options]        train every run in FILE, print its gradient-flow\n"
     "                            reports, then check its expect lines\n"
-    "      --run NAME            train only the run NAME\n"
+    "      --run NAME            train only the run or run family NAME, or one\n"
+    "                            member: --run 'grid[20, 0.5]'\n"
     "      --set KEY=VALUE       override a training setting (VALUE is .vg syntax)\n"
     "      --seed N              override every run's seed\n"
+    "      --seed-offset N       add N to every run's seed, family members included\n"
     "      --threads N           BLAS threads (default: 2 on two or more cores when\n"
     "                            a GEMM of the model is large enough to gain, else 1)\n"
     "      --max-memory SIZE     refuse a run whose parameters and buffers need more\n"
@@ -79,7 +82,7 @@ typedef struct Cli {
     const char *outputs[REPORT_NFORMATS];  /* --json, --csv, --html, or NULL */
     SettingOverride sets[64];
     int nsets;
-    long long seed;
+    long long seed, seed_offset;
     int threads;
     size_t max_memory;         /* --max-memory, bytes; 0: no limit */
     bool quiet, dot, time;
@@ -133,7 +136,8 @@ static bool parse_size(const char *s, size_t *out)
     return true;
 }
 
-static const char *const valued_options[] = {"--run", "--model", "--seed", "--threads",
+static const char *const valued_options[] = {"--run", "--model", "--seed", "--seed-offset",
+                                             "--threads",
                                              "--max-memory", "--set",
                                              "--save", "--load", "--json", "--csv", "--html"};
 static const char *const flag_options[] = {"--quiet", "--dot", "--time"};
@@ -182,6 +186,10 @@ static int option_value(Cli *c, const char *opt, char *val)
         if (!parse_long(val, 0, LLONG_MAX, &n))
             return usage_error("--seed needs a non-negative integer, got '%s'", val);
         c->seed = n;
+    } else if (strcmp(opt, "--seed-offset") == 0) {
+        if (!parse_long(val, 0, LLONG_MAX, &n))
+            return usage_error("--seed-offset needs a non-negative integer, got '%s'", val);
+        c->seed_offset = n;
     } else if (strcmp(opt, "--max-memory") == 0) {
         if (!parse_size(val, &c->max_memory))
             return usage_error("--max-memory needs a size such as 512M or 4G, got '%s'", val);
@@ -269,19 +277,30 @@ static void print_run(const Program *p, const Run *r, bool quiet, bool color)
 }
 
 /* Prepares every selected run before training any, so a mistake in the last
- * run is reported before minutes are spent on the first. */
+ * run is reported before minutes are spent on the first. Every member has
+ * a Run in rs, in file order; those not selected stay unprepared. */
 static bool prepare_runs(Program *p, const Cli *c, const TrainOptions *o, RunSet *rs)
 {
-    bool ok = true;
-    for (int i = 0; i < p->ntrains; i++) {
+    MemberList ml;
+    bool *selected = NULL;
+    bool ok = family_members(p, &ml);
+    if (ok) {
+        selected = xcalloc((size_t)(ml.n ? ml.n : 1), sizeof *selected);
+        if (c->run_only && !family_select(p, &ml, "--run", c->run_only, selected))
+            ml.n = 0, ok = false;
+    }
+    for (int i = 0; i < ml.n; i++) {
         Run *r = xcalloc(1, sizeof *r);
         runset_push(rs, r);
-        r->name = p->trains[i]->str;
-        r->ast = p->trains[i];
-        if (c->run_only && strcmp(c->run_only, r->name) != 0)
+        r->name = ml.m[i]->name;
+        r->ast = ml.m[i]->train;
+        r->member = ml.m[i];
+        if (c->run_only && !selected[i])
             continue;
-        ok &= run_prepare(p, p->trains[i], o, r);
+        ok &= run_prepare(p, ml.m[i], o, r);
     }
+    free(selected);
+    member_list_free(&ml);
     return ok;
 }
 
@@ -338,20 +357,13 @@ static int default_threads(const RunSet *rs)
 
 static int cmd_run(Program *p, const Cli *c)
 {
-    if (c->run_only && !program_lookup(p, c->run_only)) {
-        bool found = false;
-        for (int i = 0; i < p->ntrains; i++)
-            found |= strcmp(p->trains[i]->str, c->run_only) == 0;
-        if (!found)
-            return usage_error("no run named '%s' in the file", c->run_only);
-    }
     /* An empty file is a valid program with nothing to do (docs/reliability.md). */
     if (p->ntrains == 0 && p->nexpects == 0) {
         printf("%s: no `train` item: nothing to run\n", c->file);
         return 0;
     }
     TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed,
-                      .max_memory = c->max_memory};
+                      .seed_offset = c->seed_offset, .max_memory = c->max_memory};
     RunSet rs = {0};
     if (!prepare_runs(p, c, &o, &rs)) {
         runset_free(&rs);
@@ -464,14 +476,15 @@ static bool check_untrained_models(Program *p)
 static int cmd_check(Program *p, const Cli *c)
 {
     TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed,
-                      .max_memory = c->max_memory};
+                      .seed_offset = c->seed_offset, .max_memory = c->max_memory};
     RunSet rs = {0};
     bool ok = prepare_runs(p, c, &o, &rs);
+    int rs_n = rs.n;
     runset_free(&rs);
     ok &= check_untrained_models(p);
     if (!ok)
         return fail_with_diags(p, EXIT_USAGE);
-    printf("%s: ok (%d run%s, %d expect%s)\n", c->file, p->ntrains, p->ntrains == 1 ? "" : "s",
+    printf("%s: ok (%d run%s, %d expect%s)\n", c->file, rs_n, rs_n == 1 ? "" : "s",
            p->nexpects, p->nexpects == 1 ? "" : "s");
     return 0;
 }

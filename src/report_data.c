@@ -31,7 +31,7 @@ static void run_of(ReportRun *out, const Run *r)
         .probe_rows = r->probe.batch, .vanishing_below = s->vanishing_below,
         .exploding_above = s->exploding_above, .nlayers = r->g.nlayers,
         .reports = r->reports, .nreports = r->nreports, .log = r->log, .steps = r->step,
-        .diverged = r->diverged, .ended = true, .diverged_at = r->diverged_at,
+        .recurrent = report_recurrent(r), .diverged = r->diverged, .ended = true, .diverged_at = r->diverged_at,
     };
     out->layers = xmalloc(sizeof *out->layers * (size_t)(r->g.nlayers + 1));
     for (int l = 0; l < r->g.nlayers; l++)
@@ -43,7 +43,7 @@ static void side_of(ReportSide *out, const Value *v)
     if (v->kind == VAL_NUM)
         *out = (ReportSide){.is_num = true, .num = v->num};
     else
-        *out = (ReportSide){.text = v->kind == VAL_STR ? xstrdup(v->str) : report_value_text(v)};
+        *out = (ReportSide){.text = report_value_text(v)};
 }
 
 static void expect_of(ReportExpect *out, const Program *p, const ExpectResult *e)
@@ -55,6 +55,10 @@ static void expect_of(ReportExpect *out, const Program *p, const ExpectResult *e
         .outcome = xstrdup(expect_outcome_name(e->outcome)),
         .message = e->ast->str2 ? xstrdup(e->ast->str2) : NULL,
     };
+    out->lists = xcalloc((size_t)e->nlists + 1, sizeof *out->lists);
+    for (int i = 0; i < e->nlists; i++)
+        out->lists[out->nlists++] = (ReportList){.expr = report_expr_text(e->lists[i].expr),
+                                                 .s = e->lists[i]};
     if (e->has_sides && e->outcome != EXPECT_ERROR) {
         out->op = xstrdup(ast_op_name(cond->op));
         side_of(&out->lhs, &e->lhs);
@@ -114,6 +118,9 @@ void report_data_free(ReportData *d)
         free(e->message);
         free(e->lhs.text);
         free(e->rhs.text);
+        for (int k = 0; k < e->nlists; k++)
+            free(e->lists[k].expr);
+        free(e->lists);
     }
     free(d->expects);
     free(d->file);

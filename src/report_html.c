@@ -714,7 +714,7 @@ static const char css[] =
     ".badge{display:inline-block;min-width:44px;text-align:center;border-radius:3px;"
     "color:#fff;font-weight:600;font-size:12px;margin-right:6px}\n"
     ".PASS{background:#1a7f37}.FAIL,.ERROR{background:#cf222e}.SKIP{background:#9a6700}\n"
-    "code{font-size:13px}.msg{color:#555}\n";
+    "code{font-size:13px}.msg{color:#555}.msg.list{margin-left:4.5em;font-family:monospace}\n";
 
 static void run_head(FILE *out, const ReportRun *r)
 {
@@ -751,17 +751,19 @@ static void final_table(FILE *out, const ReportRun *r)
         num(out, v);
     }
     fputs("</p>\n<div style=\"overflow-x:auto\"><table><thead><tr><th>layer</th>", out);
-    for (int k = 0; k < REPORT_NCOLUMNS; k++)
-        fprintf(out, "<th>%s</th>", metric_names[report_columns[k]]);
+    MetricId cols[REPORT_MAX_COLUMNS];
+    int ncols = report_data_columns(r->recurrent, cols);
+    for (int k = 0; k < ncols; k++)
+        fprintf(out, "<th>%s</th>", metric_names[cols[k]]);
     fputs("<th>verdict</th></tr></thead><tbody>\n", out);
     for (int l = 0; l < r->nlayers; l++) {
         const LayerMetrics *m = &rep->layers[l];
         fputs("<tr><td>", out);
         esc(out, r->layers[l]);
         fputs("</td>", out);
-        for (int k = 0; k < REPORT_NCOLUMNS; k++) {
+        for (int k = 0; k < ncols; k++) {
             fputs("<td>", out);
-            num(out, metric_get(m, report_columns[k]));
+            num(out, metric_get(m, cols[k]));
             fputs("</td>", out);
         }
         fprintf(out, "<td class=\"v-%s\">%s</td></tr>\n", verdict_name(m->verdict),
@@ -811,6 +813,20 @@ static void expects(FILE *out, const ReportData *d)
             fputs(" <span class=\"msg\">— ", out);
             esc(out, e->message);
             fputs("</span>", out);
+        }
+        for (int j = 0; j < e->nlists; j++) {
+            char *line = NULL;
+            size_t len = 0;
+            FILE *m = open_memstream(&line, &len);
+            if (!m)
+                continue;
+            fputs(e->lists[j].expr, m);
+            expect_print_list_values(m, &e->lists[j].s);
+            fclose(m);
+            fputs("<br/><span class=\"msg list\">", out);
+            esc(out, line);
+            fputs("</span>", out);
+            free(line);
         }
         fputs("</li>\n", out);
     }

@@ -131,6 +131,20 @@ static void run_header(FILE *out, const Run *r)
     key_str(out, "model", r->model);
     key_str(out, "call", call);
     key_str(out, "with", r->ast->str2);
+    const Member *m = r->member;
+    key_str(out, "family", m && m->naxes ? m->train->str : NULL);
+    key(out, "axes");
+    for (int k = 0; m && k < m->naxes; k++) {
+        fputc(k ? ',' : '{', out);
+        str(out, m->vars[k]);
+        fputc(':', out);
+        /* a number's or boolean's canonical text is JSON too, and exact */
+        if (m->vals[k].kind == VAL_NUM || m->vals[k].kind == VAL_BOOL)
+            fputs(m->texts[k], out);
+        else
+            str(out, m->texts[k]);
+    }
+    fputs(m && m->naxes ? "}" : "null", out);
     key(out, "seed");
     fprintf(out, "%llu", (unsigned long long)r->set.seed);
     key_int(out, "probe_rows", r->probe.batch);
@@ -193,6 +207,11 @@ static void layer(FILE *out, const char *name, const LayerMetrics *m)
         fputs("null", out);
     }
     key_str(out, "verdict", verdict_name(m->verdict));
+    key(out, "verdict_by");  /* the metric whose threshold decided it */
+    if (m->verdict_by >= 0)
+        str(out, metric_names[m->verdict_by]);
+    else
+        fputs("null", out);
     fputc('}', out);
 }
 
@@ -278,7 +297,32 @@ static void expect(FILE *out, const Program *p, const ExpectResult *e)
     side(out, "rhs", e, &e->rhs);
     key_str(out, "outcome", expect_outcome_name(e->outcome));
     key_str(out, "message", e->ast->str2);
-    fputs("}\n", out);
+    key(out, "lists");
+    fputc('[', out);
+    for (int i = 0; i < e->nlists; i++) {
+        const ListSummary *l = &e->lists[i];
+        char *t = report_expr_text(l->expr);
+        fputs(i ? ",{\"expr\":" : "{\"expr\":", out);
+        str(out, t);
+        key_int(out, "n", l->n);
+        key(out, "true");
+        if (l->booleans)
+            fprintf(out, "%d", l->trues);
+        else
+            fputs("null", out);
+        key(out, "hold");
+        if (l->holds >= 0)
+            fprintf(out, "%d", l->holds);
+        else
+            fputs("null", out);
+        key_int(out, "nan", l->nans);
+        key_num(out, "min", l->min);
+        key_num(out, "median", l->median);
+        key_num(out, "max", l->max);
+        fputc('}', out);
+        free(t);
+    }
+    fputs("]}\n", out);
     free(text);
 }
 

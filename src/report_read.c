@@ -25,6 +25,7 @@ typedef struct Reader {
     bool ok;
     ReportData *d;
     int first_run;        /* the first run of this file in d */
+    int version;          /* the file's schema version */
 } Reader;
 
 static void bad(Reader *rd, const char *fmt, ...)
@@ -150,6 +151,7 @@ static void header(Reader *rd, json_object *o)
             REPORT_SCHEMA_VERSION);
         return;
     }
+    rd->version = version;
     ReportData *d = rd->d;
     char *file = get_str(rd, o, "file", false);
     char *sha = get_str(rd, o, "sha256", false);
@@ -266,7 +268,7 @@ static Verdict verdict_of(Reader *rd, json_object *o)
     return VERDICT_HEALTHY;
 }
 
-static void layer(Reader *rd, json_object *o, const char *want, LayerMetrics *m)
+static void layer(Reader *rd, json_object *o, ReportRun *r, const char *want, LayerMetrics *m)
 {
     json_object *name = get(rd, o, "layer", json_type_string, false);
     if (name && strcmp(json_object_get_string(name), want) != 0)
@@ -274,8 +276,12 @@ static void layer(Reader *rd, json_object *o, const char *want, LayerMetrics *m)
         bad(rd, "layer '%s' where the header has '%s'", json_object_get_string(name), want);
         return;
     }
-    for (int k = 0; k < M_COUNT; k++)
-        metric_set(m, (MetricId)k, get_num(rd, o, metric_names[k]));
+    for (int k = 0; k < M_COUNT; k++) {
+        json_object *v;
+        /* schema 1 had fewer metrics: the others are absent there */
+        bool has = rd->version > 1 || json_object_object_get_ex(o, metric_names[k], &v);
+        metric_set(m, (MetricId)k, has ? get_num(rd, o, metric_names[k]) : NAN);
+    }
     m->verdict = verdict_of(rd, o);
     json_object *b;
     if (!json_object_object_get_ex(o, "bptt", &b) || json_object_is_type(b, json_type_null))
@@ -285,6 +291,7 @@ static void layer(Reader *rd, json_object *o, const char *want, LayerMetrics *m)
         bad(rd, "'bptt' is %s, not an array or null", type_name(json_object_get_type(b)));
         return;
     }
+    r->recurrent = true;
     m->bptt_len = (int)json_object_array_length(b);
     m->bptt = xcalloc((size_t)m->bptt_len + 1, sizeof *m->bptt);
     for (int t = 0; t < m->bptt_len; t++) {
@@ -321,7 +328,7 @@ static void report(Reader *rd, json_object *o)
         if (!json_object_is_type(x, json_type_object))
             bad(rd, "layer %d is not an object", l + 1);
         else
-            layer(rd, x, r->layers[l], &rep.layers[l]);
+            layer(rd, x, r, r->layers[l], &rep.layers[l]);
     }
     int cap = r->nreports;
     VEC_PUSH(r->reports, r->nreports, cap, rep);
@@ -342,14 +349,52 @@ static void end(Reader *rd, json_object *o)
     r->ended = rd->ok;
 }
 
+/* A side as value_print shows it: strings quoted. */
 static void side(json_object *v, ReportSide *out)
 {
     json_type t = json_object_get_type(v);
-    if (t == json_type_int || t == json_type_double)
+    if (t == json_type_int || t == json_type_double) {
         *out = (ReportSide){.is_num = true, .num = json_object_get_double(v)};
-    else
-        *out = (ReportSide){.text = xstrdup(t == json_type_null ? "null"
-                                             : json_object_get_string(v))};
+    } else if (t == json_type_string) {
+        const char *s = json_object_get_string(v);
+        out->text = xmalloc(strlen(s) + 3);
+        sprintf(out->text, "\"%s\"", s);
+    } else {
+        out->text = xstrdup(json_object_get_string(v));  /* true, false */
+    }
+}
+
+/* The list summaries of an expect (schema 2; absent in 1). */
+static void lists(Reader *rd, json_object *o, ReportExpect *e)
+{
+    json_object *a;
+    if (!json_object_object_get_ex(o, "lists", &a))
+        return;
+    if (!json_object_is_type(a, json_type_array)) {
+        bad(rd, "'lists' is %s, not an array", type_name(json_object_get_type(a)));
+        return;
+    }
+    int n = (int)json_object_array_length(a);
+    e->lists = xcalloc((size_t)n + 1, sizeof *e->lists);
+    for (int i = 0; i < n && rd->ok; i++) {
+        json_object *x = json_object_array_get_idx(a, (size_t)i), *v;
+        if (!json_object_is_type(x, json_type_object)) {
+            bad(rd, "list %d is not an object", i + 1);
+            return;
+        }
+        ReportList *l = &e->lists[e->nlists++];
+        l->expr = get_str(rd, x, "expr", false);
+        l->s.n = (int)get_int(rd, x, "n");
+        l->s.nans = (int)get_int(rd, x, "nan");
+        v = get(rd, x, "true", json_type_int, true);
+        l->s.booleans = v != NULL;
+        l->s.trues = v ? json_object_get_int(v) : 0;
+        v = get(rd, x, "hold", json_type_int, true);
+        l->s.holds = v ? json_object_get_int(v) : -1;
+        l->s.min = get_num(rd, x, "min");
+        l->s.median = get_num(rd, x, "median");
+        l->s.max = get_num(rd, x, "max");
+    }
 }
 
 static void expect(Reader *rd, json_object *o)
@@ -369,6 +414,7 @@ static void expect(Reader *rd, json_object *o)
         free(e.op);  /* an expect that could not be evaluated shows no sides */
         e.op = NULL;
     }
+    lists(rd, o, &e);
     int cap = d->nexpects;
     VEC_PUSH(d->expects, d->nexpects, cap, e);
     d->has_expects = d->expects_checked = true;

@@ -155,14 +155,33 @@ static const char *verdict_color(Verdict v)
     }
 }
 
-const MetricId report_columns[REPORT_NCOLUMNS] = {
-    M_GRAD_NORM, M_ACT_GRAD_NORM, M_RATIO, M_PREDICTED, M_ACT_MEAN, M_ACT_STD,
-    M_SATURATION, M_DEAD,
-};
+bool report_recurrent(const Run *r)
+{
+    bool recurrent = false;
+    for (int i = 0; i < r->g.n; i++)
+        recurrent |= r->g.nodes[i].layer >= 0 && op_def(r->g.nodes[i].op)->kind == OPK_RECURRENT;
+    return recurrent;
+}
+
+int report_columns(const Run *r, MetricId cols[REPORT_MAX_COLUMNS])
+{
+    return report_data_columns(report_recurrent(r), cols);
+}
+
+int report_data_columns(bool recurrent, MetricId cols[REPORT_MAX_COLUMNS])
+{
+    int n = 0;
+    cols[n++] = M_GRAD_NORM, cols[n++] = M_ACT_GRAD_NORM, cols[n++] = M_RATIO;
+    if (recurrent)
+        cols[n++] = M_BPTT_RATIO;
+    cols[n++] = M_PREDICTED, cols[n++] = M_ACT_MEAN, cols[n++] = M_ACT_STD;
+    cols[n++] = M_SATURATION, cols[n++] = M_DEAD;
+    return n;
+}
 
 /* The table of one report, layers named by names[0..n). */
-static void print_table(FILE *out, const char *const *names, int n, bool clip, const Report *rep,
-                        bool color)
+static void print_table(FILE *out, const char *const *names, int n, const MetricId *cols,
+                        int ncols, bool clip, const Report *rep, bool color)
 {
     char a[32], b[32];
     fprintf(out, "step %ld: loss %s", rep->step, report_num(rep->loss, a, sizeof a));
@@ -179,20 +198,20 @@ static void print_table(FILE *out, const char *const *names, int n, bool clip, c
     for (int l = 0; l < n; l++)
         if ((int)strlen(names[l]) > w)
             w = (int)strlen(names[l]);
-    int cw[REPORT_NCOLUMNS];
+    int cw[REPORT_MAX_COLUMNS];
     fprintf(out, "  %-*s", w, "layer");
-    for (int c = 0; c < REPORT_NCOLUMNS; c++) {
-        cw[c] = (int)strlen(metric_names[report_columns[c]]);
+    for (int c = 0; c < ncols; c++) {
+        cw[c] = (int)strlen(metric_names[cols[c]]);
         if (cw[c] < 9)
             cw[c] = 9;  /* "-1.23e-05" */
-        fprintf(out, " %*s", cw[c], metric_names[report_columns[c]]);
+        fprintf(out, " %*s", cw[c], metric_names[cols[c]]);
     }
     fputs("  verdict\n", out);
     for (int l = 0; l < n; l++) {
         const LayerMetrics *m = &rep->layers[l];
         fprintf(out, "  %-*s", w, names[l]);
-        for (int c = 0; c < REPORT_NCOLUMNS; c++)
-            fprintf(out, " %*s", cw[c], report_num(metric_get(m, report_columns[c]), a, sizeof a));
+        for (int c = 0; c < ncols; c++)
+            fprintf(out, " %*s", cw[c], report_num(metric_get(m, cols[c]), a, sizeof a));
         if (color)
             fprintf(out, "  %s%s\033[0m\n", verdict_color(m->verdict), verdict_name(m->verdict));
         else
@@ -206,7 +225,9 @@ void report_print_table(FILE *out, const Run *r, const Report *rep, bool color)
     const char **names = xmalloc(sizeof *names * (size_t)(g->nlayers + 1));
     for (int l = 0; l < g->nlayers; l++)
         names[l] = g->layers[l].name;
-    print_table(out, names, g->nlayers, r->set.clip != NULL, rep, color);
+    MetricId cols[REPORT_MAX_COLUMNS];
+    int ncols = report_columns(r, cols);
+    print_table(out, names, g->nlayers, cols, ncols, r->set.clip != NULL, rep, color);
     free(names);
 }
 
@@ -224,9 +245,11 @@ void report_write_text(FILE *out, const ReportData *d, bool color)
         if (r->clip)
             fprintf(out, " · clip %s", r->clip);
         fputc('\n', out);
+        MetricId cols[REPORT_MAX_COLUMNS];
+        int ncols = report_data_columns(r->recurrent, cols);
         for (int k = 0; k < r->nreports; k++)
-            print_table(out, (const char *const *)r->layers, r->nlayers, r->clip != NULL,
-                        &r->reports[k], color);
+            print_table(out, (const char *const *)r->layers, r->nlayers, cols, ncols,
+                        r->clip != NULL, &r->reports[k], color);
         if (r->diverged)
             fprintf(out, "diverged at step %ld\n", r->diverged_at);
         if (!r->ended)
@@ -244,9 +267,16 @@ void report_write_text(FILE *out, const ReportData *d, bool color)
                     e->lhs.is_num ? report_num(e->lhs.num, a, sizeof a) : e->lhs.text, e->op,
                     e->rhs.is_num ? report_num(e->rhs.num, b, sizeof b) : e->rhs.text);
         }
+        if (strcmp(e->outcome, "SKIP") == 0)
+            fputs("  (its run was not trained)", out);
         if (e->message)
             fprintf(out, "  %s", e->message);
         fputc('\n', out);
+        for (int j = 0; j < e->nlists; j++) {
+            fprintf(out, "        %s", e->lists[j].expr);
+            expect_print_list_values(out, &e->lists[j].s);
+            fputc('\n', out);
+        }
     }
 }
 

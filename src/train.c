@@ -156,16 +156,25 @@ static bool check_loss_fits(Program *p, const Run *r)
     return true;
 }
 
-bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r)
+bool run_prepare(Program *p, const Member *m, const TrainOptions *o, Run *r)
 {
+    const AstNode *train = m->train;
     memset(r, 0, sizeof *r);
     r->ast = train;
-    r->name = train->str;
+    r->member = m;
+    r->name = m->name;
     r->model = train->a->a->str;
     ir_init(&r->g, &p->arena, r->model);
-    if (!elab_settings(p, train, o->sets, o->nsets, o->seed, &r->set))
+    if (!elab_settings(p, m, o->sets, o->nsets, o->seed, &r->set))
         return false;
-    if (!elab_model(p, train->a, &r->g))
+    if (o->seed_offset) {
+        if (r->set.seed > UINT64_MAX - (uint64_t)o->seed_offset)
+            return diag_error(&p->diag, train->span, "run '%s': seed %llu plus --seed-offset "
+                              "%lld is above 2^64 - 1", r->name,
+                              (unsigned long long)r->set.seed, o->seed_offset);
+        r->set.seed += (uint64_t)o->seed_offset;
+    }
+    if (!elab_member_model(p, m, &r->g))
         return false;
     if (r->g.nlayers == 0)
         return diag_error(&p->diag, train->span, "model '%s' declares no layer: "
@@ -536,6 +545,15 @@ int runset_find(const RunSet *rs, const char *name)
         if (strcmp(rs->runs[i]->name, name) == 0)
             return i;
     return -1;
+}
+
+const AstNode *runset_find_family(const RunSet *rs, const char *name)
+{
+    for (int i = 0; i < rs->n; i++)
+        if (rs->runs[i]->ast && rs->runs[i]->ast->list2.n &&
+            strcmp(rs->runs[i]->ast->str, name) == 0)
+            return rs->runs[i]->ast;
+    return NULL;
 }
 
 void runset_push(RunSet *rs, Run *run)

@@ -19,10 +19,15 @@
 char *report_num(double x, char *buf, size_t n);
 /* "run NAME: model(args) with SETTINGS" and the settings on one line. */
 void report_print_header(FILE *out, const Program *p, const Run *r);
-/* The metrics of the table (terminal and HTML); the JSON and CSV files
- * carry every metric. */
-enum { REPORT_NCOLUMNS = 8 };
-extern const MetricId report_columns[REPORT_NCOLUMNS];
+/* The metrics of the table (terminal and HTML) of run r into cols, and
+ * their number: bptt_ratio only for a run with a recurrent layer. The JSON
+ * and CSV files carry every metric. */
+enum { REPORT_MAX_COLUMNS = 9 };
+int report_columns(const Run *r, MetricId cols[REPORT_MAX_COLUMNS]);
+/* The same for a run with (or without) a recurrent layer. */
+int report_data_columns(bool recurrent, MetricId cols[REPORT_MAX_COLUMNS]);
+/* Whether a run has a layer with a recurrent op. */
+bool report_recurrent(const Run *r);
 /* One report step: the run-level line, then one row per layer. */
 void report_print_table(FILE *out, const Run *r, const Report *rep, bool color);
 /* "model(args)" of a run, as written in its train item. */
@@ -117,6 +122,7 @@ typedef struct ReportRun {
     int nreports;
     StepLog log;
     long steps;                   /* steps done */
+    bool recurrent;               /* a layer has a recurrent op */
     bool diverged, ended;         /* ended false: vg stopped before the run's end line */
     long diverged_at;
 } ReportRun;
@@ -128,10 +134,18 @@ typedef struct ReportSide {
     char *text;
 } ReportSide;
 
+/* A list an aggregate of the expect reduced (its expression as text). */
+typedef struct ReportList {
+    char *expr;
+    ListSummary s;                /* s.expr unused */
+} ReportList;
+
 typedef struct ReportExpect {
     char *file, *expr, *op, *outcome, *message;  /* op NULL: not a comparison */
     int line;
     ReportSide lhs, rhs;          /* when op is set */
+    ReportList *lists;
+    int nlists;
 } ReportExpect;
 
 typedef struct ReportData {

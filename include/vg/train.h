@@ -29,8 +29,15 @@ const char *verdict_name(Verdict v);
  * (printed "-", JSON null). */
 typedef struct LayerMetrics {
     double grad_norm, weight_norm, act_grad_norm, act_mean, act_std;
-    double saturation, dead, update_ratio, ratio, predicted;
+    double saturation, dead, update_ratio, ratio, bptt_ratio, predicted;
+    /* lstm: the gates' means and saturations and the cell tanh's
+     * saturation; gru: its update and reset gates */
+    double input_gate, forget_gate, output_gate, update_gate, reset_gate;
+    double input_gate_saturation, forget_gate_saturation, output_gate_saturation;
+    double cell_saturation, update_gate_saturation, reset_gate_saturation;
     Verdict verdict;
+    int verdict_by;       /* the MetricId whose threshold decided the verdict;
+                             -1 for healthy */
     float *bptt;          /* recurrent layers: ‖dLoss/dh_t‖, t = 1..T; else NULL */
     int bptt_len;
 } LayerMetrics;
@@ -74,7 +81,8 @@ typedef struct PretrainLayer {
 
 typedef struct Run {
     const AstNode *ast;   /* the AST_TRAIN item */
-    const char *name;
+    const Member *member; /* which of its runs this is (program arena) */
+    const char *name;     /* the member's name: "deep", "grid[20, 0.5]" */
     const char *model;    /* the model's name */
     Settings set;
     IrGraph g;
@@ -123,6 +131,7 @@ typedef struct TrainOptions {
     const SettingOverride *sets;
     int nsets;
     long long seed;       /* < 0: from the settings */
+    long long seed_offset;/* added to every run's seed (--seed-offset) */
     size_t max_memory;    /* bytes; 0: no limit */
     /* Called after every training step (report_progress draws the
      * progress line); NULL: none. */
@@ -133,8 +142,9 @@ typedef struct TrainOptions {
     void *report_ctx;
 } TrainOptions;
 
-/* Elaborates, loads data and plans a run. false: diagnostics in p->diag. */
-bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r);
+/* Elaborates, loads data and plans the run of member m (which must live
+ * as long as r). false: diagnostics in p->diag. */
+bool run_prepare(Program *p, const Member *m, const TrainOptions *o, Run *r);
 /* Trains up to `steps` more steps (the settings' remaining steps when < 0),
  * recording reports. Returns 0, or 3 on a non-finite value with
  * on_nonfinite = fail (r->diverged is set either way, and a diagnostic
@@ -153,6 +163,8 @@ int run_next_row(int *order, int n, int *cursor, Rng *rng);
 extern volatile sig_atomic_t train_interrupted;
 
 int runset_find(const struct RunSet *rs, const char *name);
+/* The train item of the run family named name, or NULL. */
+const AstNode *runset_find_family(const struct RunSet *rs, const char *name);
 /* Appends run, a zeroed or prepared Run from the heap; the set owns it. */
 void runset_push(RunSet *rs, Run *run);
 void runset_free(RunSet *rs);

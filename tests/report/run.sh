@@ -47,6 +47,16 @@ valid deep --runs 2 --expects 3
 expect "deep_sigmoid: stderr (no progress line off a terminal)" "" "$(cat "$tmp/deep/err")"
 no_temp_files deep_sigmoid
 
+# Run families: members named by their values, their family and axes in
+# the run headers, the summaries of the expects' lists.
+run family tests/golden/family_expect.vg
+expect "family: exit status" 1 "$rc"
+valid family --runs 7 --expects 7
+expect "family: a member's family and axes" 1 \
+    "$(grep -c '"name":"grid\[8, relu\]",.*"family":"grid","axes":{"w":8,"act":"relu"}' "$tmp/family/r.jsonl")"
+expect "family: a list's summary" 1 \
+    "$(grep -c '"lists":\[{"expr":"grid\[8, \*\].final.accuracy","n":2,"true":null,"hold":2,"nan":0,' "$tmp/family/r.jsonl")"
+
 # Exit 3 on a non-finite loss still writes complete files: the reports so
 # far, the run marked diverged, no expects (they are not checked).
 run nonfinite tests/golden/nonfinite.vg

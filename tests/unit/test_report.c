@@ -55,7 +55,10 @@ static int setup(void **state)
     remove(path);
     runset_push(&fx.rs, calloc(1, sizeof(Run)));
     TrainOptions o = {.seed = -1};
-    assert_true(run_prepare(&fx.prog, fx.prog.trains[0], &o, fx.rs.runs[0]));
+    Member *ms;
+    int nm;
+    assert_true(elab_members(&fx.prog, fx.prog.trains[0], &ms, &nm));
+    assert_true(run_prepare(&fx.prog, &ms[0], &o, fx.rs.runs[0]));
     assert_int_equal(run_train(&fx.prog, fx.rs.runs[0], -1, &o), 0);
     assert_int_equal(expect_check_all(&fx.prog, &fx.rs, fx.res), 1);
     fx.doc = (ReportDoc){.p = &fx.prog, .rs = &fx.rs, .file = "p.vg", .expects = fx.res,
@@ -155,7 +158,8 @@ static void test_json(void **state)
     char hex[65], want[80];
     snprintf(want, sizeof want, "\"sha256\":\"%s\"", sha256_hex(src->text, src->len, hex));
     assert_non_null(strstr(s, want));
-    assert_non_null(strstr(s, "\"call\":\"m()\",\"with\":null,\"seed\":5"));
+    assert_non_null(strstr(s, "\"call\":\"m()\",\"with\":null,\"family\":null,\"axes\":null,"
+                              "\"seed\":5"));
     /* absent: dead of a tanh layer, update_ratio at step 0 */
     assert_non_null(strstr(s, "\"dead\":null,\"update_ratio\":null"));
     assert_non_null(strstr(s, "\"bptt\":null,\"verdict\":"));
