@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "vg/blas.h"
+#include "vg/elab.h"
 #include "vg/metrics.h"
 #include "vg/sha256.h"
 
@@ -434,7 +435,8 @@ static int label_every(int n, double space, double need)
     return k;
 }
 
-static void heatmap_legend(FILE *out, const Scales *s, double x, double y0, double y1)
+/* viridis from the top (1) to the bottom (0) of a 12-px bar at x. */
+static void color_bar(FILE *out, double x, double y0, double y1)
 {
     enum { STRIPES = 48 };
     double h = (y1 - y0) / STRIPES;
@@ -445,6 +447,11 @@ static void heatmap_legend(FILE *out, const Scales *s, double x, double y0, doub
                 x, y0 + i * h, h + 0.3, rgb);
     }
     fputc('\n', out);
+}
+
+static void heatmap_legend(FILE *out, const Scales *s, double x, double y0, double y1)
+{
+    color_bar(out, x, y0, y1);
     Range r = s->agn;
     double step = ceil((r.hi - r.lo) / 8);
     for (double v = r.lo; v <= r.hi + 1e-9; v += step) {
@@ -688,6 +695,383 @@ static void overview(FILE *out, const ReportData *d, const Scales *s)
         free(names[i]);
 }
 
+/* ---- run families: a metric against each axis, and over two axes ---- */
+
+enum { FAMILY_MAX_AXES = 16, FIG_W = 420, FIG_H = 270, FIG_MAX_LABELS = 14 };
+
+/* A family's trained members as its figures see them: each member's
+ * position on each axis, and the axes' values in axis order. */
+typedef struct Family {
+    const char *name;
+    int naxes, n;                            /* axes; members with reports */
+    const char *vars[FAMILY_MAX_AXES];
+    int nvals[FAMILY_MAX_AXES];              /* distinct values of each axis */
+    const char **texts[FAMILY_MAX_AXES];     /* their texts, in axis order */
+    double *nums[FAMILY_MAX_AXES];           /* as numbers; NaN: not a number */
+    bool numeric[FAMILY_MAX_AXES];
+    bool seeds[FAMILY_MAX_AXES];             /* the axis sets the seed: replicates */
+    int *pos;                                /* member i, axis k: pos[i * naxes + k] */
+    const Run **runs;
+    const char *layer;                       /* the first layer, whose ratio is shown */
+} Family;
+
+/* The two metrics of a family's figures: how well each member trained, and
+ * how much gradient reached its first layer at initialisation. */
+enum { FIG_LOSS, FIG_RATIO, FIG_METRICS };
+
+static double fig_metric(const Family *f, int i, int which)
+{
+    const Run *r = f->runs[i];
+    if (which == FIG_LOSS)
+        return last_report(r)->loss;
+    int l = ir_find_layer(&r->g, f->layer);
+    return l < 0 ? NAN : first_report(r)->layers[l].ratio;
+}
+
+static void fig_metric_name(const Family *f, int which, char *buf, size_t n)
+{
+    if (which == FIG_LOSS)
+        snprintf(buf, n, "loss at the end");
+    else
+        snprintf(buf, n, "ratio of %s at step 0", f->layer);
+}
+
+static int family_value(Family *f, int k, const char *text)
+{
+    for (int v = 0; v < f->nvals[k]; v++)
+        if (strcmp(f->texts[k][v], text) == 0)
+            return v;
+    f->texts[k][f->nvals[k]] = text;
+    char *end;
+    double x = strtod(text, &end);
+    f->nums[k][f->nvals[k]] = *end || end == text ? NAN : x;
+    f->numeric[k] &= *end == '\0' && end != text;
+    return f->nvals[k]++;
+}
+
+static bool mentions(const AstNode *n, const char *name)
+{
+    if (!n)
+        return false;
+    if (n->kind == AST_NAME && strcmp(n->str, name) == 0)
+        return true;
+    if (mentions(n->a, name) || mentions(n->b, name))
+        return true;
+    for (const AstNode *c = n->list.head; c; c = c->next)
+        if (mentions(c, name))
+            return true;
+    return false;
+}
+
+/* The trained members of the family whose first member is runs[*i], which
+ * moves past the family's runs. false: no figures (fewer than two). */
+static bool family_of(const ReportDoc *d, int *i, Family *f)
+{
+    const AstNode *train = d->rs->runs[*i]->member->train;
+    int end = *i;
+    while (end < d->rs->n && d->rs->runs[end]->member &&
+           d->rs->runs[end]->member->train == train)
+        end++;
+    const Member *first = d->rs->runs[*i]->member;
+    *f = (Family){.name = train->str, .naxes = first->naxes};
+    f->runs = xmalloc(sizeof *f->runs * (size_t)(end - *i));
+    f->pos = xmalloc(sizeof *f->pos * (size_t)(end - *i) * (size_t)first->naxes);
+    for (int k = 0; k < f->naxes; k++) {
+        f->vars[k] = first->vars[k];
+        for (const AstNode *kv = train->list.head; kv; kv = kv->next)
+            f->seeds[k] |= strcmp(kv->str, "seed") == 0 && mentions(kv->a, f->vars[k]);
+        f->texts[k] = xmalloc(sizeof *f->texts[k] * (size_t)(end - *i));
+        f->nums[k] = xmalloc(sizeof *f->nums[k] * (size_t)(end - *i));
+        f->numeric[k] = true;
+    }
+    for (; *i < end; (*i)++) {
+        const Run *r = d->rs->runs[*i];
+        if (!r->ready || r->nreports == 0)
+            continue;
+        if (!f->layer)
+            f->layer = r->g.layers[0].name;
+        for (int k = 0; k < f->naxes; k++)
+            f->pos[f->n * f->naxes + k] = family_value(f, k, r->member->texts[k]);
+        f->runs[f->n++] = r;
+    }
+    return f->n >= 2;
+}
+
+static void family_free(Family *f)
+{
+    for (int k = 0; k < f->naxes; k++) {
+        free(f->texts[k]);
+        free(f->nums[k]);
+    }
+    free(f->pos);
+    free(f->runs);
+}
+
+/* The median, min and max of the metric over the members whose axis
+ * values match want (-1: any); NaN when none has a value that can be drawn
+ * (a ratio ≤ 0 cannot on its log scale). Returns how many had one. */
+static int fig_stats(const Family *f, const int *want, int which, double *med, double *lo,
+                     double *hi)
+{
+    double *xs = xmalloc(sizeof *xs * (size_t)f->n);
+    int n = 0;
+    for (int i = 0; i < f->n; i++) {
+        bool match = true;
+        for (int k = 0; k < f->naxes && match; k++)
+            match = want[k] < 0 || f->pos[i * f->naxes + k] == want[k];
+        double y = match ? fig_metric(f, i, which) : NAN;
+        if (isfinite(y) && (which != FIG_RATIO || y > 0))
+            xs[n++] = y;
+    }
+    *med = *lo = *hi = NAN;
+    if (n) {
+        *med = elab_median(xs, n);
+        *lo = xs[0];
+        *hi = xs[n - 1];
+    }
+    free(xs);
+    return n;
+}
+
+/* The y axis of a metric over its values: whole decades for the ratio, a
+ * linear span from 0 (or below) for the loss. */
+static Axis fig_value_axis(int which, Range r, double p0, double p1)
+{
+    if (which == FIG_RATIO)
+        return (Axis){.r = decades(r), .log = true, .p0 = p0, .p1 = p1};
+    if (r.lo > r.hi)
+        r = (Range){0, 1};
+    r.lo = fmin(r.lo, 0);
+    r.hi = r.hi > r.lo ? r.hi + 0.05 * (r.hi - r.lo) : r.lo + 1;
+    return (Axis){.r = r, .p0 = p0, .p1 = p1};
+}
+
+static void fig_widen(Range *r, int which, double v)
+{
+    if (which == FIG_RATIO)
+        widen_log(r, v);
+    else
+        widen(r, v);
+}
+
+/* The metric against axis k: the median over the other axes as a line,
+ * their min to max as a band. A numeric axis is drawn to scale (log when
+ * its values are positive and span 16× or more), any other one as
+ * categories in axis order. */
+static void axis_figure(FILE *out, const Family *f, int k, int which)
+{
+    int V = f->nvals[k];
+    double *med = xmalloc(sizeof(double) * (size_t)V * 3), *lo = med + V, *hi = lo + V;
+    int *cnt = xmalloc(sizeof *cnt * (size_t)V);
+    int want[FAMILY_MAX_AXES];
+    Range yr = EMPTY, xr = EMPTY;
+    bool logx = f->numeric[k];
+    for (int v = 0; v < V; v++) {
+        for (int j = 0; j < f->naxes; j++)
+            want[j] = j == k ? v : -1;
+        cnt[v] = fig_stats(f, want, which, &med[v], &lo[v], &hi[v]);
+        fig_widen(&yr, which, lo[v]);
+        fig_widen(&yr, which, hi[v]);
+        widen(&xr, f->nums[k][v]);
+        logx &= f->nums[k][v] > 0;
+    }
+    logx &= xr.hi >= 16 * xr.lo;
+    char what[128], ytitle[96];
+    fig_metric_name(f, which, ytitle, sizeof ytitle);
+    snprintf(what, sizeof what, "%s against %s", ytitle, f->vars[k]);
+    double x0 = 58, x1 = FIG_W - 16, y0 = 30, y1 = FIG_H - 44;
+    Axis ay = fig_value_axis(which, yr, y1, y0);
+    Axis ax = {.r = {0.5, V + 0.5}, .p0 = x0, .p1 = x1};
+    if (f->numeric[k]) {
+        Range r = logx ? (Range){log10(xr.lo), log10(xr.hi)} : xr;
+        double pad = r.hi > r.lo ? 0.05 * (r.hi - r.lo) : 0.5;
+        ax = (Axis){.r = {r.lo - pad, r.hi + pad}, .log = logx, .p0 = x0, .p1 = x1};
+    }
+    svg_open(out, FIG_W, FIG_H, NULL);
+    title(out, 10, what, f->name);
+    axis(out, &ay, false, x0, y0, x1, y1);
+    fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+            "stroke=\"#999\"/>\n", x0, y0, x1 - x0, y1 - y0);
+    double *px = xmalloc(sizeof *px * (size_t)V);
+    for (int v = 0; v < V; v++)
+        px[v] = map(&ax, f->numeric[k] ? f->nums[k][v] : v + 1);
+    int every = label_every(V, (x1 - x0) / V, 30);
+    for (int v = 0; v < V; v += every) {
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", px[v], y1 + 14);
+        esc(out, f->texts[k][v]);
+        fputs("</text>\n", out);
+    }
+    fputs("<polygon fill=\"#1f77b4\" fill-opacity=\"0.18\" stroke=\"none\" points=\"", out);
+    for (int v = 0; v < V; v++)
+        if (cnt[v])
+            fprintf(out, "%.1f,%.1f ", px[v], map(&ay, hi[v]));
+    for (int v = V - 1; v >= 0; v--)
+        if (cnt[v])
+            fprintf(out, "%.1f,%.1f ", px[v], map(&ay, lo[v]));
+    fputs("\"/>\n<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.8\" points=\"", out);
+    for (int v = 0; v < V; v++)
+        if (cnt[v])
+            fprintf(out, "%.1f,%.1f ", px[v], map(&ay, med[v]));
+    fputs("\"/>\n", out);
+    for (int v = 0; v < V; v++) {
+        if (!cnt[v])
+            continue;
+        fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.6\" fill=\"#1f77b4\"><title>",
+                px[v], map(&ay, med[v]));
+        esc(out, f->vars[k]);
+        fputs(" = ", out);
+        esc(out, f->texts[k][v]);
+        fputs(": median ", out);
+        num(out, med[v]);
+        fputs(", min ", out);
+        num(out, lo[v]);
+        fputs(", max ", out);
+        num(out, hi[v]);
+        fprintf(out, " over %d run%s</title></circle>\n", cnt[v], cnt[v] == 1 ? "" : "s");
+    }
+    axis_label(out, false, (x0 + x1) / 2, FIG_H - 10, f->vars[k]);
+    axis_label(out, true, 14, (y0 + y1) / 2, ytitle);
+    fputs("</svg>\n", out);
+    free(px);
+    free(cnt);
+    free(med);
+}
+
+/* The metric over two numeric axes a (up) and b (across), each cell the
+ * median over the other axes: the phase diagram of Schoenholz et al. 2017,
+ * Fig. 1. The ratio's colours are on a log scale. */
+static void pair_figure(FILE *out, const Family *f, int a, int b, int which)
+{
+    int A = f->nvals[a], B = f->nvals[b];
+    double *cell = xmalloc(sizeof *cell * (size_t)A * (size_t)B);
+    int *cnt = xmalloc(sizeof *cnt * (size_t)A * (size_t)B);
+    int want[FAMILY_MAX_AXES];
+    Range r = EMPTY;
+    for (int i = 0; i < A; i++)
+        for (int j = 0; j < B; j++) {
+            for (int k = 0; k < f->naxes; k++)
+                want[k] = k == a ? i : k == b ? j : -1;
+            double lo, hi;
+            cnt[i * B + j] = fig_stats(f, want, which, &cell[i * B + j], &lo, &hi);
+            fig_widen(&r, which, cell[i * B + j]);
+        }
+    if (which == FIG_RATIO)
+        r = decades(r);
+    else if (!(r.hi > r.lo))
+        r = r.lo > r.hi ? (Range){0, 1} : (Range){r.lo - 0.5, r.hi + 0.5};
+    char what[160], name[96];
+    fig_metric_name(f, which, name, sizeof name);
+    snprintf(what, sizeof what, "%s over %s and %s", name, f->vars[a], f->vars[b]);
+    double x0 = 58, x1 = FIG_W - 72, y0 = 30, y1 = FIG_H - 44;
+    double cw = (x1 - x0) / B, ch = (y1 - y0) / A;
+    svg_open(out, FIG_W, FIG_H, NULL);
+    title(out, 10, what, f->name);
+    for (int i = 0; i < A; i++)
+        for (int j = 0; j < B; j++) {
+            double v = cell[i * B + j];
+            char rgb[8];
+            if (isnan(v))
+                snprintf(rgb, sizeof rgb, "%s", ABSENT_COLOR);
+            else
+                viridis(((which == FIG_RATIO ? log10(v) : v) - r.lo) / (r.hi - r.lo), rgb);
+            fprintf(out, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\">"
+                    "<title>", x0 + j * cw, y1 - (i + 1) * ch, cw + 0.4, ch + 0.4, rgb);
+            fprintf(out, "%s = ", f->vars[a]);
+            esc(out, f->texts[a][i]);
+            fprintf(out, ", %s = ", f->vars[b]);
+            esc(out, f->texts[b][j]);
+            fputs(": median ", out);
+            num(out, v);
+            fprintf(out, " over %d run%s</title></rect>\n", cnt[i * B + j],
+                    cnt[i * B + j] == 1 ? "" : "s");
+        }
+    fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+            "stroke=\"#999\"/>\n", x0, y0, x1 - x0, y1 - y0);
+    int every = label_every(A, ch, 12);
+    for (int i = 0; i < A; i += every) {
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", x0 - 5,
+                y1 - (i + 0.5) * ch + 4);
+        esc(out, f->texts[a][i]);
+        fputs("</text>\n", out);
+    }
+    every = label_every(B, cw, 30);
+    for (int j = 0; j < B; j += every) {
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", x0 + (j + 0.5) * cw,
+                y1 + 14);
+        esc(out, f->texts[b][j]);
+        fputs("</text>\n", out);
+    }
+    axis_label(out, false, (x0 + x1) / 2, FIG_H - 10, f->vars[b]);
+    axis_label(out, true, 14, (y0 + y1) / 2, f->vars[a]);
+    /* the colour legend: a bar with the value axis beside it */
+    double lx = x1 + 10;
+    color_bar(out, lx, y0, y1);
+    Axis legend_axis = {.r = r, .log = which == FIG_RATIO, .p0 = y1, .p1 = y0};
+    double span = r.hi - r.lo, step = which == FIG_RATIO ? ceil(span / 8) : nice_step(span, 4);
+    for (double v = ceil(r.lo / step - 1e-9) * step; v <= r.hi + 1e-9 * step; v += step) {
+        double p = legend_axis.p0 + (v - r.lo) / span * (legend_axis.p1 - legend_axis.p0);
+        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#222\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\">", lx + 12, p, lx + 15, p, lx + 17, p + 4);
+        tick_label(out, &legend_axis, v);
+        fputs("</text>\n", out);
+    }
+    fputs("</svg>\n", out);
+    free(cnt);
+    free(cell);
+}
+
+/* Every run family's figures: for each metric, one chart against each
+ * axis with two values or more, and a heatmap over each pair of numeric
+ * axes. An axis that sets the seed (`{ seed = s }`) holds replicates: the
+ * figures summarise over it instead of drawing against it. */
+static void families(FILE *out, const ReportDoc *d)
+{
+    bool any = false;
+    for (int i = 0; i < d->rs->n;) {
+        const Run *r = d->rs->runs[i];
+        if (!r->member || r->member->naxes == 0) {
+            i++;
+            continue;
+        }
+        Family f;
+        if (!family_of(d, &i, &f)) {
+            family_free(&f);
+            continue;
+        }
+        if (!any)
+            fputs("<section class=\"families\"><h2>Run families</h2>\n<p class=\"meta\">Lines: "
+                  "the median over the family's other axes; bands: their min to max. Heatmaps: "
+                  "the median over the other axes.</p>\n", out);
+        any = true;
+        fputs("<h3>", out);
+        esc(out, f.name);
+        fputs("[", out);
+        for (int k = 0; k < f.naxes; k++) {
+            fputs(k ? ", " : "", out);
+            esc(out, f.vars[k]);
+        }
+        fprintf(out, "]: %d members</h3>\n<div class=\"figs\">\n", f.n);
+        /* a family over seeds alone is drawn against its seeds: the spread */
+        bool only_seeds = true;
+        for (int k = 0; k < f.naxes; k++)
+            only_seeds &= f.seeds[k];
+        for (int m = 0; m < FIG_METRICS; m++) {
+            for (int k = 0; k < f.naxes; k++)
+                if (f.nvals[k] >= 2 && (!f.seeds[k] || only_seeds))
+                    axis_figure(out, &f, k, m);
+            for (int a = 0; a < f.naxes; a++)
+                for (int b = a + 1; b < f.naxes; b++)
+                    if (f.numeric[a] && f.numeric[b] && f.nvals[a] >= 2 && f.nvals[b] >= 2 &&
+                        !f.seeds[a] && !f.seeds[b])
+                        pair_figure(out, &f, a, b, m);
+        }
+        fputs("</div>\n", out);
+        family_free(&f);
+    }
+    if (any)
+        fputs("</section>\n", out);
+}
+
 /* ---- HTML ---- */
 
 static const char css[] =
@@ -714,7 +1098,10 @@ static const char css[] =
     ".badge{display:inline-block;min-width:44px;text-align:center;border-radius:3px;"
     "color:#fff;font-weight:600;font-size:12px;margin-right:6px}\n"
     ".PASS{background:#1a7f37}.FAIL,.ERROR{background:#cf222e}.SKIP{background:#9a6700}\n"
-    "code{font-size:13px}.msg{color:#555}.msg.list{margin-left:4.5em;font-family:monospace}\n";
+    "code{font-size:13px}.msg{color:#555}.msg.list{margin-left:4.5em;font-family:monospace}\n"
+    "h3{font-size:14px;margin:12px 0 6px}\n"
+    ".figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(380px,1fr));gap:12px}\n"
+    ".figs svg{max-width:520px}\n";
 
 static void run_head(FILE *out, const ReportRun *r)
 {
@@ -871,6 +1258,7 @@ void report_write_html(FILE *out, const ReportData *d)
     fputs("<p class=\"meta\">Solid: the first report; dashed: the last. A line that falls "
           "toward the input (left) is a gradient that vanishes with depth.</p></section>\n", out);
     expects(out, d);
+    families(out, d);
     /* one grid column per run, one grid row per kind of chart */
     int rows = 5 + s.has_bptt;
     fprintf(out, "<div class=\"runs\" style=\"grid-template-rows:repeat(%d,auto)\">\n", rows);

@@ -54,6 +54,11 @@ expect "family: exit status" 1 "$rc"
 valid family --runs 7 --expects 7
 expect "family: a member's family and axes" 1 \
     "$(grep -c '"name":"grid\[8, relu\]",.*"family":"grid","axes":{"w":8,"act":"relu"}' "$tmp/family/r.jsonl")"
+if $py "$here/check_family_figures.py" "$tmp/family/r.jsonl" "$tmp/family/r.html" \
+    >"$tmp/family/figures" 2>&1; then ok; else cat "$tmp/family/figures"; bad "family: figures"; fi
+# seeds[s]: loss and ratio against s; grid[w, act]: both against w and act
+expect "family: its figures" 6 \
+    "$(sed -n '/<section class="families">/,/<\/section>/p' "$tmp/family/r.html" | grep -c '<svg')"
 expect "family: a list's summary" 1 \
     "$(grep -c '"lists":\[{"expr":"grid\[8, \*\].final.accuracy","n":2,"true":null,"hold":2,"nan":0,' "$tmp/family/r.jsonl")"
 
