@@ -123,26 +123,26 @@ static Range decades(Range r)
     return d;
 }
 
-static const Report *first_report(const Run *r)
+static const Report *first_report(const ReportRun *r)
 {
     return r->nreports ? &r->reports[0] : NULL;
 }
 
-static const Report *last_report(const Run *r)
+static const Report *last_report(const ReportRun *r)
 {
     return r->nreports ? &r->reports[r->nreports - 1] : NULL;
 }
 
-static void scan_run(const Run *r, Scales *s)
+static void scan_run(const ReportRun *r, Scales *s)
 {
     /* the steps done, not planned: an interrupted run's curve fills the axis */
-    if (r->step > s->steps)
-        s->steps = (double)r->step;
+    if (r->steps > s->steps)
+        s->steps = (double)r->steps;
     for (int k = 0; k < r->nreports; k++) {
         const Report *rep = &r->reports[k];
         widen(&s->loss, rep->loss);
         bool edge = k == 0 || k == r->nreports - 1;
-        for (int l = 0; l < r->g.nlayers; l++) {
+        for (int l = 0; l < r->nlayers; l++) {
             const LayerMetrics *m = &rep->layers[l];
             double a = m->act_grad_norm;
             widen_log(&s->agn, a);
@@ -164,12 +164,11 @@ static void scan_run(const Run *r, Scales *s)
     }
 }
 
-static void scales(const ReportDoc *d, Scales *s)
+static void scales(const ReportData *d, Scales *s)
 {
     *s = (Scales){.agn = EMPTY, .ratio = EMPTY, .loss = EMPTY, .bptt = EMPTY};
-    for (int i = 0; i < d->rs->n; i++)
-        if (d->rs->runs[i]->ready)
-            scan_run(d->rs->runs[i], s);
+    for (int i = 0; i < d->nruns; i++)
+        scan_run(&d->runs[i], s);
     s->agn = decades(s->agn);
     s->ratio = decades(s->ratio);
     s->bptt = decades(s->bptt);
@@ -477,10 +476,9 @@ static void heatmap_legend(FILE *out, const Scales *s, double x, double y0, doub
     }
 }
 
-static void heatmap(FILE *out, const Run *r, const Scales *s)
+static void heatmap(FILE *out, const ReportRun *r, const Scales *s)
 {
-    const IrGraph *g = &r->g;
-    int L = g->nlayers, K = r->nreports;
+    int L = r->nlayers, K = r->nreports;
     double x0 = 62, x1 = CHART_W - 72, y0 = 30, y1 = CHART_H - 44;
     double cw = (x1 - x0) / (K ? K : 1), ch = (y1 - y0) / L;
     svg_open(out, CHART_W, CHART_H, NULL);
@@ -492,7 +490,7 @@ static void heatmap(FILE *out, const Run *r, const Scales *s)
             cell_color(v, s->agn, rgb);
             fprintf(out, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\">"
                     "<title>", x0 + k * cw, y0 + l * ch, cw + 0.4, ch + 0.4, rgb);
-            esc(out, g->layers[l].name);
+            esc(out, r->layers[l]);
             fprintf(out, ", step %ld: act_grad_norm ", r->reports[k].step);
             num(out, v);
             fputs("</title></rect>\n", out);
@@ -504,7 +502,7 @@ static void heatmap(FILE *out, const Run *r, const Scales *s)
     for (int l = 0; l < L; l += every) {
         fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", x0 - 5,
                 y0 + (l + 0.5) * ch + 4);
-        esc(out, g->layers[l].name);
+        esc(out, r->layers[l]);
         fputs("</text>\n", out);
     }
     every = label_every(K, cw, 34);
@@ -519,20 +517,20 @@ static void heatmap(FILE *out, const Run *r, const Scales *s)
 
 /* ---- ratio against depth ---- */
 
-static const char **layer_names(const Run *r)
+static const char **layer_names(const ReportRun *r)
 {
-    const char **names = xmalloc(sizeof *names * (size_t)r->g.nlayers);
-    for (int l = 0; l < r->g.nlayers; l++)
-        names[l] = r->g.layers[l].name;
+    const char **names = xmalloc(sizeof *names * (size_t)r->nlayers);
+    for (int l = 0; l < r->nlayers; l++)
+        names[l] = r->layers[l];
     return names;
 }
 
 /* One metric of every layer of a report as a series. */
-static void add_layers(Chart *c, const Run *r, const Report *rep, MetricId id, const char *color,
+static void add_layers(Chart *c, const ReportRun *r, const Report *rep, MetricId id, const char *color,
                        bool dashed, const char *const *names)
 {
-    Series *s = add_series(c, r->g.nlayers, color, dashed);
-    for (int l = 0; l < r->g.nlayers; l++)
+    Series *s = add_series(c, r->nlayers, color, dashed);
+    for (int l = 0; l < r->nlayers; l++)
         s->y[l] = metric_get(&rep->layers[l], id);
     s->xnames = names;
 }
@@ -564,7 +562,7 @@ static void depth_axes(Chart *c, const Scales *s, int L, const char *const *name
             c->x0, (double)c->h - 7);
 }
 
-static void depth_chart(FILE *out, const Run *r, const Scales *s)
+static void depth_chart(FILE *out, const ReportRun *r, const Scales *s)
 {
     const char **names = layer_names(r);
     const Report *ends[2] = {first_report(r), last_report(r)};
@@ -579,14 +577,14 @@ static void depth_chart(FILE *out, const Run *r, const Scales *s)
     }
     chart_begin(&c, CHART_W, CHART_H, NULL, "gradient ratio against depth", r->name, 58, 56);
     Axis ax, ay;
-    depth_axes(&c, s, r->g.nlayers, names, &ax, &ay);
+    depth_axes(&c, s, r->nlayers, names, &ax, &ay);
     chart_end(&c, &ax, &ay);
     free(names);
 }
 
 /* ---- the loss curve ---- */
 
-static void loss_chart(FILE *out, const Run *r, const Scales *s)
+static void loss_chart(FILE *out, const ReportRun *r, const Scales *s)
 {
     Chart c = {.out = out};
     Series *sl = add_series(&c, r->nreports, series_colors[0], false);
@@ -616,20 +614,20 @@ static void loss_chart(FILE *out, const Run *r, const Scales *s)
 
 /* ---- BPTT ---- */
 
-static bool recurrent(const Run *r)
+static bool recurrent(const ReportRun *r)
 {
     const Report *rep = first_report(r);
-    for (int l = 0; rep && l < r->g.nlayers; l++)
+    for (int l = 0; rep && l < r->nlayers; l++)
         if (rep->layers[l].bptt)
             return true;
     return false;
 }
 
-static void bptt_chart(FILE *out, const Run *r, const Scales *s)
+static void bptt_chart(FILE *out, const ReportRun *r, const Scales *s)
 {
     const Report *ends[2] = {first_report(r), last_report(r)};
     Chart c = {.out = out};
-    for (int l = 0, color = 0; l < r->g.nlayers && c.n + 2 <= 2 * NCOLORS; l++) {
+    for (int l = 0, color = 0; l < r->nlayers && c.n + 2 <= 2 * NCOLORS; l++) {
         if (!ends[0]->layers[l].bptt)
             continue;
         for (int e = 0; e < 2; e++) {
@@ -639,7 +637,7 @@ static void bptt_chart(FILE *out, const Run *r, const Scales *s)
             Series *sb = add_series(&c, m->bptt_len, series_colors[color % NCOLORS], e == 1);
             for (int t = 0; t < m->bptt_len; t++)
                 sb->y[t] = m->bptt[t];
-            snprintf(sb->name, sizeof sb->name, "%s, step %ld", r->g.layers[l].name,
+            snprintf(sb->name, sizeof sb->name, "%s, step %ld", r->layers[l],
                      ends[e]->step);
             sb->xunit = "t";
         }
@@ -659,21 +657,21 @@ static void bptt_chart(FILE *out, const Run *r, const Scales *s)
 
 /* ---- the overview: every run's ratio against depth in one chart ---- */
 
-static void overview(FILE *out, const ReportDoc *d, const Scales *s)
+static void overview(FILE *out, const ReportData *d, const Scales *s)
 {
-    const Run *deepest = NULL;
-    for (int i = 0; i < d->rs->n; i++) {
-        const Run *r = d->rs->runs[i];
-        if (r->ready && r->nreports && (!deepest || r->g.nlayers > deepest->g.nlayers))
+    const ReportRun *deepest = NULL;
+    for (int i = 0; i < d->nruns; i++) {
+        const ReportRun *r = &d->runs[i];
+        if (r->nreports && (!deepest || r->nlayers > deepest->nlayers))
             deepest = r;
     }
     if (!deepest)
         return;
     const char **names[NCOLORS] = {0};
     Chart c = {.out = out};
-    for (int i = 0, color = 0; i < d->rs->n && color < NCOLORS; i++) {
-        const Run *r = d->rs->runs[i];
-        if (!r->ready || !r->nreports)
+    for (int i = 0, color = 0; i < d->nruns && color < NCOLORS; i++) {
+        const ReportRun *r = &d->runs[i];
+        if (!r->nreports)
             continue;
         const Report *ends[2] = {first_report(r), last_report(r)};
         names[color] = layer_names(r);
@@ -690,7 +688,7 @@ static void overview(FILE *out, const ReportDoc *d, const Scales *s)
                 NULL, 58, 56);
     Axis ax, ay;
     const char **deep_names = layer_names(deepest);
-    depth_axes(&c, s, deepest->g.nlayers, deep_names, &ax, &ay);
+    depth_axes(&c, s, deepest->nlayers, deep_names, &ax, &ay);
     chart_end(&c, &ax, &ay);
     free(deep_names);
     for (int i = 0; i < NCOLORS; i++)
@@ -1153,27 +1151,25 @@ static const char css[] =
     ".figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(380px,1fr));gap:12px}\n"
     ".figs svg{max-width:520px}\n";
 
-static void run_head(FILE *out, const Run *r)
+static void run_head(FILE *out, const ReportRun *r)
 {
-    char *call = report_call_text(r);
     fputs("<div class=\"cell run-head\"><h2>run ", out);
     esc(out, r->name);
     fputs("</h2><p><code>", out);
-    esc(out, call);
-    if (r->ast->str2) {
+    esc(out, r->call);
+    if (r->with) {
         fputs(" with ", out);
-        esc(out, r->ast->str2);
+        esc(out, r->with);
     }
     fprintf(out, "</code></p><p>%ld of %ld steps · batch %ld · probe %d rows · seed %llu · "
-            "%d report%s</p>", r->step, r->set.steps, r->set.batch, r->probe.batch,
-            (unsigned long long)r->set.seed, r->nreports, r->nreports == 1 ? "" : "s");
+            "%d report%s</p>", r->steps, r->planned, r->batch, r->probe_rows,
+            r->seed, r->nreports, r->nreports == 1 ? "" : "s");
     if (r->diverged)
         fprintf(out, "<p class=\"bad\">diverged at step %ld</p>", r->diverged_at);
     fputs("</div>\n", out);
-    free(call);
 }
 
-static void final_table(FILE *out, const Run *r)
+static void final_table(FILE *out, const ReportRun *r)
 {
     const Report *rep = last_report(r);
     fputs("<div class=\"cell\">", out);
@@ -1191,14 +1187,14 @@ static void final_table(FILE *out, const Run *r)
     }
     fputs("</p>\n<div style=\"overflow-x:auto\"><table><thead><tr><th>layer</th>", out);
     MetricId cols[REPORT_MAX_COLUMNS];
-    int ncols = report_columns(r, cols);
+    int ncols = report_data_columns(r->recurrent, cols);
     for (int k = 0; k < ncols; k++)
         fprintf(out, "<th>%s</th>", metric_names[cols[k]]);
     fputs("<th>verdict</th></tr></thead><tbody>\n", out);
-    for (int l = 0; l < r->g.nlayers; l++) {
+    for (int l = 0; l < r->nlayers; l++) {
         const LayerMetrics *m = &rep->layers[l];
         fputs("<tr><td>", out);
-        esc(out, r->g.layers[l].name);
+        esc(out, r->layers[l]);
         fputs("</td>", out);
         for (int k = 0; k < ncols; k++) {
             fputs("<td>", out);
@@ -1211,47 +1207,46 @@ static void final_table(FILE *out, const Run *r)
     fputs("</tbody></table></div></div>\n", out);
 }
 
-static void side(FILE *out, const Value *v)
+static void side(FILE *out, const ReportSide *v)
 {
-    if (v->kind == VAL_NUM) {
+    if (v->is_num)
         num(out, v->num);
-        return;
-    }
-    char *t = report_value_text(v);
-    esc(out, t);
-    free(t);
+    else
+        esc(out, v->text);
 }
 
-static void expects(FILE *out, const ReportDoc *d)
+static void expects(FILE *out, const ReportData *d)
 {
-    if (d->p->nexpects == 0)
+    if (!d->has_expects)
         return;
     fputs("<section><h2>Expectations</h2>\n", out);
-    if (!d->expects) {
+    if (!d->expects_checked) {
         fputs("<p class=\"none\">not checked: a run failed or was interrupted</p></section>\n",
               out);
         return;
     }
     fputs("<ul class=\"expects\">\n", out);
     for (int i = 0; i < d->nexpects; i++) {
-        const ExpectResult *e = &d->expects[i];
-        const char *o = expect_outcome_name(e->outcome);
-        char *text = report_expr_text(e->ast->a);
-        fprintf(out, "<li><span class=\"badge %s\">%s</span><code>", o, o);
-        esc(out, text);
+        const ReportExpect *e = &d->expects[i];
+        fputs("<li><span class=\"badge ", out);
+        esc(out, e->outcome);
+        fputs("\">", out);
+        esc(out, e->outcome);
+        fputs("</span><code>", out);
+        esc(out, e->expr);
         fputs("</code>", out);
-        if (e->has_sides && e->outcome != EXPECT_ERROR) {
+        if (e->op) {
             fputs(" <span class=\"msg\">[", out);
             side(out, &e->lhs);
             fputc(' ', out);
-            esc(out, ast_op_name(e->ast->a->op));
+            esc(out, e->op);
             fputc(' ', out);
             side(out, &e->rhs);
             fputs("]</span>", out);
         }
-        if (e->ast->str2) {
+        if (e->message) {
             fputs(" <span class=\"msg\">— ", out);
-            esc(out, e->ast->str2);
+            esc(out, e->message);
             fputs("</span>", out);
         }
         for (int j = 0; j < e->nlists; j++) {
@@ -1260,7 +1255,8 @@ static void expects(FILE *out, const ReportDoc *d)
             FILE *m = open_memstream(&line, &len);
             if (!m)
                 continue;
-            expect_print_list(m, &e->lists[j]);
+            fputs(e->lists[j].expr, m);
+            expect_print_list_values(m, &e->lists[j].s);
             fclose(m);
             fputs("<br/><span class=\"msg list\">", out);
             esc(out, line);
@@ -1268,12 +1264,11 @@ static void expects(FILE *out, const ReportDoc *d)
             free(line);
         }
         fputs("</li>\n", out);
-        free(text);
     }
     fputs("</ul></section>\n", out);
 }
 
-static void figure(FILE *out, void (*chart)(FILE *, const Run *, const Scales *), const Run *r,
+static void figure(FILE *out, void (*chart)(FILE *, const ReportRun *, const Scales *), const ReportRun *r,
                    const Scales *s)
 {
     fputs("<div class=\"cell\">\n", out);
@@ -1284,23 +1279,24 @@ static void figure(FILE *out, void (*chart)(FILE *, const Run *, const Scales *)
     fputs("</div>\n", out);
 }
 
-static void head(FILE *out, const ReportDoc *d)
+static void head(FILE *out, const ReportData *d)
 {
-    const Program *p = d->p;
-    char hex[65] = "", blas[128];
-    if (p->root_file >= 0)
-        sha256_hex(p->sources.files[p->root_file].text, p->sources.files[p->root_file].len, hex);
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n"
           "<title>vg: gradient flow of ", out);
     esc(out, d->file);
     fprintf(out, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>Gradient flow of ", css);
     esc(out, d->file);
-    fprintf(out, "</h1>\n<p class=\"meta\">vg %s · sha256 <code>%.16s…</code> · %s</p>\n",
-            VG_VERSION, hex, blas_describe(blas, sizeof blas));
+    fputs("</h1>\n<p class=\"meta\">vg ", out);
+    esc(out, d->vg);
+    fputs(" · sha256 <code>", out);
+    fwrite(d->sha256, 1, strnlen(d->sha256, 16), out);
+    fputs("…</code> · ", out);
+    esc(out, d->blas);
+    fputs("</p>\n", out);
 }
 
-void report_write_html(FILE *out, const ReportDoc *d)
+void report_write_html(FILE *out, const ReportData *d)
 {
     Scales s;
     scales(d, &s);
@@ -1314,10 +1310,8 @@ void report_write_html(FILE *out, const ReportDoc *d)
     /* one grid column per run, one grid row per kind of chart */
     int rows = 5 + s.has_bptt;
     fprintf(out, "<div class=\"runs\" style=\"grid-template-rows:repeat(%d,auto)\">\n", rows);
-    for (int i = 0; i < d->rs->n; i++) {
-        const Run *r = d->rs->runs[i];
-        if (!r->ready)
-            continue;
+    for (int i = 0; i < d->nruns; i++) {
+        const ReportRun *r = &d->runs[i];
         run_head(out, r);
         figure(out, heatmap, r, &s);
         figure(out, depth_chart, r, &s);
