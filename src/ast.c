@@ -34,6 +34,7 @@ static const char *const kind_names[] = {
     [AST_NUM] = "num", [AST_STR] = "str", [AST_BOOL] = "bool", [AST_NAME] = "name",
     [AST_UNARY] = "unary", [AST_BINARY] = "binary", [AST_CALL] = "call",
     [AST_KWARG] = "kwarg", [AST_MEMBER] = "member", [AST_INDEX] = "index",
+    [AST_STAR] = "*", [AST_LIST] = "list", [AST_AXIS] = "axis",
     [AST_INPUT] = "input", [AST_ASSIGN] = "assign", [AST_LAYER] = "layer",
     [AST_FOR] = "for", [AST_IF] = "if", [AST_RETURN] = "return",
     [AST_EXPR_STMT] = "expr", [AST_IMPORT] = "import", [AST_LET] = "let",
@@ -74,7 +75,7 @@ const char *ast_op_name(int op)
 
 /* Integers as integers; anything else in the fewest digits that read back
  * to the same double, with C's "e-05" shortened to "e-5". */
-static void print_num(FILE *out, double v)
+void ast_print_num(FILE *out, double v)
 {
     char buf[40];
     if (v == floor(v) && fabs(v) < 1e15) {
@@ -99,7 +100,7 @@ static void print_num(FILE *out, double v)
     fputs(buf, out);
 }
 
-static void print_str(FILE *out, const char *s)
+void ast_print_str(FILE *out, const char *s)
 {
     fputc('"', out);
     for (; *s; s++) {
@@ -163,8 +164,8 @@ static void expr(FILE *out, const AstNode *e, int min)
     if (p < min)
         fputc('(', out);
     switch (e->kind) {
-    case AST_NUM: print_num(out, e->num); break;
-    case AST_STR: print_str(out, e->str); break;
+    case AST_NUM: ast_print_num(out, e->num); break;
+    case AST_STR: ast_print_str(out, e->str); break;
     case AST_BOOL: fputs(e->boolean ? "true" : "false", out); break;
     case AST_NAME: fputs(e->str, out); break;
     case AST_UNARY:
@@ -196,7 +197,15 @@ static void expr(FILE *out, const AstNode *e, int min)
     case AST_INDEX:
         expr(out, e->a, P_POSTFIX);
         fputc('[', out);
-        expr(out, e->b, 0);
+        args(out, &e->list);
+        fputc(']', out);
+        break;
+    case AST_STAR:
+        fputc('*', out);
+        break;
+    case AST_LIST:
+        fputc('[', out);
+        args(out, &e->list);
         fputc(']', out);
         break;
     default:
@@ -303,6 +312,7 @@ void ast_print(FILE *out, const AstNode *n, int indent)
         return;
     case AST_NUM: case AST_STR: case AST_BOOL: case AST_NAME: case AST_UNARY:
     case AST_BINARY: case AST_CALL: case AST_KWARG: case AST_MEMBER: case AST_INDEX:
+    case AST_STAR: case AST_LIST:
         expr(out, n, 0);
         return;
     default:
@@ -347,7 +357,7 @@ void ast_print(FILE *out, const AstNode *n, int indent)
         break;
     case AST_IMPORT:
         fputs("import ", out);
-        print_str(out, n->str);
+        ast_print_str(out, n->str);
         break;
     case AST_LET:
         fprintf(out, "let %s = ", n->str);
@@ -364,7 +374,20 @@ void ast_print(FILE *out, const AstNode *n, int indent)
         key_values(out, &n->list, indent);
         break;
     case AST_TRAIN:
-        fprintf(out, "train %s = ", n->str);
+        fprintf(out, "train %s", n->str);
+        if (n->list2.n) {
+            fputc('[', out);
+            for (const AstNode *x = n->list2.head; x; x = x->next) {
+                fprintf(out, "%s%s in ", x == n->list2.head ? "" : ", ", x->str);
+                expr(out, x->a, 0);
+                if (x->b) {
+                    fputs("..", out);
+                    expr(out, x->b, 0);
+                }
+            }
+            fputc(']', out);
+        }
+        fputs(" = ", out);
         expr(out, n->a, 0);
         if (n->str2)
             fprintf(out, " with %s", n->str2);
@@ -381,7 +404,7 @@ void ast_print(FILE *out, const AstNode *n, int indent)
         expr(out, n->a, 0);
         if (n->str2) {
             fputs(", ", out);
-            print_str(out, n->str2);
+            ast_print_str(out, n->str2);
         }
         break;
     default:
@@ -408,10 +431,11 @@ void ast_dump(FILE *out, const AstNode *n)
         return;
     }
     switch (n->kind) {
-    case AST_NUM: print_num(out, n->num); return;
-    case AST_STR: print_str(out, n->str); return;
+    case AST_NUM: ast_print_num(out, n->num); return;
+    case AST_STR: ast_print_str(out, n->str); return;
     case AST_BOOL: fputs(n->boolean ? "true" : "false", out); return;
     case AST_NAME: fputs(n->str, out); return;
+    case AST_STAR: fputc('*', out); return;
     case AST_PROGRAM:
         fputs("(program", out);
         for (const AstNode *it = n->list.head; it; it = it->next) {
@@ -452,8 +476,19 @@ void ast_dump(FILE *out, const AstNode *n)
     case AST_INDEX:
         fputs("[] ", out);
         ast_dump(out, n->a);
-        fputc(' ', out);
-        ast_dump(out, n->b);
+        dump_list(out, &n->list);
+        break;
+    case AST_LIST:
+        fputs("list", out);
+        dump_list(out, &n->list);
+        break;
+    case AST_AXIS:
+        fprintf(out, "in %s ", n->str);
+        ast_dump(out, n->a);
+        if (n->b) {
+            fputc(' ', out);
+            ast_dump(out, n->b);
+        }
         break;
     case AST_INPUT:
         fprintf(out, "input %s", n->str);
@@ -499,7 +534,7 @@ void ast_dump(FILE *out, const AstNode *n)
         break;
     case AST_IMPORT:
         fputs("import ", out);
-        print_str(out, n->str);
+        ast_print_str(out, n->str);
         break;
     case AST_MODEL:
     case AST_DEF:
@@ -521,6 +556,11 @@ void ast_dump(FILE *out, const AstNode *n)
         break;
     case AST_TRAIN:
         fprintf(out, "train %s ", n->str);
+        if (n->list2.n) {
+            fputs("(axes", out);
+            dump_list(out, &n->list2);
+            fputs(") ", out);
+        }
         ast_dump(out, n->a);
         if (n->str2)
             fprintf(out, " (with %s)", n->str2);
@@ -531,7 +571,7 @@ void ast_dump(FILE *out, const AstNode *n)
         ast_dump(out, n->a);
         if (n->str2) {
             fputc(' ', out);
-            print_str(out, n->str2);
+            ast_print_str(out, n->str2);
         }
         break;
     default:

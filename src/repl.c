@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <histedit.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -183,7 +184,8 @@ static void not_trained(Repl *r, const Run *run)
             run->name, run->name);
 }
 
-/* Every metric of one layer at one report, one per line. */
+/* Every metric of one layer at one report, one per line (those of
+ * recurrent layers only where they apply). */
 static void show_layer(Repl *r, const Run *run, const Report *rep, const char *name)
 {
     int l = ir_find_layer(&run->g, name);
@@ -191,8 +193,9 @@ static void show_layer(Repl *r, const Run *run, const Report *rep, const char *n
     char buf[32];
     fprintf(r->out, "%s at step %ld: %s\n", name, rep->step, verdict_name(m->verdict));
     for (int k = 0; k < M_COUNT; k++)
-        fprintf(r->out, "  %-14s %s\n", metric_names[k],
-                report_num(metric_get(m, (MetricId)k), buf, sizeof buf));
+        if (!metric_recurrent((MetricId)k) || !isnan(metric_get(m, (MetricId)k)))
+            fprintf(r->out, "  %-14s %s\n", metric_names[k],
+                    report_num(metric_get(m, (MetricId)k), buf, sizeof buf));
     if (m->bptt) {
         fprintf(r->out, "  %-14s", "bptt");
         for (int t = 0; t < m->bptt_len; t++)
@@ -288,6 +291,28 @@ static void retire(Repl *r, int i)
  * elaborated, its data loaded and its buffers planned when it is defined,
  * so its mistakes show at once; training waits for `:run`. A run that
  * fails to prepare leaves the run of its name, if any, in place. */
+static int sync_member(Repl *r, const Member *m)
+{
+    const AstNode *t = m->train;
+    Run *fresh = xcalloc(1, sizeof *fresh);
+    TrainOptions o = {.seed = -1, .max_memory = TRAIN_DEFAULT_MAX_MEMORY};
+    if (!run_prepare(&r->p, m, &o, fresh)) {
+        run_free(fresh);
+        free(fresh);
+        return EXIT_ERROR;
+    }
+    int old = runset_find(&r->runs, fresh->name);
+    runset_push(&r->runs, fresh);
+    if (old >= 0)
+        retire(r, old);
+    fprintf(r->out, "run %s: ", fresh->name);
+    ast_print(r->out, t->a, 0);
+    if (t->str2)
+        fprintf(r->out, " with %s", t->str2);
+    fprintf(r->out, ", %ld steps; ':run %s' trains it\n", fresh->set.steps, fresh->name);
+    return 0;
+}
+
 static int sync_runs(Repl *r)
 {
     int code = 0;
@@ -296,23 +321,14 @@ static int sync_runs(Repl *r)
         if (was_seen(r, t))
             continue;
         VEC_PUSH(r->seen, r->nseen, r->seencap, t);
-        Run *fresh = xcalloc(1, sizeof *fresh);
-        TrainOptions o = {.seed = -1, .max_memory = TRAIN_DEFAULT_MAX_MEMORY};
-        if (!run_prepare(&r->p, t, &o, fresh)) {
-            run_free(fresh);
-            free(fresh);
+        Member *ms;
+        int nm;
+        if (!elab_members(&r->p, t, &ms, &nm)) {
             code = EXIT_ERROR;
             continue;
         }
-        int old = runset_find(&r->runs, fresh->name);
-        runset_push(&r->runs, fresh);
-        if (old >= 0)
-            retire(r, old);
-        fprintf(r->out, "run %s: ", fresh->name);
-        ast_print(r->out, t->a, 0);
-        if (t->str2)
-            fprintf(r->out, " with %s", t->str2);
-        fprintf(r->out, ", %ld steps; ':run %s' trains it\n", fresh->set.steps, fresh->name);
+        for (int j = 0; j < nm; j++)
+            code |= sync_member(r, &ms[j]);
     }
     return code;
 }

@@ -64,6 +64,20 @@ typedef struct OpCtx {
                                t = 1..T */
 } OpCtx;
 
+/* What a recurrent op's nonlinearities did in the forward pass just run,
+ * for the report: over every (example, step, unit) entry, each part's mean
+ * value and the fraction of entries whose local derivative is below 1% of
+ * its maximum (saturated). NaN for a part the op does not have: lstm has
+ * input, forget and output gates and the cell's tanh; gru its update (z)
+ * and reset (r) gates; rnn its activation, when that saturates. */
+typedef enum RecurrentPart {
+    RP_INPUT_GATE, RP_FORGET_GATE, RP_OUTPUT_GATE, RP_UPDATE_GATE, RP_RESET_GATE,
+    RP_CELL, RP_ACTIVATION, RP_COUNT
+} RecurrentPart;
+typedef struct RecurrentStats {
+    double mean[RP_COUNT], saturation[RP_COUNT];
+} RecurrentStats;
+
 typedef struct OpDef {
     const char *name;       /* as written in .vg ("dense", "+") */
     const char *sig;        /* "x:T units:I init:Z=xavier_uniform bias:B=true" */
@@ -74,6 +88,9 @@ typedef struct OpDef {
     size_t (*work_floats)(const IrNode *n, const IrGraph *g, int batch);
     void (*forward)(const OpCtx *c);
     void (*backward)(const OpCtx *c);
+    /* Recurrent ops: their parts' statistics after a forward, before the
+     * backward overwrites the saved gates (RecurrentStats). */
+    void (*part_stats)(const OpCtx *c, RecurrentStats *s);
     /* Activations: φ(z) and φ′(z); max_deriv is sup φ′ (for saturation,
      * "below 1% of the maximum derivative"). relu_family marks ops whose
      * dead units are exact zeros. */

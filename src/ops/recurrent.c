@@ -252,7 +252,7 @@ static void rec_backward(const OpCtx *c)
         }
 }
 
-/* ---- rnn ---- */
+/* ---- the parts' statistics for the report (ops.h) ---- */
 
 enum { RNN_ACT = 2 };
 
@@ -260,6 +260,67 @@ static const OpDef *rnn_act(const OpCtx *c)
 {
     return op_def(c->node->args[RNN_ACT].op);
 }
+
+/* How a part's values relate to its local derivative: a gate y = σ(·) has
+ * σ′ = y(1 − y) (maximum 1/4), a tanh output y has 1 − y² (maximum 1), and
+ * for the lstm cell the saved c_t is passed through tanh first. */
+typedef enum PartKind { PART_SIGMOID, PART_TANH, PART_TANH_OF } PartKind;
+
+/* The mean and saturated fraction of the u values at column `col` of every
+ * saved row (stride floats apart), into s's entry p. */
+static void part_stat(const Rec *r, const float *base, size_t stride, PartKind kind,
+                      RecurrentPart p, RecurrentStats *s)
+{
+    size_t rows = (size_t)r->b * (size_t)r->t;
+    float floor = kind == PART_SIGMOID ? 0.01f * 0.25f : 0.01f;
+    double sum = 0;
+    long below = 0;
+    for (size_t i = 0; i < rows; i++) {
+        const float *v = base + i * stride;
+        for (int j = 0; j < r->u; j++) {
+            float y = kind == PART_TANH_OF ? vmath_tanhf(v[j]) : v[j];
+            float d = kind == PART_SIGMOID ? y * (1 - y) : 1 - y * y;
+            sum += y;
+            below += d < floor;
+        }
+    }
+    double n = (double)rows * (double)r->u;
+    s->mean[p] = sum / n;
+    s->saturation[p] = (double)below / n;
+}
+
+static void rec_part_stats(const OpCtx *c, RecurrentStats *s)
+{
+    Rec r = rec_of(c);
+    for (int p = 0; p < RP_COUNT; p++)
+        s->mean[p] = s->saturation[p] = NAN;
+    size_t u = (size_t)r.u;
+    switch (c->node->op) {
+    case OP_LSTM:
+        part_stat(&r, r.a + I * u, r.gu, PART_SIGMOID, RP_INPUT_GATE, s);
+        part_stat(&r, r.a + F * u, r.gu, PART_SIGMOID, RP_FORGET_GATE, s);
+        part_stat(&r, r.a + O * u, r.gu, PART_SIGMOID, RP_OUTPUT_GATE, s);
+        part_stat(&r, r.extra, u, PART_TANH_OF, RP_CELL, s);
+        break;
+    case OP_GRU:
+        part_stat(&r, r.a + Z * u, r.gu, PART_SIGMOID, RP_UPDATE_GATE, s);
+        part_stat(&r, r.a + R * u, r.gu, PART_SIGMOID, RP_RESET_GATE, s);
+        break;
+    default: {  /* rnn: A holds the pre-activations z */
+        const OpDef *act = rnn_act(c);
+        if (!act->saturating)
+            break;
+        size_t rows = (size_t)r.b * (size_t)r.t;
+        long below = 0;
+        for (size_t i = 0; i < rows; i++)
+            for (size_t j = 0; j < u; j++)
+                below += act->deriv(r.a[i * r.gu + j], c->node) < 0.01 * act->max_deriv;
+        s->saturation[RP_ACTIVATION] = (double)below / ((double)rows * (double)u);
+    }
+    }
+}
+
+/* ---- rnn ---- */
 
 /* z = A + S is kept in A; h = act(z) with the activation's defaults. */
 static void rnn_cell_forward(const Rec *r, const OpCtx *c, int t)
@@ -302,6 +363,7 @@ const OpDef op_rnn = {
     .work_floats = rec_work,
     .forward = rec_forward,
     .backward = rec_backward,
+    .part_stats = rec_part_stats,
 };
 
 /* ---- lstm ---- */
@@ -374,6 +436,7 @@ const OpDef op_lstm = {
     .work_floats = rec_work,
     .forward = rec_forward,
     .backward = rec_backward,
+    .part_stats = rec_part_stats,
 };
 
 /* ---- gru ---- */
@@ -445,6 +508,7 @@ const OpDef op_gru = {
     .work_floats = rec_work,
     .forward = rec_forward,
     .backward = rec_backward,
+    .part_stats = rec_part_stats,
 };
 
 static const Cell *cell_of(int op)
