@@ -8,7 +8,7 @@
 #   make fuzz       libFuzzer harnesses for FUZZ_SECONDS each (build/fuzz)
 #   make valgrind   the unit tests and the golden runs under valgrind
 #   make bench      benchmarks (bench/)
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local [DESTDIR=…]   (make uninstall: the same files)
 
 PREFIX  ?= /usr/local
 BUILD   ?= build
@@ -40,7 +40,7 @@ TEST_SRC = $(wildcard tests/unit/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HEADERS  = $(wildcard include/vg/*.h include/vg/*.def) $(GEN)/parser.h
 
-.PHONY: all demo check deps test sanitize fuzz valgrind bench install clean
+.PHONY: all demo check deps test sanitize fuzz valgrind bench man install uninstall clean
 
 all: $(BUILD)/vg
 
@@ -118,10 +118,56 @@ fuzz:
 valgrind: $(BUILD)/vg $(TEST_BIN)
 	@sh tests/valgrind.sh $(BUILD)
 
-install: $(BUILD)/vg
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vg/stdlib
-	install -m 755 $(BUILD)/vg $(DESTDIR)$(PREFIX)/bin/vg
-	install -m 644 stdlib/*.vg $(DESTDIR)$(PREFIX)/share/vg/stdlib/
+# Man pages: scdoc sources in docs/man, roff in build/man.
+MAN_SRC = $(wildcard docs/man/*.scd)
+MAN     = $(MAN_SRC:docs/man/%.scd=$(BUILD)/man/%)
+man: $(MAN)
+$(BUILD)/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	scdoc <$< >$@.tmp && mv $@.tmp $@
+
+# What `make install` installs: for each NAME of INSTALLS, the files
+# NAME_FILES go to the folder NAME_DIR (under DESTDIR), with the mode
+# NAME_MODE (default 644). `make uninstall` removes exactly these files,
+# then the folders only vg uses. To install more, add a NAME to INSTALLS
+# with its _FILES and _DIR. No file depends on PREFIX: vg finds its stdlib
+# from its own path, so one build installs anywhere.
+bindir     ?= $(PREFIX)/bin
+datadir    ?= $(PREFIX)/share
+mandir     ?= $(datadir)/man
+docdir     ?= $(datadir)/doc/vg
+bashcompdir ?= $(datadir)/bash-completion/completions
+zshcompdir ?= $(datadir)/zsh/site-functions
+INSTALLS = bin stdlib man1 man7 doc examples bashcomp zshcomp
+bin_FILES      = $(BUILD)/vg
+bin_DIR        = $(bindir)
+bin_MODE       = 755
+stdlib_FILES   = $(wildcard stdlib/*.vg)
+stdlib_DIR     = $(datadir)/vg/stdlib
+man1_FILES     = $(filter %.1,$(MAN))
+man1_DIR       = $(mandir)/man1
+man7_FILES     = $(filter %.7,$(MAN))
+man7_DIR       = $(mandir)/man7
+doc_FILES      = README.md docs/language.md docs/report.md
+doc_DIR        = $(docdir)
+examples_FILES = $(wildcard examples/*.vg)
+examples_DIR   = $(docdir)/examples
+bashcomp_FILES = editors/bash-completion/vg
+bashcomp_DIR   = $(bashcompdir)
+zshcomp_FILES  = editors/zsh/_vg
+zshcomp_DIR    = $(zshcompdir)
+# Folders that hold nothing but vg's files, removed by `make uninstall`.
+VG_DIRS = $(datadir)/vg/stdlib $(datadir)/vg $(docdir)/examples $(docdir)
+
+install: $(foreach s,$(INSTALLS),$($(s)_FILES))
+	@set -e; $(foreach s,$(INSTALLS),\
+	  echo "install $($(s)_FILES) -> $(DESTDIR)$($(s)_DIR)"; \
+	  install -d $(DESTDIR)$($(s)_DIR); \
+	  install -m $(or $($(s)_MODE),644) $($(s)_FILES) $(DESTDIR)$($(s)_DIR)/;)
+
+uninstall:
+	rm -f $(foreach s,$(INSTALLS),$(addprefix $(DESTDIR)$($(s)_DIR)/,$(notdir $($(s)_FILES))))
+	for d in $(VG_DIRS); do [ ! -d "$(DESTDIR)$$d" ] || rmdir "$(DESTDIR)$$d"; done
 
 clean:
 	rm -rf build
