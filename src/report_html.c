@@ -697,7 +697,7 @@ static void overview(FILE *out, const ReportData *d, const Scales *s)
 
 /* ---- run families: a metric against each axis, and over two axes ---- */
 
-enum { FAMILY_MAX_AXES = 16, FIG_W = 420, FIG_H = 270, FIG_MAX_LABELS = 14 };
+enum { FAMILY_MAX_AXES = 16, FIG_W = 420, FIG_H = 270 };
 
 /* A family's trained members as its figures see them: each member's
  * position on each axis, and the axes' values in axis order. */
@@ -716,8 +716,9 @@ typedef struct Family {
 } Family;
 
 /* The two metrics of a family's figures: how well each member trained, and
- * how much gradient reached its first layer at initialisation. */
-enum { FIG_LOSS, FIG_RATIO, FIG_METRICS };
+ * how much gradient reached its first layer at initialisation (beside
+ * which the ratio charts draw what mean-field theory predicted). */
+enum { FIG_LOSS, FIG_RATIO, FIG_METRICS, FIG_PREDICTED = FIG_METRICS };
 
 static double fig_metric(const Family *f, int i, int which)
 {
@@ -725,8 +726,10 @@ static double fig_metric(const Family *f, int i, int which)
     if (which == FIG_LOSS)
         return last_report(r)->loss;
     for (int l = 0; l < r->nlayers; l++)
-        if (strcmp(r->layers[l], f->layer) == 0)
-            return first_report(r)->layers[l].ratio;
+        if (strcmp(r->layers[l], f->layer) == 0) {
+            const LayerMetrics *m = &first_report(r)->layers[l];
+            return which == FIG_RATIO ? m->ratio : m->predicted;
+        }
     return NAN;
 }
 
@@ -806,7 +809,7 @@ static int fig_stats(const Family *f, const int *want, int which, double *med, d
         for (int k = 0; k < f->naxes && match; k++)
             match = want[k] < 0 || f->pos[i * f->naxes + k] == want[k];
         double y = match ? fig_metric(f, i, which) : NAN;
-        if (isfinite(y) && (which != FIG_RATIO || y > 0))
+        if (isfinite(y) && (which == FIG_LOSS || y > 0))
             xs[n++] = y;
     }
     *med = *lo = *hi = NAN;
@@ -834,30 +837,87 @@ static Axis fig_value_axis(int which, Range r, double p0, double p1)
 
 static void fig_widen(Range *r, int which, double v)
 {
-    if (which == FIG_RATIO)
+    if (which != FIG_LOSS)
         widen_log(r, v);
     else
         widen(r, v);
 }
 
-/* The metric against axis k: the median over the other axes as a line,
- * their min to max as a band. A numeric axis is drawn to scale (log when
- * its values are positive and span 16× or more), any other one as
- * categories in axis order. */
-static void axis_figure(FILE *out, const Family *f, int k, int which)
+/* A metric along axis k: per value, the median, min and max over the
+ * other axes, and how many runs had one. */
+typedef struct AxisStats {
+    double *med, *lo, *hi;
+    int *cnt;
+} AxisStats;
+
+static AxisStats axis_stats(const Family *f, int k, int which, Range *yr)
 {
-    int V = f->nvals[k];
-    double *med = xmalloc(sizeof(double) * (size_t)V * 3), *lo = med + V, *hi = lo + V;
-    int *cnt = xmalloc(sizeof *cnt * (size_t)V);
-    int want[FAMILY_MAX_AXES];
-    Range yr = EMPTY, xr = EMPTY;
-    bool logx = f->numeric[k];
+    int V = f->nvals[k], want[FAMILY_MAX_AXES];
+    AxisStats st = {.med = xmalloc(sizeof(double) * (size_t)V * 3),
+                    .cnt = xmalloc(sizeof(int) * (size_t)V)};
+    st.lo = st.med + V;
+    st.hi = st.lo + V;
     for (int v = 0; v < V; v++) {
         for (int j = 0; j < f->naxes; j++)
             want[j] = j == k ? v : -1;
-        cnt[v] = fig_stats(f, want, which, &med[v], &lo[v], &hi[v]);
-        fig_widen(&yr, which, lo[v]);
-        fig_widen(&yr, which, hi[v]);
+        st.cnt[v] = fig_stats(f, want, which, &st.med[v], &st.lo[v], &st.hi[v]);
+        fig_widen(yr, which, st.lo[v]);
+        fig_widen(yr, which, st.hi[v]);
+    }
+    return st;
+}
+
+/* The medians as a line with a marker and a tooltip at each value. */
+static void median_line(FILE *out, const Family *f, int k, const AxisStats *st,
+                        const double *px, const Axis *ay, const char *color, const char *what)
+{
+    bool dashed = what != NULL;
+    fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\"%s points=\"",
+            color, dashed ? " stroke-dasharray=\"5 3\"" : "");
+    for (int v = 0; v < f->nvals[k]; v++)
+        if (st->cnt[v])
+            fprintf(out, "%.1f,%.1f ", px[v], map(ay, st->med[v]));
+    fputs("\"/>\n", out);
+    for (int v = 0; v < f->nvals[k]; v++) {
+        if (!st->cnt[v])
+            continue;
+        fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.6\" fill=\"%s\" stroke=\"%s\"><title>",
+                px[v], map(ay, st->med[v]), dashed ? "#fff" : color, color);
+        if (what)
+            fprintf(out, "%s, ", what);
+        esc(out, f->vars[k]);
+        fputs(" = ", out);
+        esc(out, f->texts[k][v]);
+        fputs(": median ", out);
+        num(out, st->med[v]);
+        fputs(", min ", out);
+        num(out, st->lo[v]);
+        fputs(", max ", out);
+        num(out, st->hi[v]);
+        fprintf(out, " over %d run%s</title></circle>\n", st->cnt[v], st->cnt[v] == 1 ? "" : "s");
+    }
+}
+
+static void axis_stats_free(AxisStats *st)
+{
+    free(st->med);
+    free(st->cnt);
+}
+
+/* The metric against axis k: the median over the other axes as a line,
+ * their min to max as a band; for the ratio, the median of `predicted`
+ * dashed beside it. A numeric axis is drawn to scale (log when its values
+ * are positive and span 16× or more), any other one as categories in axis
+ * order. */
+static void axis_figure(FILE *out, const Family *f, int k, int which)
+{
+    int V = f->nvals[k];
+    Range yr = EMPTY, xr = EMPTY;
+    AxisStats st = axis_stats(f, k, which, &yr), pred = {0};
+    if (which == FIG_RATIO)
+        pred = axis_stats(f, k, FIG_PREDICTED, &yr);
+    bool logx = f->numeric[k];
+    for (int v = 0; v < V; v++) {
         widen(&xr, f->nums[k][v]);
         logx &= f->nums[k][v] > 0;
     }
@@ -887,40 +947,29 @@ static void axis_figure(FILE *out, const Family *f, int k, int which)
         esc(out, f->texts[k][v]);
         fputs("</text>\n", out);
     }
-    fputs("<polygon fill=\"#1f77b4\" fill-opacity=\"0.18\" stroke=\"none\" points=\"", out);
+    fprintf(out, "<polygon fill=\"%s\" fill-opacity=\"0.18\" stroke=\"none\" points=\"",
+            series_colors[0]);
     for (int v = 0; v < V; v++)
-        if (cnt[v])
-            fprintf(out, "%.1f,%.1f ", px[v], map(&ay, hi[v]));
+        if (st.cnt[v])
+            fprintf(out, "%.1f,%.1f ", px[v], map(&ay, st.hi[v]));
     for (int v = V - 1; v >= 0; v--)
-        if (cnt[v])
-            fprintf(out, "%.1f,%.1f ", px[v], map(&ay, lo[v]));
-    fputs("\"/>\n<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.8\" points=\"", out);
-    for (int v = 0; v < V; v++)
-        if (cnt[v])
-            fprintf(out, "%.1f,%.1f ", px[v], map(&ay, med[v]));
+        if (st.cnt[v])
+            fprintf(out, "%.1f,%.1f ", px[v], map(&ay, st.lo[v]));
     fputs("\"/>\n", out);
-    for (int v = 0; v < V; v++) {
-        if (!cnt[v])
-            continue;
-        fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.6\" fill=\"#1f77b4\"><title>",
-                px[v], map(&ay, med[v]));
-        esc(out, f->vars[k]);
-        fputs(" = ", out);
-        esc(out, f->texts[k][v]);
-        fputs(": median ", out);
-        num(out, med[v]);
-        fputs(", min ", out);
-        num(out, lo[v]);
-        fputs(", max ", out);
-        num(out, hi[v]);
-        fprintf(out, " over %d run%s</title></circle>\n", cnt[v], cnt[v] == 1 ? "" : "s");
+    median_line(out, f, k, &st, px, &ay, series_colors[0], NULL);
+    if (which == FIG_RATIO) {
+        median_line(out, f, k, &pred, px, &ay, series_colors[1], "predicted");
+        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                "stroke-width=\"1.8\" stroke-dasharray=\"5 3\"/><text x=\"%.1f\" y=\"%.1f\" "
+                "text-anchor=\"end\">predicted</text>\n", x1 - 24, y0 + 12.0, x1 - 4, y0 + 12.0,
+                series_colors[1], x1 - 28, y0 + 16.0);
+        axis_stats_free(&pred);
     }
     axis_label(out, false, (x0 + x1) / 2, FIG_H - 10, f->vars[k]);
     axis_label(out, true, 14, (y0 + y1) / 2, ytitle);
     fputs("</svg>\n", out);
     free(px);
-    free(cnt);
-    free(med);
+    axis_stats_free(&st);
 }
 
 /* The metric over two numeric axes a (up) and b (across), each cell the

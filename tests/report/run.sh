@@ -61,6 +61,18 @@ expect "family: vg report draws the same page" same "$("$vg" report "$tmp/family
     --html "$tmp/family/re.html" && cmp -s "$tmp/family/r.html" "$tmp/family/re.html" && echo same)"
 expect "family: its figures" 6 \
     "$(sed -n '/<section class="families">/,/<\/section>/p' "$tmp/family/r.html" | grep -c '<svg')"
+# a grid over (d, w) with seeds: loss and ratio against d and against w,
+# and over (d, w); nothing against the seed axis
+run grid "$here/family_grid.vg"
+expect "family grid: exit status" 0 "$rc"
+valid grid --runs 12 --expects 1
+if $py "$here/check_family_figures.py" "$tmp/grid/r.jsonl" "$tmp/grid/r.html" \
+    >"$tmp/grid/figures" 2>&1; then ok; else cat "$tmp/grid/figures"; bad "grid: figures"; fi
+expect "family grid: its figures" "loss at the end against d|loss at the end against w|\
+loss at the end over d and w|ratio of fc[1] at step 0 against d|\
+ratio of fc[1] at step 0 against w|ratio of fc[1] at step 0 over d and w" \
+    "$(sed -n '/<section class="families">/,/<\/section>/p' "$tmp/grid/r.html" |
+       sed -n 's/.*font-weight="600">\(.*\) — grid<.*/\1/p' | paste -sd'|')"
 expect "family: a list's summary" 1 \
     "$(grep -c '"lists":\[{"expr":"grid\[8, \*\].final.accuracy","n":2,"true":null,"hold":2,"nan":0,' "$tmp/family/r.jsonl")"
 
