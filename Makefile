@@ -15,9 +15,9 @@ BUILD   ?= build
 CC      ?= cc
 OPT     ?= -O2
 SAN     ?=
-PKGS     = openblas cmocka libedit
+PKGS     = openblas cmocka libedit json-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs openblas libedit 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs openblas libedit json-c 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 VERSION := 0.1.0

@@ -221,8 +221,13 @@ static void print_side(FILE *out, const Value *v)
 
 void expect_print_list(FILE *out, const ListSummary *s)
 {
-    char a[32], b[32], c[32];
     ast_print(out, s->expr, 0);
+    expect_print_list_values(out, s);
+}
+
+void expect_print_list_values(FILE *out, const ListSummary *s)
+{
+    char a[32], b[32], c[32];
     if (s->booleans) {
         fprintf(out, ": %d of %d true", s->trues, s->n);
         return;

@@ -61,6 +61,13 @@ static const char usage_text[] =
     "                            check every parameter's gradient against finite\n"
     "                            differences; exit 1 above the tolerance\n"
     "  fmt FILE                  print FILE in canonical layout\n"
+    "  report FILE.jsonl... [--html F] [--csv F] [--text]\n"
+    "                            render saved JSON Lines reports (several files:\n"
+    "                            overlaid) without re-running; --text (the default\n"
+    "                            without --html or --csv) prints the tables\n"
+    "  report --diff A.jsonl B.jsonl [--factor X]\n"
+    "                            per run and layer, what changed from A to B by\n"
+    "                            more than a factor X (default 2)\n"
     "  repl [FILE] [--echo]      an interactive session (FILE loaded first); also\n"
     "                            'vg' alone on a terminal. --echo prints the prompts\n"
     "                            and input lines too, as a transcript\n"
@@ -537,6 +544,106 @@ static int cmd_fmt(Program *p, const Cli *c)
     return 0;
 }
 
+static const char report_help[] =
+    "usage: vg report FILE.jsonl [FILE.jsonl ...] [--html F] [--csv F] [--text]\n"
+    "       vg report --diff A.jsonl B.jsonl [--factor X]\n"
+    "\n"
+    "Renders reports saved by `vg run --json` without re-running them: every\n"
+    "file's runs together, overlaid in every chart (a run name found in two\n"
+    "files becomes FILE:NAME). A file whose vg was killed is read up to its\n"
+    "last complete line.\n"
+    "\n"
+    "  --html F      write the page of charts to F\n"
+    "  --csv F       write the CSV (run,step,layer,metric,value) to F\n"
+    "  --text        print the tables and expect results (the default when\n"
+    "                neither --html nor --csv is given)\n"
+    "  --diff A B    per run and layer, the metrics of the initial and final\n"
+    "                reports that changed from A to B by more than a factor,\n"
+    "                and the verdicts that changed\n"
+    "  --factor X    the factor of --diff (default 2; above 1)\n"
+    "\n"
+    "exit status: 0 ok, 2 usage or a file that is not a vg report, 3 a file\n"
+    "that cannot be written.\n";
+
+/* Writes one report format to path, all or nothing. */
+static bool write_report_file(const char *path, void (*w)(FILE *, const ReportData *),
+                              const ReportData *d, DiagSink *diag)
+{
+    ReportFile rf;
+    if (!report_file_open(&rf, path, diag))
+        return false;
+    w(rf.f, d);
+    return report_file_commit(&rf, diag);
+}
+
+/* vg report FILE... [--html F] [--csv F] [--text] | --diff A B [--factor X] */
+static int cmd_report(int argc, char **argv)
+{
+    const char *html = NULL, *csv = NULL, *files[256];
+    int nfiles = 0;
+    bool text = false, diff = false;
+    double factor = 2;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(report_help, stdout);
+            return 0;
+        }
+        bool valued = strcmp(a, "--html") == 0 || strcmp(a, "--csv") == 0 ||
+                      strcmp(a, "--factor") == 0;
+        if (valued && i + 1 >= argc)
+            return usage_error("%s needs a value", a);
+        if (strcmp(a, "--html") == 0) {
+            html = argv[++i];
+        } else if (strcmp(a, "--csv") == 0) {
+            csv = argv[++i];
+        } else if (strcmp(a, "--factor") == 0) {
+            char *end;
+            factor = strtod(argv[++i], &end);
+            if (*end || !(factor > 1) || !isfinite(factor))
+                return usage_error("--factor needs a number above 1, got '%s'", argv[i]);
+        } else if (strcmp(a, "--text") == 0) {
+            text = true;
+        } else if (strcmp(a, "--diff") == 0) {
+            diff = true;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("unknown option '%s' for 'vg report' (see 'vg report --help')", a);
+        } else if (nfiles == (int)(sizeof files / sizeof *files)) {
+            return usage_error("more than 256 files%s", "");
+        } else {
+            files[nfiles++] = a;
+        }
+    }
+    if (nfiles == 0)
+        return usage_error("vg report needs a JSON Lines file (see 'vg report --help')%s", "");
+    if (diff && (nfiles != 2 || html || csv || text))
+        return usage_error("vg report --diff takes two files and no other output%s", "");
+    SourceSet sources = {0};
+    DiagSink diag;
+    diag_init(&diag, &sources);
+    ReportData d[2] = {{0}};
+    int status = 0;
+    if (diff) {
+        if (report_read(&d[0], files, 1, &diag) && report_read(&d[1], files + 1, 1, &diag))
+            report_write_diff(stdout, &d[0], &d[1], files[0], files[1], factor);
+        else
+            status = EXIT_USAGE;
+    } else if (!report_read(&d[0], files, nfiles, &diag)) {
+        status = EXIT_USAGE;
+    } else {
+        if (text || (!html && !csv))
+            report_write_text(stdout, &d[0], color_for(stdout));
+        if ((html && !write_report_file(html, report_write_html, &d[0], &diag)) ||
+            (csv && !write_report_file(csv, report_write_csv, &d[0], &diag)))
+            status = EXIT_RUNTIME;
+    }
+    diag_render_all(stderr, &diag, color_for(stderr));
+    report_data_free(&d[0]);
+    report_data_free(&d[1]);
+    diag_free(&diag);
+    return status;
+}
+
 /* vg repl [FILE] [--echo] */
 static int cmd_repl(int argc, char **argv)
 {
@@ -570,15 +677,18 @@ int main(int argc, char **argv)
         printf("vg %s\n", VG_VERSION);
         return 0;
     }
-    static const char *const cmds[] = {"run", "check", "ir", "fmt", "repl", "gradcheck"};
+    static const char *const cmds[] = {"run", "check", "ir", "fmt", "repl", "gradcheck",
+                                       "report"};
     int which = -1;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         if (strcmp(argv[1], cmds[i]) == 0)
             which = i;
     if (which == 4)
         return cmd_repl(argc, argv);
+    if (which == 6)
+        return cmd_report(argc, argv);
     if (which < 0) {
-        const char *best = diag_suggest(argv[1], cmds, 6);
+        const char *best = diag_suggest(argv[1], cmds, 7);
         fprintf(stderr, "vg: unknown command '%s'%s%s%s\nTry 'vg --help'.\n", argv[1],
                 best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
         return EXIT_USAGE;

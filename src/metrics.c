@@ -36,6 +36,11 @@ static double *metric_at(LayerMetrics *m, MetricId id)
     return (double *)((char *)m + metric_offsets[id]);
 }
 
+void metric_set(LayerMetrics *m, MetricId id, double v)
+{
+    *metric_at(m, id) = v;
+}
+
 int metric_lookup(const char *name)
 {
     for (int i = 0; i < M_COUNT; i++)

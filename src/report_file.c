@@ -96,7 +96,7 @@ static bool json_open(ReportFile *rf, const char *path, DiagSink *diag)
     return false;
 }
 
-static void (*const writers[REPORT_NFORMATS])(FILE *, const ReportDoc *) = {
+static void (*const writers[REPORT_NFORMATS])(FILE *, const ReportData *) = {
     [REPORT_CSV] = report_write_csv, [REPORT_HTML] = report_write_html,
 };
 
@@ -161,17 +161,20 @@ static bool json_close(ReportOutputs *o, const ReportDoc *d, DiagSink *diag)
 bool report_outputs_write(ReportOutputs *o, const ReportDoc *d, DiagSink *diag)
 {
     bool ok = true;
+    ReportData data;
+    report_data_of(&data, d);
     for (int k = 0; k < REPORT_NFORMATS; k++) {
         if (!o->files[k].path)
             continue;
         if (k == REPORT_JSON) {
             ok &= json_close(o, d, diag);
         } else if (report_file_open(&o->files[k], o->files[k].path, diag)) {
-            writers[k](o->files[k].f, d);
+            writers[k](o->files[k].f, &data);
             ok &= report_file_commit(&o->files[k], diag);
         } else {
             ok = false;
         }
     }
+    report_data_free(&data);
     return ok;
 }

@@ -388,6 +388,15 @@ static void log_reserve(StepLog *lg, long remaining)
     lg->cap = cap;
 }
 
+void step_log_free(StepLog *lg)
+{
+    free(lg->loss);
+    free(lg->norm);
+    free(lg->lr);
+    free(lg->clipped);
+    memset(lg, 0, sizeof *lg);
+}
+
 static void log_step(StepLog *lg, float loss, double norm, bool clipped, double lr)
 {
     lg->loss[lg->n] = loss;
@@ -514,10 +523,7 @@ void run_free(Run *r)
     for (int i = 0; i < r->nreports; i++)
         report_free(&r->reports[i], r->g.nlayers);
     free(r->reports);
-    free(r->log.loss);
-    free(r->log.norm);
-    free(r->log.lr);
-    free(r->log.clipped);
+    step_log_free(&r->log);
     free(r->order);
     free(r->update_sq);
     free(r->grad_bad);

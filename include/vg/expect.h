@@ -47,6 +47,8 @@ void expect_print(FILE *out, const Program *p, const ExpectResult *results, int 
 /* One list's summary, as the expect lines show it under the verdict:
  * "sig[*].final.loss: n 10, min 0.01, median 0.1, max 0.9; 9 of 10 hold". */
 void expect_print_list(FILE *out, const ListSummary *s);
+/* The same without the list's expression: ": n 10, min …". */
+void expect_print_list_values(FILE *out, const ListSummary *s);
 const char *expect_outcome_name(ExpectOutcome o);
 
 #endif

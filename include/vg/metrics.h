@@ -30,6 +30,7 @@ typedef enum MetricId { METRIC_LIST(METRIC_ID) M_COUNT } MetricId;
 #undef METRIC_ID
 extern const char *const metric_names[M_COUNT];
 double metric_get(const LayerMetrics *m, MetricId id);
+void metric_set(LayerMetrics *m, MetricId id, double v);
 int metric_lookup(const char *name);   /* MetricId or -1 */
 /* Measured only on layers with a recurrent op: bptt_ratio and the gates. */
 bool metric_recurrent(MetricId id);

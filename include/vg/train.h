@@ -70,6 +70,7 @@ typedef struct StepLog {
     unsigned char *clipped;  /* 1: the gradient was clipped */
     long first, n, cap;
 } StepLog;
+void step_log_free(StepLog *lg);
 
 /* Pre-training of one declared layer (pretrain = autoencoder(steps, lr)). */
 typedef struct PretrainLayer {

@@ -86,6 +86,20 @@ static char *written(void (*w)(FILE *, const ReportDoc *), const ReportDoc *d)
     return buf;
 }
 
+/* What a writer of ReportData writes for the document. */
+static char *written_data(void (*w)(FILE *, const ReportData *), const ReportDoc *d)
+{
+    ReportData data;
+    report_data_of(&data, d);
+    char *buf;
+    size_t n;
+    FILE *f = open_memstream(&buf, &n);
+    w(f, &data);
+    fclose(f);
+    report_data_free(&data);
+    return buf;
+}
+
 static int count(const char *s, const char *what)
 {
     int n = 0;
@@ -174,7 +188,7 @@ static void test_csv(void **state)
 {
     (void)state;
     Run *r = fx.rs.runs[0];
-    char *s = written(report_write_csv, &fx.doc);
+    char *s = written_data(report_write_csv, &fx.doc);
     assert_true(strncmp(s, "run,step,layer,metric,value\r\n", 29) == 0);
     assert_non_null(strstr(s, "\r\nt,0,-,loss,"));
     assert_non_null(strstr(s, "\r\nt,2,hidden,update_ratio,"));
@@ -200,7 +214,7 @@ static void test_csv(void **state)
     /* RFC 4180 quoting, for a name that needs it */
     const char *name = r->name;
     r->name = "a,\"b\"";
-    s = written(report_write_csv, &fx.doc);
+    s = written_data(report_write_csv, &fx.doc);
     assert_non_null(strstr(s, "\r\n\"a,\"\"b\"\"\",0,-,loss,"));
     free(s);
     r->name = name;
@@ -209,7 +223,7 @@ static void test_csv(void **state)
 static void test_html(void **state)
 {
     (void)state;
-    char *s = written(report_write_html, &fx.doc);
+    char *s = written_data(report_write_html, &fx.doc);
     assert_true(strncmp(s, "<!DOCTYPE html>\n", 16) == 0);
     /* the overview, then heatmap, ratio and loss for the one run */
     assert_int_equal(count(s, "<svg xmlns=\"http://www.w3.org/2000/svg\""), 4);
