@@ -19,6 +19,37 @@ static char *spec_text(const Spec *spec)
     return report_value_text(&v);
 }
 
+static bool mentions(const AstNode *n, const char *name)
+{
+    if (!n)
+        return false;
+    if (n->kind == AST_NAME && strcmp(n->str, name) == 0)
+        return true;
+    if (mentions(n->a, name) || mentions(n->b, name))
+        return true;
+    for (const AstNode *c = n->list.head; c; c = c->next)
+        if (mentions(c, name))
+            return true;
+    return false;
+}
+
+/* A family member's axes; an axis that the settings' seed mentions
+ * (`{ seed = s }`) holds replicates. */
+static void axes_of(ReportRun *out, const Member *m)
+{
+    out->family = xstrdup(m->train->str);
+    out->naxes = m->naxes;
+    out->axis_vars = xcalloc((size_t)m->naxes, sizeof *out->axis_vars);
+    out->axis_texts = xcalloc((size_t)m->naxes, sizeof *out->axis_texts);
+    out->seed_axes = xcalloc((size_t)m->naxes, sizeof *out->seed_axes);
+    for (int k = 0; k < m->naxes; k++) {
+        out->axis_vars[k] = xstrdup(m->vars[k]);
+        out->axis_texts[k] = xstrdup(m->texts[k]);
+        for (const AstNode *kv = m->train->list.head; kv; kv = kv->next)
+            out->seed_axes[k] |= strcmp(kv->str, "seed") == 0 && mentions(kv->a, m->vars[k]);
+    }
+}
+
 static void run_of(ReportRun *out, const Run *r)
 {
     const Settings *s = &r->set;
@@ -36,6 +67,8 @@ static void run_of(ReportRun *out, const Run *r)
     out->layers = xmalloc(sizeof *out->layers * (size_t)(r->g.nlayers + 1));
     for (int l = 0; l < r->g.nlayers; l++)
         out->layers[l] = xstrdup(r->g.layers[l].name);
+    if (r->member && r->member->naxes)
+        axes_of(out, r->member);
 }
 
 static void side_of(ReportSide *out, const Value *v)
@@ -96,6 +129,14 @@ static void data_run_free(ReportRun *r, bool owned)
     for (int l = 0; l < r->nlayers; l++)
         free(r->layers[l]);
     free(r->layers);
+    for (int k = 0; k < r->naxes; k++) {
+        free(r->axis_vars[k]);
+        free(r->axis_texts[k]);
+    }
+    free(r->axis_vars);
+    free(r->axis_texts);
+    free(r->seed_axes);
+    free(r->family);
     if (!owned)
         return;
     for (int k = 0; k < r->nreports; k++)

@@ -711,7 +711,7 @@ typedef struct Family {
     bool numeric[FAMILY_MAX_AXES];
     bool seeds[FAMILY_MAX_AXES];             /* the axis sets the seed: replicates */
     int *pos;                                /* member i, axis k: pos[i * naxes + k] */
-    const Run **runs;
+    const ReportRun **runs;
     const char *layer;                       /* the first layer, whose ratio is shown */
 } Family;
 
@@ -722,12 +722,15 @@ enum { FIG_LOSS, FIG_RATIO, FIG_METRICS, FIG_PREDICTED = FIG_METRICS };
 
 static double fig_metric(const Family *f, int i, int which)
 {
-    const Run *r = f->runs[i];
+    const ReportRun *r = f->runs[i];
     if (which == FIG_LOSS)
         return last_report(r)->loss;
-    int l = ir_find_layer(&r->g, f->layer);
-    const LayerMetrics *m = l < 0 ? NULL : &first_report(r)->layers[l];
-    return !m ? NAN : which == FIG_RATIO ? m->ratio : m->predicted;
+    for (int l = 0; l < r->nlayers; l++)
+        if (strcmp(r->layers[l], f->layer) == 0) {
+            const LayerMetrics *m = &first_report(r)->layers[l];
+            return which == FIG_RATIO ? m->ratio : m->predicted;
+        }
+    return NAN;
 }
 
 static void fig_metric_name(const Family *f, int which, char *buf, size_t n)
@@ -751,49 +754,33 @@ static int family_value(Family *f, int k, const char *text)
     return f->nvals[k]++;
 }
 
-static bool mentions(const AstNode *n, const char *name)
-{
-    if (!n)
-        return false;
-    if (n->kind == AST_NAME && strcmp(n->str, name) == 0)
-        return true;
-    if (mentions(n->a, name) || mentions(n->b, name))
-        return true;
-    for (const AstNode *c = n->list.head; c; c = c->next)
-        if (mentions(c, name))
-            return true;
-    return false;
-}
-
 /* The trained members of the family whose first member is runs[*i], which
  * moves past the family's runs. false: no figures (fewer than two). */
-static bool family_of(const ReportDoc *d, int *i, Family *f)
+static bool family_of(const ReportData *d, int *i, Family *f)
 {
-    const AstNode *train = d->rs->runs[*i]->member->train;
+    const ReportRun *first = &d->runs[*i];
     int end = *i;
-    while (end < d->rs->n && d->rs->runs[end]->member &&
-           d->rs->runs[end]->member->train == train)
+    while (end < d->nruns && d->runs[end].family &&
+           strcmp(d->runs[end].family, first->family) == 0 && d->runs[end].naxes == first->naxes)
         end++;
-    const Member *first = d->rs->runs[*i]->member;
-    *f = (Family){.name = train->str, .naxes = first->naxes};
+    *f = (Family){.name = first->family, .naxes = first->naxes};
     f->runs = xmalloc(sizeof *f->runs * (size_t)(end - *i));
     f->pos = xmalloc(sizeof *f->pos * (size_t)(end - *i) * (size_t)first->naxes);
     for (int k = 0; k < f->naxes; k++) {
-        f->vars[k] = first->vars[k];
-        for (const AstNode *kv = train->list.head; kv; kv = kv->next)
-            f->seeds[k] |= strcmp(kv->str, "seed") == 0 && mentions(kv->a, f->vars[k]);
+        f->vars[k] = first->axis_vars[k];
+        f->seeds[k] = first->seed_axes[k];
         f->texts[k] = xmalloc(sizeof *f->texts[k] * (size_t)(end - *i));
         f->nums[k] = xmalloc(sizeof *f->nums[k] * (size_t)(end - *i));
         f->numeric[k] = true;
     }
     for (; *i < end; (*i)++) {
-        const Run *r = d->rs->runs[*i];
-        if (!r->ready || r->nreports == 0)
+        const ReportRun *r = &d->runs[*i];
+        if (r->nreports == 0)
             continue;
         if (!f->layer)
-            f->layer = r->g.layers[0].name;
+            f->layer = r->layers[0];
         for (int k = 0; k < f->naxes; k++)
-            f->pos[f->n * f->naxes + k] = family_value(f, k, r->member->texts[k]);
+            f->pos[f->n * f->naxes + k] = family_value(f, k, r->axis_texts[k]);
         f->runs[f->n++] = r;
     }
     return f->n >= 2;
@@ -1072,12 +1059,12 @@ static void pair_figure(FILE *out, const Family *f, int a, int b, int which)
  * axis with two values or more, and a heatmap over each pair of numeric
  * axes. An axis that sets the seed (`{ seed = s }`) holds replicates: the
  * figures summarise over it instead of drawing against it. */
-static void families(FILE *out, const ReportDoc *d)
+static void families(FILE *out, const ReportData *d)
 {
     bool any = false;
-    for (int i = 0; i < d->rs->n;) {
-        const Run *r = d->rs->runs[i];
-        if (!r->member || r->member->naxes == 0) {
+    for (int i = 0; i < d->nruns;) {
+        const ReportRun *r = &d->runs[i];
+        if (!r->family || r->naxes == 0) {
             i++;
             continue;
         }

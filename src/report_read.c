@@ -117,6 +117,23 @@ static void header_run(Reader *rd, json_object *o, ReportRun *r)
     r->call = get_str(rd, o, "call", false);
     r->with = get_str(rd, o, "with", true);
     r->seed = (unsigned long long)get_int(rd, o, "seed");
+    json_object *family, *axes;
+    if (json_object_object_get_ex(o, "family", &family) &&
+        json_object_is_type(family, json_type_string) &&
+        json_object_object_get_ex(o, "axes", &axes) && json_object_is_type(axes, json_type_object)) {
+        r->family = xstrdup(json_object_get_string(family));
+        int n = json_object_object_length(axes);
+        r->axis_vars = xcalloc((size_t)n + 1, sizeof *r->axis_vars);
+        r->axis_texts = xcalloc((size_t)n + 1, sizeof *r->axis_texts);
+        r->seed_axes = xcalloc((size_t)n + 1, sizeof *r->seed_axes);
+        json_object_object_foreach(axes, var, val) {
+            r->axis_vars[r->naxes] = xstrdup(var);
+            /* a number's text is its JSON text, as the run's name spells it */
+            r->axis_texts[r->naxes++] = xstrdup(json_object_is_type(val, json_type_string)
+                                                ? json_object_get_string(val)
+                                                : json_object_to_json_string(val));
+        }
+    }
     r->probe_rows = (int)get_int(rd, o, "probe_rows");
     json_object *s = get(rd, o, "settings", json_type_object, false);
     json_object *layers = get(rd, o, "layers", json_type_array, false);
@@ -501,6 +518,32 @@ static char *file_label(const char *path)
     return s;
 }
 
+/* Whether runs a and b, of one family, differ only on axis k. */
+static bool differ_only_on(const ReportRun *a, const ReportRun *b, int k)
+{
+    for (int j = 0; j < a->naxes; j++)
+        if ((strcmp(a->axis_texts[j], b->axis_texts[j]) != 0) != (j == k))
+            return false;
+    return true;
+}
+
+/* An axis that changes the seed between members alike on every other axis
+ * sets the seed: its members are replicates (as `vg run` finds from the
+ * family's `seed = ...` setting, which the file does not hold). */
+static void find_seed_axes(ReportData *d)
+{
+    for (int a = 0; a < d->nruns; a++)
+        for (int b = a + 1; b < d->nruns; b++) {
+            ReportRun *ra = &d->runs[a], *rb = &d->runs[b];
+            if (!ra->family || !rb->family || strcmp(ra->family, rb->family) != 0 ||
+                ra->naxes != rb->naxes || ra->seed == rb->seed)
+                continue;
+            for (int k = 0; k < ra->naxes; k++)
+                if (differ_only_on(ra, rb, k))
+                    ra->seed_axes[k] = rb->seed_axes[k] = true;
+        }
+}
+
 bool report_read(ReportData *d, const char *const *paths, int npaths, DiagSink *diag)
 {
     *d = (ReportData){.owned = true};
@@ -515,6 +558,7 @@ bool report_read(ReportData *d, const char *const *paths, int npaths, DiagSink *
         for (int k = before; k < d->nruns; k++)
             from[k] = i;
     }
+    find_seed_axes(d);
     /* names that clash across files are prefixed with their file */
     bool *clash = xcalloc((size_t)d->nruns + 1, sizeof *clash);
     for (int a = 0; a < d->nruns; a++)

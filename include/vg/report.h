@@ -123,6 +123,10 @@ typedef struct ReportRun {
     StepLog log;
     long steps;                   /* steps done */
     bool recurrent;               /* a layer has a recurrent op */
+    char *family;                 /* a family member's family; NULL for a plain run */
+    int naxes;
+    char **axis_vars, **axis_texts;  /* the family's axes and this member's values */
+    bool *seed_axes;              /* the axis sets the seed: its members are replicates */
     bool diverged, ended;         /* ended false: vg stopped before the run's end line */
     long diverged_at;
 } ReportRun;

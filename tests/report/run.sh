@@ -57,6 +57,8 @@ expect "family: a member's family and axes" 1 \
 if $py "$here/check_family_figures.py" "$tmp/family/r.jsonl" "$tmp/family/r.html" \
     >"$tmp/family/figures" 2>&1; then ok; else cat "$tmp/family/figures"; bad "family: figures"; fi
 # seeds[s]: loss and ratio against s; grid[w, act]: both against w and act
+expect "family: vg report draws the same page" same "$("$vg" report "$tmp/family/r.jsonl" \
+    --html "$tmp/family/re.html" && cmp -s "$tmp/family/r.html" "$tmp/family/re.html" && echo same)"
 expect "family: its figures" 6 \
     "$(sed -n '/<section class="families">/,/<\/section>/p' "$tmp/family/r.html" | grep -c '<svg')"
 # a grid over (d, w) with seeds: loss and ratio against d and against w,
