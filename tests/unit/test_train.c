@@ -310,15 +310,31 @@ static void test_pretrain_nonfinite(void **state)
 
 /* ---- a diverged run's final report (docs/report.md) ---- */
 
-/* rows (x, t) with t = x/2, in a CSV file that the caller removes */
-static void line_csv(char *path, size_t n)
+/* Prepares a run of a model with input x[1] whose layers are `layers`,
+ * on the rows (x, t) = (1, ½), (2, 1), (−1, −½) (t = x/2) with mse, all
+ * three in every batch and in the probe, on_nonfinite = stop, and the
+ * given optimizer and steps. */
+static void line_run(Program *p, Run *r, const char *layers, const char *train)
 {
-    snprintf(path, n, "/tmp/vg-test-line-XXXXXX");
-    int fd = mkstemp(path);
+    char csv[64], src[1024];
+    snprintf(csv, sizeof csv, "/tmp/vg-test-line-XXXXXX");
+    int fd = mkstemp(csv);
     assert_true(fd >= 0);
     FILE *f = fdopen(fd, "w");
     fputs("x,t\n1,0.5\n2,1\n-1,-0.5\n", f);
     fclose(f);
+    snprintf(src, sizeof src,
+             "model line() {\n"
+             "    input x[1]\n"
+             "    %s\n"
+             "    return y\n"
+             "}\n"
+             "train a = line() {\n"
+             "    data = csv(\"%s\", target = \"t\")  loss = mse  batch = 3  probe = all\n"
+             "    on_nonfinite = stop  %s\n"
+             "}\n", layers, csv, train);
+    fixture_run(p, r, src, 0);
+    remove(csv);
 }
 
 static void set_param(Run *r, const char *name, float v)
@@ -340,22 +356,10 @@ static void set_param(Run *r, const char *name, float v)
 static void test_diverged_final_report(void **state)
 {
     (void)state;
-    char csv[64], src[1024];
-    line_csv(csv, sizeof csv);
-    snprintf(src, sizeof src,
-             "model line() {\n"
-             "    input x[1]\n"
-             "    layer out { y = dense(x, 1, bias = false) }\n"
-             "    return y\n"
-             "}\n"
-             "train a = line() {\n"
-             "    data = csv(\"%s\", target = \"t\")  loss = mse  optimizer = sgd(lr = 1)\n"
-             "    batch = 3  steps = 100  report = 0  probe = all  on_nonfinite = stop\n"
-             "}\n", csv);
     Program p;
     Run r;
-    fixture_run(&p, &r, src, 0);
-    remove(csv);
+    line_run(&p, &r, "layer out { y = dense(x, 1, bias = false) }",
+             "optimizer = sgd(lr = 1)  steps = 100  report = 0");
     set_param(&r, "out.W", 1);
     TrainOptions o = {.seed = -1};
     assert_int_equal(run_train(&p, &r, -1, &o), 0);
@@ -383,23 +387,10 @@ static void test_diverged_final_report(void **state)
 static void test_diverged_step_is_undone(void **state)
 {
     (void)state;
-    char csv[64], src[1024];
-    line_csv(csv, sizeof csv);
-    snprintf(src, sizeof src,
-             "model two() {\n"
-             "    input x[1]\n"
-             "    layer a { h = dense(x, 1, bias = false) }\n"
-             "    layer out { y = dense(h, 1) }\n"
-             "    return y\n"
-             "}\n"
-             "train a = two() {\n"
-             "    data = csv(\"%s\", target = \"t\")  loss = mse  optimizer = sgd(lr = 0.1)\n"
-             "    batch = 3  steps = 5  probe = all  on_nonfinite = stop\n"
-             "}\n", csv);
     Program p;
     Run r;
-    fixture_run(&p, &r, src, 0);
-    remove(csv);
+    line_run(&p, &r, "layer a { h = dense(x, 1, bias = false) }  layer out { y = dense(h, 1) }",
+             "optimizer = sgd(lr = 0.1)  steps = 5");
     set_param(&r, "a.W", 2e-38f);   /* y = 1e38·2e-38·x = 2x */
     set_param(&r, "out.W", 1e38f);
     set_param(&r, "out.b", 0);
