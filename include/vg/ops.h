@@ -50,16 +50,16 @@ typedef struct OpCtx {
     const IrNode *node;
     int batch;
     ExecMode mode;          /* training, probing or evaluating (exec.h) */
-    const float *in[IR_MAX_IN];
-    float *din[IR_MAX_IN];
+    const real *in[IR_MAX_IN];
+    real *din[IR_MAX_IN];
     bool din_overwrite[IR_MAX_IN];  /* write din[i] rather than add to it */
-    float *out, *dout;
-    float *param[IR_MAX_PARAMS];   /* writable: batchnorm updates running stats */
-    float *dparam[IR_MAX_PARAMS];  /* NULL for non-trainable parameters */
-    float *work;            /* work_floats(node, batch) floats, kept from
+    real *out, *dout;
+    real *param[IR_MAX_PARAMS];   /* writable: batchnorm updates running stats */
+    real *dparam[IR_MAX_PARAMS];  /* NULL for non-trainable parameters */
+    real *work;            /* work_floats(node, batch) floats, kept from
                                forward to backward */
     struct Rng *rng;        /* dropout masks */
-    float *bptt;            /* recurrent backward in EXEC_PROBE: if non-NULL,
+    real *bptt;            /* recurrent backward in EXEC_PROBE: if non-NULL,
                                receives ‖dLoss/dh_t‖ over the batch for
                                t = 1..T */
 } OpCtx;
@@ -96,10 +96,10 @@ typedef struct OpDef {
      * dead units are exact zeros. */
     double (*act)(double z, const IrNode *n);
     double (*deriv)(double z, const IrNode *n);
-    /* d[k] = φ′ from the output y[k] in float, for activations where it is
+    /* d[k] = φ′ from the output y[k], for activations where it is
      * a function of y (sigmoid, tanh, relu, identity); NULL otherwise. The
      * report's per-entry statistics use it: a vector loop, no exp. */
-    void (*deriv_y)(const float *y, float *d, size_t n);
+    void (*deriv_y)(const real *y, real *d, size_t n);
     double max_deriv;
     bool saturating;
     bool relu_family;
@@ -108,7 +108,7 @@ typedef struct OpDef {
 extern const OpDef *const op_table[OP_COUNT];
 
 /* Each op's definition, in its family's file. */
-#define OP(id, def) extern const OpDef def;
+#define OP(id, def) extern const OpDef REAL_NAME(def);
 #include "vg/ops.def"
 #undef OP
 
@@ -119,15 +119,15 @@ const Sig *op_sig(int op);                /* parsed once, cached */
 const Spec *op_constant_init(IrGraph *g, double c);
 static inline const OpDef *op_def(int op) { return op_table[op]; }
 /* 1 when a kernel adds to input i's gradient, 0 when it overwrites it. A
- * float, not the bool: gcc 12 keeps a select on a loop-invariant bool as a
- * branch, and the loop scalar; on a float compare it emits a vector blend. */
-static inline float op_din_keep(const OpCtx *c, int i)
+ * real, not the bool: gcc 12 keeps a select on a loop-invariant bool as a
+ * branch, and the loop scalar; on a floating compare it emits a vector blend. */
+static inline real op_din_keep(const OpCtx *c, int i)
 {
     return c->din_overwrite[i] ? 0.0f : 1.0f;
 }
 /* What a gradient element holds before a kernel adds its part: old, or 0
  * when the kernel overwrites (keep = op_din_keep). A select, not old·keep:
  * the buffer may hold an earlier step's inf or nan. */
-static inline float op_din_old(float keep, float old) { return keep > 0 ? old : 0.0f; }
+static inline real op_din_old(real keep, real old) { return keep > 0 ? old : 0.0f; }
 
 #endif
