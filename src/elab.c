@@ -990,6 +990,10 @@ static bool family_index(Elab *e, const AstNode *n, const Value *fam, const Indi
         axis_values_note(e, train, missing, axis->str);
         return false;
     }
+    if (nhits == 0) {  /* only a REPL session whose family was defined anew */
+        free(hits);
+        return diag_error(e->d, n->span, "run family '%s' has no such member", fam->str);
+    }
     if (!stars) {
         *out = (Value){.kind = VAL_RUN, .run = hits[0]};
         free(hits);
