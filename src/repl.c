@@ -178,10 +178,23 @@ static const Report *report_at(const Run *run, int which)
     return which == 0 ? &run->reports[0] : &run->reports[run->nreports - 1];
 }
 
+/* A run's name as one word of a command: a family member's without its
+ * spaces (f[2,1]), which find_run reads back. */
+static const char *as_word(const char *name, char *buf, size_t n)
+{
+    size_t len = 0;
+    for (; *name && len + 1 < n; name++)
+        if (*name != ' ')
+            buf[len++] = *name;
+    buf[len] = '\0';
+    return buf;
+}
+
 static void not_trained(Repl *r, const Run *run)
 {
+    char w[256];
     fprintf(r->out, "run %s is defined but has not trained yet; ':run %s' trains it\n",
-            run->name, run->name);
+            run->name, as_word(run->name, w, sizeof w));
 }
 
 /* Every metric of one layer at one report, one per line (those of
@@ -309,7 +322,9 @@ static int sync_member(Repl *r, const Member *m)
     ast_print(r->out, t->a, 0);
     if (t->str2)
         fprintf(r->out, " with %s", t->str2);
-    fprintf(r->out, ", %ld steps; ':run %s' trains it\n", fresh->set.steps, fresh->name);
+    char w[256];
+    fprintf(r->out, ", %ld steps; ':run %s' trains it\n", fresh->set.steps,
+            as_word(fresh->name, w, sizeof w));
     return 0;
 }
 
@@ -327,8 +342,17 @@ static int sync_runs(Repl *r)
             code = EXIT_ERROR;
             continue;
         }
+        int failed = 0;
         for (int j = 0; j < nm; j++)
-            code |= sync_member(r, &ms[j]);
+            failed |= sync_member(r, &ms[j]);
+        /* members of an earlier definition of the name that the new one
+         * does not have (train f[w in [2, 4]] after train f[w in [1, 2]]) */
+        for (int j = 0; !failed && j < r->runs.n; j++) {
+            const Run *old = r->runs.runs[j];
+            if (old->ast && old->ast != t && strcmp(old->ast->str, t->str) == 0)
+                retire(r, j);
+        }
+        code |= failed;
     }
     return code;
 }
@@ -368,8 +392,9 @@ static int train(Repl *r, Run *run, long steps)
     if (run->diverged)
         fprintf(r->out, "diverged at step %ld\n", run->diverged_at);
     if (train_interrupted) {
+        char w[256];
         fprintf(r->out, "interrupted: run %s stopped at step %ld; ':run %s' goes on\n",
-                run->name, run->step, run->name);
+                run->name, run->step, as_word(run->name, w, sizeof w));
         train_interrupted = 0;
     }
     return code;
@@ -598,7 +623,8 @@ static int cmd_quit(Repl *r, const Word *a, int n);
 static const Command commands[] = {
     {":help", "", "this help", 0, 0, cmd_help},
     {":load", "FILE", "load a .vg file (again: read it anew)", 1, -1, cmd_load},
-    {":run", "RUN [STEPS]", "train a run; STEPS more steps of one that trained", 1, 2, cmd_run},
+    {":run", "RUN [STEPS]", "train a run (or each member of a run family); STEPS more "
+     "steps of one that trained", 1, 2, cmd_run},
     {":report", "RUN [--json]", "every report of a run", 1, 2, cmd_report},
     {":ir", "MODEL | MODEL(args) | RUN", "the IR graph of a model or of a run", 1, -1, cmd_ir},
     {":list", "", "models, defs, settings, constants and runs", 0, 0, cmd_list},
@@ -646,6 +672,11 @@ static int find_run(Repl *r, const Word *w)
     char name[256];
     word_copy(w, name, sizeof name);
     int i = runset_find(&r->runs, name);
+    for (int j = 0; i < 0 && j < r->runs.n; j++) {
+        char other[256];
+        if (strcmp(as_word(r->runs.runs[j]->name, other, sizeof other), name) == 0)
+            i = j;
+    }
     if (i >= 0)
         return i;
     cmd_error(r, w, "no run named '%s'", name);
@@ -663,6 +694,8 @@ static int find_run(Repl *r, const Word *w)
     return -1;
 }
 
+static int run_one(Repl *r, const Word *a, Run *run, long steps);
+
 static int cmd_run(Repl *r, const Word *a, int n)
 {
     long steps = -1;
@@ -674,16 +707,31 @@ static int cmd_run(Repl *r, const Word *a, int n)
         if (errno || end == buf || *end || steps < 1)
             return cmd_error(r, &a[1], "STEPS must be a positive integer, got '%s'", buf);
     }
+    /* a run family's name trains each of its members in turn */
+    char name[256];
+    word_copy(&a[0], name, sizeof name);
+    const AstNode *family = runset_find_family(&r->runs, name);
+    int status = 0;
+    for (int i = 0; family && i < r->runs.n && status == 0 && !train_interrupted; i++)
+        if (r->runs.runs[i]->ast == family)
+            status = run_one(r, a, r->runs.runs[i], steps);
+    if (family)
+        return status;
     int i = find_run(r, &a[0]);
     if (i < 0)
         return EXIT_ERROR;
-    Run *run = r->runs.runs[i];
+    return run_one(r, a, r->runs.runs[i], steps);
+}
+
+static int run_one(Repl *r, const Word *a, Run *run, long steps)
+{
     if (run->diverged)
         return cmd_error(r, &a[0], "run '%s' diverged at step %ld; enter its train line "
                          "again to start it anew", run->name, run->diverged_at);
     if (steps < 0 && run->step >= run->set.steps) {
+        char w[256];
         fprintf(r->out, "run %s has trained its %ld steps; ':run %s N' trains N more\n",
-                run->name, run->set.steps, run->name);
+                run->name, run->set.steps, as_word(run->name, w, sizeof w));
         return 0;
     }
     return train(r, run, steps);
