@@ -15,9 +15,9 @@ BUILD   ?= build
 CC      ?= cc
 OPT     ?= -O2
 SAN     ?=
-PKGS     = openblas cmocka libedit
+PKGS     = openblas cmocka libedit json-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs openblas libedit 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs openblas libedit json-c 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 VERSION := 0.1.0
@@ -36,7 +36,11 @@ LDLIBS  = $(PKG_LIBS) -lz -lm
 GEN      = $(BUILD)/gen
 OBJ      = $(BUILD)/obj
 LIB_SRC  = $(filter-out src/main.c,$(wildcard src/*.c src/ops/*.c))
-LIB_OBJ  = $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/lexer.o $(OBJ)/gen/parser.o
+# The executor and the kernels a second time, in double (include/vg/real.h),
+# for `vg gradcheck`.
+F64_SRC  = src/exec.c $(filter-out src/ops/registry.c,$(wildcard src/ops/*.c))
+LIB_OBJ  = $(LIB_SRC:%.c=$(OBJ)/%.o) $(F64_SRC:%.c=$(OBJ)/f64/%.o) $(OBJ)/gen/lexer.o \
+           $(OBJ)/gen/parser.o
 TEST_SRC = $(wildcard tests/unit/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HEADERS  = $(wildcard include/vg/*.h include/vg/*.def) $(GEN)/parser.h
@@ -75,6 +79,10 @@ $(OBJ)/gen/%.o: $(GEN)/%.c $(HEADERS)
 $(OBJ)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(WARN) -c -o $@ $<
+
+$(OBJ)/f64/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(WARN) -DVG_REAL_DOUBLE -c -o $@ $<
 
 $(BUILD)/libvg.a: $(LIB_OBJ)
 	@rm -f $@

@@ -95,8 +95,9 @@ static AstList append_arg(Parser *ctx, AstList l, AstNode *arg);
 %token <const char *> IDENT "identifier" STRING "string"
 %token <Token> NUMBER "number"
 
-%nterm <AstNode *> program entry item stmt if_stmt expr primary arg param kv
+%nterm <AstNode *> program entry item stmt if_stmt expr primary arg param kv axis index
 %nterm <AstList> items stmts block settings_body params param_list args arg_list dims exprs kvs overrides
+%nterm <AstList> opt_axes axes indices
 %nterm <const char *> opt_with opt_message
 
 /* Loosest first. Comparisons do not chain; '^' is right-associative and
@@ -175,9 +176,10 @@ item
         { $$ = named(ctx, AST_DEF, $IDENT, @$); $$->list2 = $block; }
     | SETTINGS IDENT[name] opt_with settings_body
         { $$ = named(ctx, AST_SETTINGS, $name, @$); $$->str2 = $opt_with; $$->list = $settings_body; }
-    | TRAIN IDENT[run] '=' IDENT[model] '(' args ')'[close] opt_with overrides
+    | TRAIN IDENT[run] opt_axes '=' IDENT[model] '(' args ')'[close] opt_with overrides
         {
             $$ = named(ctx, AST_TRAIN, $run, @$);
+            $$->list2 = $opt_axes;
             $$->a = node(ctx, AST_CALL, span_join(@model, @close));
             $$->a->a = named(ctx, AST_NAME, $model, @model);
             $$->a->list = $args;
@@ -221,6 +223,25 @@ kvs
 
 kv
     : IDENT '=' expr        { $$ = named(ctx, AST_KWARG, $IDENT, @$); $$->a = $expr; }
+    ;
+
+/* A run family's axes: `train grid[d in [10, 20], s in 1..3] = …`. */
+opt_axes
+    : %empty                { $$ = (AstList){ 0 }; }
+    | '[' axes ']'          { $$ = $axes; }
+    | '[' axes ',' ']'      { $$ = $axes; }
+    ;
+
+axes
+    : axis                  { $$ = list1($axis); }
+    | axes ',' axis         { $$ = append($1, $axis); }
+    ;
+
+axis
+    : IDENT IN expr
+        { $$ = named(ctx, AST_AXIS, $IDENT, @$); $$->a = $expr; }
+    | IDENT IN expr[lo] DOTDOT expr[hi]
+        { $$ = named(ctx, AST_AXIS, $IDENT, @$); $$->a = $lo; $$->b = $hi; }
     ;
 
 opt_with
@@ -312,8 +333,19 @@ expr
         { $$ = node(ctx, AST_CALL, @$); $$->a = $f; $$->list = $args; }
     | expr[obj] '.' IDENT
         { $$ = named(ctx, AST_MEMBER, $IDENT, @$); $$->a = $obj; }
-    | expr[obj] '[' expr[i] ']'
-        { $$ = node(ctx, AST_INDEX, @$); $$->a = $obj; $$->b = $i; }
+    | expr[obj] '[' indices ']'
+        { $$ = node(ctx, AST_INDEX, @$); $$->a = $obj; $$->list = $indices; }
+    ;
+
+/* `*` ranges over one axis of a run family: grid[*, 0.5]. */
+indices
+    : index                 { $$ = list1($index); }
+    | indices ',' index     { $$ = append($1, $index); }
+    ;
+
+index
+    : expr
+    | '*'                   { $$ = node(ctx, AST_STAR, @$); }
     ;
 
 primary
@@ -324,6 +356,8 @@ primary
     | FALSE                 { $$ = node(ctx, AST_BOOL, @$); $$->boolean = false; }
     | IDENT                 { $$ = named(ctx, AST_NAME, $IDENT, @$); }
     | '(' expr ')'          { $$ = $expr; }
+    | '[' ']'               { $$ = node(ctx, AST_LIST, @$); }
+    | '[' dims ']'          { $$ = node(ctx, AST_LIST, @$); $$->list = $dims; }
     ;
 
 args
@@ -488,7 +522,7 @@ static void yyerror(const Span *loc, Parser *ctx, const char *msg)
  * expected ("expected an expression"). */
 typedef struct Group {
     const char *label;
-    int tokens[8];
+    int tokens[9];
     int n;
 } Group;
 
@@ -496,7 +530,7 @@ enum { G_EXPRESSION, G_STATEMENT, G_ITEM, G_COUNT };
 
 static const Group groups[G_COUNT] = {
     [G_EXPRESSION] = { "an expression",
-      { TOK_IDENT, TOK_NUMBER, TOK_STRING, TOK_TRUE, TOK_FALSE, TOK_NOT, '-', '(' }, 8 },
+      { TOK_IDENT, TOK_NUMBER, TOK_STRING, TOK_TRUE, TOK_FALSE, TOK_NOT, '-', '(', '[' }, 9 },
     [G_STATEMENT] = { "a statement",
       { TOK_INPUT, TOK_IDENT, TOK_LAYER, TOK_FOR, TOK_IF, TOK_RETURN }, 6 },
     [G_ITEM] = { "an item",

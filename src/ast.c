@@ -35,6 +35,7 @@ static const char *const kind_names[] = {
     [AST_NUM] = "num", [AST_STR] = "str", [AST_BOOL] = "bool", [AST_NAME] = "name",
     [AST_UNARY] = "unary", [AST_BINARY] = "binary", [AST_CALL] = "call",
     [AST_KWARG] = "kwarg", [AST_MEMBER] = "member", [AST_INDEX] = "index",
+    [AST_STAR] = "*", [AST_LIST] = "list", [AST_AXIS] = "axis",
     [AST_INPUT] = "input", [AST_ASSIGN] = "assign", [AST_LAYER] = "layer",
     [AST_FOR] = "for", [AST_IF] = "if", [AST_RETURN] = "return",
     [AST_EXPR_STMT] = "expr", [AST_IMPORT] = "import", [AST_LET] = "let",
@@ -75,7 +76,7 @@ const char *ast_op_name(int op)
 
 /* Integers as integers; anything else in the fewest digits that read back
  * to the same double, with C's "e-05" shortened to "e-5". */
-static void print_num(FILE *out, double v)
+void ast_print_num(FILE *out, double v)
 {
     char buf[40];
     if (v == floor(v) && fabs(v) < 1e15) {
@@ -100,7 +101,7 @@ static void print_num(FILE *out, double v)
     fputs(buf, out);
 }
 
-static void print_str(FILE *out, const char *s)
+void ast_print_str(FILE *out, const char *s)
 {
     fputc('"', out);
     for (; *s; s++) {
@@ -192,9 +193,9 @@ static void expr(const Printer *P, const AstNode *e, int min)
         if (P->c && e->str)  /* vg fmt: "1e-3" stays "1e-3" */
             fputs(e->str, out);
         else
-            print_num(out, e->num);
+            ast_print_num(out, e->num);
         break;
-    case AST_STR: print_str(out, e->str); break;
+    case AST_STR: ast_print_str(out, e->str); break;
     case AST_BOOL: fputs(e->boolean ? "true" : "false", out); break;
     case AST_NAME: fputs(e->str, out); break;
     case AST_UNARY:
@@ -226,7 +227,15 @@ static void expr(const Printer *P, const AstNode *e, int min)
     case AST_INDEX:
         expr(P, e->a, P_POSTFIX);
         fputc('[', out);
-        expr(P, e->b, 0);
+        args(P, &e->list);
+        fputc(']', out);
+        break;
+    case AST_STAR:
+        fputc('*', out);
+        break;
+    case AST_LIST:
+        fputc('[', out);
+        args(P, &e->list);
         fputc(']', out);
         break;
     default:
@@ -425,7 +434,7 @@ static void print_stmt(Printer *P, const AstNode *n, int indent)
         break;
     case AST_IMPORT:
         fputs("import ", out);
-        print_str(out, n->str);
+        ast_print_str(out, n->str);
         break;
     case AST_LET:
         fprintf(out, "let %s = ", n->str);
@@ -445,7 +454,21 @@ static void print_stmt(Printer *P, const AstNode *n, int indent)
         key_values(P, &n->list, indent);
         break;
     case AST_TRAIN: {
-        fprintf(out, "train %-*s = ", P->name_width, n->str);
+        fprintf(out, "train %s", n->str);
+        if (n->list2.n) {
+            fputc('[', out);
+            for (const AstNode *x = n->list2.head; x; x = x->next) {
+                fprintf(out, "%s%s in ", x == n->list2.head ? "" : ", ", x->str);
+                expr(P, x->a, 0);
+                if (x->b) {
+                    fputs("..", out);
+                    expr(P, x->b, 0);
+                }
+            }
+            fputc(']', out);
+        }
+        int pad_name = P->name_width - (int)strlen(n->str);
+        fprintf(out, "%*s = ", pad_name > 0 ? pad_name : 0, "");
         long call = ftell(out);
         expr(P, n->a, 0);
         if (n->str2)
@@ -473,7 +496,7 @@ static void print_stmt(Printer *P, const AstNode *n, int indent)
                 P->line_begin = ftell(out);
                 fputs("       ", out);
             }
-            print_str(out, n->str2);
+            ast_print_str(out, n->str2);
         }
         break;
     default:
@@ -506,17 +529,17 @@ static int expr_width(const Printer *P, const AstNode *e)
     return (int)len;
 }
 
-/* Train items on consecutive lines, each on one line, line up their '='
- * and 'with' as a table: from `first` on, sets the widths for its group
+/* Train items on consecutive lines, each on one line and none a family,
+ * line up their '=' and 'with' as a table: from `first` on, sets the widths for its group
  * and returns the group's last item. */
 static const AstNode *align_trains(Printer *P, const AstNode *first)
 {
     P->name_width = P->call_width = 0;
     const AstNode *last = first;
-    if (first->kind != AST_TRAIN || first->list.n > 1)
+    if (first->kind != AST_TRAIN || first->list.n > 1 || first->list2.n > 0)
         return first;
     for (const AstNode *t = first; t; t = t->next) {
-        if (t != first && (t->kind != AST_TRAIN || t->list.n > 1 ||
+        if (t != first && (t->kind != AST_TRAIN || t->list.n > 1 || t->list2.n > 0 ||
                            t->span.first_line != last->span.last_line + 1))
             break;
         last = t;
@@ -561,6 +584,7 @@ void ast_print(FILE *out, const AstNode *n, int indent)
         return;
     case AST_NUM: case AST_STR: case AST_BOOL: case AST_NAME: case AST_UNARY:
     case AST_BINARY: case AST_CALL: case AST_KWARG: case AST_MEMBER: case AST_INDEX:
+    case AST_STAR: case AST_LIST:
         expr(&P, n, 0);
         return;
     default:
@@ -606,10 +630,11 @@ void ast_dump(FILE *out, const AstNode *n)
         return;
     }
     switch (n->kind) {
-    case AST_NUM: print_num(out, n->num); return;
-    case AST_STR: print_str(out, n->str); return;
+    case AST_NUM: ast_print_num(out, n->num); return;
+    case AST_STR: ast_print_str(out, n->str); return;
     case AST_BOOL: fputs(n->boolean ? "true" : "false", out); return;
     case AST_NAME: fputs(n->str, out); return;
+    case AST_STAR: fputc('*', out); return;
     case AST_PROGRAM:
         fputs("(program", out);
         for (const AstNode *it = n->list.head; it; it = it->next) {
@@ -650,8 +675,19 @@ void ast_dump(FILE *out, const AstNode *n)
     case AST_INDEX:
         fputs("[] ", out);
         ast_dump(out, n->a);
-        fputc(' ', out);
-        ast_dump(out, n->b);
+        dump_list(out, &n->list);
+        break;
+    case AST_LIST:
+        fputs("list", out);
+        dump_list(out, &n->list);
+        break;
+    case AST_AXIS:
+        fprintf(out, "in %s ", n->str);
+        ast_dump(out, n->a);
+        if (n->b) {
+            fputc(' ', out);
+            ast_dump(out, n->b);
+        }
         break;
     case AST_INPUT:
         fprintf(out, "input %s", n->str);
@@ -697,7 +733,7 @@ void ast_dump(FILE *out, const AstNode *n)
         break;
     case AST_IMPORT:
         fputs("import ", out);
-        print_str(out, n->str);
+        ast_print_str(out, n->str);
         break;
     case AST_MODEL:
     case AST_DEF:
@@ -719,6 +755,11 @@ void ast_dump(FILE *out, const AstNode *n)
         break;
     case AST_TRAIN:
         fprintf(out, "train %s ", n->str);
+        if (n->list2.n) {
+            fputs("(axes", out);
+            dump_list(out, &n->list2);
+            fputs(") ", out);
+        }
         ast_dump(out, n->a);
         if (n->str2)
             fprintf(out, " (with %s)", n->str2);
@@ -729,7 +770,7 @@ void ast_dump(FILE *out, const AstNode *n)
         ast_dump(out, n->a);
         if (n->str2) {
             fputc(' ', out);
-            print_str(out, n->str2);
+            ast_print_str(out, n->str2);
         }
         break;
     default:

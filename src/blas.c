@@ -16,6 +16,15 @@ void blas_sgemm(bool ta, bool tb, int m, int n, int k, float alpha,
                 beta, c, ldc);
 }
 
+void blas_dgemm(bool ta, bool tb, int m, int n, int k, double alpha,
+                const double *a, int lda, const double *b, int ldb, double beta,
+                double *c, int ldc)
+{
+    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
+                beta, c, ldc);
+}
+
 void blas_set_threads(int n)
 {
     openblas_set_num_threads(n);

@@ -34,6 +34,7 @@ typedef struct Elab {
     Arena *arena;
     IrGraph *g;          /* NULL outside a model */
     const RunSet *runs;  /* NULL before any run */
+    const Member *scope; /* a family member's axis variables, or NULL */
     Frame *frame;        /* NULL at the top level */
     int depth;
     long iterations;
@@ -46,6 +47,7 @@ static const char *const constants[] = {"none", "all", "fail", "stop"};
 
 static bool eval(Elab *e, const AstNode *n, Value *out);
 static bool exec_block(Elab *e, const AstNode *first);
+static bool int_value(Elab *e, const AstNode *n, const char *what, long lo, long *out);
 
 static Value num_value(double x)
 {
@@ -163,6 +165,11 @@ static bool lookup(Elab *e, const char *name, Span at, Value *out, bool *found)
         *out = b->v;
         return true;
     }
+    for (int i = 0; e->scope && i < e->scope->naxes; i++)
+        if (strcmp(e->scope->vars[i], name) == 0) {
+            *out = e->scope->vals[i];
+            return true;
+        }
     Symbol *s = program_lookup(e->p, name);
     if (s) {
         switch (s->kind) {
@@ -183,6 +190,11 @@ static bool lookup(Elab *e, const char *name, Span at, Value *out, bool *found)
         int r = runset_find(e->runs, name);
         if (r >= 0) {
             *out = (Value){.kind = VAL_RUN, .run = r};
+            return true;
+        }
+        const AstNode *family = runset_find_family(e->runs, name);
+        if (family) {
+            *out = (Value){.kind = VAL_FAMILY, .ast = family, .str = family->str};
             return true;
         }
     }
@@ -235,8 +247,12 @@ static bool unknown_name(Elab *e, const char *name, Span at)
     for (int i = 0; e->frame && i < e->frame->n && n < MAXN; i++)
         if (e->frame->b[i].name)
             cands[n++] = e->frame->b[i].name;
-    for (int i = 0; e->runs && i < e->runs->n && n < MAXN; i++)
-        cands[n++] = e->runs->runs[i]->name;
+    for (int i = 0; e->scope && i < e->scope->naxes && n < MAXN; i++)
+        cands[n++] = e->scope->vars[i];
+    for (int i = 0; e->runs && i < e->runs->n && n < MAXN; i++) {
+        const Run *r = e->runs->runs[i];
+        cands[n++] = r->ast && r->ast->list2.n ? r->ast->str : r->name;
+    }
     n += elab_global_names(e->p, cands + n, MAXN - n);
     const char *best = diag_suggest(name, cands, n);
     free(cands);
@@ -546,9 +562,11 @@ static bool call_def(Elab *e, const AstNode *fn, const AstNode *call, Span at, V
     return true;
 }
 
-bool elab_model(Program *p, const AstNode *call, IrGraph *g)
+/* Elaborates call into g; its arguments are evaluated in e (a member's
+ * axis variables are visible there), the body in a frame of its own. */
+static bool model_call(Elab e, const AstNode *call, IrGraph *g)
 {
-    Elab e = {.p = p, .d = &p->diag, .arena = &p->arena};
+    Program *p = e.p;
     if (!call || call->kind != AST_CALL || call->a->kind != AST_NAME)
         return diag_error(e.d, call ? call->span : SPAN_NONE, "expected a model call");
     Symbol *s = program_lookup(p, call->a->str);
@@ -571,6 +589,7 @@ bool elab_model(Program *p, const AstNode *call, IrGraph *g)
     Elab inner = e;
     inner.g = g;
     inner.frame = &frame;
+    inner.scope = NULL;
     g->name = fn->str;
     bool ok = bind_params(&e, &inner, fn, call) && exec_block(&inner, fn->list2.head);
     free(frame.b);
@@ -585,6 +604,30 @@ bool elab_model(Program *p, const AstNode *call, IrGraph *g)
                           value_kind_name(inner.ret.kind));
     g->output = inner.ret.node;
     return true;
+}
+
+bool elab_model(Program *p, const AstNode *call, IrGraph *g)
+{
+    /* The call of a family's train item is elaborated as its first member:
+     * its arguments may use the axis variables. */
+    for (int i = 0; i < p->ntrains; i++) {
+        Member *ms;
+        int n;
+        if (p->trains[i]->a == call && p->trains[i]->list2.n)
+            return elab_members(p, p->trains[i], &ms, &n) && elab_member_model(p, &ms[0], g);
+    }
+    return model_call((Elab){.p = p, .d = &p->diag, .arena = &p->arena}, call, g);
+}
+
+bool elab_member_model(Program *p, const Member *m, IrGraph *g)
+{
+    return model_call((Elab){.p = p, .d = &p->diag, .arena = &p->arena, .scope = m},
+                      m->train->a, g);
+}
+
+Member elab_plain_member(const AstNode *train)
+{
+    return (Member){.train = train, .name = train->str};
 }
 
 const AstNode *elab_model_call(Program *p, const char *model)
@@ -608,48 +651,203 @@ const AstNode *elab_model_call(Program *p, const char *model)
 
 /* ---- expressions ---- */
 
+/* ---- lists ---- */
+
+static Value list_value(Elab *e, int len, Value **items)
+{
+    *items = arena_alloc(e->arena, sizeof(Value) * (size_t)(len ? len : 1));
+    return (Value){.kind = VAL_LIST, .len = len, .items = *items};
+}
+
+/* fn applied to each element of a list, giving a list: how member access,
+ * indexing, unary operators and math functions reach into lists. */
+typedef bool (*ElementFn)(Elab *e, const AstNode *n, const Value *v, const void *ctx,
+                          Value *out);
+
+static bool map_list(Elab *e, const AstNode *n, const Value *list, ElementFn fn,
+                     const void *ctx, Value *out)
+{
+    Value *items;
+    *out = list_value(e, list->len, &items);
+    for (int i = 0; i < list->len; i++)
+        if (!fn(e, n, &list->items[i], ctx, &items[i]))
+            return false;
+    return true;
+}
+
+static bool eval_list(Elab *e, const AstNode *n, Value *out)
+{
+    Value *items;
+    *out = list_value(e, n->list.n, &items);
+    int i = 0;
+    for (const AstNode *x = n->list.head; x; x = x->next, i++) {
+        if (!eval(e, x, &items[i]))
+            return false;
+        if (items[i].kind == VAL_TENSOR)
+            return diag_error(e->d, x->span, "a list cannot hold a tensor");
+    }
+    return true;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double elab_median(double *xs, int n)
+{
+    qsort(xs, (size_t)n, sizeof *xs, cmp_double);
+    return n % 2 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2;
+}
+
+enum { AGG_ALL, AGG_ANY, AGG_COUNT, AGG_FRACTION, AGG_MEAN, AGG_MEDIAN, AGG_MIN, AGG_MAX,
+       AGG_STD, AGG_COUNT_ };
+static const char *const aggregates[AGG_COUNT_] = {
+    "all", "any", "count", "fraction", "mean", "median", "min", "max", "std",
+};
+
+/* Reduces a list. The first four count booleans, the others take numbers;
+ * a NaN among the numbers makes the result NaN, so that a comparison with
+ * it fails rather than passes on the values left. */
+static bool aggregate(Elab *e, int which, const Value *list, Span at, Value *out)
+{
+    const char *name = aggregates[which];
+    bool booleans = which <= AGG_FRACTION;
+    ValKind want = booleans ? VAL_BOOL : VAL_NUM;
+    for (int i = 0; i < list->len; i++)
+        if (list->items[i].kind != want) {
+            if (booleans)
+                diag_error(e->d, at, "%s needs a list of booleans, got a list of %ss", name,
+                           value_kind_name(list->items[i].kind));
+            else
+                diag_error(e->d, at, "%s needs a list of numbers, got a list of %ss", name,
+                           value_kind_name(list->items[i].kind));
+            if (booleans && list->items[i].kind == VAL_NUM)
+                diag_note(e->d, "compare the numbers first: %s(xs > 0.5)", name);
+            return false;
+        }
+    int n = list->len, trues = 0;
+    if (n == 0 && which != AGG_ALL && which != AGG_ANY && which != AGG_COUNT)
+        return diag_error(e->d, at, "%s of an empty list", name);
+    if (which == AGG_STD && n < 2)
+        return diag_error(e->d, at, "std needs at least two values, got a list of one");
+    if (booleans) {
+        for (int i = 0; i < n; i++)
+            trues += list->items[i].num != 0;
+        switch (which) {
+        case AGG_ALL: *out = bool_value(trues == n); break;
+        case AGG_ANY: *out = bool_value(trues > 0); break;
+        case AGG_COUNT: *out = num_value(trues); break;
+        default: *out = num_value((double)trues / n); break;
+        }
+        return true;
+    }
+    double *xs = xmalloc(sizeof *xs * (size_t)n), sum = 0;
+    bool nan = false;
+    for (int i = 0; i < n; i++) {
+        xs[i] = list->items[i].num;
+        nan |= isnan(xs[i]);
+        sum += xs[i];
+    }
+    double r = sum / n;
+    if (nan) {
+        r = NAN;
+    } else if (which == AGG_MEDIAN) {
+        r = elab_median(xs, n);
+    } else if (which == AGG_MIN || which == AGG_MAX) {
+        r = xs[0];
+        for (int i = 1; i < n; i++)
+            r = which == AGG_MIN ? fmin(r, xs[i]) : fmax(r, xs[i]);
+    } else if (which == AGG_STD) {
+        double ss = 0;
+        for (int i = 0; i < n; i++)
+            ss += (xs[i] - r) * (xs[i] - r);
+        r = sqrt(ss / (n - 1));
+    }
+    free(xs);
+    *out = num_value(r);
+    return true;
+}
+
+static int aggregate_lookup(const char *name)
+{
+    for (int i = 0; i < AGG_COUNT_; i++)
+        if (strcmp(name, aggregates[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* ---- expressions ---- */
+
+/* One of abs log log10 exp sqrt (*which) of call's argument v. */
+static bool math_value(Elab *e, const AstNode *call, const Value *v, const void *which,
+                       Value *out)
+{
+    if (v->kind == VAL_LIST)
+        return map_list(e, call, v, math_value, which, out);
+    if (v->kind != VAL_NUM)
+        return diag_error(e->d, call->span, "%s needs numbers, got a %s", call->a->str,
+                          value_kind_name(v->kind));
+    static double (*const fns[])(double) = {fabs, log, log10, exp, sqrt};
+    *out = num_value(fns[*(const int *)which](v->num));
+    return true;
+}
+
+/* The math functions on numbers, and the aggregates of lists. abs, log,
+ * log10, exp and sqrt apply to each element of a list; min, max and mean
+ * reduce one list, or take several numbers. */
 static bool math_call(Elab *e, const char *name, const AstNode *call, Value *out, bool *handled)
 {
-    static const char *const names[] = {"abs", "log", "log10", "exp", "sqrt", "min", "max", "mean"};
+    static const char *const names[] = {"abs", "log", "log10", "exp", "sqrt"};
     *handled = false;
     int which = -1;
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 5; i++)
         if (strcmp(name, names[i]) == 0)
             which = i;
-    if (which < 0 || frame_find(e->frame, name) || program_lookup(e->p, name))
+    int agg = which < 0 ? aggregate_lookup(name) : -1;
+    if ((which < 0 && agg < 0) || frame_find(e->frame, name) || program_lookup(e->p, name))
         return true;
+    for (int i = 0; e->scope && i < e->scope->naxes; i++)
+        if (strcmp(e->scope->vars[i], name) == 0)
+            return true;
     *handled = true;
-    double xs[64];
+    Value vs[64];
     int n = 0;
+    bool list = false;
     for (const AstNode *a = call->list.head; a; a = a->next) {
-        Value v;
         if (a->kind == AST_KWARG)
             return diag_error(e->d, a->span, "%s takes no keyword arguments", name);
-        if (!eval(e, a, &v))
-            return false;
-        if (v.kind != VAL_NUM)
-            return diag_error(e->d, a->span, "%s needs numbers, got a %s", name,
-                              value_kind_name(v.kind));
         if (n == 64)
             return diag_error(e->d, a->span, "%s takes at most 64 arguments", name);
-        xs[n++] = v.num;
+        if (!eval(e, a, &vs[n]))
+            return false;
+        list |= vs[n].kind == VAL_LIST;
+        if (vs[n].kind != VAL_NUM && vs[n].kind != VAL_LIST)
+            return diag_error(e->d, a->span, "%s needs %s, got a %s", name,
+                              which >= 0 || agg >= AGG_MEAN ? "numbers" : "a list",
+                              value_kind_name(vs[n].kind));
+        n++;
     }
-    if (which < 5 && n != 1)
+    bool variadic = agg == AGG_MEAN || agg == AGG_MIN || agg == AGG_MAX;
+    if ((which >= 0 || !variadic) && n != 1)
         return diag_error(e->d, call->span, "%s takes one argument, got %d", name, n);
     if (n == 0)
         return diag_error(e->d, call->span, "%s needs at least one argument", name);
-    double r = xs[0];
-    switch (which) {
-    case 0: r = fabs(r); break;
-    case 1: r = log(r); break;
-    case 2: r = log10(r); break;
-    case 3: r = exp(r); break;
-    case 4: r = sqrt(r); break;
-    case 5: for (int i = 1; i < n; i++) r = fmin(r, xs[i]); break;
-    case 6: for (int i = 1; i < n; i++) r = fmax(r, xs[i]); break;
-    default: for (int i = 1; i < n; i++) r += xs[i]; r /= n; break;
-    }
-    *out = num_value(r);
+    if (list && n > 1)
+        return diag_error(e->d, call->span, "%s takes one list or several numbers, "
+                          "not a list among %d arguments", name, n);
+    if (which >= 0)
+        return math_value(e, call, &vs[0], &which, out);
+    if (list)
+        return aggregate(e, agg, &vs[0], call->span, out);
+    if (!variadic)
+        return diag_error(e->d, call->list.head->span, "%s needs a list, got a number", name);
+    double r = vs[0].num;
+    for (int i = 1; i < n; i++)
+        r = agg == AGG_MIN ? fmin(r, vs[i].num) : agg == AGG_MAX ? fmax(r, vs[i].num)
+                                                                  : r + vs[i].num;
+    *out = num_value(agg == AGG_MEAN ? r / n : r);
     return true;
 }
 
@@ -687,38 +885,185 @@ static bool eval_call(Elab *e, const AstNode *n, Value *out)
     }
 }
 
+/* A member of each element of a list, as a list. */
+static bool member_value(Elab *e, const AstNode *n, const Value *obj, const void *unused,
+                         Value *out)
+{
+    if (obj->kind == VAL_LIST)
+        return map_list(e, n, obj, member_value, unused, out);
+    if (obj->kind == VAL_FAMILY)
+        return diag_error(e->d, n->span, "'%s' is a run family: select its members first, "
+                          "%s[*].%s for all of them", obj->str, obj->str, n->str);
+    if (obj->kind >= VAL_RUN && obj->kind <= VAL_SERIES && e->runs) {
+        char err[256];
+        if (run_member(e->runs, obj, n->str, out, err, sizeof err))
+            return true;
+        return diag_error(e->d, n->span, "%s", err);
+    }
+    char got[64];
+    describe(obj, got, sizeof got);
+    return diag_error(e->d, n->span, "%s has no member '%s'", got, n->str);
+}
+
 static bool eval_member(Elab *e, const AstNode *n, Value *out)
 {
     Value obj;
     if (!eval(e, n->a, &obj))
         return false;
-    if (obj.kind >= VAL_RUN && obj.kind <= VAL_SERIES && e->runs) {
+    return member_value(e, n, &obj, NULL, out);
+}
+
+enum { MAX_INDICES = ELAB_MAX_AXES };
+
+/* The evaluated indices of an AST_INDEX; star[i] for a `*`. */
+typedef struct Indices {
+    int n;
+    Value v[MAX_INDICES];
+    bool star[MAX_INDICES];
+    const AstNode *at[MAX_INDICES];
+} Indices;
+
+/* The text an axis value has in member names: its .vg source. */
+static bool value_source(Elab *e, const Value *v, Span at, const char **out);
+
+/* The values of axis k among the members of a family, for messages. */
+static void axis_values_note(Elab *e, const AstNode *train, int k, const char *var)
+{
+    char buf[256];
+    size_t len = 0;
+    int shown = 0;
+    for (int i = 0; i < e->runs->n && len < sizeof buf; i++) {
+        const Member *m = e->runs->runs[i]->member;
+        if (!m || m->train != train)
+            continue;
+        bool seen = false;  /* values repeat with the other axes: list each once */
+        for (int j = 0; j < i && !seen; j++) {
+            const Member *o = e->runs->runs[j]->member;
+            seen = o && o->train == train && strcmp(o->texts[k], m->texts[k]) == 0;
+        }
+        if (seen)
+            continue;
+        if (shown == 12) {
+            len += (size_t)snprintf(buf + len, sizeof buf - len, ", ...");
+            break;
+        }
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", shown ? ", " : "",
+                                m->texts[k]);
+        shown++;
+    }
+    diag_note(e->d, "'%s' is one of %s", var, buf);
+}
+
+static bool family_index(Elab *e, const AstNode *n, const Value *fam, const Indices *ix,
+                         Value *out)
+{
+    const AstNode *train = fam->ast;
+    int naxes = train->list2.n;
+    if (ix->n != naxes)
+        return diag_error(e->d, n->span, "run family '%s' has %d ax%s, got %d ind%s",
+                          fam->str, naxes, naxes == 1 ? "is" : "es", ix->n,
+                          ix->n == 1 ? "ex" : "ices");
+    const char *want[MAX_INDICES];
+    bool stars = false;
+    for (int k = 0; k < naxes; k++) {
+        want[k] = NULL;
+        stars |= ix->star[k];
+        if (!ix->star[k] && !value_source(e, &ix->v[k], ix->at[k]->span, &want[k]))
+            return false;
+    }
+    int *hits = xmalloc(sizeof *hits * (size_t)(e->runs->n ? e->runs->n : 1));
+    int nhits = 0, missing = -1;
+    for (int k = 0; k < naxes && missing < 0; k++) {
+        bool found = ix->star[k];
+        for (int i = 0; i < e->runs->n && !found; i++) {
+            const Member *m = e->runs->runs[i]->member;
+            found = m && m->train == train && strcmp(m->texts[k], want[k]) == 0;
+        }
+        if (!found)
+            missing = k;
+    }
+    for (int i = 0; i < e->runs->n && missing < 0; i++) {
+        const Member *m = e->runs->runs[i]->member;
+        bool match = m && m->train == train;
+        for (int k = 0; k < naxes && match; k++)
+            match = ix->star[k] || strcmp(m->texts[k], want[k]) == 0;
+        if (match)
+            hits[nhits++] = i;
+    }
+    if (missing >= 0) {
+        free(hits);
+        const AstNode *axis = train->list2.head;
+        for (int k = 0; k < missing; k++)
+            axis = axis->next;
+        diag_error(e->d, ix->at[missing]->span, "run family '%s' has no member with %s = %s",
+                   fam->str, axis->str, want[missing]);
+        axis_values_note(e, train, missing, axis->str);
+        return false;
+    }
+    if (!stars) {
+        *out = (Value){.kind = VAL_RUN, .run = hits[0]};
+        free(hits);
+        return true;
+    }
+    Value *items;
+    *out = list_value(e, nhits, &items);
+    for (int i = 0; i < nhits; i++)
+        items[i] = (Value){.kind = VAL_RUN, .run = hits[i]};
+    free(hits);
+    return true;
+}
+
+static bool index_value(Elab *e, const AstNode *n, const Value *obj, const void *indices,
+                        Value *out)
+{
+    const Indices *ix = indices;
+    if (obj->kind == VAL_LIST) {
+        ValKind k = obj->len ? obj->items[0].kind : VAL_NONE;
+        if (k != VAL_LIST && k != VAL_FAMILY && k != VAL_LAYERS && k != VAL_SERIES)
+            return diag_error(e->d, n->span, "indexing a list indexes each of its elements, "
+                              "and a %s cannot be indexed", value_kind_name(k));
+        return map_list(e, n, obj, index_value, ix, out);
+    }
+    if (obj->kind == VAL_FAMILY && e->runs)
+        return family_index(e, n, obj, ix, out);
+    char got[64];
+    describe(obj, got, sizeof got);
+    for (int i = 0; i < ix->n; i++)
+        if (ix->star[i]) {
+            diag_error(e->d, ix->at[i]->span, "'*' ranges over an axis of a run family, "
+                       "and %s is not one", got);
+            return false;
+        }
+    if (ix->n != 1)
+        return diag_error(e->d, n->span, "%s takes one index, got %d", got, ix->n);
+    const Value *idx = &ix->v[0];
+    if ((obj->kind == VAL_LAYERS || obj->kind == VAL_SERIES) && e->runs) {
+        if (idx->kind != VAL_NUM || idx->num != floor(idx->num))
+            return diag_error(e->d, ix->at[0]->span, "an index must be an integer");
         char err[256];
-        if (run_member(e->runs, &obj, n->str, out, err, sizeof err))
+        if (run_index(e->runs, obj, (long)idx->num, out, err, sizeof err))
             return true;
         return diag_error(e->d, n->span, "%s", err);
     }
-    char got[64];
-    describe(&obj, got, sizeof got);
-    return diag_error(e->d, n->span, "%s has no member '%s'", got, n->str);
+    return diag_error(e->d, n->span, "%s cannot be indexed", got);
 }
 
 static bool eval_index(Elab *e, const AstNode *n, Value *out)
 {
-    Value obj, idx;
-    if (!eval(e, n->a, &obj) || !eval(e, n->b, &idx))
+    Value obj;
+    if (!eval(e, n->a, &obj))
         return false;
-    if (idx.kind != VAL_NUM || idx.num != floor(idx.num))
-        return diag_error(e->d, n->b->span, "an index must be an integer");
-    if ((obj.kind == VAL_LAYERS || obj.kind == VAL_SERIES) && e->runs) {
-        char err[256];
-        if (run_index(e->runs, &obj, (long)idx.num, out, err, sizeof err))
-            return true;
-        return diag_error(e->d, n->span, "%s", err);
+    Indices ix = {0};
+    for (const AstNode *i = n->list.head; i; i = i->next) {
+        if (ix.n == MAX_INDICES)
+            return diag_error(e->d, i->span, "at most %d indices", MAX_INDICES);
+        ix.at[ix.n] = i;
+        ix.star[ix.n] = i->kind == AST_STAR;
+        if (!ix.star[ix.n] && !eval(e, i, &ix.v[ix.n]))
+            return false;
+        ix.n++;
     }
-    char got[64];
-    describe(&obj, got, sizeof got);
-    return diag_error(e->d, n->span, "%s cannot be indexed", got);
+    return index_value(e, n, &obj, &ix, out);
 }
 
 static bool tensor_binary(Elab *e, const AstNode *n, Value l, Value r, Value *out)
@@ -802,25 +1147,39 @@ numbers:
     return true;
 }
 
-static bool eval_binary(Elab *e, const AstNode *n, Value *out)
+static bool binary_values(Elab *e, const AstNode *n, Value l, Value r, Value *out);
+
+/* Lists combine elementwise; a value that is not a list meets every
+ * element. */
+static bool list_binary(Elab *e, const AstNode *n, Value l, Value r, Value *out)
 {
-    Value l, r;
-    if (n->op == AST_OP_AND || n->op == AST_OP_OR) {
-        if (!eval(e, n->a, &l))
-            return false;
-        bool lv = value_truthy(&l);
-        if ((n->op == AST_OP_AND && !lv) || (n->op == AST_OP_OR && lv)) {
-            *out = bool_value(lv);
-            return true;
-        }
-        if (!eval(e, n->b, &r))
-            return false;
-        *out = bool_value(value_truthy(&r));
-        return true;
+    if (l.kind == VAL_LIST && r.kind == VAL_LIST && l.len != r.len) {
+        diag_error(e->d, n->span, "'%s' on lists of different lengths, %d and %d",
+                   ast_op_name(n->op), l.len, r.len);
+        return diag_note(e->d, "lists combine element by element; a single value meets "
+                         "every element"), false;
     }
-    if (!eval(e, n->a, &l) || !eval(e, n->b, &r))
-        return false;
+    int len = l.kind == VAL_LIST ? l.len : r.len;
+    Value *items;
+    *out = list_value(e, len, &items);
+    for (int i = 0; i < len; i++)
+        if (!binary_values(e, n, l.kind == VAL_LIST ? l.items[i] : l,
+                           r.kind == VAL_LIST ? r.items[i] : r, &items[i]))
+            return false;
+    return true;
+}
+
+static bool binary_values(Elab *e, const AstNode *n, Value l, Value r, Value *out)
+{
+    if (l.kind == VAL_LIST || r.kind == VAL_LIST)
+        return list_binary(e, n, l, r, out);
     switch (n->op) {
+    case AST_OP_AND:
+        *out = bool_value(value_truthy(&l) && value_truthy(&r));
+        return true;
+    case AST_OP_OR:
+        *out = bool_value(value_truthy(&l) || value_truthy(&r));
+        return true;
     case AST_OP_LT: case AST_OP_GT: case AST_OP_LE: case AST_OP_GE:
     case AST_OP_EQ: case AST_OP_NE:
         return compare(e, n, l, r, out);
@@ -848,29 +1207,56 @@ static bool eval_binary(Elab *e, const AstNode *n, Value *out)
     return true;
 }
 
+static bool eval_binary(Elab *e, const AstNode *n, Value *out)
+{
+    Value l, r;
+    if (!eval(e, n->a, &l))
+        return false;
+    /* `and` and `or` look at their right side only when they need it,
+     * except over a list, whose every element needs it. */
+    if ((n->op == AST_OP_AND || n->op == AST_OP_OR) && l.kind != VAL_LIST) {
+        bool lv = value_truthy(&l);
+        if ((n->op == AST_OP_AND && !lv) || (n->op == AST_OP_OR && lv)) {
+            *out = bool_value(lv);
+            return true;
+        }
+    }
+    if (!eval(e, n->b, &r))
+        return false;
+    return binary_values(e, n, l, r, out);
+}
+
+static bool unary_value(Elab *e, const AstNode *n, const Value *v, const void *unused,
+                        Value *out)
+{
+    if (v->kind == VAL_LIST)
+        return map_list(e, n, v, unary_value, unused, out);
+    if (n->op == AST_OP_NOT) {
+        if (v->kind != VAL_BOOL && v->kind != VAL_NUM)
+            return diag_error(e->d, n->span, "'not' needs a boolean, got a %s",
+                              value_kind_name(v->kind));
+        *out = bool_value(!value_truthy(v));
+        return true;
+    }
+    if (v->kind == VAL_NUM) {
+        *out = num_value(-v->num);
+        return true;
+    }
+    if (v->kind == VAL_TENSOR) {
+        AstNode mul = *n;
+        mul.op = AST_OP_MUL;
+        return tensor_binary(e, &mul, num_value(-1), *v, out);
+    }
+    return diag_error(e->d, n->span, "unary '-' needs a number or a tensor, got a %s",
+                      value_kind_name(v->kind));
+}
+
 static bool eval_unary(Elab *e, const AstNode *n, Value *out)
 {
     Value v;
     if (!eval(e, n->a, &v))
         return false;
-    if (n->op == AST_OP_NOT) {
-        if (v.kind != VAL_BOOL && v.kind != VAL_NUM)
-            return diag_error(e->d, n->span, "'not' needs a boolean, got a %s",
-                              value_kind_name(v.kind));
-        *out = bool_value(!value_truthy(&v));
-        return true;
-    }
-    if (v.kind == VAL_NUM) {
-        *out = num_value(-v.num);
-        return true;
-    }
-    if (v.kind == VAL_TENSOR) {
-        AstNode mul = *n;
-        mul.op = AST_OP_MUL;
-        return tensor_binary(e, &mul, num_value(-1), v, out);
-    }
-    return diag_error(e->d, n->span, "unary '-' needs a number or a tensor, got a %s",
-                      value_kind_name(v.kind));
+    return unary_value(e, n, &v, NULL, out);
 }
 
 static bool eval(Elab *e, const AstNode *n, Value *out)
@@ -901,6 +1287,8 @@ static bool eval(Elab *e, const AstNode *n, Value *out)
         return eval_member(e, n, out);
     case AST_INDEX:
         return eval_index(e, n, out);
+    case AST_LIST:
+        return eval_list(e, n, out);
     default:
         return diag_error(e->d, n->span, "a %s is not an expression", ast_kind_name(n->kind));
     }
@@ -910,6 +1298,161 @@ bool elab_eval(Program *p, const RunSet *runs, const AstNode *expr, Value *out)
 {
     Elab e = {.p = p, .d = &p->diag, .arena = &p->arena, .runs = runs};
     return eval(&e, expr, out);
+}
+
+/* ---- run families ---- */
+
+static bool write_source(Elab *e, FILE *f, const Value *v, Span at)
+{
+    switch (v->kind) {
+    case VAL_NUM:
+        if (!isfinite(v->num))
+            return diag_error(e->d, at, "a family's axis values must be finite, got %s",
+                              isnan(v->num) ? "NaN" : v->num > 0 ? "inf" : "-inf");
+        ast_print_num(f, v->num);
+        return true;
+    case VAL_BOOL: fputs(v->num ? "true" : "false", f); return true;
+    case VAL_STR: ast_print_str(f, v->str); return true;
+    case VAL_NONE: fputs("none", f); return true;
+    case VAL_OP: fputs(op_def(v->op)->name, f); return true;
+    case VAL_SPEC: {
+        const Sig *sig = spec_sig(v->spec->id);
+        fprintf(f, "%s(", spec_table[v->spec->id].name);
+        for (int i = 0; i < v->spec->nargs; i++) {
+            fprintf(f, "%s%s = ", i ? ", " : "", sig->p[i].name);
+            if (!write_source(e, f, &v->spec->args[i], at))
+                return false;
+        }
+        fputc(')', f);
+        return true;
+    }
+    default:
+        return diag_error(e->d, at, "a %s cannot be a value of a family's axis",
+                          value_kind_name(v->kind));
+    }
+}
+
+static bool value_source(Elab *e, const Value *v, Span at, const char **out)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return diag_error(e->d, at, "out of memory");
+    bool ok = write_source(e, f, v, at);
+    fclose(f);
+    *out = ok ? arena_strndup(e->arena, buf, len) : NULL;
+    free(buf);
+    return ok;
+}
+
+bool elab_value_text(Program *p, const Value *v, Span at, const char **out)
+{
+    Elab e = {.p = p, .d = &p->diag, .arena = &p->arena};
+    return value_source(&e, v, at, out);
+}
+
+/* The values of one axis: the integers lo..hi of a range, or a list. */
+static bool axis_values(Elab *e, const AstNode *ax, const Value **vals, const char ***texts,
+                        int *n)
+{
+    Value v;
+    if (ax->b) {
+        long lo, hi;
+        if (!int_value(e, ax->a, "a range bound", -(1L << 40), &lo) ||
+            !int_value(e, ax->b, "a range bound", -(1L << 40), &hi))
+            return false;
+        if (hi < lo)
+            return diag_error(e->d, ax->span, "the range %ld..%ld of axis '%s' is empty", lo,
+                              hi, ax->str);
+        if (hi - lo >= ELAB_MAX_MEMBERS)
+            return diag_error(e->d, ax->span, "the range %ld..%ld of axis '%s' has %ld "
+                              "values, above the limit of %d members", lo, hi, ax->str,
+                              hi - lo + 1, ELAB_MAX_MEMBERS);
+        Value *items;
+        v = list_value(e, (int)(hi - lo + 1), &items);
+        for (long i = lo; i <= hi; i++)
+            items[i - lo] = num_value((double)i);
+    } else {
+        if (!eval(e, ax->a, &v))
+            return false;
+        if (v.kind != VAL_LIST)
+            return diag_error(e->d, ax->a->span, "axis '%s' takes a range a..b or a list "
+                              "[x, y, ...], got a %s", ax->str, value_kind_name(v.kind));
+        if (v.len == 0)
+            return diag_error(e->d, ax->a->span, "axis '%s' has no values: its list is empty",
+                              ax->str);
+    }
+    const char **t = arena_alloc(e->arena, sizeof *t * (size_t)v.len);
+    for (int i = 0; i < v.len; i++) {
+        Span at = ax->b ? ax->span : ax->a->kind == AST_LIST ? ax->a->span : ax->a->span;
+        int j = 0;
+        for (const AstNode *x = ax->b ? NULL : ax->a->kind == AST_LIST ? ax->a->list.head : NULL;
+             x; x = x->next, j++)
+            if (j == i)
+                at = x->span;
+        if (!value_source(e, &v.items[i], at, &t[i]))
+            return false;
+        for (int k = 0; k < i; k++)
+            if (strcmp(t[k], t[i]) == 0)
+                return diag_error(e->d, at, "axis '%s' has the value %s twice", ax->str, t[i]);
+    }
+    *vals = v.items;
+    *texts = t;
+    *n = v.len;
+    return true;
+}
+
+bool elab_members(Program *p, const AstNode *train, Member **out, int *n)
+{
+    if (train->list2.n == 0) {
+        *out = arena_alloc(&p->arena, sizeof **out);
+        **out = elab_plain_member(train);
+        *n = 1;
+        return true;
+    }
+    Elab e = {.p = p, .d = &p->diag, .arena = &p->arena};
+    int naxes = train->list2.n;
+    if (naxes > MAX_INDICES)
+        return diag_error(e.d, train->span, "run family '%s' has %d axes, above the limit "
+                          "of %d", train->str, naxes, MAX_INDICES);
+    const char **vars = arena_alloc(e.arena, sizeof *vars * (size_t)naxes);
+    const Value *vals[MAX_INDICES];
+    const char **texts[MAX_INDICES];
+    int counts[MAX_INDICES];
+    double total = 1;
+    int k = 0;
+    for (const AstNode *ax = train->list2.head; ax; ax = ax->next, k++) {
+        for (int j = 0; j < k; j++)
+            if (strcmp(vars[j], ax->str) == 0)
+                return diag_error(e.d, ax->span, "run family '%s' declares the axis '%s' "
+                                  "twice", train->str, ax->str);
+        vars[k] = ax->str;
+        if (!axis_values(&e, ax, &vals[k], &texts[k], &counts[k]))
+            return false;
+        total *= counts[k];
+    }
+    if (total > ELAB_MAX_MEMBERS)
+        return diag_error(e.d, train->span, "run family '%s' has %.0f members, above the "
+                          "limit of %d", train->str, total, ELAB_MAX_MEMBERS);
+    Member *ms = arena_alloc(e.arena, sizeof *ms * (size_t)total);
+    for (int i = 0; i < (int)total; i++) {
+        Value *mv = arena_alloc(e.arena, sizeof *mv * (size_t)naxes);
+        const char **mt = arena_alloc(e.arena, sizeof *mt * (size_t)naxes);
+        char *name = arena_concat(e.arena, train->str, "[", (char *)NULL);
+        for (int a = naxes - 1, rest = i; a >= 0; a--) {  /* the last axis varies fastest */
+            mv[a] = vals[a][rest % counts[a]];
+            mt[a] = texts[a][rest % counts[a]];
+            rest /= counts[a];
+        }
+        for (int a = 0; a < naxes; a++)
+            name = arena_concat(e.arena, name, a ? ", " : "", mt[a], (char *)NULL);
+        ms[i] = (Member){.train = train, .name = arena_concat(e.arena, name, "]", (char *)NULL),
+                         .index = i, .naxes = naxes, .vars = vars, .vals = mv, .texts = mt};
+    }
+    *out = ms;
+    *n = (int)total;
+    return true;
 }
 
 /* ---- statements ---- */
@@ -1313,10 +1856,13 @@ static int settings_chain(Elab *e, const AstNode *item, const AstNode **chain)
     return n;
 }
 
-bool elab_settings(Program *p, const AstNode *train, const SettingOverride *cli, int ncli,
+bool elab_settings(Program *p, const Member *m, const SettingOverride *cli, int ncli,
                    long long seed_override, Settings *out)
 {
+    const AstNode *train = m->train;
     Elab e = {.p = p, .d = &p->diag, .arena = &p->arena};
+    Elab scoped = e;
+    scoped.scope = m;
     *out = (Settings){.loss = -1, .probe = 256, .vanishing_below = 1e-3,
                       .exploding_above = 1e3, .span = train->span, .data_span = train->span};
     bool set[K_COUNT] = {false};
@@ -1330,7 +1876,7 @@ bool elab_settings(Program *p, const AstNode *train, const SettingOverride *cli,
         for (int i = n - 1; i >= 0; i--)
             ok &= apply_block(&e, out, set, chain[i]->list.head);
     }
-    ok &= apply_block(&e, out, set, train->list.head);
+    ok &= apply_block(&scoped, out, set, train->list.head);
     for (int i = 0; i < ncli; i++)
         ok &= apply_cli(&e, out, set, &cli[i]);
     if (seed_override >= 0) {
@@ -1340,7 +1886,7 @@ bool elab_settings(Program *p, const AstNode *train, const SettingOverride *cli,
     static const Key required[] = {K_DATA, K_LOSS, K_OPTIM, K_BATCH, K_STEPS};
     for (size_t i = 0; i < sizeof required / sizeof *required; i++)
         if (!set[required[i]])
-            ok = diag_error(e.d, train->span, "run '%s' has no '%s' setting", train->str,
+            ok = diag_error(e.d, train->span, "run '%s' has no '%s' setting", m->name,
                             key_names[required[i]]);
     return ok;
 }
@@ -1401,6 +1947,15 @@ void value_print(FILE *out, const Value *v)
         break;
     }
     case VAL_MODEL: fprintf(out, "model %s", v->ast->str); break;
+    case VAL_FAMILY: fprintf(out, "run family %s", v->str); break;
+    case VAL_LIST:
+        fputc('[', out);
+        for (int i = 0; i < v->len; i++) {
+            fputs(i ? ", " : "", out);
+            value_print(out, &v->items[i]);
+        }
+        fputc(']', out);
+        break;
     case VAL_DEF: fprintf(out, "def %s", v->ast->str); break;
     default: fprintf(out, "<%s>", value_kind_name(v->kind)); break;
     }

@@ -109,11 +109,13 @@ void params_alloc_values(ParamStore *ps, const IrGraph *g)
     ps->value = zalloc(ps->n, sizeof *ps->value);
 }
 
+#ifndef VG_REAL_DOUBLE  /* the float64 twin copies its values from float (exec.h) */
 void params_init(ParamStore *ps, const IrGraph *g, Rng *rng)
 {
     for (int i = 0; i < g->nparams; i++)
         init_fill(&g->params[i], ps->value + g->params[i].offset, rng);
 }
+#endif
 
 void params_free(ParamStore *ps)
 {
@@ -198,8 +200,8 @@ static bool plan_floats(const IrGraph *g, int batch, size_t *floats, int *larges
                 goto overflow;
     }
     size_t bytes;
-    if (mul_ok(sum, sizeof(float), &bytes) &&
-        add_ok(bytes, TABLES * sizeof(float *) * (size_t)g->n, &bytes)) {
+    if (mul_ok(sum, sizeof(real), &bytes) &&
+        add_ok(bytes, TABLES * sizeof(real *) * (size_t)g->n, &bytes)) {
         *floats = sum;
         return true;
     }
@@ -261,13 +263,13 @@ static void plan_overwrites(Exec *e)
 static void carve(Exec *e)
 {
     const IrGraph *g = e->g;
-    float *p = e->block;
-    float **tables = xcalloc(TABLES * (size_t)g->n, sizeof *tables);
+    real *p = e->block;
+    real **tables = xcalloc(TABLES * (size_t)g->n, sizeof *tables);
     e->val = tables;
     e->grad = tables + g->n;
     e->work = tables + 2 * g->n;
     e->bptt = tables + 3 * g->n;
-    float **table[4] = {e->val, e->grad, e->work, e->bptt};
+    real **table[4] = {e->val, e->grad, e->work, e->bptt};
     for (int region = 0; region < 4; region++) {
         for (int i = 0; i < g->n; i++) {
             Sizes s = node_sizes(g, i, e->batch);
@@ -289,7 +291,7 @@ bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
     int largest = 0;
     if (!plan_floats(g, batch, &floats, &largest, d))
         return false;
-    size_t bytes = floats * sizeof(float) + TABLES * sizeof(float *) * (size_t)g->n;
+    size_t bytes = floats * sizeof(real) + TABLES * sizeof(real *) * (size_t)g->n;
     if (max_bytes && bytes > max_bytes) {
         const IrNode *n = &g->nodes[largest];
         char need[64], limit[64], shape[96], big[64];
@@ -300,11 +302,11 @@ bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
         diag_note(d, "the largest is the output of %s here, shape %s per example (%s); "
                   "--max-memory raises the limit", op_def(n->op)->name,
                   shape_str(n->shape, shape, sizeof shape),
-                  human(node_sizes(g, largest, batch).val * sizeof(float), false, big,
+                  human(node_sizes(g, largest, batch).val * sizeof(real), false, big,
                         sizeof big));
         return false;
     }
-    e->block = zalloc(floats, sizeof(float));
+    e->block = zalloc(floats, sizeof(real));
     e->floats = floats;
     e->owns_block = true;
     if (ps && !ps->grad) {
@@ -313,7 +315,7 @@ bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
             size_t span = param_span(g, i, &first);
             most = span > most ? span : most;
         }
-        e->scratch = zalloc(most ? most : 1, sizeof(float));
+        e->scratch = zalloc(most ? most : 1, sizeof(real));
     }
     carve(e);
     rng_derive(&e->rng, 0, RNG_DROPOUT);
@@ -343,7 +345,7 @@ void exec_free(Exec *e)
 
 /* ---- sweeps ---- */
 
-float *exec_source(Exec *e, int node)
+real *exec_source(Exec *e, int node)
 {
     assert(op_def(e->g->nodes[node].op)->kind == OPK_SOURCE);
     return e->val[node];
@@ -406,7 +408,7 @@ void exec_backward_each(Exec *e, ExecMode mode, ExecNodeDone *done, void *ctx)
     assert(g->loss >= 0);
     for (int i = 0; i < g->n; i++)
         if (e->grad[i] && e->grad_zero[i])
-            memset(e->grad[i], 0, node_sizes(g, i, e->batch).grad * sizeof(float));
+            memset(e->grad[i], 0, node_sizes(g, i, e->batch).grad * sizeof(real));
     e->grad[g->loss][0] = 1;
     for (int i = g->loss; i >= 0; i--) {
         const OpDef *def = e->ops[g->nodes[i].op];
@@ -419,14 +421,14 @@ void exec_backward_each(Exec *e, ExecMode mode, ExecNodeDone *done, void *ctx)
         for (int k = 0; k < c->node->nparam; k++)
             if (c->dparam[k])
                 memset(c->dparam[k], 0,
-                       shape_size(g->params[c->node->param[k]].shape) * sizeof(float));
+                       shape_size(g->params[c->node->param[k]].shape) * sizeof(real));
         def->backward(c);
         if (done)
             done(ctx, i);
     }
 }
 
-float *exec_param_grad(Exec *e, int node, int k)
+real *exec_param_grad(Exec *e, int node, int k)
 {
     assert(e->ctxs && k < e->g->nodes[node].nparam);
     return e->ctxs[node].dparam[k];
@@ -462,7 +464,7 @@ double exec_largest_gemm(const Exec *e)
     return most;
 }
 
-float exec_loss(const Exec *e)
+real exec_loss(const Exec *e)
 {
     assert(e->g->loss >= 0);
     return e->val[e->g->loss][0];

@@ -4,6 +4,8 @@
  * the author's message, so a claim that stopped holding explains itself. */
 #include "vg/expect.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vg/report.h"
@@ -17,19 +19,45 @@ const char *expect_outcome_name(ExpectOutcome o)
     return names[o];
 }
 
-/* True if the expression names a run that has not trained. */
-static bool names_untrained_run(const AstNode *n, const RunSet *rs)
+static bool untrained(const RunSet *rs, const Value *v)
+{
+    if (v->kind == VAL_RUN)
+        return rs->runs[v->run]->nreports == 0;
+    for (int i = 0; v->kind == VAL_LIST && i < v->len; i++)
+        if (untrained(rs, &v->items[i]))
+            return true;
+    return false;
+}
+
+/* True if the expression names a run that has not trained: a run, a
+ * member of a family (grid[20, 0.5]), or a family whose selected members
+ * (sig[*], grid[*, 1]) or any member (a bare family name) did not. */
+static bool names_untrained_run(Program *p, const AstNode *n, const RunSet *rs)
 {
     if (!n)
         return false;
     if (n->kind == AST_NAME) {
         int r = runset_find(rs, n->str);
-        return r >= 0 && rs->runs[r]->nreports == 0;
+        if (r >= 0)
+            return rs->runs[r]->nreports == 0;
+        const AstNode *family = runset_find_family(rs, n->str);
+        for (int i = 0; family && i < rs->n; i++)
+            if (rs->runs[i]->ast == family && rs->runs[i]->nreports == 0)
+                return true;
+        return false;
     }
-    if (names_untrained_run(n->a, rs) || names_untrained_run(n->b, rs))
+    if (n->kind == AST_INDEX && n->a->kind == AST_NAME && runset_find_family(rs, n->a->str)) {
+        Value v;
+        bool skip = false;
+        for (const AstNode *c = n->list.head; c; c = c->next)
+            skip |= names_untrained_run(p, c, rs);
+        /* a selection that does not evaluate is reported by the check itself */
+        return skip || (elab_eval(p, rs, n, &v) && untrained(rs, &v));
+    }
+    if (names_untrained_run(p, n->a, rs) || names_untrained_run(p, n->b, rs))
         return true;
     for (const AstNode *c = n->list.head; c; c = c->next)
-        if (names_untrained_run(c, rs))
+        if (names_untrained_run(p, c, rs))
             return true;
     return false;
 }
@@ -51,7 +79,7 @@ static ExpectOutcome check_one(Program *p, const RunSet *rs, const AstNode *item
                                ExpectResult *res)
 {
     const AstNode *cond = item->a;
-    if (names_untrained_run(cond, rs))
+    if (names_untrained_run(p, cond, rs))
         return EXPECT_SKIP;
     if (is_comparison(cond)) {
         if (!elab_eval(p, rs, cond->a, &res->lhs) || !elab_eval(p, rs, cond->b, &res->rhs))
@@ -61,12 +89,100 @@ static ExpectOutcome check_one(Program *p, const RunSet *rs, const AstNode *item
     Value v;
     if (!elab_eval(p, rs, cond, &v))
         return EXPECT_ERROR;
+    if (v.kind == VAL_LIST) {
+        diag_error(&p->diag, cond->span, "an expect must be true or false, got a list of %d",
+                   v.len);
+        diag_note(&p->diag, "reduce it: all(...), any(...), or fraction(...) >= 0.9");
+        return EXPECT_ERROR;
+    }
     if (v.kind != VAL_BOOL) {
         diag_error(&p->diag, cond->span, "an expect must be true or false, got a %s",
                    value_kind_name(v.kind));
         return EXPECT_ERROR;
     }
     return v.num ? EXPECT_PASS : EXPECT_FAIL;
+}
+
+/* ---- the lists an expect's aggregates reduce ---- */
+
+static bool summarize(const Value *v, const AstNode *expr, int holds, ListSummary *out)
+{
+    if (v->kind != VAL_LIST)
+        return false;
+    *out = (ListSummary){.expr = expr, .n = v->len, .holds = holds, .min = NAN,
+                         .median = NAN, .max = NAN};
+    double *xs = malloc(sizeof *xs * (size_t)(v->len ? v->len : 1));
+    int n = 0;
+    for (int i = 0; i < v->len; i++) {
+        const Value *x = &v->items[i];
+        out->booleans = x->kind == VAL_BOOL;
+        if (x->kind == VAL_BOOL)
+            out->trues += x->num != 0;
+        else if (x->kind == VAL_NUM && isnan(x->num))
+            out->nans++;
+        else if (x->kind == VAL_NUM && xs)
+            xs[n++] = x->num;
+    }
+    if (n > 0) {
+        out->median = elab_median(xs, n);  /* sorts xs */
+        out->min = xs[0];
+        out->max = xs[n - 1];
+    }
+    free(xs);
+    return true;
+}
+
+static bool is_comparison(const AstNode *n);
+
+/* For every aggregate of one list in n (fraction(xs > 0.9), median(xs)),
+ * the list's summary; for a comparison inside, the side that is a list
+ * of numbers and how many of its elements hold. */
+static void collect_lists(Program *p, const RunSet *rs, const AstNode *n, ExpectResult *res)
+{
+    if (!n)
+        return;
+    static const char *const aggregates[] = {"all", "any", "count", "fraction", "mean",
+                                             "median", "min", "max", "std"};
+    bool aggregate = false;
+    if (n->kind == AST_CALL && n->a->kind == AST_NAME && n->list.n == 1 &&
+        n->list.head->kind != AST_KWARG && !program_lookup(p, n->a->str))
+        for (size_t i = 0; i < sizeof aggregates / sizeof *aggregates; i++)
+            aggregate |= strcmp(n->a->str, aggregates[i]) == 0;
+    if (aggregate) {
+        const AstNode *arg = n->list.head;
+        Value v, side;
+        ListSummary s;
+        bool found = false;
+        if (is_comparison(arg) && elab_eval(p, rs, arg, &v) && v.kind == VAL_LIST) {
+            int holds = 0;
+            for (int i = 0; i < v.len; i++)
+                holds += v.items[i].kind == VAL_BOOL && v.items[i].num != 0;
+            const AstNode *sides[] = {arg->a, arg->b};
+            for (int k = 0; k < 2 && !found; k++)
+                found = elab_eval(p, rs, sides[k], &side) && side.len == v.len &&
+                        side.len > 0 && side.items[0].kind == VAL_NUM &&
+                        summarize(&side, sides[k], holds, &s);
+        }
+        if (!found)
+            found = elab_eval(p, rs, arg, &v) && summarize(&v, arg, -1, &s);
+        for (int i = 0; found && i < res->nlists; i++) {
+            char *a = report_expr_text(res->lists[i].expr), *b = report_expr_text(s.expr);
+            found = strcmp(a, b) != 0 || res->lists[i].holds != s.holds;
+            free(a);
+            free(b);
+        }
+        if (found) {
+            ListSummary *grown = arena_alloc(&p->arena, sizeof *grown * (size_t)(res->nlists + 1));
+            if (res->nlists)
+                memcpy(grown, res->lists, sizeof *grown * (size_t)res->nlists);
+            grown[res->nlists++] = s;
+            res->lists = grown;
+        }
+    }
+    collect_lists(p, rs, n->a, res);
+    collect_lists(p, rs, n->b, res);
+    for (const AstNode *c = n->list.head; c; c = c->next)
+        collect_lists(p, rs, c, res);
 }
 
 static int status_of(ExpectOutcome o)
@@ -79,6 +195,8 @@ int expect_check_one(Program *p, const RunSet *rs, const AstNode *item, ExpectRe
     memset(res, 0, sizeof *res);
     res->ast = item;
     res->outcome = check_one(p, rs, item, res);
+    if (res->outcome == EXPECT_PASS || res->outcome == EXPECT_FAIL)
+        collect_lists(p, rs, item->a, res);
     return status_of(res->outcome);
 }
 
@@ -99,6 +217,29 @@ static void print_side(FILE *out, const Value *v)
         fputs(report_num(v->num, buf, sizeof buf), out);
     else
         value_print(out, v);
+}
+
+void expect_print_list(FILE *out, const ListSummary *s)
+{
+    ast_print(out, s->expr, 0);
+    expect_print_list_values(out, s);
+}
+
+void expect_print_list_values(FILE *out, const ListSummary *s)
+{
+    char a[32], b[32], c[32];
+    if (s->booleans) {
+        fprintf(out, ": %d of %d true", s->trues, s->n);
+        return;
+    }
+    fprintf(out, ": n %d", s->n);
+    if (s->nans)
+        fprintf(out, " (%d NaN)", s->nans);
+    if (s->nans < s->n)
+        fprintf(out, ", min %s, median %s, max %s", report_num(s->min, a, sizeof a),
+                report_num(s->median, b, sizeof b), report_num(s->max, c, sizeof c));
+    if (s->holds >= 0)
+        fprintf(out, "; %d of %d hold", s->holds, s->n);
 }
 
 void expect_print(FILE *out, const Program *p, const ExpectResult *results, int n, bool color)
@@ -127,5 +268,10 @@ void expect_print(FILE *out, const Program *p, const ExpectResult *results, int 
         if (r->ast->str2)
             fprintf(out, "  %s", r->ast->str2);
         fputc('\n', out);
+        for (int j = 0; j < r->nlists; j++) {
+            fputs("        ", out);
+            expect_print_list(out, &r->lists[j]);
+            fputc('\n', out);
+        }
     }
 }

@@ -1,16 +1,26 @@
-/* gradcheck.c — every parameter gradient against central differences.
+/* gradcheck.c — every parameter gradient against central differences, in
+ * float64.
  *
- * The numbers: the executor computes in float32 and the loss is one float,
- * so L carries rounding of about 2^-24·|L|, and a central difference
- * (L(θ+h) − L(θ−h))/2h with h = 1e-3·max(1, |θ|) is good to about 1e-4
- * times max(1, |L|) in absolute terms (measured: differences come in steps
- * of ulp(L)/2h). Hence the floor under the relative error's denominator,
- * 3e-2·max(1, |L|): gradients below it are compared absolutely, and the
- * tolerance of 5e-2 then allows 1.5e-3·max(1, |L|) of absolute error. The
- * quotients are formed in double, with the steps actually taken
- * ((float)(θ ± h) − θ), not the nominal ones. Measured on the models of
- * tests/gradcheck at 30 seeds each, the worst error stays below the
- * tolerance; a backward that is 10% off in any op exceeds it (the tests).
+ * Why float64: in float32 a loss carries rounding of 2^-24·|L|, so a
+ * central difference with a step large enough to rise above it (1e-3) is
+ * good only to about 1e-4·max(1, |L|) — and that is above the gradients of
+ * a deep vanishing net, and across the many kinks of a deep relu stack a
+ * step of 1e-3 crosses corners. So the check runs on the float64 twin of
+ * the executor and the kernels (the same source, compiled with
+ * VG_REAL_DOUBLE: include/vg/real.h), as PyTorch's gradcheck asks for
+ * double: the parameters are initialised in float, as a run's are, and
+ * widened; the analytic gradient is the twin's backward pass, and the
+ * numeric one a central difference of its loss with a step of
+ * h = GRADCHECK_STEP·max(1, |θ|), Richardson-extrapolated from the
+ * differences D(h) and D(2h): (4·D(h) − D(2h))/3, whose truncation error is
+ * O(h⁴). |D(h) − D(2h)| estimates the error of the difference itself: the
+ * check prints the worst such estimate as its own precision.
+ *
+ * An entry's error is |analytic − numeric| / max(|analytic|, |numeric|,
+ * GRADCHECK_FLOOR·max(1, |L|)): gradients below the floor, where float64
+ * rounding of L (about 1e-16·|L| per operation, divided by h) is of their
+ * order, are compared absolutely. The quotients use the steps actually
+ * taken ((θ ± h) − θ), not the nominal ones.
  *
  * Kinks: relu, leaky_relu, hard_tanh and elu (α ≠ 1) have corners, and a
  * step that crosses one makes the difference wrong while the backward pass
@@ -18,20 +28,22 @@
  * the step, where a corner is ten times less likely to fall and a wrong
  * formula still fails. If both fail and, at either step, the one-sided
  * differences (L(θ+h) − L(θ))/h and (L(θ) − L(θ−h))/h disagree by more than
- * the error — the signature of a corner inside the step, which makes them
- * differ by twice the central difference's error — the entry is counted as
- * a kink and skipped. A wrong formula on a smooth loss leaves them in
- * agreement and is reported.
+ * the error, or D(h) and D(2h) disagree by more than the tolerance — the
+ * signatures of a corner inside ±2h — the entry is counted as a kink and
+ * skipped. A wrong formula on a smooth loss leaves both in agreement (to
+ * the precision the check prints) and is reported.
  *
  * Dropout draws the same masks on every forward pass (the executor's
  * generator is reset before each), and batchnorm uses batch statistics, as
  * in training. */
+#define VG_REAL_DOUBLE  /* this file works on the float64 twin (real.h) */
 #include "vg/gradcheck.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "vg/exec.h"
+#include "vg/init.h"
 #include "vg/ops.h"
 #include "vg/rng.h"
 
@@ -57,12 +69,12 @@ static void fill_batch(Exec *e, uint64_t seed)
     const IrGraph *g = e->g;
     Rng r;
     rng_derive(&r, seed, RNG_DATA);
-    float *x = exec_source(e, g->input);
+    real *x = exec_source(e, g->input);
     for (size_t i = 0, n = (size_t)e->batch * shape_size(g->nodes[g->input].shape); i < n; i++)
-        x[i] = (float)rng_normal(&r);
+        x[i] = (float)rng_normal(&r);  /* the inputs a float run would see */
     Shape out = g->nodes[g->output].shape;
     int loss = g->nodes[g->loss].op;
-    float *t = exec_source(e, g->target);
+    real *t = exec_source(e, g->target);
     for (size_t i = 0, n = (size_t)e->batch * shape_size(g->nodes[g->target].shape); i < n; i++)
         t[i] = loss == OP_CROSS_ENTROPY ? (float)rng_below(&r, (uint64_t)out.dim[out.rank - 1])
              : loss == OP_BCE ? (float)rng_uniform(&r)
@@ -77,56 +89,92 @@ static double loss_at(Exec *e, Rng masks)
     return exec_loss(e);
 }
 
-/* One entry's error at step h·max(1, |θ|), and whether the one-sided
- * differences disagree by more than it (see the top of the file). */
+/* Parameters initialised in float from their inits, as a run's are, and
+ * widened to the twin's doubles. */
+static void init_params(ParamStore *ps, const IrGraph *g, Rng *rng)
+{
+    size_t most = 1;
+    for (int i = 0; i < g->nparams; i++)
+        if (shape_size(g->params[i].shape) > most)
+            most = shape_size(g->params[i].shape);
+    float *w = xmalloc(most * sizeof *w);
+    for (int i = 0; i < g->nparams; i++) {
+        const IrParam *p = &g->params[i];
+        init_fill(p, w, rng);
+        for (size_t k = 0; k < shape_size(p->shape); k++)
+            ps->value[p->offset + k] = w[k];
+    }
+    free(w);
+}
+
+/* One entry at step h·max(1, |θ|): its error, the estimated error of the
+ * difference on the same scale, and whether the one-sided differences
+ * disagree by more than the error (see the top of the file). */
 typedef struct Entry {
-    double err;
+    double err, precision;
     bool kink;
 } Entry;
 
-static Entry entry_at(Exec *e, float *v, size_t i, double analytic, double l0, Rng masks,
+/* L(θ + d) − L(θ) for entry i, and the step d actually taken. */
+static double loss_moved(Exec *e, real *v, size_t i, double d, Rng masks, double l0,
+                         double *taken)
+{
+    real keep = v[i];
+    v[i] = keep + d;
+    *taken = v[i] - keep;
+    double l = loss_at(e, masks);
+    v[i] = keep;
+    return l - l0;
+}
+
+static Entry entry_at(Exec *e, real *v, size_t i, double analytic, double l0, Rng masks,
                       double step)
 {
-    float keep = v[i];
-    double h = step * fmax(1, fabs(keep));
-    float up = (float)(keep + h), down = (float)(keep - h);
-    v[i] = up;
-    double lp = loss_at(e, masks);
-    v[i] = down;
-    double lm = loss_at(e, masks);
-    v[i] = keep;
-    double hu = (double)up - keep, hd = (double)keep - down;
-    double numeric = (lp - lm) / (hu + hd);
+    double h = step * fmax(1, fabs(v[i])), up, down, up2, down2;
+    double dp = loss_moved(e, v, i, h, masks, l0, &up);
+    double dm = loss_moved(e, v, i, -h, masks, l0, &down);
+    double dp2 = loss_moved(e, v, i, 2 * h, masks, l0, &up2);
+    double dm2 = loss_moved(e, v, i, -2 * h, masks, l0, &down2);
+    double d1 = (dp - dm) / (up - down), d2 = (dp2 - dm2) / (up2 - down2);
+    double numeric = (4 * d1 - d2) / 3;
     double diff = fabs(numeric - analytic);
-    double floor = GRADCHECK_FLOOR * fmax(1, fabs(l0));
-    double asym = fabs((lp - l0) / hu - (l0 - lm) / hd);
-    return (Entry){diff / fmax(floor, fmax(fabs(numeric), fabs(analytic))), asym > diff};
+    double scale = fmax(GRADCHECK_FLOOR * fmax(1, fabs(l0)), fmax(fabs(numeric), fabs(analytic)));
+    double asym = fabs(dp / up - dm / down);
+    double precision = fabs(d1 - d2) / scale;
+    return (Entry){diff / scale, precision, asym > diff || precision > GRADCHECK_TOLERANCE};
 }
 
-/* The error of one entry, or −1 for a kink: an entry above the tolerance
- * is tried again with a tenth of the step, where a kink is ten times less
- * likely to fall, while a wrong formula fails at both. */
-static double entry_error(Exec *e, float *v, size_t i, double analytic, double l0, Rng masks)
+/* An entry's result: its error (−1 for a kink) and the precision of the
+ * difference it was judged by. An entry above the tolerance, or whose
+ * difference is not good to the tolerance, is tried again with a tenth of
+ * the step, where a kink is ten times less likely to fall, while a wrong
+ * formula fails at both. */
+static Entry entry_error(Exec *e, real *v, size_t i, double analytic, double l0, Rng masks)
 {
     Entry a = entry_at(e, v, i, analytic, l0, masks, GRADCHECK_STEP);
-    if (a.err <= GRADCHECK_TOLERANCE)
-        return a.err;
+    if (a.err <= GRADCHECK_TOLERANCE && a.precision <= GRADCHECK_TOLERANCE)
+        return a;
     Entry b = entry_at(e, v, i, analytic, l0, masks, GRADCHECK_STEP / 10);
-    if (b.err <= GRADCHECK_TOLERANCE)
-        return b.err;
-    return a.kink || b.kink ? -1 : fmin(a.err, b.err);
+    if (b.err <= GRADCHECK_TOLERANCE && b.precision <= GRADCHECK_TOLERANCE)
+        return b;
+    if (a.kink || b.kink)
+        return (Entry){-1, 0, true};
+    return a.err <= b.err ? a : b;
 }
 
-/* Folds err into a row: the largest wins, and NaN beats any number. */
-static void record(GradcheckLayer *row, double err, const char *param)
+/* Folds an entry into a row: the largest error wins, and NaN beats any
+ * number; the precision is the worst over the row. */
+static void record(GradcheckLayer *row, Entry en, const char *param)
 {
-    if (err < 0) {
+    if (en.err < 0) {
         row->kinks++;
         return;
     }
     row->entries++;
-    if (!row->worst_param || isnan(err) || (!isnan(row->worst) && err > row->worst)) {
-        row->worst = err;
+    if (!(en.precision <= row->precision))
+        row->precision = en.precision;
+    if (!row->worst_param || isnan(en.err) || (!isnan(row->worst) && en.err > row->worst)) {
+        row->worst = en.err;
         row->worst_param = param;
     }
 }
@@ -136,8 +184,8 @@ static void record(GradcheckLayer *row, double err, const char *param)
 static void check_param(Exec *e, const IrParam *p, int max_entries, double l0, Rng masks,
                         Rng *pick, GradcheckLayer *row)
 {
-    float *v = e->ps->value + p->offset;
-    const float *grad = e->ps->grad + p->offset;
+    real *v = e->ps->value + p->offset;
+    const real *grad = e->ps->grad + p->offset;
     size_t n = shape_size(p->shape), m = n < (size_t)max_entries ? n : (size_t)max_entries;
     row->params++;
     for (size_t k = 0; k < m; k++) {
@@ -166,7 +214,7 @@ bool gradcheck_run(const IrGraph *g, const GradcheckOptions *o, GradcheckResult 
     rng_derive(&init, o->seed, RNG_INIT);
     rng_derive(&pick, o->seed, RNG_PROBE);
     rng_derive(&masks, o->seed, RNG_DROPOUT);
-    params_init(&ps, g, &init);
+    init_params(&ps, g, &init);
     fill_batch(&e, o->seed);
 
     double l0 = loss_at(&e, masks);
@@ -187,7 +235,10 @@ bool gradcheck_run(const IrGraph *g, const GradcheckOptions *o, GradcheckResult 
     }
     out->loss = g->nodes[g->loss].op;
     out->loss_value = l0;
-    out->worst = 0;
+    out->worst = out->precision = 0;
+    for (int l = 0; l < out->nlayers; l++)
+        if (out->layers[l].precision > out->precision)
+            out->precision = out->layers[l].precision;
     for (int l = 0; l < out->nlayers && !isnan(out->worst); l++)
         if (out->layers[l].worst_param && !(out->layers[l].worst <= out->worst))
             out->worst = out->layers[l].worst;  /* a NaN ends the search */
@@ -199,8 +250,8 @@ bool gradcheck_run(const IrGraph *g, const GradcheckOptions *o, GradcheckResult 
 
 void gradcheck_print(FILE *out, const GradcheckResult *r)
 {
-    fprintf(out, "gradcheck of model '%s': batch %d, seed %llu, loss %s\n", r->model, r->batch,
-            (unsigned long long)r->seed, op_def(r->loss)->name);
+    fprintf(out, "gradcheck of model '%s': batch %d, seed %llu, loss %s, in float64\n",
+            r->model, r->batch, (unsigned long long)r->seed, op_def(r->loss)->name);
     fprintf(out, "%-16s %6s %8s %6s %12s  %s\n", "layer", "params", "entries", "kinks",
             "worst error", "in");
     for (int l = 0; l < r->nlayers; l++) {
@@ -214,6 +265,8 @@ void gradcheck_print(FILE *out, const GradcheckResult *r)
             fprintf(out, "%-16s %6d %8d %6d %12s\n", row->name, row->params, row->entries,
                     row->kinks, "-");
     }
+    fprintf(out, "differences: h = %.0e·max(1, |θ|), Richardson from h and 2h; their own "
+            "error at most %.1e\n", GRADCHECK_STEP, r->precision);
     fprintf(out, "loss %.6g; worst relative error %.1e, tolerance %.0e: %s\n", r->loss_value,
             r->worst, GRADCHECK_TOLERANCE, r->passed ? "ok" : "FAILED");
 }

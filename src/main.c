@@ -18,6 +18,7 @@
 #include "vg/blas.h"
 #include "vg/elab.h"
 #include "vg/expect.h"
+#include "vg/family.h"
 #include "vg/fmt.h"
 #include "vg/gradcheck.h"
 #include "vg/ops.h"
@@ -37,9 +38,11 @@ static const char usage_text[] =
     "commands:\n"
     "  run FILE [options]        train every run in FILE, print its gradient-flow\n"
     "                            reports, then check its expect lines\n"
-    "      --run NAME            train only the run NAME\n"
+    "      --run NAME            train only the run or run family NAME, or one\n"
+    "                            member: --run 'grid[20, 0.5]'\n"
     "      --set KEY=VALUE       override a training setting (VALUE is .vg syntax)\n"
     "      --seed N              override every run's seed\n"
+    "      --seed-offset N       add N to every run's seed, family members included\n"
     "      --threads N           BLAS threads (default: 2 on two or more cores when\n"
     "                            a GEMM of the model is large enough to gain, else 1)\n"
     "      --max-memory SIZE     refuse a run whose parameters and buffers need more\n"
@@ -62,6 +65,13 @@ static const char usage_text[] =
     "                            print FILE in canonical layout, comments kept;\n"
     "                            -w rewrites the files in place, --check lists\n"
     "                            those not formatted and exits 1\n"
+    "  report FILE.jsonl... [--html F] [--csv F] [--text]\n"
+    "                            render saved JSON Lines reports (several files:\n"
+    "                            overlaid) without re-running; --text (the default\n"
+    "                            without --html or --csv) prints the tables\n"
+    "  report --diff A.jsonl B.jsonl [--factor X]\n"
+    "                            per run and layer, what changed from A to B by\n"
+    "                            more than a factor X (default 2)\n"
     "  repl [FILE] [--echo]      an interactive session (FILE loaded first); also\n"
     "                            'vg' alone on a terminal. --echo prints the prompts\n"
     "                            and input lines too, as a transcript\n"
@@ -76,7 +86,7 @@ typedef struct Cli {
     const char *outputs[REPORT_NFORMATS];  /* --json, --csv, --html, or NULL */
     SettingOverride sets[64];
     int nsets;
-    long long seed;
+    long long seed, seed_offset;
     int threads;
     size_t max_memory;         /* --max-memory, bytes; 0: no limit */
     bool quiet, dot, time;
@@ -130,7 +140,8 @@ static bool parse_size(const char *s, size_t *out)
     return true;
 }
 
-static const char *const valued_options[] = {"--run", "--model", "--seed", "--threads",
+static const char *const valued_options[] = {"--run", "--model", "--seed", "--seed-offset",
+                                             "--threads",
                                              "--max-memory", "--set",
                                              "--save", "--load", "--json", "--csv", "--html"};
 static const char *const flag_options[] = {"--quiet", "--dot", "--time"};
@@ -179,6 +190,10 @@ static int option_value(Cli *c, const char *opt, char *val)
         if (!parse_long(val, 0, LLONG_MAX, &n))
             return usage_error("--seed needs a non-negative integer, got '%s'", val);
         c->seed = n;
+    } else if (strcmp(opt, "--seed-offset") == 0) {
+        if (!parse_long(val, 0, LLONG_MAX, &n))
+            return usage_error("--seed-offset needs a non-negative integer, got '%s'", val);
+        c->seed_offset = n;
     } else if (strcmp(opt, "--max-memory") == 0) {
         if (!parse_size(val, &c->max_memory))
             return usage_error("--max-memory needs a size such as 512M or 4G, got '%s'", val);
@@ -266,19 +281,30 @@ static void print_run(const Program *p, const Run *r, bool quiet, bool color)
 }
 
 /* Prepares every selected run before training any, so a mistake in the last
- * run is reported before minutes are spent on the first. */
+ * run is reported before minutes are spent on the first. Every member has
+ * a Run in rs, in file order; those not selected stay unprepared. */
 static bool prepare_runs(Program *p, const Cli *c, const TrainOptions *o, RunSet *rs)
 {
-    bool ok = true;
-    for (int i = 0; i < p->ntrains; i++) {
+    MemberList ml;
+    bool *selected = NULL;
+    bool ok = family_members(p, &ml);
+    if (ok) {
+        selected = xcalloc((size_t)(ml.n ? ml.n : 1), sizeof *selected);
+        if (c->run_only && !family_select(p, &ml, "--run", c->run_only, selected))
+            ml.n = 0, ok = false;
+    }
+    for (int i = 0; i < ml.n; i++) {
         Run *r = xcalloc(1, sizeof *r);
         runset_push(rs, r);
-        r->name = p->trains[i]->str;
-        r->ast = p->trains[i];
-        if (c->run_only && strcmp(c->run_only, r->name) != 0)
+        r->name = ml.m[i]->name;
+        r->ast = ml.m[i]->train;
+        r->member = ml.m[i];
+        if (c->run_only && !selected[i])
             continue;
-        ok &= run_prepare(p, p->trains[i], o, r);
+        ok &= run_prepare(p, ml.m[i], o, r);
     }
+    free(selected);
+    member_list_free(&ml);
     return ok;
 }
 
@@ -335,20 +361,13 @@ static int default_threads(const RunSet *rs)
 
 static int cmd_run(Program *p, const Cli *c)
 {
-    if (c->run_only && !program_lookup(p, c->run_only)) {
-        bool found = false;
-        for (int i = 0; i < p->ntrains; i++)
-            found |= strcmp(p->trains[i]->str, c->run_only) == 0;
-        if (!found)
-            return usage_error("no run named '%s' in the file", c->run_only);
-    }
     /* An empty file is a valid program with nothing to do (docs/reliability.md). */
     if (p->ntrains == 0 && p->nexpects == 0) {
         printf("%s: no `train` item: nothing to run\n", c->file);
         return 0;
     }
     TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed,
-                      .max_memory = c->max_memory};
+                      .seed_offset = c->seed_offset, .max_memory = c->max_memory};
     RunSet rs = {0};
     if (!prepare_runs(p, c, &o, &rs)) {
         runset_free(&rs);
@@ -364,6 +383,11 @@ static int cmd_run(Program *p, const Cli *c)
         runset_free(&rs);
         return fail_with_diags(p, EXIT_RUNTIME);
     }
+    /* the files hold the reports so far even after a failure (exit 3) */
+    ReportDoc doc = {.p = p, .rs = &rs, .file = c->file};
+    report_outputs_begin(&outs, &doc);
+    o.on_report = report_outputs_on_report;
+    o.report_ctx = &outs;
     ReportProgress progress;
     if (!c->quiet && isatty(fileno(stderr))) {
         o.progress = report_progress;
@@ -386,6 +410,7 @@ static int cmd_run(Program *p, const Cli *c)
         report_progress_start(&progress, stderr, r);
         status = run_train(p, r, -1, &o);
         report_progress_clear(&progress);
+        report_outputs_run_end(&outs, r);
         print_run(p, r, c->quiet, color);
         if (c->time)
             print_timing(r);
@@ -409,9 +434,8 @@ static int cmd_run(Program *p, const Cli *c)
         expect_print(stdout, p, res, p->nexpects, color);
         diag_render_all(stderr, &p->diag, color_for(stderr));
     }
-    /* the files hold the reports so far even after a failure (exit 3) */
-    ReportDoc doc = {.p = p, .rs = &rs, .file = c->file, .expects = res,
-                     .nexpects = res ? p->nexpects : 0};
+    doc.expects = res;
+    doc.nexpects = res ? p->nexpects : 0;
     diag_clear(&p->diag);
     if (!report_outputs_write(&outs, &doc, &p->diag)) {
         diag_render_all(stderr, &p->diag, color_for(stderr));
@@ -456,14 +480,15 @@ static bool check_untrained_models(Program *p)
 static int cmd_check(Program *p, const Cli *c)
 {
     TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed,
-                      .max_memory = c->max_memory};
+                      .seed_offset = c->seed_offset, .max_memory = c->max_memory};
     RunSet rs = {0};
     bool ok = prepare_runs(p, c, &o, &rs);
+    int rs_n = rs.n;
     runset_free(&rs);
     ok &= check_untrained_models(p);
     if (!ok)
         return fail_with_diags(p, EXIT_USAGE);
-    printf("%s: ok (%d run%s, %d expect%s)\n", c->file, p->ntrains, p->ntrains == 1 ? "" : "s",
+    printf("%s: ok (%d run%s, %d expect%s)\n", c->file, rs_n, rs_n == 1 ? "" : "s",
            p->nexpects, p->nexpects == 1 ? "" : "s");
     return 0;
 }
@@ -537,6 +562,106 @@ static int cmd_fmt(int argc, char **argv)
     return rc;
 }
 
+static const char report_help[] =
+    "usage: vg report FILE.jsonl [FILE.jsonl ...] [--html F] [--csv F] [--text]\n"
+    "       vg report --diff A.jsonl B.jsonl [--factor X]\n"
+    "\n"
+    "Renders reports saved by `vg run --json` without re-running them: every\n"
+    "file's runs together, overlaid in every chart (a run name found in two\n"
+    "files becomes FILE:NAME). A file whose vg was killed is read up to its\n"
+    "last complete line.\n"
+    "\n"
+    "  --html F      write the page of charts to F\n"
+    "  --csv F       write the CSV (run,step,layer,metric,value) to F\n"
+    "  --text        print the tables and expect results (the default when\n"
+    "                neither --html nor --csv is given)\n"
+    "  --diff A B    per run and layer, the metrics of the initial and final\n"
+    "                reports that changed from A to B by more than a factor,\n"
+    "                and the verdicts that changed\n"
+    "  --factor X    the factor of --diff (default 2; above 1)\n"
+    "\n"
+    "exit status: 0 ok, 2 usage or a file that is not a vg report, 3 a file\n"
+    "that cannot be written.\n";
+
+/* Writes one report format to path, all or nothing. */
+static bool write_report_file(const char *path, void (*w)(FILE *, const ReportData *),
+                              const ReportData *d, DiagSink *diag)
+{
+    ReportFile rf;
+    if (!report_file_open(&rf, path, diag))
+        return false;
+    w(rf.f, d);
+    return report_file_commit(&rf, diag);
+}
+
+/* vg report FILE... [--html F] [--csv F] [--text] | --diff A B [--factor X] */
+static int cmd_report(int argc, char **argv)
+{
+    const char *html = NULL, *csv = NULL, *files[256];
+    int nfiles = 0;
+    bool text = false, diff = false;
+    double factor = 2;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(report_help, stdout);
+            return 0;
+        }
+        bool valued = strcmp(a, "--html") == 0 || strcmp(a, "--csv") == 0 ||
+                      strcmp(a, "--factor") == 0;
+        if (valued && i + 1 >= argc)
+            return usage_error("%s needs a value", a);
+        if (strcmp(a, "--html") == 0) {
+            html = argv[++i];
+        } else if (strcmp(a, "--csv") == 0) {
+            csv = argv[++i];
+        } else if (strcmp(a, "--factor") == 0) {
+            char *end;
+            factor = strtod(argv[++i], &end);
+            if (*end || !(factor > 1) || !isfinite(factor))
+                return usage_error("--factor needs a number above 1, got '%s'", argv[i]);
+        } else if (strcmp(a, "--text") == 0) {
+            text = true;
+        } else if (strcmp(a, "--diff") == 0) {
+            diff = true;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("unknown option '%s' for 'vg report' (see 'vg report --help')", a);
+        } else if (nfiles == (int)(sizeof files / sizeof *files)) {
+            return usage_error("more than 256 files%s", "");
+        } else {
+            files[nfiles++] = a;
+        }
+    }
+    if (nfiles == 0)
+        return usage_error("vg report needs a JSON Lines file (see 'vg report --help')%s", "");
+    if (diff && (nfiles != 2 || html || csv || text))
+        return usage_error("vg report --diff takes two files and no other output%s", "");
+    SourceSet sources = {0};
+    DiagSink diag;
+    diag_init(&diag, &sources);
+    ReportData d[2] = {{0}};
+    int status = 0;
+    if (diff) {
+        if (report_read(&d[0], files, 1, &diag) && report_read(&d[1], files + 1, 1, &diag))
+            report_write_diff(stdout, &d[0], &d[1], files[0], files[1], factor);
+        else
+            status = EXIT_USAGE;
+    } else if (!report_read(&d[0], files, nfiles, &diag)) {
+        status = EXIT_USAGE;
+    } else {
+        if (text || (!html && !csv))
+            report_write_text(stdout, &d[0], color_for(stdout));
+        if ((html && !write_report_file(html, report_write_html, &d[0], &diag)) ||
+            (csv && !write_report_file(csv, report_write_csv, &d[0], &diag)))
+            status = EXIT_RUNTIME;
+    }
+    diag_render_all(stderr, &diag, color_for(stderr));
+    report_data_free(&d[0]);
+    report_data_free(&d[1]);
+    diag_free(&diag);
+    return status;
+}
+
 /* vg repl [FILE] [--echo] */
 static int cmd_repl(int argc, char **argv)
 {
@@ -570,17 +695,20 @@ int main(int argc, char **argv)
         printf("vg %s\n", VG_VERSION);
         return 0;
     }
-    static const char *const cmds[] = {"run", "check", "ir", "fmt", "repl", "gradcheck"};
+    static const char *const cmds[] = {"run", "check", "ir", "fmt", "repl", "gradcheck",
+                                       "report"};
     int which = -1;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         if (strcmp(argv[1], cmds[i]) == 0)
             which = i;
     if (which == 4)
         return cmd_repl(argc, argv);
     if (which == 3)
         return cmd_fmt(argc, argv);
+    if (which == 6)
+        return cmd_report(argc, argv);
     if (which < 0) {
-        const char *best = diag_suggest(argv[1], cmds, 6);
+        const char *best = diag_suggest(argv[1], cmds, 7);
         fprintf(stderr, "vg: unknown command '%s'%s%s%s\nTry 'vg --help'.\n", argv[1],
                 best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
         return EXIT_USAGE;

@@ -13,29 +13,32 @@
 
 #include "vg/ops.h"
 
-const char *const metric_names[M_COUNT] = {
-    [M_GRAD_NORM] = "grad_norm", [M_WEIGHT_NORM] = "weight_norm",
-    [M_ACT_GRAD_NORM] = "act_grad_norm", [M_ACT_MEAN] = "act_mean", [M_ACT_STD] = "act_std",
-    [M_SATURATION] = "saturation", [M_DEAD] = "dead", [M_UPDATE_RATIO] = "update_ratio",
-    [M_RATIO] = "ratio", [M_PREDICTED] = "predicted",
-};
+#define METRIC_NAME(id, field) [M_##id] = #field,
+const char *const metric_names[M_COUNT] = {METRIC_LIST(METRIC_NAME)};
+#undef METRIC_NAME
 
-static const size_t metric_offsets[M_COUNT] = {
-    [M_GRAD_NORM] = offsetof(LayerMetrics, grad_norm),
-    [M_WEIGHT_NORM] = offsetof(LayerMetrics, weight_norm),
-    [M_ACT_GRAD_NORM] = offsetof(LayerMetrics, act_grad_norm),
-    [M_ACT_MEAN] = offsetof(LayerMetrics, act_mean),
-    [M_ACT_STD] = offsetof(LayerMetrics, act_std),
-    [M_SATURATION] = offsetof(LayerMetrics, saturation),
-    [M_DEAD] = offsetof(LayerMetrics, dead),
-    [M_UPDATE_RATIO] = offsetof(LayerMetrics, update_ratio),
-    [M_RATIO] = offsetof(LayerMetrics, ratio),
-    [M_PREDICTED] = offsetof(LayerMetrics, predicted),
-};
+#define METRIC_OFFSET(id, field) [M_##id] = offsetof(LayerMetrics, field),
+static const size_t metric_offsets[M_COUNT] = {METRIC_LIST(METRIC_OFFSET)};
+#undef METRIC_OFFSET
 
 double metric_get(const LayerMetrics *m, MetricId id)
 {
     return *(const double *)((const char *)m + metric_offsets[id]);
+}
+
+bool metric_recurrent(MetricId id)
+{
+    return id == M_BPTT_RATIO || id >= M_INPUT_GATE;
+}
+
+static double *metric_at(LayerMetrics *m, MetricId id)
+{
+    return (double *)((char *)m + metric_offsets[id]);
+}
+
+void metric_set(LayerMetrics *m, MetricId id, double v)
+{
+    *metric_at(m, id) = v;
 }
 
 int metric_lookup(const char *name)
@@ -160,12 +163,62 @@ static DerivStats deriv_stats(const Exec *e, int i, double floor)
     return st;
 }
 
-/* Saturation: entries (example × unit) of saturating activations whose
- * local derivative is below 1% of its maximum. Dead: units of relu-family
- * activations that are exactly zero for every probe example. */
-static void activation_stats(const Exec *e, int layer, LayerMetrics *m)
+/* Saturated entries of a layer: below 1% of φ′'s maximum, and all. */
+typedef struct SatCount {
+    double below, total;
+} SatCount;
+
+/* The parts of the layer's recurrent ops (ops.h), measured after the
+ * probe's forward pass and before its backward, which overwrites the saved
+ * gates: each gate's mean and saturation, weighted by entries when a layer
+ * has several recurrent ops; an rnn's activation counts towards the
+ * layer's `saturation` (into sat). */
+static void recurrent_parts(const Exec *e, int layer, LayerMetrics *m, SatCount *sat)
 {
-    long sat = 0, sat_total = 0, dead = 0, dead_total = 0;
+    static const struct { RecurrentPart part; MetricId mean, saturation; } parts[] = {
+        {RP_INPUT_GATE, M_INPUT_GATE, M_INPUT_GATE_SATURATION},
+        {RP_FORGET_GATE, M_FORGET_GATE, M_FORGET_GATE_SATURATION},
+        {RP_OUTPUT_GATE, M_OUTPUT_GATE, M_OUTPUT_GATE_SATURATION},
+        {RP_UPDATE_GATE, M_UPDATE_GATE, M_UPDATE_GATE_SATURATION},
+        {RP_RESET_GATE, M_RESET_GATE, M_RESET_GATE_SATURATION},
+        {RP_CELL, M_COUNT, M_CELL_SATURATION},
+    };
+    enum { NPARTS = sizeof parts / sizeof parts[0] };
+    double mean[NPARTS] = {0}, satur[NPARTS] = {0}, count[NPARTS] = {0};
+    for (int i = 0; i < e->g->n; i++) {
+        const IrNode *nd = &e->g->nodes[i];
+        const OpDef *op = op_def(nd->op);
+        if (nd->layer != layer || !op->part_stats)
+            continue;
+        RecurrentStats st;
+        op->part_stats(&e->ctxs[i], &st);
+        double n = (double)node_floats(e, i);
+        for (int k = 0; k < NPARTS; k++)
+            if (!isnan(st.saturation[parts[k].part])) {
+                mean[k] += n * st.mean[parts[k].part];
+                satur[k] += n * st.saturation[parts[k].part];
+                count[k] += n;
+            }
+        if (!isnan(st.saturation[RP_ACTIVATION])) {
+            sat->below += n * st.saturation[RP_ACTIVATION];
+            sat->total += n;
+        }
+    }
+    for (int k = 0; k < NPARTS; k++) {
+        *metric_at(m, parts[k].saturation) = count[k] ? satur[k] / count[k] : NAN;
+        if (parts[k].mean != M_COUNT)
+            *metric_at(m, parts[k].mean) = count[k] ? mean[k] / count[k] : NAN;
+    }
+}
+
+/* Saturation: entries (example × unit) of saturating activations, and of
+ * an rnn's activation (sat, from recurrent_parts), whose local derivative
+ * is below 1% of its maximum. Dead: units of relu-family activations that
+ * are exactly zero for every probe example. */
+static void activation_stats(const Exec *e, int layer, LayerMetrics *m, SatCount rec)
+{
+    double sat = rec.below, sat_total = rec.total;
+    long dead = 0, dead_total = 0;
     for (int i = 0; i < e->g->n; i++) {
         const IrNode *nd = &e->g->nodes[i];
         const OpDef *op = op_def(nd->op);
@@ -174,8 +227,8 @@ static void activation_stats(const Exec *e, int layer, LayerMetrics *m)
         size_t units = shape_size(nd->shape);
         const float *y = e->val[i];
         if (op->saturating) {
-            sat += deriv_stats(e, i, 0.01 * op->max_deriv).below;
-            sat_total += (long)(units * (size_t)e->batch);
+            sat += (double)deriv_stats(e, i, 0.01 * op->max_deriv).below;
+            sat_total += (double)(units * (size_t)e->batch);
         }
         if (op->relu_family) {
             for (size_t u = 0; u < units; u++) {
@@ -187,12 +240,14 @@ static void activation_stats(const Exec *e, int layer, LayerMetrics *m)
             dead_total += (long)units;
         }
     }
-    m->saturation = sat_total ? (double)sat / (double)sat_total : NAN;
+    m->saturation = sat_total ? sat / sat_total : NAN;
     m->dead = dead_total ? (double)dead / (double)dead_total : NAN;
 }
 
 /* bptt: the per-step norms ‖dLoss/dh_t‖ the layer's last recurrent op
- * recorded during the probe's backward pass (exec plans T floats for it). */
+ * recorded during the probe's backward pass (exec plans T floats for it);
+ * bptt_ratio = bptt[1] / bptt[T], the gradient's change through time as
+ * `ratio` is its change through depth (absent when bptt[T] is 0). */
 static void bptt_curve(const Exec *e, int layer, LayerMetrics *m)
 {
     for (int i = e->g->n - 1; i >= 0; i--) {
@@ -202,6 +257,8 @@ static void bptt_curve(const Exec *e, int layer, LayerMetrics *m)
         m->bptt_len = (int)nd->shape.dim[0];
         m->bptt = xmalloc((size_t)m->bptt_len * sizeof *m->bptt);
         memcpy(m->bptt, e->bptt[i], (size_t)m->bptt_len * sizeof *m->bptt);
+        double last = m->bptt[m->bptt_len - 1];
+        m->bptt_ratio = last == 0 ? NAN : m->bptt[0] / last;
         return;
     }
 }
@@ -259,22 +316,26 @@ static void predictions(const Run *r, const Exec *e, Report *rep)
     }
 }
 
-/* The first rule of docs/report.md that applies. An absent act_grad_norm
+/* The first rule of docs/report.md that applies, and in *by the metric
+ * whose threshold decided it (-1 for healthy). An absent act_grad_norm
  * (the layer's output is the input data, which has no gradient) or an
  * absent ratio (the last layer's gradient is zero) skips the rules that
- * need it rather than reading as a non-finite value. */
-static Verdict verdict(const Settings *s, const LayerMetrics *m, bool has_grad)
+ * need it rather than reading as a non-finite value; the through-time
+ * rules read bptt_ratio, absent for a layer without a recurrent op. */
+static Verdict verdict(const Settings *s, const LayerMetrics *m, bool has_grad, int *by)
 {
-    if (has_grad && (!isfinite(m->act_grad_norm) || isinf(m->ratio) ||
-                     m->ratio > s->exploding_above))
+    double above = s->exploding_above, below = s->vanishing_below;
+    *by = has_grad && !isfinite(m->act_grad_norm) ? M_ACT_GRAD_NORM
+        : has_grad && (isinf(m->ratio) || m->ratio > above) ? M_RATIO
+        : isinf(m->bptt_ratio) || m->bptt_ratio > above ? M_BPTT_RATIO : -1;
+    if (*by >= 0)
         return VERDICT_EXPLODING;
-    if (m->ratio < s->vanishing_below)
+    *by = m->ratio < below ? M_RATIO : m->bptt_ratio < below ? M_BPTT_RATIO : -1;
+    if (*by >= 0)
         return VERDICT_VANISHING;
-    if (m->saturation > 0.5)
-        return VERDICT_SATURATED;
-    if (m->dead > 0.5)
-        return VERDICT_DEAD;
-    return VERDICT_HEALTHY;
+    *by = m->saturation > 0.5 ? M_SATURATION : m->dead > 0.5 ? M_DEAD : -1;
+    return *by == M_SATURATION ? VERDICT_SATURATED
+         : *by == M_DEAD ? VERDICT_DEAD : VERDICT_HEALTHY;
 }
 
 /* bce: a logit above 0 predicts 1; targets of 0.5 and above count as 1. */
@@ -316,6 +377,12 @@ void metrics_measure(Run *r, Report *rep)
     const IrGraph *g = &r->g;
     run_fill(r, e, r->probe_rows, e->batch);  /* a training step since has overwritten them */
     exec_forward(e, EXEC_PROBE);
+    rep->layers = xcalloc((size_t)g->nlayers, sizeof *rep->layers);
+    SatCount *rec = xcalloc((size_t)g->nlayers, sizeof *rec);
+    for (int l = 0; l < g->nlayers; l++) {
+        rep->layers[l].bptt_ratio = NAN;
+        recurrent_parts(e, l, &rep->layers[l], &rec[l]);
+    }
     ProbePass pass = {.r = r, .g2 = xcalloc((size_t)g->nlayers, sizeof *pass.g2)};
     exec_backward_each(e, EXEC_PROBE, probe_node_done, &pass);
     rep->step = r->step;
@@ -324,14 +391,14 @@ void metrics_measure(Run *r, Report *rep)
     rep->global_norm = r->step > 0 ? r->last_global_norm : NAN;
     rep->clipped = r->step > 0 ? (double)r->clipped_steps / (double)r->step : 0;
     rep->test_accuracy = NAN;
-    rep->layers = xcalloc((size_t)g->nlayers, sizeof *rep->layers);
     for (int l = 0; l < g->nlayers; l++) {
         LayerMetrics *m = &rep->layers[l];
         param_norms(r, l, pass.g2[l], m);
         output_stats(e, g->layers[l].output, m);
-        activation_stats(e, l, m);
+        activation_stats(e, l, m, rec[l]);
         bptt_curve(e, l, m);
     }
+    free(rec);
     free(pass.g2);
     if (g->nlayers == 0)
         return;
@@ -341,7 +408,8 @@ void metrics_measure(Run *r, Report *rep)
     predictions(r, e, rep);
     for (int l = 0; l < g->nlayers; l++)
         rep->layers[l].verdict = verdict(&r->set, &rep->layers[l],
-                                         e->grad[g->layers[l].output] != NULL);
+                                         e->grad[g->layers[l].output] != NULL,
+                                         &rep->layers[l].verdict_by);
 }
 
 void report_free(Report *rep, int nlayers)

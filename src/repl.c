@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <histedit.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -177,13 +178,27 @@ static const Report *report_at(const Run *run, int which)
     return which == 0 ? &run->reports[0] : &run->reports[run->nreports - 1];
 }
 
-static void not_trained(Repl *r, const Run *run)
+/* A run's name as one word of a command: a family member's without its
+ * spaces (f[2,1]), which find_run reads back. */
+static const char *as_word(const char *name, char *buf, size_t n)
 {
-    fprintf(r->out, "run %s is defined but has not trained yet; ':run %s' trains it\n",
-            run->name, run->name);
+    size_t len = 0;
+    for (; *name && len + 1 < n; name++)
+        if (*name != ' ')
+            buf[len++] = *name;
+    buf[len] = '\0';
+    return buf;
 }
 
-/* Every metric of one layer at one report, one per line. */
+static void not_trained(Repl *r, const Run *run)
+{
+    char w[256];
+    fprintf(r->out, "run %s is defined but has not trained yet; ':run %s' trains it\n",
+            run->name, as_word(run->name, w, sizeof w));
+}
+
+/* Every metric of one layer at one report, one per line (those of
+ * recurrent layers only where they apply). */
 static void show_layer(Repl *r, const Run *run, const Report *rep, const char *name)
 {
     int l = ir_find_layer(&run->g, name);
@@ -191,8 +206,9 @@ static void show_layer(Repl *r, const Run *run, const Report *rep, const char *n
     char buf[32];
     fprintf(r->out, "%s at step %ld: %s\n", name, rep->step, verdict_name(m->verdict));
     for (int k = 0; k < M_COUNT; k++)
-        fprintf(r->out, "  %-14s %s\n", metric_names[k],
-                report_num(metric_get(m, (MetricId)k), buf, sizeof buf));
+        if (!metric_recurrent((MetricId)k) || !isnan(metric_get(m, (MetricId)k)))
+            fprintf(r->out, "  %-14s %s\n", metric_names[k],
+                    report_num(metric_get(m, (MetricId)k), buf, sizeof buf));
     if (m->bptt) {
         fprintf(r->out, "  %-14s", "bptt");
         for (int t = 0; t < m->bptt_len; t++)
@@ -288,6 +304,30 @@ static void retire(Repl *r, int i)
  * elaborated, its data loaded and its buffers planned when it is defined,
  * so its mistakes show at once; training waits for `:run`. A run that
  * fails to prepare leaves the run of its name, if any, in place. */
+static int sync_member(Repl *r, const Member *m)
+{
+    const AstNode *t = m->train;
+    Run *fresh = xcalloc(1, sizeof *fresh);
+    TrainOptions o = {.seed = -1, .max_memory = TRAIN_DEFAULT_MAX_MEMORY};
+    if (!run_prepare(&r->p, m, &o, fresh)) {
+        run_free(fresh);
+        free(fresh);
+        return EXIT_ERROR;
+    }
+    int old = runset_find(&r->runs, fresh->name);
+    runset_push(&r->runs, fresh);
+    if (old >= 0)
+        retire(r, old);
+    fprintf(r->out, "run %s: ", fresh->name);
+    ast_print(r->out, t->a, 0);
+    if (t->str2)
+        fprintf(r->out, " with %s", t->str2);
+    char w[256];
+    fprintf(r->out, ", %ld steps; ':run %s' trains it\n", fresh->set.steps,
+            as_word(fresh->name, w, sizeof w));
+    return 0;
+}
+
 static int sync_runs(Repl *r)
 {
     int code = 0;
@@ -296,23 +336,14 @@ static int sync_runs(Repl *r)
         if (was_seen(r, t))
             continue;
         VEC_PUSH(r->seen, r->nseen, r->seencap, t);
-        Run *fresh = xcalloc(1, sizeof *fresh);
-        TrainOptions o = {.seed = -1, .max_memory = TRAIN_DEFAULT_MAX_MEMORY};
-        if (!run_prepare(&r->p, t, &o, fresh)) {
-            run_free(fresh);
-            free(fresh);
+        Member *ms;
+        int nm;
+        if (!elab_members(&r->p, t, &ms, &nm)) {
             code = EXIT_ERROR;
             continue;
         }
-        int old = runset_find(&r->runs, fresh->name);
-        runset_push(&r->runs, fresh);
-        if (old >= 0)
-            retire(r, old);
-        fprintf(r->out, "run %s: ", fresh->name);
-        ast_print(r->out, t->a, 0);
-        if (t->str2)
-            fprintf(r->out, " with %s", t->str2);
-        fprintf(r->out, ", %ld steps; ':run %s' trains it\n", fresh->set.steps, fresh->name);
+        for (int j = 0; j < nm; j++)
+            code |= sync_member(r, &ms[j]);
     }
     return code;
 }
@@ -352,8 +383,9 @@ static int train(Repl *r, Run *run, long steps)
     if (run->diverged)
         fprintf(r->out, "diverged at step %ld\n", run->diverged_at);
     if (train_interrupted) {
+        char w[256];
         fprintf(r->out, "interrupted: run %s stopped at step %ld; ':run %s' goes on\n",
-                run->name, run->step, run->name);
+                run->name, run->step, as_word(run->name, w, sizeof w));
         train_interrupted = 0;
     }
     return code;
@@ -582,7 +614,8 @@ static int cmd_quit(Repl *r, const Word *a, int n);
 static const Command commands[] = {
     {":help", "", "this help", 0, 0, cmd_help},
     {":load", "FILE", "load a .vg file (again: read it anew)", 1, -1, cmd_load},
-    {":run", "RUN [STEPS]", "train a run; STEPS more steps of one that trained", 1, 2, cmd_run},
+    {":run", "RUN [STEPS]", "train a run (or each member of a run family); STEPS more "
+     "steps of one that trained", 1, 2, cmd_run},
     {":report", "RUN [--json]", "every report of a run", 1, 2, cmd_report},
     {":ir", "MODEL | MODEL(args) | RUN", "the IR graph of a model or of a run", 1, -1, cmd_ir},
     {":list", "", "models, defs, settings, constants and runs", 0, 0, cmd_list},
@@ -630,6 +663,11 @@ static int find_run(Repl *r, const Word *w)
     char name[256];
     word_copy(w, name, sizeof name);
     int i = runset_find(&r->runs, name);
+    for (int j = 0; i < 0 && j < r->runs.n; j++) {
+        char other[256];
+        if (strcmp(as_word(r->runs.runs[j]->name, other, sizeof other), name) == 0)
+            i = j;
+    }
     if (i >= 0)
         return i;
     cmd_error(r, w, "no run named '%s'", name);
@@ -647,6 +685,8 @@ static int find_run(Repl *r, const Word *w)
     return -1;
 }
 
+static int run_one(Repl *r, const Word *a, Run *run, long steps);
+
 static int cmd_run(Repl *r, const Word *a, int n)
 {
     long steps = -1;
@@ -658,16 +698,31 @@ static int cmd_run(Repl *r, const Word *a, int n)
         if (errno || end == buf || *end || steps < 1)
             return cmd_error(r, &a[1], "STEPS must be a positive integer, got '%s'", buf);
     }
+    /* a run family's name trains each of its members in turn */
+    char name[256];
+    word_copy(&a[0], name, sizeof name);
+    const AstNode *family = runset_find_family(&r->runs, name);
+    int status = 0;
+    for (int i = 0; family && i < r->runs.n && status == 0 && !train_interrupted; i++)
+        if (r->runs.runs[i]->ast == family)
+            status = run_one(r, a, r->runs.runs[i], steps);
+    if (family)
+        return status;
     int i = find_run(r, &a[0]);
     if (i < 0)
         return EXIT_ERROR;
-    Run *run = r->runs.runs[i];
+    return run_one(r, a, r->runs.runs[i], steps);
+}
+
+static int run_one(Repl *r, const Word *a, Run *run, long steps)
+{
     if (run->diverged)
         return cmd_error(r, &a[0], "run '%s' diverged at step %ld; enter its train line "
                          "again to start it anew", run->name, run->diverged_at);
     if (steps < 0 && run->step >= run->set.steps) {
+        char w[256];
         fprintf(r->out, "run %s has trained its %ld steps; ':run %s N' trains N more\n",
-                run->name, run->set.steps, run->name);
+                run->name, run->set.steps, as_word(run->name, w, sizeof w));
         return 0;
     }
     return train(r, run, steps);

@@ -32,7 +32,7 @@ static void field(FILE *out, const char *s)
 
 /* One row; NaN (absent) writes nothing. Lines end in CRLF as RFC 4180 §2
  * says; every reader accepts it. */
-static void row(FILE *out, const Run *r, long step, const char *layer, const char *metric,
+static void row(FILE *out, const ReportRun *r, long step, const char *layer, const char *metric,
                 double v)
 {
     if (isnan(v))
@@ -48,13 +48,13 @@ static void row(FILE *out, const Run *r, long step, const char *layer, const cha
         fprintf(out, ",%.9g\r\n", v);
 }
 
-static void report(FILE *out, const Run *r, const Report *rep)
+static void report(FILE *out, const ReportRun *r, const Report *rep)
 {
     for (int k = 0; k < RV_COUNT; k++)
         row(out, r, rep->step, "-", report_value_names[k], report_value(rep, (RunValueId)k));
-    for (int l = 0; l < r->g.nlayers; l++) {
+    for (int l = 0; l < r->nlayers; l++) {
         const LayerMetrics *m = &rep->layers[l];
-        const char *name = r->g.layers[l].name;
+        const char *name = r->layers[l];
         for (int k = 0; k < M_COUNT; k++)
             row(out, r, rep->step, name, metric_names[k], metric_get(m, (MetricId)k));
         for (int t = 0; m->bptt && t < m->bptt_len; t++) {
@@ -65,16 +65,39 @@ static void report(FILE *out, const Run *r, const Report *rep)
     }
 }
 
-void report_write_csv(FILE *out, const ReportDoc *d)
+/* The step log's entries [from, to): four rows per step. */
+static void steps(FILE *out, const ReportRun *r, long from, long to)
+{
+    const StepLog *lg = &r->log;
+    for (long i = from; i < to; i++) {
+        long step = lg->first + i + 1;
+        row(out, r, step, "-", "step_loss", lg->loss[i]);
+        row(out, r, step, "-", "step_global_norm", lg->norm[i]);
+        row(out, r, step, "-", "step_clipped", lg->clipped[i]);
+        row(out, r, step, "-", "step_lr", lg->lr[i]);
+    }
+}
+
+void report_write_csv(FILE *out, const ReportData *d)
 {
     fputs("run,step,layer,metric,value\r\n", out);
-    for (int i = 0; i < d->rs->n; i++) {
-        const Run *r = d->rs->runs[i];
-        if (!r->ready)
-            continue;
-        for (int k = 0; k < r->nreports; k++)
+    for (int i = 0; i < d->nruns; i++) {
+        const ReportRun *r = &d->runs[i];
+        /* each report after the steps that led to it, as in the JSON */
+        long done = 0;
+        for (int k = 0; k < r->nreports; k++) {
+            long to = r->reports[k].step - r->log.first;
+            if (to > r->log.n)
+                to = r->log.n;
+            if (to > done)
+                steps(out, r, done, to);
+            done = to > done ? to : done;
             report(out, r, &r->reports[k]);
-        row(out, r, r->step, "-", "diverged", r->diverged);
-        row(out, r, r->step, "-", "diverged_at", r->diverged ? (double)r->diverged_at : NAN);
+        }
+        steps(out, r, done, r->log.n);
+        if (!r->ended)
+            continue;  /* read back from a killed vg: how it ended is unknown */
+        row(out, r, r->steps, "-", "diverged", r->diverged);
+        row(out, r, r->steps, "-", "diverged_at", r->diverged ? (double)r->diverged_at : NAN);
     }
 }

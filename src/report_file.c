@@ -60,6 +60,15 @@ bool report_file_commit(ReportFile *rf, DiagSink *diag)
     return true;
 }
 
+bool report_file_check(const char *path, DiagSink *diag)
+{
+    ReportFile rf;
+    if (!report_file_open(&rf, path, diag))
+        return false;
+    report_file_discard(&rf);
+    return true;
+}
+
 void report_file_discard(ReportFile *rf)
 {
     if (rf->f)
@@ -72,33 +81,100 @@ void report_file_discard(ReportFile *rf)
     rf->tmp = NULL;
 }
 
-static void (*const writers[REPORT_NFORMATS])(FILE *, const ReportDoc *) = {
-    [REPORT_JSON] = report_write_json, [REPORT_CSV] = report_write_csv,
-    [REPORT_HTML] = report_write_html,
+/* The CSV and HTML files are only checked before training (a temporary
+ * file created and removed), and written at the end: a vg killed while it
+ * trains leaves no temporary file behind. The JSON Lines file is opened at
+ * its final path: it is written as the
+ * runs go, so a killed vg leaves the lines it finished (and no temporary
+ * file). */
+static bool json_open(ReportFile *rf, const char *path, DiagSink *diag)
+{
+    *rf = (ReportFile){.path = path};
+    if ((rf->f = fopen(path, "w")))
+        return true;
+    diag_error(diag, SPAN_NONE, "cannot write '%s': %s", path, strerror(errno));
+    return false;
+}
+
+static void (*const writers[REPORT_NFORMATS])(FILE *, const ReportData *) = {
+    [REPORT_CSV] = report_write_csv, [REPORT_HTML] = report_write_html,
 };
 
 bool report_outputs_open(ReportOutputs *o, const char *const paths[REPORT_NFORMATS],
                          DiagSink *diag)
 {
     memset(o, 0, sizeof *o);
-    for (int k = 0; k < REPORT_NFORMATS; k++) {
-        if (paths[k] && !report_file_open(&o->files[k], paths[k], diag)) {
-            while (k-- > 0)
-                report_file_discard(&o->files[k]);
-            return false;
-        }
+    /* the JSON last: opening it truncates what was there */
+    static const ReportFormat order[] = {REPORT_CSV, REPORT_HTML, REPORT_JSON};
+    for (int i = 0; i < REPORT_NFORMATS; i++) {
+        int k = order[i];
+        if (!paths[k])
+            continue;
+        o->files[k].path = paths[k];
+        if (k != REPORT_JSON ? !report_file_check(paths[k], diag)
+                             : !json_open(&o->files[k], paths[k], diag))
+            return false;  /* the JSON, opened last, is never left open */
     }
     return true;
+}
+
+void report_outputs_begin(ReportOutputs *o, const ReportDoc *d)
+{
+    if (!o->files[REPORT_JSON].f)
+        return;
+    report_json_begin(&o->json, o->files[REPORT_JSON].f, d);
+    o->streaming = true;
+}
+
+void report_outputs_on_report(const Run *r, void *outputs)
+{
+    ReportOutputs *o = outputs;
+    if (o->streaming)
+        report_json_report(&o->json, r);
+}
+
+void report_outputs_run_end(ReportOutputs *o, const Run *r)
+{
+    if (o->streaming)
+        report_json_end(&o->json, r);
+}
+
+/* Closes the JSON Lines file; its lines are already flushed. */
+static bool json_close(ReportOutputs *o, const ReportDoc *d, DiagSink *diag)
+{
+    ReportFile *rf = &o->files[REPORT_JSON];
+    if (!o->streaming)
+        report_outputs_begin(o, d);
+    o->json.d = d;  /* now with the expect results */
+    report_json_finish(&o->json);
+    o->streaming = false;
+    bool bad = ferror(rf->f) != 0;
+    int err = bad ? EIO : 0;
+    if (fclose(rf->f) != 0 && !bad)
+        bad = true, err = errno;
+    rf->f = NULL;
+    if (bad)
+        diag_error(diag, SPAN_NONE, "cannot write '%s': %s", rf->path, strerror(err));
+    return !bad;
 }
 
 bool report_outputs_write(ReportOutputs *o, const ReportDoc *d, DiagSink *diag)
 {
     bool ok = true;
+    ReportData data;
+    report_data_of(&data, d);
     for (int k = 0; k < REPORT_NFORMATS; k++) {
-        if (!o->files[k].f)
+        if (!o->files[k].path)
             continue;
-        writers[k](o->files[k].f, d);
-        ok &= report_file_commit(&o->files[k], diag);
+        if (k == REPORT_JSON) {
+            ok &= json_close(o, d, diag);
+        } else if (report_file_open(&o->files[k], o->files[k].path, diag)) {
+            writers[k](o->files[k].f, &data);
+            ok &= report_file_commit(&o->files[k], diag);
+        } else {
+            ok = false;
+        }
     }
+    report_data_free(&data);
     return ok;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "vg/blas.h"
+#include "vg/elab.h"
 #include "vg/metrics.h"
 #include "vg/sha256.h"
 
@@ -122,26 +123,26 @@ static Range decades(Range r)
     return d;
 }
 
-static const Report *first_report(const Run *r)
+static const Report *first_report(const ReportRun *r)
 {
     return r->nreports ? &r->reports[0] : NULL;
 }
 
-static const Report *last_report(const Run *r)
+static const Report *last_report(const ReportRun *r)
 {
     return r->nreports ? &r->reports[r->nreports - 1] : NULL;
 }
 
-static void scan_run(const Run *r, Scales *s)
+static void scan_run(const ReportRun *r, Scales *s)
 {
     /* the steps done, not planned: an interrupted run's curve fills the axis */
-    if (r->step > s->steps)
-        s->steps = (double)r->step;
+    if (r->steps > s->steps)
+        s->steps = (double)r->steps;
     for (int k = 0; k < r->nreports; k++) {
         const Report *rep = &r->reports[k];
         widen(&s->loss, rep->loss);
         bool edge = k == 0 || k == r->nreports - 1;
-        for (int l = 0; l < r->g.nlayers; l++) {
+        for (int l = 0; l < r->nlayers; l++) {
             const LayerMetrics *m = &rep->layers[l];
             double a = m->act_grad_norm;
             widen_log(&s->agn, a);
@@ -163,12 +164,11 @@ static void scan_run(const Run *r, Scales *s)
     }
 }
 
-static void scales(const ReportDoc *d, Scales *s)
+static void scales(const ReportData *d, Scales *s)
 {
     *s = (Scales){.agn = EMPTY, .ratio = EMPTY, .loss = EMPTY, .bptt = EMPTY};
-    for (int i = 0; i < d->rs->n; i++)
-        if (d->rs->runs[i]->ready)
-            scan_run(d->rs->runs[i], s);
+    for (int i = 0; i < d->nruns; i++)
+        scan_run(&d->runs[i], s);
     s->agn = decades(s->agn);
     s->ratio = decades(s->ratio);
     s->bptt = decades(s->bptt);
@@ -435,7 +435,8 @@ static int label_every(int n, double space, double need)
     return k;
 }
 
-static void heatmap_legend(FILE *out, const Scales *s, double x, double y0, double y1)
+/* viridis from the top (1) to the bottom (0) of a 12-px bar at x. */
+static void color_bar(FILE *out, double x, double y0, double y1)
 {
     enum { STRIPES = 48 };
     double h = (y1 - y0) / STRIPES;
@@ -446,6 +447,11 @@ static void heatmap_legend(FILE *out, const Scales *s, double x, double y0, doub
                 x, y0 + i * h, h + 0.3, rgb);
     }
     fputc('\n', out);
+}
+
+static void heatmap_legend(FILE *out, const Scales *s, double x, double y0, double y1)
+{
+    color_bar(out, x, y0, y1);
     Range r = s->agn;
     double step = ceil((r.hi - r.lo) / 8);
     for (double v = r.lo; v <= r.hi + 1e-9; v += step) {
@@ -470,10 +476,9 @@ static void heatmap_legend(FILE *out, const Scales *s, double x, double y0, doub
     }
 }
 
-static void heatmap(FILE *out, const Run *r, const Scales *s)
+static void heatmap(FILE *out, const ReportRun *r, const Scales *s)
 {
-    const IrGraph *g = &r->g;
-    int L = g->nlayers, K = r->nreports;
+    int L = r->nlayers, K = r->nreports;
     double x0 = 62, x1 = CHART_W - 72, y0 = 30, y1 = CHART_H - 44;
     double cw = (x1 - x0) / (K ? K : 1), ch = (y1 - y0) / L;
     svg_open(out, CHART_W, CHART_H, NULL);
@@ -485,7 +490,7 @@ static void heatmap(FILE *out, const Run *r, const Scales *s)
             cell_color(v, s->agn, rgb);
             fprintf(out, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\">"
                     "<title>", x0 + k * cw, y0 + l * ch, cw + 0.4, ch + 0.4, rgb);
-            esc(out, g->layers[l].name);
+            esc(out, r->layers[l]);
             fprintf(out, ", step %ld: act_grad_norm ", r->reports[k].step);
             num(out, v);
             fputs("</title></rect>\n", out);
@@ -497,7 +502,7 @@ static void heatmap(FILE *out, const Run *r, const Scales *s)
     for (int l = 0; l < L; l += every) {
         fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", x0 - 5,
                 y0 + (l + 0.5) * ch + 4);
-        esc(out, g->layers[l].name);
+        esc(out, r->layers[l]);
         fputs("</text>\n", out);
     }
     every = label_every(K, cw, 34);
@@ -512,20 +517,20 @@ static void heatmap(FILE *out, const Run *r, const Scales *s)
 
 /* ---- ratio against depth ---- */
 
-static const char **layer_names(const Run *r)
+static const char **layer_names(const ReportRun *r)
 {
-    const char **names = xmalloc(sizeof *names * (size_t)r->g.nlayers);
-    for (int l = 0; l < r->g.nlayers; l++)
-        names[l] = r->g.layers[l].name;
+    const char **names = xmalloc(sizeof *names * (size_t)r->nlayers);
+    for (int l = 0; l < r->nlayers; l++)
+        names[l] = r->layers[l];
     return names;
 }
 
 /* One metric of every layer of a report as a series. */
-static void add_layers(Chart *c, const Run *r, const Report *rep, MetricId id, const char *color,
+static void add_layers(Chart *c, const ReportRun *r, const Report *rep, MetricId id, const char *color,
                        bool dashed, const char *const *names)
 {
-    Series *s = add_series(c, r->g.nlayers, color, dashed);
-    for (int l = 0; l < r->g.nlayers; l++)
+    Series *s = add_series(c, r->nlayers, color, dashed);
+    for (int l = 0; l < r->nlayers; l++)
         s->y[l] = metric_get(&rep->layers[l], id);
     s->xnames = names;
 }
@@ -557,7 +562,7 @@ static void depth_axes(Chart *c, const Scales *s, int L, const char *const *name
             c->x0, (double)c->h - 7);
 }
 
-static void depth_chart(FILE *out, const Run *r, const Scales *s)
+static void depth_chart(FILE *out, const ReportRun *r, const Scales *s)
 {
     const char **names = layer_names(r);
     const Report *ends[2] = {first_report(r), last_report(r)};
@@ -572,14 +577,14 @@ static void depth_chart(FILE *out, const Run *r, const Scales *s)
     }
     chart_begin(&c, CHART_W, CHART_H, NULL, "gradient ratio against depth", r->name, 58, 56);
     Axis ax, ay;
-    depth_axes(&c, s, r->g.nlayers, names, &ax, &ay);
+    depth_axes(&c, s, r->nlayers, names, &ax, &ay);
     chart_end(&c, &ax, &ay);
     free(names);
 }
 
 /* ---- the loss curve ---- */
 
-static void loss_chart(FILE *out, const Run *r, const Scales *s)
+static void loss_chart(FILE *out, const ReportRun *r, const Scales *s)
 {
     Chart c = {.out = out};
     Series *sl = add_series(&c, r->nreports, series_colors[0], false);
@@ -609,20 +614,20 @@ static void loss_chart(FILE *out, const Run *r, const Scales *s)
 
 /* ---- BPTT ---- */
 
-static bool recurrent(const Run *r)
+static bool recurrent(const ReportRun *r)
 {
     const Report *rep = first_report(r);
-    for (int l = 0; rep && l < r->g.nlayers; l++)
+    for (int l = 0; rep && l < r->nlayers; l++)
         if (rep->layers[l].bptt)
             return true;
     return false;
 }
 
-static void bptt_chart(FILE *out, const Run *r, const Scales *s)
+static void bptt_chart(FILE *out, const ReportRun *r, const Scales *s)
 {
     const Report *ends[2] = {first_report(r), last_report(r)};
     Chart c = {.out = out};
-    for (int l = 0, color = 0; l < r->g.nlayers && c.n + 2 <= 2 * NCOLORS; l++) {
+    for (int l = 0, color = 0; l < r->nlayers && c.n + 2 <= 2 * NCOLORS; l++) {
         if (!ends[0]->layers[l].bptt)
             continue;
         for (int e = 0; e < 2; e++) {
@@ -632,7 +637,7 @@ static void bptt_chart(FILE *out, const Run *r, const Scales *s)
             Series *sb = add_series(&c, m->bptt_len, series_colors[color % NCOLORS], e == 1);
             for (int t = 0; t < m->bptt_len; t++)
                 sb->y[t] = m->bptt[t];
-            snprintf(sb->name, sizeof sb->name, "%s, step %ld", r->g.layers[l].name,
+            snprintf(sb->name, sizeof sb->name, "%s, step %ld", r->layers[l],
                      ends[e]->step);
             sb->xunit = "t";
         }
@@ -652,21 +657,21 @@ static void bptt_chart(FILE *out, const Run *r, const Scales *s)
 
 /* ---- the overview: every run's ratio against depth in one chart ---- */
 
-static void overview(FILE *out, const ReportDoc *d, const Scales *s)
+static void overview(FILE *out, const ReportData *d, const Scales *s)
 {
-    const Run *deepest = NULL;
-    for (int i = 0; i < d->rs->n; i++) {
-        const Run *r = d->rs->runs[i];
-        if (r->ready && r->nreports && (!deepest || r->g.nlayers > deepest->g.nlayers))
+    const ReportRun *deepest = NULL;
+    for (int i = 0; i < d->nruns; i++) {
+        const ReportRun *r = &d->runs[i];
+        if (r->nreports && (!deepest || r->nlayers > deepest->nlayers))
             deepest = r;
     }
     if (!deepest)
         return;
     const char **names[NCOLORS] = {0};
     Chart c = {.out = out};
-    for (int i = 0, color = 0; i < d->rs->n && color < NCOLORS; i++) {
-        const Run *r = d->rs->runs[i];
-        if (!r->ready || !r->nreports)
+    for (int i = 0, color = 0; i < d->nruns && color < NCOLORS; i++) {
+        const ReportRun *r = &d->runs[i];
+        if (!r->nreports)
             continue;
         const Report *ends[2] = {first_report(r), last_report(r)};
         names[color] = layer_names(r);
@@ -683,11 +688,423 @@ static void overview(FILE *out, const ReportDoc *d, const Scales *s)
                 NULL, 58, 56);
     Axis ax, ay;
     const char **deep_names = layer_names(deepest);
-    depth_axes(&c, s, deepest->g.nlayers, deep_names, &ax, &ay);
+    depth_axes(&c, s, deepest->nlayers, deep_names, &ax, &ay);
     chart_end(&c, &ax, &ay);
     free(deep_names);
     for (int i = 0; i < NCOLORS; i++)
         free(names[i]);
+}
+
+/* ---- run families: a metric against each axis, and over two axes ---- */
+
+enum { FAMILY_MAX_AXES = 16, FIG_W = 420, FIG_H = 270 };
+
+/* A family's trained members as its figures see them: each member's
+ * position on each axis, and the axes' values in axis order. */
+typedef struct Family {
+    const char *name;
+    int naxes, n;                            /* axes; members with reports */
+    const char *vars[FAMILY_MAX_AXES];
+    int nvals[FAMILY_MAX_AXES];              /* distinct values of each axis */
+    const char **texts[FAMILY_MAX_AXES];     /* their texts, in axis order */
+    double *nums[FAMILY_MAX_AXES];           /* as numbers; NaN: not a number */
+    bool numeric[FAMILY_MAX_AXES];
+    bool seeds[FAMILY_MAX_AXES];             /* the axis sets the seed: replicates */
+    int *pos;                                /* member i, axis k: pos[i * naxes + k] */
+    const ReportRun **runs;
+    const char *layer;                       /* the first layer, whose ratio is shown */
+} Family;
+
+/* The two metrics of a family's figures: how well each member trained, and
+ * how much gradient reached its first layer at initialisation (beside
+ * which the ratio charts draw what mean-field theory predicted). */
+enum { FIG_LOSS, FIG_RATIO, FIG_METRICS, FIG_PREDICTED = FIG_METRICS };
+
+static double fig_metric(const Family *f, int i, int which)
+{
+    const ReportRun *r = f->runs[i];
+    if (which == FIG_LOSS)
+        return last_report(r)->loss;
+    for (int l = 0; l < r->nlayers; l++)
+        if (strcmp(r->layers[l], f->layer) == 0) {
+            const LayerMetrics *m = &first_report(r)->layers[l];
+            return which == FIG_RATIO ? m->ratio : m->predicted;
+        }
+    return NAN;
+}
+
+static void fig_metric_name(const Family *f, int which, char *buf, size_t n)
+{
+    if (which == FIG_LOSS)
+        snprintf(buf, n, "loss at the end");
+    else
+        snprintf(buf, n, "ratio of %s at step 0", f->layer);
+}
+
+static int family_value(Family *f, int k, const char *text)
+{
+    for (int v = 0; v < f->nvals[k]; v++)
+        if (strcmp(f->texts[k][v], text) == 0)
+            return v;
+    f->texts[k][f->nvals[k]] = text;
+    char *end;
+    double x = strtod(text, &end);
+    f->nums[k][f->nvals[k]] = *end || end == text ? NAN : x;
+    f->numeric[k] &= *end == '\0' && end != text;
+    return f->nvals[k]++;
+}
+
+/* The trained members of the family whose first member is runs[*i], which
+ * moves past the family's runs. false: no figures (fewer than two). */
+static bool family_of(const ReportData *d, int *i, Family *f)
+{
+    const ReportRun *first = &d->runs[*i];
+    int end = *i;
+    while (end < d->nruns && d->runs[end].family &&
+           strcmp(d->runs[end].family, first->family) == 0 && d->runs[end].naxes == first->naxes)
+        end++;
+    *f = (Family){.name = first->family, .naxes = first->naxes};
+    f->runs = xmalloc(sizeof *f->runs * (size_t)(end - *i));
+    f->pos = xmalloc(sizeof *f->pos * (size_t)(end - *i) * (size_t)first->naxes);
+    for (int k = 0; k < f->naxes; k++) {
+        f->vars[k] = first->axis_vars[k];
+        f->seeds[k] = first->seed_axes[k];
+        f->texts[k] = xmalloc(sizeof *f->texts[k] * (size_t)(end - *i));
+        f->nums[k] = xmalloc(sizeof *f->nums[k] * (size_t)(end - *i));
+        f->numeric[k] = true;
+    }
+    for (; *i < end; (*i)++) {
+        const ReportRun *r = &d->runs[*i];
+        if (r->nreports == 0)
+            continue;
+        if (!f->layer)
+            f->layer = r->layers[0];
+        for (int k = 0; k < f->naxes; k++)
+            f->pos[f->n * f->naxes + k] = family_value(f, k, r->axis_texts[k]);
+        f->runs[f->n++] = r;
+    }
+    return f->n >= 2;
+}
+
+static void family_free(Family *f)
+{
+    for (int k = 0; k < f->naxes; k++) {
+        free(f->texts[k]);
+        free(f->nums[k]);
+    }
+    free(f->pos);
+    free(f->runs);
+}
+
+/* The median, min and max of the metric over the members whose axis
+ * values match want (-1: any); NaN when none has a value that can be drawn
+ * (a ratio ≤ 0 cannot on its log scale). Returns how many had one. */
+static int fig_stats(const Family *f, const int *want, int which, double *med, double *lo,
+                     double *hi)
+{
+    double *xs = xmalloc(sizeof *xs * (size_t)f->n);
+    int n = 0;
+    for (int i = 0; i < f->n; i++) {
+        bool match = true;
+        for (int k = 0; k < f->naxes && match; k++)
+            match = want[k] < 0 || f->pos[i * f->naxes + k] == want[k];
+        double y = match ? fig_metric(f, i, which) : NAN;
+        if (isfinite(y) && (which == FIG_LOSS || y > 0))
+            xs[n++] = y;
+    }
+    *med = *lo = *hi = NAN;
+    if (n) {
+        *med = elab_median(xs, n);
+        *lo = xs[0];
+        *hi = xs[n - 1];
+    }
+    free(xs);
+    return n;
+}
+
+/* The y axis of a metric over its values: whole decades for the ratio, a
+ * linear span from 0 (or below) for the loss. */
+static Axis fig_value_axis(int which, Range r, double p0, double p1)
+{
+    if (which == FIG_RATIO)
+        return (Axis){.r = decades(r), .log = true, .p0 = p0, .p1 = p1};
+    if (r.lo > r.hi)
+        r = (Range){0, 1};
+    r.lo = fmin(r.lo, 0);
+    r.hi = r.hi > r.lo ? r.hi + 0.05 * (r.hi - r.lo) : r.lo + 1;
+    return (Axis){.r = r, .p0 = p0, .p1 = p1};
+}
+
+static void fig_widen(Range *r, int which, double v)
+{
+    if (which != FIG_LOSS)
+        widen_log(r, v);
+    else
+        widen(r, v);
+}
+
+/* A metric along axis k: per value, the median, min and max over the
+ * other axes, and how many runs had one. */
+typedef struct AxisStats {
+    double *med, *lo, *hi;
+    int *cnt;
+} AxisStats;
+
+static AxisStats axis_stats(const Family *f, int k, int which, Range *yr)
+{
+    int V = f->nvals[k], want[FAMILY_MAX_AXES];
+    AxisStats st = {.med = xmalloc(sizeof(double) * (size_t)V * 3),
+                    .cnt = xmalloc(sizeof(int) * (size_t)V)};
+    st.lo = st.med + V;
+    st.hi = st.lo + V;
+    for (int v = 0; v < V; v++) {
+        for (int j = 0; j < f->naxes; j++)
+            want[j] = j == k ? v : -1;
+        st.cnt[v] = fig_stats(f, want, which, &st.med[v], &st.lo[v], &st.hi[v]);
+        fig_widen(yr, which, st.lo[v]);
+        fig_widen(yr, which, st.hi[v]);
+    }
+    return st;
+}
+
+/* The medians as a line with a marker and a tooltip at each value. */
+static void median_line(FILE *out, const Family *f, int k, const AxisStats *st,
+                        const double *px, const Axis *ay, const char *color, const char *what)
+{
+    bool dashed = what != NULL;
+    fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\"%s points=\"",
+            color, dashed ? " stroke-dasharray=\"5 3\"" : "");
+    for (int v = 0; v < f->nvals[k]; v++)
+        if (st->cnt[v])
+            fprintf(out, "%.1f,%.1f ", px[v], map(ay, st->med[v]));
+    fputs("\"/>\n", out);
+    for (int v = 0; v < f->nvals[k]; v++) {
+        if (!st->cnt[v])
+            continue;
+        fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.6\" fill=\"%s\" stroke=\"%s\"><title>",
+                px[v], map(ay, st->med[v]), dashed ? "#fff" : color, color);
+        if (what)
+            fprintf(out, "%s, ", what);
+        esc(out, f->vars[k]);
+        fputs(" = ", out);
+        esc(out, f->texts[k][v]);
+        fputs(": median ", out);
+        num(out, st->med[v]);
+        fputs(", min ", out);
+        num(out, st->lo[v]);
+        fputs(", max ", out);
+        num(out, st->hi[v]);
+        fprintf(out, " over %d run%s</title></circle>\n", st->cnt[v], st->cnt[v] == 1 ? "" : "s");
+    }
+}
+
+static void axis_stats_free(AxisStats *st)
+{
+    free(st->med);
+    free(st->cnt);
+}
+
+/* The metric against axis k: the median over the other axes as a line,
+ * their min to max as a band; for the ratio, the median of `predicted`
+ * dashed beside it. A numeric axis is drawn to scale (log when its values
+ * are positive and span 16× or more), any other one as categories in axis
+ * order. */
+static void axis_figure(FILE *out, const Family *f, int k, int which)
+{
+    int V = f->nvals[k];
+    Range yr = EMPTY, xr = EMPTY;
+    AxisStats st = axis_stats(f, k, which, &yr), pred = {0};
+    if (which == FIG_RATIO)
+        pred = axis_stats(f, k, FIG_PREDICTED, &yr);
+    bool logx = f->numeric[k];
+    for (int v = 0; v < V; v++) {
+        widen(&xr, f->nums[k][v]);
+        logx &= f->nums[k][v] > 0;
+    }
+    logx &= xr.hi >= 16 * xr.lo;
+    char what[128], ytitle[96];
+    fig_metric_name(f, which, ytitle, sizeof ytitle);
+    snprintf(what, sizeof what, "%s against %s", ytitle, f->vars[k]);
+    double x0 = 58, x1 = FIG_W - 16, y0 = 30, y1 = FIG_H - 44;
+    Axis ay = fig_value_axis(which, yr, y1, y0);
+    Axis ax = {.r = {0.5, V + 0.5}, .p0 = x0, .p1 = x1};
+    if (f->numeric[k]) {
+        Range r = logx ? (Range){log10(xr.lo), log10(xr.hi)} : xr;
+        double pad = r.hi > r.lo ? 0.05 * (r.hi - r.lo) : 0.5;
+        ax = (Axis){.r = {r.lo - pad, r.hi + pad}, .log = logx, .p0 = x0, .p1 = x1};
+    }
+    svg_open(out, FIG_W, FIG_H, NULL);
+    title(out, 10, what, f->name);
+    axis(out, &ay, false, x0, y0, x1, y1);
+    fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+            "stroke=\"#999\"/>\n", x0, y0, x1 - x0, y1 - y0);
+    double *px = xmalloc(sizeof *px * (size_t)V);
+    for (int v = 0; v < V; v++)
+        px[v] = map(&ax, f->numeric[k] ? f->nums[k][v] : v + 1);
+    int every = label_every(V, (x1 - x0) / V, 30);
+    for (int v = 0; v < V; v += every) {
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", px[v], y1 + 14);
+        esc(out, f->texts[k][v]);
+        fputs("</text>\n", out);
+    }
+    fprintf(out, "<polygon fill=\"%s\" fill-opacity=\"0.18\" stroke=\"none\" points=\"",
+            series_colors[0]);
+    for (int v = 0; v < V; v++)
+        if (st.cnt[v])
+            fprintf(out, "%.1f,%.1f ", px[v], map(&ay, st.hi[v]));
+    for (int v = V - 1; v >= 0; v--)
+        if (st.cnt[v])
+            fprintf(out, "%.1f,%.1f ", px[v], map(&ay, st.lo[v]));
+    fputs("\"/>\n", out);
+    median_line(out, f, k, &st, px, &ay, series_colors[0], NULL);
+    if (which == FIG_RATIO) {
+        median_line(out, f, k, &pred, px, &ay, series_colors[1], "predicted");
+        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                "stroke-width=\"1.8\" stroke-dasharray=\"5 3\"/><text x=\"%.1f\" y=\"%.1f\" "
+                "text-anchor=\"end\">predicted</text>\n", x1 - 24, y0 + 12.0, x1 - 4, y0 + 12.0,
+                series_colors[1], x1 - 28, y0 + 16.0);
+        axis_stats_free(&pred);
+    }
+    axis_label(out, false, (x0 + x1) / 2, FIG_H - 10, f->vars[k]);
+    axis_label(out, true, 14, (y0 + y1) / 2, ytitle);
+    fputs("</svg>\n", out);
+    free(px);
+    axis_stats_free(&st);
+}
+
+/* The metric over two numeric axes a (up) and b (across), each cell the
+ * median over the other axes: the phase diagram of Schoenholz et al. 2017,
+ * Fig. 1. The ratio's colours are on a log scale. */
+static void pair_figure(FILE *out, const Family *f, int a, int b, int which)
+{
+    int A = f->nvals[a], B = f->nvals[b];
+    double *cell = xmalloc(sizeof *cell * (size_t)A * (size_t)B);
+    int *cnt = xmalloc(sizeof *cnt * (size_t)A * (size_t)B);
+    int want[FAMILY_MAX_AXES];
+    Range r = EMPTY;
+    for (int i = 0; i < A; i++)
+        for (int j = 0; j < B; j++) {
+            for (int k = 0; k < f->naxes; k++)
+                want[k] = k == a ? i : k == b ? j : -1;
+            double lo, hi;
+            cnt[i * B + j] = fig_stats(f, want, which, &cell[i * B + j], &lo, &hi);
+            fig_widen(&r, which, cell[i * B + j]);
+        }
+    if (which == FIG_RATIO)
+        r = decades(r);
+    else if (!(r.hi > r.lo))
+        r = r.lo > r.hi ? (Range){0, 1} : (Range){r.lo - 0.5, r.hi + 0.5};
+    char what[160], name[96];
+    fig_metric_name(f, which, name, sizeof name);
+    snprintf(what, sizeof what, "%s over %s and %s", name, f->vars[a], f->vars[b]);
+    double x0 = 58, x1 = FIG_W - 72, y0 = 30, y1 = FIG_H - 44;
+    double cw = (x1 - x0) / B, ch = (y1 - y0) / A;
+    svg_open(out, FIG_W, FIG_H, NULL);
+    title(out, 10, what, f->name);
+    for (int i = 0; i < A; i++)
+        for (int j = 0; j < B; j++) {
+            double v = cell[i * B + j];
+            char rgb[8];
+            if (isnan(v))
+                snprintf(rgb, sizeof rgb, "%s", ABSENT_COLOR);
+            else
+                viridis(((which == FIG_RATIO ? log10(v) : v) - r.lo) / (r.hi - r.lo), rgb);
+            fprintf(out, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\">"
+                    "<title>", x0 + j * cw, y1 - (i + 1) * ch, cw + 0.4, ch + 0.4, rgb);
+            fprintf(out, "%s = ", f->vars[a]);
+            esc(out, f->texts[a][i]);
+            fprintf(out, ", %s = ", f->vars[b]);
+            esc(out, f->texts[b][j]);
+            fputs(": median ", out);
+            num(out, v);
+            fprintf(out, " over %d run%s</title></rect>\n", cnt[i * B + j],
+                    cnt[i * B + j] == 1 ? "" : "s");
+        }
+    fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+            "stroke=\"#999\"/>\n", x0, y0, x1 - x0, y1 - y0);
+    int every = label_every(A, ch, 12);
+    for (int i = 0; i < A; i += every) {
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", x0 - 5,
+                y1 - (i + 0.5) * ch + 4);
+        esc(out, f->texts[a][i]);
+        fputs("</text>\n", out);
+    }
+    every = label_every(B, cw, 30);
+    for (int j = 0; j < B; j += every) {
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", x0 + (j + 0.5) * cw,
+                y1 + 14);
+        esc(out, f->texts[b][j]);
+        fputs("</text>\n", out);
+    }
+    axis_label(out, false, (x0 + x1) / 2, FIG_H - 10, f->vars[b]);
+    axis_label(out, true, 14, (y0 + y1) / 2, f->vars[a]);
+    /* the colour legend: a bar with the value axis beside it */
+    double lx = x1 + 10;
+    color_bar(out, lx, y0, y1);
+    Axis legend_axis = {.r = r, .log = which == FIG_RATIO, .p0 = y1, .p1 = y0};
+    double span = r.hi - r.lo, step = which == FIG_RATIO ? ceil(span / 8) : nice_step(span, 4);
+    for (double v = ceil(r.lo / step - 1e-9) * step; v <= r.hi + 1e-9 * step; v += step) {
+        double p = legend_axis.p0 + (v - r.lo) / span * (legend_axis.p1 - legend_axis.p0);
+        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#222\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\">", lx + 12, p, lx + 15, p, lx + 17, p + 4);
+        tick_label(out, &legend_axis, v);
+        fputs("</text>\n", out);
+    }
+    fputs("</svg>\n", out);
+    free(cnt);
+    free(cell);
+}
+
+/* Every run family's figures: for each metric, one chart against each
+ * axis with two values or more, and a heatmap over each pair of numeric
+ * axes. An axis that sets the seed (`{ seed = s }`) holds replicates: the
+ * figures summarise over it instead of drawing against it. */
+static void families(FILE *out, const ReportData *d)
+{
+    bool any = false;
+    for (int i = 0; i < d->nruns;) {
+        const ReportRun *r = &d->runs[i];
+        if (!r->family || r->naxes == 0) {
+            i++;
+            continue;
+        }
+        Family f;
+        if (!family_of(d, &i, &f)) {
+            family_free(&f);
+            continue;
+        }
+        if (!any)
+            fputs("<section class=\"families\"><h2>Run families</h2>\n<p class=\"meta\">Lines: "
+                  "the median over the family's other axes; bands: their min to max. Heatmaps: "
+                  "the median over the other axes.</p>\n", out);
+        any = true;
+        fputs("<h3>", out);
+        esc(out, f.name);
+        fputs("[", out);
+        for (int k = 0; k < f.naxes; k++) {
+            fputs(k ? ", " : "", out);
+            esc(out, f.vars[k]);
+        }
+        fprintf(out, "]: %d members</h3>\n<div class=\"figs\">\n", f.n);
+        /* a family over seeds alone is drawn against its seeds: the spread */
+        bool only_seeds = true;
+        for (int k = 0; k < f.naxes; k++)
+            only_seeds &= f.seeds[k];
+        for (int m = 0; m < FIG_METRICS; m++) {
+            for (int k = 0; k < f.naxes; k++)
+                if (f.nvals[k] >= 2 && (!f.seeds[k] || only_seeds))
+                    axis_figure(out, &f, k, m);
+            for (int a = 0; a < f.naxes; a++)
+                for (int b = a + 1; b < f.naxes; b++)
+                    if (f.numeric[a] && f.numeric[b] && f.nvals[a] >= 2 && f.nvals[b] >= 2 &&
+                        !f.seeds[a] && !f.seeds[b])
+                        pair_figure(out, &f, a, b, m);
+        }
+        fputs("</div>\n", out);
+        family_free(&f);
+    }
+    if (any)
+        fputs("</section>\n", out);
 }
 
 /* ---- HTML ---- */
@@ -716,29 +1133,30 @@ static const char css[] =
     ".badge{display:inline-block;min-width:44px;text-align:center;border-radius:3px;"
     "color:#fff;font-weight:600;font-size:12px;margin-right:6px}\n"
     ".PASS{background:#1a7f37}.FAIL,.ERROR{background:#cf222e}.SKIP{background:#9a6700}\n"
-    "code{font-size:13px}.msg{color:#555}\n";
+    "code{font-size:13px}.msg{color:#555}.msg.list{margin-left:4.5em;font-family:monospace}\n"
+    "h3{font-size:14px;margin:12px 0 6px}\n"
+    ".figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(380px,1fr));gap:12px}\n"
+    ".figs svg{max-width:520px}\n";
 
-static void run_head(FILE *out, const Run *r)
+static void run_head(FILE *out, const ReportRun *r)
 {
-    char *call = report_call_text(r);
     fputs("<div class=\"cell run-head\"><h2>run ", out);
     esc(out, r->name);
     fputs("</h2><p><code>", out);
-    esc(out, call);
-    if (r->ast->str2) {
+    esc(out, r->call);
+    if (r->with) {
         fputs(" with ", out);
-        esc(out, r->ast->str2);
+        esc(out, r->with);
     }
     fprintf(out, "</code></p><p>%ld of %ld steps · batch %ld · probe %d rows · seed %llu · "
-            "%d report%s</p>", r->step, r->set.steps, r->set.batch, r->probe.batch,
-            (unsigned long long)r->set.seed, r->nreports, r->nreports == 1 ? "" : "s");
+            "%d report%s</p>", r->steps, r->planned, r->batch, r->probe_rows,
+            r->seed, r->nreports, r->nreports == 1 ? "" : "s");
     if (r->diverged)
         fprintf(out, "<p class=\"bad\">diverged at step %ld</p>", r->diverged_at);
     fputs("</div>\n", out);
-    free(call);
 }
 
-static void final_table(FILE *out, const Run *r)
+static void final_table(FILE *out, const ReportRun *r)
 {
     const Report *rep = last_report(r);
     fputs("<div class=\"cell\">", out);
@@ -755,17 +1173,19 @@ static void final_table(FILE *out, const Run *r)
         num(out, v);
     }
     fputs("</p>\n<div style=\"overflow-x:auto\"><table><thead><tr><th>layer</th>", out);
-    for (int k = 0; k < REPORT_NCOLUMNS; k++)
-        fprintf(out, "<th>%s</th>", metric_names[report_columns[k]]);
+    MetricId cols[REPORT_MAX_COLUMNS];
+    int ncols = report_data_columns(r->recurrent, cols);
+    for (int k = 0; k < ncols; k++)
+        fprintf(out, "<th>%s</th>", metric_names[cols[k]]);
     fputs("<th>verdict</th></tr></thead><tbody>\n", out);
-    for (int l = 0; l < r->g.nlayers; l++) {
+    for (int l = 0; l < r->nlayers; l++) {
         const LayerMetrics *m = &rep->layers[l];
         fputs("<tr><td>", out);
-        esc(out, r->g.layers[l].name);
+        esc(out, r->layers[l]);
         fputs("</td>", out);
-        for (int k = 0; k < REPORT_NCOLUMNS; k++) {
+        for (int k = 0; k < ncols; k++) {
             fputs("<td>", out);
-            num(out, metric_get(m, report_columns[k]));
+            num(out, metric_get(m, cols[k]));
             fputs("</td>", out);
         }
         fprintf(out, "<td class=\"v-%s\">%s</td></tr>\n", verdict_name(m->verdict),
@@ -774,56 +1194,68 @@ static void final_table(FILE *out, const Run *r)
     fputs("</tbody></table></div></div>\n", out);
 }
 
-static void side(FILE *out, const Value *v)
+static void side(FILE *out, const ReportSide *v)
 {
-    if (v->kind == VAL_NUM) {
+    if (v->is_num)
         num(out, v->num);
-        return;
-    }
-    char *t = report_value_text(v);
-    esc(out, t);
-    free(t);
+    else
+        esc(out, v->text);
 }
 
-static void expects(FILE *out, const ReportDoc *d)
+static void expects(FILE *out, const ReportData *d)
 {
-    if (d->p->nexpects == 0)
+    if (!d->has_expects)
         return;
     fputs("<section><h2>Expectations</h2>\n", out);
-    if (!d->expects) {
+    if (!d->expects_checked) {
         fputs("<p class=\"none\">not checked: a run failed or was interrupted</p></section>\n",
               out);
         return;
     }
     fputs("<ul class=\"expects\">\n", out);
     for (int i = 0; i < d->nexpects; i++) {
-        const ExpectResult *e = &d->expects[i];
-        const char *o = expect_outcome_name(e->outcome);
-        char *text = report_expr_text(e->ast->a);
-        fprintf(out, "<li><span class=\"badge %s\">%s</span><code>", o, o);
-        esc(out, text);
+        const ReportExpect *e = &d->expects[i];
+        fputs("<li><span class=\"badge ", out);
+        esc(out, e->outcome);
+        fputs("\">", out);
+        esc(out, e->outcome);
+        fputs("</span><code>", out);
+        esc(out, e->expr);
         fputs("</code>", out);
-        if (e->has_sides && e->outcome != EXPECT_ERROR) {
+        if (e->op) {
             fputs(" <span class=\"msg\">[", out);
             side(out, &e->lhs);
             fputc(' ', out);
-            esc(out, ast_op_name(e->ast->a->op));
+            esc(out, e->op);
             fputc(' ', out);
             side(out, &e->rhs);
             fputs("]</span>", out);
         }
-        if (e->ast->str2) {
+        if (e->message) {
             fputs(" <span class=\"msg\">— ", out);
-            esc(out, e->ast->str2);
+            esc(out, e->message);
             fputs("</span>", out);
         }
+        for (int j = 0; j < e->nlists; j++) {
+            char *line = NULL;
+            size_t len = 0;
+            FILE *m = open_memstream(&line, &len);
+            if (!m)
+                continue;
+            fputs(e->lists[j].expr, m);
+            expect_print_list_values(m, &e->lists[j].s);
+            fclose(m);
+            fputs("<br/><span class=\"msg list\">", out);
+            esc(out, line);
+            fputs("</span>", out);
+            free(line);
+        }
         fputs("</li>\n", out);
-        free(text);
     }
     fputs("</ul></section>\n", out);
 }
 
-static void figure(FILE *out, void (*chart)(FILE *, const Run *, const Scales *), const Run *r,
+static void figure(FILE *out, void (*chart)(FILE *, const ReportRun *, const Scales *), const ReportRun *r,
                    const Scales *s)
 {
     fputs("<div class=\"cell\">\n", out);
@@ -834,23 +1266,24 @@ static void figure(FILE *out, void (*chart)(FILE *, const Run *, const Scales *)
     fputs("</div>\n", out);
 }
 
-static void head(FILE *out, const ReportDoc *d)
+static void head(FILE *out, const ReportData *d)
 {
-    const Program *p = d->p;
-    char hex[65] = "", blas[128];
-    if (p->root_file >= 0)
-        sha256_hex(p->sources.files[p->root_file].text, p->sources.files[p->root_file].len, hex);
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n"
           "<title>vg: gradient flow of ", out);
     esc(out, d->file);
     fprintf(out, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>Gradient flow of ", css);
     esc(out, d->file);
-    fprintf(out, "</h1>\n<p class=\"meta\">vg %s · sha256 <code>%.16s…</code> · %s</p>\n",
-            VG_VERSION, hex, blas_describe(blas, sizeof blas));
+    fputs("</h1>\n<p class=\"meta\">vg ", out);
+    esc(out, d->vg);
+    fputs(" · sha256 <code>", out);
+    fwrite(d->sha256, 1, strnlen(d->sha256, 16), out);
+    fputs("…</code> · ", out);
+    esc(out, d->blas);
+    fputs("</p>\n", out);
 }
 
-void report_write_html(FILE *out, const ReportDoc *d)
+void report_write_html(FILE *out, const ReportData *d)
 {
     Scales s;
     scales(d, &s);
@@ -860,13 +1293,12 @@ void report_write_html(FILE *out, const ReportDoc *d)
     fputs("<p class=\"meta\">Solid: the first report; dashed: the last. A line that falls "
           "toward the input (left) is a gradient that vanishes with depth.</p></section>\n", out);
     expects(out, d);
+    families(out, d);
     /* one grid column per run, one grid row per kind of chart */
     int rows = 5 + s.has_bptt;
     fprintf(out, "<div class=\"runs\" style=\"grid-template-rows:repeat(%d,auto)\">\n", rows);
-    for (int i = 0; i < d->rs->n; i++) {
-        const Run *r = d->rs->runs[i];
-        if (!r->ready)
-            continue;
+    for (int i = 0; i < d->nruns; i++) {
+        const ReportRun *r = &d->runs[i];
         run_head(out, r);
         figure(out, heatmap, r, &s);
         figure(out, depth_chart, r, &s);

@@ -10,6 +10,7 @@
  * real output against it. */
 #include "vg/report.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,20 @@ static void run_header(FILE *out, const Run *r)
     key_str(out, "model", r->model);
     key_str(out, "call", call);
     key_str(out, "with", r->ast->str2);
+    const Member *m = r->member;
+    key_str(out, "family", m && m->naxes ? m->train->str : NULL);
+    key(out, "axes");
+    for (int k = 0; m && k < m->naxes; k++) {
+        fputc(k ? ',' : '{', out);
+        str(out, m->vars[k]);
+        fputc(':', out);
+        /* a number's or boolean's canonical text is JSON too, and exact */
+        if (m->vals[k].kind == VAL_NUM || m->vals[k].kind == VAL_BOOL)
+            fputs(m->texts[k], out);
+        else
+            str(out, m->texts[k]);
+    }
+    fputs(m && m->naxes ? "}" : "null", out);
     key(out, "seed");
     fprintf(out, "%llu", (unsigned long long)r->set.seed);
     key_int(out, "probe_rows", r->probe.batch);
@@ -152,7 +167,8 @@ static void header(FILE *out, const ReportDoc *d)
         sha256_hex(p->sources.files[p->root_file].text, p->sources.files[p->root_file].len, hex);
     BlasInfo b;
     blas_info(&b);
-    fputs("{\"type\":\"header\",\"format\":\"vg-report\",\"format_version\":1", out);
+    fprintf(out, "{\"type\":\"header\",\"format\":\"vg-report\",\"schema_version\":%d",
+            REPORT_SCHEMA_VERSION);
     key_str(out, "vg", VG_VERSION);
     key_str(out, "file", d->file);
     key_str(out, "sha256", hex);
@@ -191,6 +207,11 @@ static void layer(FILE *out, const char *name, const LayerMetrics *m)
         fputs("null", out);
     }
     key_str(out, "verdict", verdict_name(m->verdict));
+    key(out, "verdict_by");  /* the metric whose threshold decided it */
+    if (m->verdict_by >= 0)
+        str(out, metric_names[m->verdict_by]);
+    else
+        fputs("null", out);
     fputc('}', out);
 }
 
@@ -207,6 +228,46 @@ static void report(FILE *out, const Run *r, const Report *rep)
         layer(out, r->g.layers[l].name, &rep->layers[l]);
     }
     fputs("]}\n", out);
+}
+
+static void float_array(FILE *out, const char *k, const float *x, long from, long to)
+{
+    key(out, k);
+    for (long i = from; i < to; i++) {
+        fputc(i > from ? ',' : '[', out);
+        num(out, x[i]);
+    }
+    fputs(to > from ? "]" : "[]", out);
+}
+
+static void double_array(FILE *out, const char *k, const double *x, long from, long to)
+{
+    key(out, k);
+    for (long i = from; i < to; i++) {
+        fputc(i > from ? ',' : '[', out);
+        num(out, x[i]);
+    }
+    fputs(to > from ? "]" : "[]", out);
+}
+
+/* The step log's entries [from, to) as one "steps" line: parallel arrays,
+ * the compact form of a million steps. */
+static void steps(FILE *out, const Run *r, long from, long to)
+{
+    const StepLog *lg = &r->log;
+    fputs("{\"type\":\"steps\",\"run\":", out);
+    str(out, r->name);
+    key_int(out, "first", lg->first + from + 1);
+    float_array(out, "loss", lg->loss, from, to);
+    float_array(out, "global_norm", lg->norm, from, to);
+    key(out, "clipped");
+    for (long i = from; i < to; i++) {
+        fputc(i > from ? ',' : '[', out);
+        fputc(lg->clipped[i] ? '1' : '0', out);
+    }
+    fputs(to > from ? "]" : "[]", out);
+    double_array(out, "lr", lg->lr, from, to);
+    fputs("}\n", out);
 }
 
 static void side(FILE *out, const char *k, const ExpectResult *e, const Value *v)
@@ -236,7 +297,32 @@ static void expect(FILE *out, const Program *p, const ExpectResult *e)
     side(out, "rhs", e, &e->rhs);
     key_str(out, "outcome", expect_outcome_name(e->outcome));
     key_str(out, "message", e->ast->str2);
-    fputs("}\n", out);
+    key(out, "lists");
+    fputc('[', out);
+    for (int i = 0; i < e->nlists; i++) {
+        const ListSummary *l = &e->lists[i];
+        char *t = report_expr_text(l->expr);
+        fputs(i ? ",{\"expr\":" : "{\"expr\":", out);
+        str(out, t);
+        key_int(out, "n", l->n);
+        key(out, "true");
+        if (l->booleans)
+            fprintf(out, "%d", l->trues);
+        else
+            fputs("null", out);
+        key(out, "hold");
+        if (l->holds >= 0)
+            fprintf(out, "%d", l->holds);
+        else
+            fputs("null", out);
+        key_int(out, "nan", l->nans);
+        key_num(out, "min", l->min);
+        key_num(out, "median", l->median);
+        key_num(out, "max", l->max);
+        fputc('}', out);
+        free(t);
+    }
+    fputs("]}\n", out);
     free(text);
 }
 
@@ -255,15 +341,121 @@ static void end(FILE *out, const Run *r)
     fputs("}\n", out);
 }
 
-void report_write_json(FILE *out, const ReportDoc *d)
+/* ---- writing as the runs go ---- */
+
+/* Each line is formatted in memory and then written and flushed in one
+ * go, so a reader (or a kill) never sees half a line that vg wrote
+ * whole; a line longer than the stdio buffer may still be cut by a kill
+ * mid-write, which `vg report` names and skips. */
+static void line_begin(ReportJson *j)
 {
-    header(out, d);
-    for (int i = 0; i < d->rs->n; i++)
-        for (int k = 0; d->rs->runs[i]->ready && k < d->rs->runs[i]->nreports; k++)
-            report(out, d->rs->runs[i], &d->rs->runs[i]->reports[k]);
-    for (int i = 0; d->expects && i < d->nexpects; i++)
-        expect(out, d->p, &d->expects[i]);
+    j->line = open_memstream(&j->buf, &j->len);
+    if (!j->line) {
+        perror("vg: internal error: open_memstream");
+        abort();
+    }
+}
+
+static void line_end(ReportJson *j)
+{
+    fclose(j->line);
+    j->line = NULL;
+    fwrite(j->buf, 1, j->len, j->f);
+    fflush(j->f);
+    free(j->buf);
+    j->buf = NULL;
+}
+
+static int stream_index(const ReportJson *j, const Run *r)
+{
+    for (int i = 0; i < j->d->rs->n; i++)
+        if (j->d->rs->runs[i] == r)
+            return i;
+    return -1;
+}
+
+/* The steps not yet written, up to step `upto` (inclusive). */
+static void pending_steps(ReportJson *j, int i, long upto)
+{
+    const Run *r = j->d->rs->runs[i];
+    long to = upto - r->log.first;
+    if (to > r->log.n)
+        to = r->log.n;
+    if (to <= j->logged[i])
+        return;
+    line_begin(j);
+    steps(j->line, r, j->logged[i], to);
+    line_end(j);
+    j->logged[i] = to;
+}
+
+void report_json_begin(ReportJson *j, FILE *f, const ReportDoc *d)
+{
+    *j = (ReportJson){.f = f, .d = d};
+    j->logged = xcalloc((size_t)d->rs->n + 1, sizeof *j->logged);
+    j->ended = xcalloc((size_t)d->rs->n + 1, sizeof *j->ended);
+    line_begin(j);
+    header(j->line, d);
+    line_end(j);
+}
+
+void report_json_report(ReportJson *j, const Run *r)
+{
+    int i = stream_index(j, r);
+    if (i < 0 || r->nreports == 0)
+        return;
+    const Report *rep = &r->reports[r->nreports - 1];
+    pending_steps(j, i, rep->step);
+    line_begin(j);
+    report(j->line, r, rep);
+    line_end(j);
+}
+
+void report_json_end(ReportJson *j, const Run *r)
+{
+    int i = stream_index(j, r);
+    if (i < 0 || j->ended[i])
+        return;
+    pending_steps(j, i, LONG_MAX);
+    line_begin(j);
+    end(j->line, r);
+    line_end(j);
+    j->ended[i] = true;
+}
+
+void report_json_finish(ReportJson *j)
+{
+    const ReportDoc *d = j->d;
     for (int i = 0; i < d->rs->n; i++)
         if (d->rs->runs[i]->ready)
-            end(out, d->rs->runs[i]);
+            report_json_end(j, d->rs->runs[i]);
+    for (int i = 0; d->expects && i < d->nexpects; i++) {
+        line_begin(j);
+        expect(j->line, d->p, &d->expects[i]);
+        line_end(j);
+    }
+    free(j->logged);
+    free(j->ended);
+    j->logged = NULL;
+    j->ended = NULL;
+}
+
+void report_write_json(FILE *out, const ReportDoc *d)
+{
+    ReportJson j;
+    report_json_begin(&j, out, d);
+    for (int i = 0; i < d->rs->n; i++) {
+        Run *r = d->rs->runs[i];
+        if (!r->ready)
+            continue;
+        /* a run's reports, each after the steps before it */
+        for (int k = 0; k < r->nreports; k++) {
+            pending_steps(&j, i, r->reports[k].step);
+            line_begin(&j);
+            report(j.line, r, &r->reports[k]);
+            line_end(&j);
+        }
+        report_json_end(&j, r);
+    }
+    report_json_finish(&j);
 }

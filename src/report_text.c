@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -95,15 +96,20 @@ const char *const report_value_names[RV_COUNT] = {
     [RV_GLOBAL_NORM] = "global_norm", [RV_CLIPPED] = "clipped",
 };
 
+static const size_t report_value_offsets[RV_COUNT] = {
+    [RV_LOSS] = offsetof(Report, loss), [RV_ACCURACY] = offsetof(Report, accuracy),
+    [RV_TEST_ACCURACY] = offsetof(Report, test_accuracy),
+    [RV_GLOBAL_NORM] = offsetof(Report, global_norm), [RV_CLIPPED] = offsetof(Report, clipped),
+};
+
 double report_value(const Report *rep, RunValueId id)
 {
-    switch (id) {
-    case RV_LOSS: return rep->loss;
-    case RV_ACCURACY: return rep->accuracy;
-    case RV_TEST_ACCURACY: return rep->test_accuracy;
-    case RV_GLOBAL_NORM: return rep->global_norm;
-    default: return rep->clipped;
-    }
+    return *(const double *)((const char *)rep + report_value_offsets[id]);
+}
+
+void report_value_set(Report *rep, RunValueId id, double v)
+{
+    *(double *)((char *)rep + report_value_offsets[id]) = v;
 }
 
 void report_print_call(FILE *out, const Run *r)
@@ -149,15 +155,35 @@ static const char *verdict_color(Verdict v)
     }
 }
 
-const MetricId report_columns[REPORT_NCOLUMNS] = {
-    M_GRAD_NORM, M_ACT_GRAD_NORM, M_RATIO, M_PREDICTED, M_ACT_MEAN, M_ACT_STD,
-    M_SATURATION, M_DEAD,
-};
+bool report_recurrent(const Run *r)
+{
+    bool recurrent = false;
+    for (int i = 0; i < r->g.n; i++)
+        recurrent |= r->g.nodes[i].layer >= 0 && op_def(r->g.nodes[i].op)->kind == OPK_RECURRENT;
+    return recurrent;
+}
 
-void report_print_table(FILE *out, const Run *r, const Report *rep, bool color)
+int report_columns(const Run *r, MetricId cols[REPORT_MAX_COLUMNS])
+{
+    return report_data_columns(report_recurrent(r), cols);
+}
+
+int report_data_columns(bool recurrent, MetricId cols[REPORT_MAX_COLUMNS])
+{
+    int n = 0;
+    cols[n++] = M_GRAD_NORM, cols[n++] = M_ACT_GRAD_NORM, cols[n++] = M_RATIO;
+    if (recurrent)
+        cols[n++] = M_BPTT_RATIO;
+    cols[n++] = M_PREDICTED, cols[n++] = M_ACT_MEAN, cols[n++] = M_ACT_STD;
+    cols[n++] = M_SATURATION, cols[n++] = M_DEAD;
+    return n;
+}
+
+/* The table of one report, layers named by names[0..n). */
+static void print_table(FILE *out, const char *const *names, int n, const MetricId *cols,
+                        int ncols, bool clip, const Report *rep, bool color)
 {
     char a[32], b[32];
-    const IrGraph *g = &r->g;
     fprintf(out, "step %ld: loss %s", rep->step, report_num(rep->loss, a, sizeof a));
     if (!isnan(rep->accuracy))
         fprintf(out, ", accuracy %s", report_num(rep->accuracy, a, sizeof a));
@@ -165,31 +191,92 @@ void report_print_table(FILE *out, const Run *r, const Report *rep, bool color)
         fprintf(out, ", test accuracy %s", report_num(rep->test_accuracy, a, sizeof a));
     if (!isnan(rep->global_norm))
         fprintf(out, ", global norm %s", report_num(rep->global_norm, b, sizeof b));
-    if (r->set.clip)
+    if (clip)
         fprintf(out, ", clipped %s", report_num(rep->clipped, b, sizeof b));
     fputc('\n', out);
     int w = 5;
-    for (int l = 0; l < g->nlayers; l++)
-        if ((int)strlen(g->layers[l].name) > w)
-            w = (int)strlen(g->layers[l].name);
-    int cw[REPORT_NCOLUMNS];
+    for (int l = 0; l < n; l++)
+        if ((int)strlen(names[l]) > w)
+            w = (int)strlen(names[l]);
+    int cw[REPORT_MAX_COLUMNS];
     fprintf(out, "  %-*s", w, "layer");
-    for (int c = 0; c < REPORT_NCOLUMNS; c++) {
-        cw[c] = (int)strlen(metric_names[report_columns[c]]);
+    for (int c = 0; c < ncols; c++) {
+        cw[c] = (int)strlen(metric_names[cols[c]]);
         if (cw[c] < 9)
             cw[c] = 9;  /* "-1.23e-05" */
-        fprintf(out, " %*s", cw[c], metric_names[report_columns[c]]);
+        fprintf(out, " %*s", cw[c], metric_names[cols[c]]);
     }
     fputs("  verdict\n", out);
-    for (int l = 0; l < g->nlayers; l++) {
+    for (int l = 0; l < n; l++) {
         const LayerMetrics *m = &rep->layers[l];
-        fprintf(out, "  %-*s", w, g->layers[l].name);
-        for (int c = 0; c < REPORT_NCOLUMNS; c++)
-            fprintf(out, " %*s", cw[c], report_num(metric_get(m, report_columns[c]), a, sizeof a));
+        fprintf(out, "  %-*s", w, names[l]);
+        for (int c = 0; c < ncols; c++)
+            fprintf(out, " %*s", cw[c], report_num(metric_get(m, cols[c]), a, sizeof a));
         if (color)
             fprintf(out, "  %s%s\033[0m\n", verdict_color(m->verdict), verdict_name(m->verdict));
         else
             fprintf(out, "  %s\n", verdict_name(m->verdict));
+    }
+}
+
+void report_print_table(FILE *out, const Run *r, const Report *rep, bool color)
+{
+    const IrGraph *g = &r->g;
+    const char **names = xmalloc(sizeof *names * (size_t)(g->nlayers + 1));
+    for (int l = 0; l < g->nlayers; l++)
+        names[l] = g->layers[l].name;
+    MetricId cols[REPORT_MAX_COLUMNS];
+    int ncols = report_columns(r, cols);
+    print_table(out, names, g->nlayers, cols, ncols, r->set.clip != NULL, rep, color);
+    free(names);
+}
+
+/* `vg report --text`: each run as `vg run` prints it, from the data. */
+void report_write_text(FILE *out, const ReportData *d, bool color)
+{
+    fprintf(out, "vg %s · %s · %s\n", d->vg, d->file, d->blas);
+    for (int i = 0; i < d->nruns; i++) {
+        const ReportRun *r = &d->runs[i];
+        fprintf(out, "\nrun %s: %s", r->name, r->call);
+        if (r->with)
+            fprintf(out, " with %s", r->with);
+        fprintf(out, "\n  data %s · loss %s · %s · batch %ld · steps %ld · seed %llu · probe %d",
+                r->data, r->loss, r->optimizer, r->batch, r->planned, r->seed, r->probe_rows);
+        if (r->clip)
+            fprintf(out, " · clip %s", r->clip);
+        fputc('\n', out);
+        MetricId cols[REPORT_MAX_COLUMNS];
+        int ncols = report_data_columns(r->recurrent, cols);
+        for (int k = 0; k < r->nreports; k++)
+            print_table(out, (const char *const *)r->layers, r->nlayers, cols, ncols,
+                        r->clip != NULL, &r->reports[k], color);
+        if (r->diverged)
+            fprintf(out, "diverged at step %ld\n", r->diverged_at);
+        if (!r->ended)
+            fprintf(out, "(no end line: vg stopped after step %ld)\n", r->steps);
+    }
+    /* as `vg run` prints them (expect_print) */
+    if (d->nexpects)
+        fputs("\nexpect\n", out);
+    for (int i = 0; i < d->nexpects; i++) {
+        const ReportExpect *e = &d->expects[i];
+        fprintf(out, "  %s  %s:%d: %s", e->outcome, e->file, e->line, e->expr);
+        if (e->op) {
+            char a[32], b[32];
+            fprintf(out, "  [%s %s %s]",
+                    e->lhs.is_num ? report_num(e->lhs.num, a, sizeof a) : e->lhs.text, e->op,
+                    e->rhs.is_num ? report_num(e->rhs.num, b, sizeof b) : e->rhs.text);
+        }
+        if (strcmp(e->outcome, "SKIP") == 0)
+            fputs("  (its run was not trained)", out);
+        if (e->message)
+            fprintf(out, "  %s", e->message);
+        fputc('\n', out);
+        for (int j = 0; j < e->nlists; j++) {
+            fprintf(out, "        %s", e->lists[j].expr);
+            expect_print_list_values(out, &e->lists[j].s);
+            fputc('\n', out);
+        }
     }
 }
 

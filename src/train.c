@@ -156,16 +156,25 @@ static bool check_loss_fits(Program *p, const Run *r)
     return true;
 }
 
-bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r)
+bool run_prepare(Program *p, const Member *m, const TrainOptions *o, Run *r)
 {
+    const AstNode *train = m->train;
     memset(r, 0, sizeof *r);
     r->ast = train;
-    r->name = train->str;
+    r->member = m;
+    r->name = m->name;
     r->model = train->a->a->str;
     ir_init(&r->g, &p->arena, r->model);
-    if (!elab_settings(p, train, o->sets, o->nsets, o->seed, &r->set))
+    if (!elab_settings(p, m, o->sets, o->nsets, o->seed, &r->set))
         return false;
-    if (!elab_model(p, train->a, &r->g))
+    if (o->seed_offset) {
+        if (r->set.seed > UINT64_MAX - (uint64_t)o->seed_offset)
+            return diag_error(&p->diag, train->span, "run '%s': seed %llu plus --seed-offset "
+                              "%lld is above 2^64 - 1", r->name,
+                              (unsigned long long)r->set.seed, o->seed_offset);
+        r->set.seed += (uint64_t)o->seed_offset;
+    }
+    if (!elab_member_model(p, m, &r->g))
         return false;
     if (r->g.nlayers == 0)
         return diag_error(&p->diag, train->span, "model '%s' declares no layer: "
@@ -345,12 +354,14 @@ static double test_accuracy(Run *r)
     return right / ntest;
 }
 
-static void add_report(Run *r)
+static void add_report(Run *r, const TrainOptions *o)
 {
     Report rep;
     metrics_measure(r, &rep);
     rep.test_accuracy = test_accuracy(r);
     VEC_PUSH(r->reports, r->nreports, r->repcap, rep);
+    if (o->on_report)
+        o->on_report(r, o->report_ctx);
 }
 
 static bool report_due(const Run *r, long step, long last)
@@ -358,6 +369,41 @@ static bool report_due(const Run *r, long step, long last)
     if (step == 0 || step == last)
         return true;
     return r->set.report > 0 && step % r->set.report == 0;
+}
+
+/* Room in the step log for the next step: doubling, but never past the
+ * steps the run still plans (an interrupted 10^8-step run holds only what
+ * it did). */
+static void log_reserve(StepLog *lg, long remaining)
+{
+    if (lg->n < lg->cap)
+        return;
+    long cap = lg->cap ? 2 * lg->cap : 4096;
+    if (cap > lg->n + remaining)
+        cap = lg->n + remaining;
+    lg->loss = xrealloc(lg->loss, sizeof *lg->loss * (size_t)cap);
+    lg->norm = xrealloc(lg->norm, sizeof *lg->norm * (size_t)cap);
+    lg->lr = xrealloc(lg->lr, sizeof *lg->lr * (size_t)cap);
+    lg->clipped = xrealloc(lg->clipped, sizeof *lg->clipped * (size_t)cap);
+    lg->cap = cap;
+}
+
+void step_log_free(StepLog *lg)
+{
+    free(lg->loss);
+    free(lg->norm);
+    free(lg->lr);
+    free(lg->clipped);
+    memset(lg, 0, sizeof *lg);
+}
+
+static void log_step(StepLog *lg, float loss, double norm, bool clipped, double lr)
+{
+    lg->loss[lg->n] = loss;
+    lg->norm[lg->n] = (float)norm;
+    lg->clipped[lg->n] = clipped;
+    lg->lr[lg->n] = lr;
+    lg->n++;
 }
 
 /* One training step. On a non-finite loss or gradient, returns false with
@@ -384,17 +430,20 @@ static bool step_once(Run *r, char *why, size_t n)
                  l >= 0 ? "', in backward order)" : "");
         r->diverged = true;
         r->diverged_at = r->step + 1;
+        log_step(&r->log, loss, norm, false, r->opt.lr);
         return false;
     }
+    bool clipped = false;
     if (!pass.fused) {
-        if (clip_grads(r, norm))
-            r->clipped_steps++;
+        clipped = clip_grads(r, norm);
+        r->clipped_steps += clipped;
         for (int k = 0; k < r->g.nparams; k++) {
             const IrParam *pp = &r->g.params[k];
             if (pp->trainable)
                 update_param(r, pp, r->ps.grad + pp->offset);
         }
     }
+    log_step(&r->log, loss, norm, clipped, r->opt.lr);
     r->step++;
     return true;
 }
@@ -438,31 +487,34 @@ int run_train(Program *p, Run *r, long steps, const TrainOptions *o)
         char why[256];
         PretrainStatus st = pretrain_run(p, r, o, why, sizeof why);
         if (st != PRETRAIN_OK) {
-            add_report(r);
+            add_report(r, o);
             return st == PRETRAIN_FAILED ? 3 : nonfinite(p, r, why);
         }
     }
     if (r->nreports == 0 || r->reports[r->nreports - 1].step != r->step)
-        add_report(r);
+        add_report(r, o);
     exec_ready(&r->train);
+    if (r->log.n == 0)
+        r->log.first = r->step;
     long first = r->step;
     double wall = seconds(CLOCK_MONOTONIC), cpu = seconds(CLOCK_PROCESS_CPUTIME_ID);
     r->timing = (RunTiming){0};
     while (r->step < last && !train_interrupted) {
         char why[256];
+        log_reserve(&r->log, last - r->step);
         if (!step_once(r, why, sizeof why))
             return nonfinite(p, r, why);
         if (r->step == last && !(r->set.report > 0 && r->step % r->set.report == 0))
             stop_clock(r, first, wall, cpu);
         if (report_due(r, r->step, last))
-            add_report(r);
+            add_report(r, o);
         if (o->progress)
             o->progress(r, o->progress_ctx);
     }
     if (r->timing.steps == 0)
         stop_clock(r, first, wall, cpu);
     if (train_interrupted && r->reports[r->nreports - 1].step != r->step)
-        add_report(r);  /* the report so far, at the step where it stopped */
+        add_report(r, o);  /* the report so far, at the step where it stopped */
     return 0;
 }
 
@@ -471,6 +523,7 @@ void run_free(Run *r)
     for (int i = 0; i < r->nreports; i++)
         report_free(&r->reports[i], r->g.nlayers);
     free(r->reports);
+    step_log_free(&r->log);
     free(r->order);
     free(r->update_sq);
     free(r->grad_bad);
@@ -492,6 +545,15 @@ int runset_find(const RunSet *rs, const char *name)
         if (strcmp(rs->runs[i]->name, name) == 0)
             return i;
     return -1;
+}
+
+const AstNode *runset_find_family(const RunSet *rs, const char *name)
+{
+    for (int i = 0; i < rs->n; i++)
+        if (rs->runs[i]->ast && rs->runs[i]->ast->list2.n &&
+            strcmp(rs->runs[i]->ast->str, name) == 0)
+            return rs->runs[i]->ast;
+    return NULL;
 }
 
 void runset_push(RunSet *rs, Run *run)

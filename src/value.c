@@ -118,6 +118,7 @@ const char *value_kind_name(ValKind k)
         [VAL_SPEC] = "built-in value", [VAL_MODEL] = "model", [VAL_DEF] = "def",
         [VAL_RUN] = "run", [VAL_REPORT] = "report", [VAL_LAYERS] = "layer family",
         [VAL_LAYER] = "layer", [VAL_SERIES] = "series", [VAL_SHAPE] = "shape",
+        [VAL_LIST] = "list", [VAL_FAMILY] = "run family",
     };
     return names[k];
 }

@@ -24,7 +24,9 @@ typedef enum AstKind {
     AST_CALL,     /* a = callee; list = arguments (AST_KWARG for keywords) */
     AST_KWARG,    /* str = keyword; a = value */
     AST_MEMBER,   /* a = object; str = member name */
-    AST_INDEX,    /* a = object; b = index */
+    AST_INDEX,    /* a = object; list = indices (expressions or AST_STAR) */
+    AST_STAR,     /* `*` in an index: every value of a family's axis */
+    AST_LIST,     /* list = elements: a list literal [a, b, …] */
     /* statements (model and def bodies) */
     AST_INPUT,    /* str = name; list = dimension expressions */
     AST_ASSIGN,   /* str = name; a = value */
@@ -45,7 +47,10 @@ typedef enum AstKind {
                      str2 = the bundle it extends (`with`) or NULL */
     AST_TRAIN,    /* str = run name; a = AST_CALL of the model (callee AST_NAME);
                      str2 = settings bundle name or NULL;
-                     list = AST_KWARG overrides */
+                     list = AST_KWARG overrides;
+                     list2 = AST_AXIS entries of a run family (empty: one run) */
+    AST_AXIS,     /* str = variable; a = low, b = high of a range a..b;
+                     or a = a list expression and b = NULL */
     AST_EXPECT,   /* a = condition; str2 = message or NULL */
     AST_PROGRAM,  /* list = items */
 } AstKind;
@@ -106,6 +111,11 @@ void ast_print(FILE *out, const AstNode *n, int indent);
  * or statements. `text` is the source the program was parsed from. */
 void ast_print_source(FILE *out, const AstNode *prog, const char *text,
                       const AstComment *comments, int ncomments);
+/* A number and a string as .vg source writes them: integers as integers,
+ * other numbers in the fewest digits that read back to the same double;
+ * strings quoted, with escapes. */
+void ast_print_num(FILE *out, double v);
+void ast_print_str(FILE *out, const char *s);
 /* Prints an S-expression dump for golden tests of the parser. */
 void ast_dump(FILE *out, const AstNode *n);
 

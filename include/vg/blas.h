@@ -14,6 +14,10 @@
 void blas_sgemm(bool ta, bool tb, int m, int n, int k, float alpha,
                 const float *a, int lda, const float *b, int ldb, float beta,
                 float *c, int ldc);
+/* The same in double, for the kernels' float64 twin (real.h). */
+void blas_dgemm(bool ta, bool tb, int m, int n, int k, double alpha,
+                const double *a, int lda, const double *b, int ldb, double beta,
+                double *c, int ldc);
 
 void blas_set_threads(int n);
 int blas_threads(void);

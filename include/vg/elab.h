@@ -18,6 +18,8 @@
 enum {
     ELAB_MAX_DEPTH = 64,               /* nested def calls */
     ELAB_MAX_ITERATIONS = 1000000,     /* loop iterations per elaboration */
+    ELAB_MAX_MEMBERS = 100000,         /* members of one run family */
+    ELAB_MAX_AXES = 16,                /* axes of one run family */
 };
 
 typedef struct Settings {
@@ -45,17 +47,49 @@ typedef struct SettingOverride {
 
 struct RunSet;
 
+/* One run a train item declares: the item itself when it has no axes, or
+ * one combination of a family's axis values. The axis variables are
+ * visible in the model call's arguments and in the override block. */
+typedef struct Member {
+    const AstNode *train;        /* the AST_TRAIN item */
+    const char *name;            /* "grid[20, 0.5]"; a plain run's name */
+    int index;                   /* position in its family (row-major) */
+    int naxes;                   /* 0: a plain run */
+    const char *const *vars;     /* the axis variables, in axis order */
+    const Value *vals;           /* this member's value of each */
+    const char *const *texts;    /* each value as the name spells it */
+} Member;
+
+/* The one member of a train item without axes. */
+Member elab_plain_member(const AstNode *train);
+/* The members of a train item, in the program arena: the item itself, or
+ * one per combination of a family's axis values, the last axis varying
+ * fastest (grid[10, 0.5], grid[10, 1], …, grid[20, 0.5], …). Axis values
+ * are evaluated at the top level (constants are visible); false with a
+ * diagnostic for an empty or non-integer range, a value that is not a
+ * list, a repeated value or axis, or more than ELAB_MAX_MEMBERS members. */
+bool elab_members(Program *p, const AstNode *train, Member **out, int *n);
+/* The text of v in member names: its canonical .vg source ("0.5",
+ * "sigmoid", "\"a\""). false, with a diagnostic at `at`, for a value
+ * that cannot be an axis value (a NaN, a list, a run). */
+bool elab_value_text(Program *p, const Value *v, Span at, const char **out);
+/* The median of xs[0..n), n > 0 (xs is sorted in place). */
+double elab_median(double *xs, int n);
+
 /* Elaborates the model called in a train item (AST_TRAIN's a) into g. */
 bool elab_model(Program *p, const AstNode *call, IrGraph *g);
+/* The same for a member: its axis variables are visible in the arguments. */
+bool elab_member_model(Program *p, const Member *m, IrGraph *g);
 /* The call a command elaborates for a model (`vg ir`, `vg gradcheck`, and
  * `vg check` for untrained models): the first train's call of model (any
  * model when NULL), with that run's arguments; else a call of model with
  * no arguments, which takes its defaults (the first model when NULL).
  * NULL when the program defines no model. Built in p's arena. */
 const AstNode *elab_model_call(Program *p, const char *model);
-/* The settings of a train item: the bundle, then its overrides, then the
+/* The settings of a member: its train item's bundle, then the item's
+ * overrides (where the member's axis variables are visible), then the
  * command line's. seed_override < 0 means none. */
-bool elab_settings(Program *p, const AstNode *train, const SettingOverride *cli,
+bool elab_settings(Program *p, const Member *m, const SettingOverride *cli,
                    int ncli, long long seed_override, Settings *out);
 /* The value a train item gives one setting (its override block, else its
  * bundle), without the command line; false, with no diagnostic, when

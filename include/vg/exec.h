@@ -5,13 +5,16 @@
  * block, and exec_plan_view lays smaller batches of the same graph over it;
  * exec_forward and exec_backward then allocate nothing. Parameters
  * and their gradients live in a ParamStore (one block each), shared by the
- * plans of the same graph at different batch sizes (training, probe). */
+ * plans of the same graph at different batch sizes (training, probe).
+ * Values are `real`: float for runs, double in the float64 twin that
+ * `vg gradcheck` uses (real.h). */
 #ifndef VG_EXEC_H
 #define VG_EXEC_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include "vg/ir.h"
+#include "vg/real.h"
 #include "vg/rng.h"
 
 struct OpDef;
@@ -29,8 +32,8 @@ typedef enum ExecMode {
 } ExecMode;
 
 typedef struct ParamStore {
-    float *value;   /* graph->param_floats */
-    float *grad;    /* parallel to value; NULL: each plan keeps the gradients
+    real *value;   /* graph->param_floats */
+    real *grad;    /* parallel to value; NULL: each plan keeps the gradients
                        of one node at a time in its scratch (exec_param_grad) */
     size_t n;
 } ParamStore;
@@ -50,7 +53,9 @@ void params_alloc(ParamStore *ps, const IrGraph *g);
  * the node with the most parameters, and stays in cache. */
 void params_alloc_values(ParamStore *ps, const IrGraph *g);
 /* Initialises every parameter from its init spec, in declaration order. */
+#ifndef VG_REAL_DOUBLE  /* the float64 twin is set from float values */
 void params_init(ParamStore *ps, const IrGraph *g, Rng *rng);
+#endif
 void params_free(ParamStore *ps);
 
 typedef struct Exec {
@@ -59,19 +64,19 @@ typedef struct Exec {
     const struct OpDef *const *ops;  /* op_table; a test may swap in a copy
                                         with one entry replaced */
     int batch;
-    float **val;      /* per node: [batch, shape_size]; a loss node holds
-                         one float, the mean over the batch */
-    float **grad;     /* per node; NULL for sources */
-    float **work;     /* per node; NULL when the op saves nothing */
-    float **bptt;     /* per node: recurrent ops' per-step gradient norms */
+    real **val;      /* per node: [batch, shape_size]; a loss node holds
+                         one number, the mean over the batch */
+    real **grad;     /* per node; NULL for sources */
+    real **work;     /* per node; NULL when the op saves nothing */
+    real **bptt;     /* per node: recurrent ops' per-step gradient norms */
     bool *din_first;  /* [node][IR_MAX_IN]: node's backward writes that input's
                          gradient first, so overwrites it (ops.h) */
     bool *grad_zero;  /* per node: its gradient is zeroed before backward
                          (no consumer overwrites it) */
-    float *block;
+    real *block;
     size_t floats;    /* total floats in block */
     bool owns_block;  /* false for a view (exec_plan_view) */
-    float *scratch;   /* without ps->grad: the parameter gradients of the node
+    real *scratch;   /* without ps->grad: the parameter gradients of the node
                          whose backward runs; owned with the block */
     struct OpCtx *ctxs;  /* per node: its kernels' context (exec_ready), built
                             at the latest by the first sweep */
@@ -101,7 +106,7 @@ void exec_free(Exec *e);
  * allocates. */
 void exec_ready(Exec *e);
 /* Pointer to a source node's buffer (input or target), for the caller to fill. */
-float *exec_source(Exec *e, int node);
+real *exec_source(Exec *e, int node);
 /* Runs every node; the mode decides dropout and batch normalisation. */
 void exec_forward(Exec *e, ExecMode mode);
 /* Zeroes the node gradients that no consumer overwrites, seeds dLoss = 1
@@ -120,12 +125,12 @@ void exec_backward_each(Exec *e, ExecMode mode, ExecNodeDone *done, void *ctx);
 /* The gradient of node's k-th parameter (NULL if not trainable): in
  * ps->grad, or without it in the plan's scratch, where it is valid only
  * until the next node's backward — read it in the hook. */
-float *exec_param_grad(Exec *e, int node, int k);
+real *exec_param_grad(Exec *e, int node, int k);
 /* m·n·k of the largest GEMM of a training step of this plan (the forward
  * product of the largest weight; its two backward products have the same
  * size); 0 without weights. vg run's default thread count reads it. */
 double exec_largest_gemm(const Exec *e);
 /* The loss value after exec_forward (needs a loss node). */
-float exec_loss(const Exec *e);
+real exec_loss(const Exec *e);
 
 #endif

@@ -13,11 +13,27 @@
 
 typedef enum ExpectOutcome { EXPECT_PASS, EXPECT_FAIL, EXPECT_SKIP, EXPECT_ERROR } ExpectOutcome;
 
+/* A list an aggregate of the expect reduced (sig[*].final.loss in
+ * fraction(sig[*].final.loss < 0.9)), summarised for the reader. */
+typedef struct ListSummary {
+    const AstNode *expr;     /* the list's expression */
+    int n;                   /* elements */
+    bool booleans;           /* a list of booleans: trues counts them */
+    int trues;
+    int holds;               /* the list is one side of a comparison the
+                                aggregate reduces: how many elements hold
+                                it; else -1 */
+    int nans;                /* numbers that are NaN */
+    double min, median, max; /* numbers, over those not NaN (NaN if none) */
+} ListSummary;
+
 typedef struct ExpectResult {
     const AstNode *ast;      /* the AST_EXPECT item */
     ExpectOutcome outcome;
     bool has_sides;          /* the condition is a comparison */
     Value lhs, rhs;
+    const ListSummary *lists;  /* program arena; after a PASS or FAIL */
+    int nlists;
 } ExpectResult;
 
 /* Checks every expect of p into results (p->nexpects entries). Returns the
@@ -28,6 +44,11 @@ int expect_check_all(Program *p, const RunSet *rs, ExpectResult *results);
  * status for it alone. */
 int expect_check_one(Program *p, const RunSet *rs, const AstNode *item, ExpectResult *res);
 void expect_print(FILE *out, const Program *p, const ExpectResult *results, int n, bool color);
+/* One list's summary, as the expect lines show it under the verdict:
+ * "sig[*].final.loss: n 10, min 0.01, median 0.1, max 0.9; 9 of 10 hold". */
+void expect_print_list(FILE *out, const ListSummary *s);
+/* The same without the list's expression: ": n 10, min …". */
+void expect_print_list_values(FILE *out, const ListSummary *s);
 const char *expect_outcome_name(ExpectOutcome o);
 
 #endif

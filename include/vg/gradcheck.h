@@ -16,21 +16,24 @@
 #include <stdio.h>
 #include "vg/ir.h"
 
-struct OpDef;
+struct OpDef_f64;
 
-/* The step for entry θ is GRADCHECK_STEP·max(1, |θ|) (retried at a tenth
- * of it); an entry's error is |analytic − numeric| / max(|analytic|,
- * |numeric|, GRADCHECK_FLOOR·max(1, |L|)); the check fails when the worst
- * error exceeds GRADCHECK_TOLERANCE. src/gradcheck.c says why. */
-#define GRADCHECK_STEP 1e-3
-#define GRADCHECK_FLOOR 3e-2
-#define GRADCHECK_TOLERANCE 5e-2
+/* The check runs in float64 (src/gradcheck.c says why). The step for entry
+ * θ is GRADCHECK_STEP·max(1, |θ|) (retried at a tenth of it); an entry's
+ * error is |analytic − numeric| / max(|analytic|, |numeric|,
+ * GRADCHECK_FLOOR·max(1, |L|)); the check fails when the worst error
+ * exceeds GRADCHECK_TOLERANCE. */
+#define GRADCHECK_STEP 1e-5
+#define GRADCHECK_FLOOR 1e-4
+#define GRADCHECK_TOLERANCE 1e-4
 
 typedef struct GradcheckOptions {
     uint64_t seed;         /* parameters, batch, dropout masks, sampled entries */
     int batch;             /* rows of the random batch; 0: 4 */
     int max_entries;       /* per parameter tensor; 0: 64 */
-    const struct OpDef *const *ops;  /* the op table; NULL: op_table */
+    /* the float64 twin's op table (a file with VG_REAL_DOUBLE calls it
+     * op_table and OpDef: real.h); NULL: op_table_f64 */
+    const struct OpDef_f64 *const *ops;
 } GradcheckOptions;
 
 /* One declared layer (or, last, the parameters outside every layer). */
@@ -38,6 +41,8 @@ typedef struct GradcheckLayer {
     const char *name;      /* "fc[1]"; "-" for parameters outside a layer */
     const char *worst_param;  /* where the worst error is; NULL if none */
     double worst;          /* largest error over its checked entries (NaN wins) */
+    double precision;      /* largest estimated error of a difference, on the
+                              same scale as the errors */
     int params, entries;   /* tensors and entries checked */
     int kinks;             /* entries skipped: a kink within the step */
 } GradcheckLayer;
@@ -51,6 +56,7 @@ typedef struct GradcheckResult {
     int loss;                /* the loss op attached */
     double loss_value;       /* at the unperturbed parameters */
     double worst;
+    double precision;        /* the check's own: the worst over the layers */
     bool passed;             /* worst <= GRADCHECK_TOLERANCE (and finite) */
 } GradcheckResult;
 

@@ -11,14 +11,29 @@
 
 #include "vg/train.h"
 
-/* The layer metrics by name, in the order reports show them. */
-typedef enum MetricId {
-    M_GRAD_NORM, M_WEIGHT_NORM, M_ACT_GRAD_NORM, M_ACT_MEAN, M_ACT_STD,
-    M_SATURATION, M_DEAD, M_UPDATE_RATIO, M_RATIO, M_PREDICTED, M_COUNT
-} MetricId;
+/* The layer metrics by name, in the order reports show them: one list,
+ * X(ID, field of LayerMetrics), for the ids, the names and the fields. */
+#define METRIC_LIST(X)                                                              \
+    X(GRAD_NORM, grad_norm) X(WEIGHT_NORM, weight_norm) X(ACT_GRAD_NORM, act_grad_norm) \
+    X(ACT_MEAN, act_mean) X(ACT_STD, act_std) X(SATURATION, saturation) X(DEAD, dead)  \
+    X(UPDATE_RATIO, update_ratio) X(RATIO, ratio) X(BPTT_RATIO, bptt_ratio)            \
+    X(PREDICTED, predicted) X(INPUT_GATE, input_gate) X(FORGET_GATE, forget_gate)      \
+    X(OUTPUT_GATE, output_gate) X(UPDATE_GATE, update_gate) X(RESET_GATE, reset_gate)  \
+    X(INPUT_GATE_SATURATION, input_gate_saturation)                                    \
+    X(FORGET_GATE_SATURATION, forget_gate_saturation)                                  \
+    X(OUTPUT_GATE_SATURATION, output_gate_saturation)                                  \
+    X(CELL_SATURATION, cell_saturation) X(UPDATE_GATE_SATURATION, update_gate_saturation) \
+    X(RESET_GATE_SATURATION, reset_gate_saturation)
+
+#define METRIC_ID(id, field) M_##id,
+typedef enum MetricId { METRIC_LIST(METRIC_ID) M_COUNT } MetricId;
+#undef METRIC_ID
 extern const char *const metric_names[M_COUNT];
 double metric_get(const LayerMetrics *m, MetricId id);
+void metric_set(LayerMetrics *m, MetricId id, double v);
 int metric_lookup(const char *name);   /* MetricId or -1 */
+/* Measured only on layers with a recurrent op: bptt_ratio and the gates. */
+bool metric_recurrent(MetricId id);
 
 void metrics_measure(Run *r, Report *out);
 /* Σx² in double (the training step's gradient norm uses it too). */

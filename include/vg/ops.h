@@ -50,19 +50,33 @@ typedef struct OpCtx {
     const IrNode *node;
     int batch;
     ExecMode mode;          /* training, probing or evaluating (exec.h) */
-    const float *in[IR_MAX_IN];
-    float *din[IR_MAX_IN];
+    const real *in[IR_MAX_IN];
+    real *din[IR_MAX_IN];
     bool din_overwrite[IR_MAX_IN];  /* write din[i] rather than add to it */
-    float *out, *dout;
-    float *param[IR_MAX_PARAMS];   /* writable: batchnorm updates running stats */
-    float *dparam[IR_MAX_PARAMS];  /* NULL for non-trainable parameters */
-    float *work;            /* work_floats(node, batch) floats, kept from
+    real *out, *dout;
+    real *param[IR_MAX_PARAMS];   /* writable: batchnorm updates running stats */
+    real *dparam[IR_MAX_PARAMS];  /* NULL for non-trainable parameters */
+    real *work;            /* work_floats(node, batch) floats, kept from
                                forward to backward */
     struct Rng *rng;        /* dropout masks */
-    float *bptt;            /* recurrent backward in EXEC_PROBE: if non-NULL,
+    real *bptt;            /* recurrent backward in EXEC_PROBE: if non-NULL,
                                receives ‖dLoss/dh_t‖ over the batch for
                                t = 1..T */
 } OpCtx;
+
+/* What a recurrent op's nonlinearities did in the forward pass just run,
+ * for the report: over every (example, step, unit) entry, each part's mean
+ * value and the fraction of entries whose local derivative is below 1% of
+ * its maximum (saturated). NaN for a part the op does not have: lstm has
+ * input, forget and output gates and the cell's tanh; gru its update (z)
+ * and reset (r) gates; rnn its activation, when that saturates. */
+typedef enum RecurrentPart {
+    RP_INPUT_GATE, RP_FORGET_GATE, RP_OUTPUT_GATE, RP_UPDATE_GATE, RP_RESET_GATE,
+    RP_CELL, RP_ACTIVATION, RP_COUNT
+} RecurrentPart;
+typedef struct RecurrentStats {
+    double mean[RP_COUNT], saturation[RP_COUNT];
+} RecurrentStats;
 
 typedef struct OpDef {
     const char *name;       /* as written in .vg ("dense", "+") */
@@ -74,15 +88,18 @@ typedef struct OpDef {
     size_t (*work_floats)(const IrNode *n, const IrGraph *g, int batch);
     void (*forward)(const OpCtx *c);
     void (*backward)(const OpCtx *c);
+    /* Recurrent ops: their parts' statistics after a forward, before the
+     * backward overwrites the saved gates (RecurrentStats). */
+    void (*part_stats)(const OpCtx *c, RecurrentStats *s);
     /* Activations: φ(z) and φ′(z); max_deriv is sup φ′ (for saturation,
      * "below 1% of the maximum derivative"). relu_family marks ops whose
      * dead units are exact zeros. */
     double (*act)(double z, const IrNode *n);
     double (*deriv)(double z, const IrNode *n);
-    /* d[k] = φ′ from the output y[k] in float, for activations where it is
+    /* d[k] = φ′ from the output y[k], for activations where it is
      * a function of y (sigmoid, tanh, relu, identity); NULL otherwise. The
      * report's per-entry statistics use it: a vector loop, no exp. */
-    void (*deriv_y)(const float *y, float *d, size_t n);
+    void (*deriv_y)(const real *y, real *d, size_t n);
     double max_deriv;
     bool saturating;
     bool relu_family;
@@ -91,7 +108,7 @@ typedef struct OpDef {
 extern const OpDef *const op_table[OP_COUNT];
 
 /* Each op's definition, in its family's file. */
-#define OP(id, def) extern const OpDef def;
+#define OP(id, def) extern const OpDef REAL_NAME(def);
 #include "vg/ops.def"
 #undef OP
 
@@ -102,15 +119,15 @@ const Sig *op_sig(int op);                /* parsed once, cached */
 const Spec *op_constant_init(IrGraph *g, double c);
 static inline const OpDef *op_def(int op) { return op_table[op]; }
 /* 1 when a kernel adds to input i's gradient, 0 when it overwrites it. A
- * float, not the bool: gcc 12 keeps a select on a loop-invariant bool as a
- * branch, and the loop scalar; on a float compare it emits a vector blend. */
-static inline float op_din_keep(const OpCtx *c, int i)
+ * real, not the bool: gcc 12 keeps a select on a loop-invariant bool as a
+ * branch, and the loop scalar; on a floating compare it emits a vector blend. */
+static inline real op_din_keep(const OpCtx *c, int i)
 {
     return c->din_overwrite[i] ? 0.0f : 1.0f;
 }
 /* What a gradient element holds before a kernel adds its part: old, or 0
  * when the kernel overwrites (keep = op_din_keep). A select, not old·keep:
  * the buffer may hold an earlier step's inf or nan. */
-static inline float op_din_old(float keep, float old) { return keep > 0 ? old : 0.0f; }
+static inline real op_din_old(real keep, real old) { return keep > 0 ? old : 0.0f; }
 
 #endif

@@ -19,10 +19,15 @@
 char *report_num(double x, char *buf, size_t n);
 /* "run NAME: model(args) with SETTINGS" and the settings on one line. */
 void report_print_header(FILE *out, const Program *p, const Run *r);
-/* The metrics of the table (terminal and HTML); the JSON and CSV files
- * carry every metric. */
-enum { REPORT_NCOLUMNS = 8 };
-extern const MetricId report_columns[REPORT_NCOLUMNS];
+/* The metrics of the table (terminal and HTML) of run r into cols, and
+ * their number: bptt_ratio only for a run with a recurrent layer. The JSON
+ * and CSV files carry every metric. */
+enum { REPORT_MAX_COLUMNS = 9 };
+int report_columns(const Run *r, MetricId cols[REPORT_MAX_COLUMNS]);
+/* The same for a run with (or without) a recurrent layer. */
+int report_data_columns(bool recurrent, MetricId cols[REPORT_MAX_COLUMNS]);
+/* Whether a run has a layer with a recurrent op. */
+bool report_recurrent(const Run *r);
 /* One report step: the run-level line, then one row per layer. */
 void report_print_table(FILE *out, const Run *r, const Report *rep, bool color);
 /* "model(args)" of a run, as written in its train item. */
@@ -45,6 +50,7 @@ typedef enum RunValueId {
 } RunValueId;
 extern const char *const report_value_names[RV_COUNT];
 double report_value(const Report *rep, RunValueId id);
+void report_value_set(Report *rep, RunValueId id, double v);
 
 /* The progress line: "saturating  step 1200/5000  loss 0.693  2300
  * steps/s" (the loss of the last training batch), rewritten in place with
@@ -73,9 +79,108 @@ typedef struct ReportDoc {
     int nexpects;
 } ReportDoc;
 
+/* The version of the JSON Lines schema (docs/report.md); `vg report` also
+ * reads the versions before it. */
+enum { REPORT_SCHEMA_VERSION = 2 };
+
+/* The whole document as JSON Lines in one go (the REPL's `json`). */
 void report_write_json(FILE *out, const ReportDoc *d);
-void report_write_csv(FILE *out, const ReportDoc *d);
-void report_write_html(FILE *out, const ReportDoc *d);
+
+/* JSON Lines written as the runs go, each line complete and flushed when
+ * written: the header before training, each run's step scalars and report
+ * as the report is made (report_json_report, as TrainOptions.on_report),
+ * its end line when it ends, and at the finish the end lines of runs that
+ * never trained and the expect results. A killed vg leaves every line
+ * written so far. */
+typedef struct ReportJson {
+    FILE *f;
+    const ReportDoc *d;
+    long *logged;         /* per run of d->rs: step-log entries written */
+    bool *ended;
+    FILE *line;           /* the line being formatted, in memory */
+    char *buf;
+    size_t len;
+} ReportJson;
+void report_json_begin(ReportJson *j, FILE *f, const ReportDoc *d);
+void report_json_report(ReportJson *j, const Run *r);
+void report_json_end(ReportJson *j, const Run *r);
+void report_json_finish(ReportJson *j);
+/* ---- reports as data: what the CSV, the HTML and `vg report` show ---- */
+
+/* A run as the report files show it: measured by `vg run` (its reports and
+ * step log borrowed from the Run) or read back from JSON Lines. */
+typedef struct ReportRun {
+    char *name, *call, *with;     /* with: NULL without a settings bundle */
+    char *data, *loss, *optimizer, *clip;  /* the settings as text; clip NULL: none */
+    unsigned long long seed;
+    long planned, batch;          /* the settings' steps and batch */
+    int probe_rows;
+    double vanishing_below, exploding_above;
+    int nlayers;
+    char **layers;
+    Report *reports;
+    int nreports;
+    StepLog log;
+    long steps;                   /* steps done */
+    bool recurrent;               /* a layer has a recurrent op */
+    char *family;                 /* a family member's family; NULL for a plain run */
+    int naxes;
+    char **axis_vars, **axis_texts;  /* the family's axes and this member's values */
+    bool *seed_axes;              /* the axis sets the seed: its members are replicates */
+    bool diverged, ended;         /* ended false: vg stopped before the run's end line */
+    long diverged_at;
+} ReportRun;
+
+/* One side of an expect's comparison: a number, or the value as text. */
+typedef struct ReportSide {
+    bool is_num;
+    double num;
+    char *text;
+} ReportSide;
+
+/* A list an aggregate of the expect reduced (its expression as text). */
+typedef struct ReportList {
+    char *expr;
+    ListSummary s;                /* s.expr unused */
+} ReportList;
+
+typedef struct ReportExpect {
+    char *file, *expr, *op, *outcome, *message;  /* op NULL: not a comparison */
+    int line;
+    ReportSide lhs, rhs;          /* when op is set */
+    ReportList *lists;
+    int nlists;
+} ReportExpect;
+
+typedef struct ReportData {
+    char *file, *sha256, *vg, *blas;  /* blas: "OpenBLAS 0.3.21, core Haswell, 1 thread" */
+    ReportRun *runs;
+    int nruns;
+    ReportExpect *expects;
+    int nexpects;
+    bool has_expects;             /* the program has expect lines */
+    bool expects_checked;         /* false: they were not (a run failed) */
+    bool owned;                   /* the reports and step logs are the data's own */
+} ReportData;
+
+/* The data of a document's prepared runs (borrowing their reports). */
+void report_data_of(ReportData *out, const ReportDoc *d);
+void report_data_free(ReportData *d);
+
+/* Reads JSON Lines report files (schema versions 1 to REPORT_SCHEMA_VERSION)
+ * into one ReportData, the runs of every file in order; run names that
+ * clash across files become "FILE:NAME" (FILE without .jsonl). A cut last
+ * line (vg killed while writing it) is a warning and skipped. false, with
+ * an error naming the file and line, for anything else vg does not write. */
+bool report_read(ReportData *d, const char *const *paths, int npaths, DiagSink *diag);
+
+void report_write_csv(FILE *out, const ReportData *d);
+void report_write_text(FILE *out, const ReportData *d, bool color);
+/* `vg report --diff`: per run and layer, what changed from a to b by more
+ * than factor in the initial and final reports (docs/report.md). */
+void report_write_diff(FILE *out, const ReportData *a, const ReportData *b, const char *name_a,
+                       const char *name_b, double factor);
+void report_write_html(FILE *out, const ReportData *d);
 
 /* An output file written all or nothing: report_file_open creates a
  * temporary file beside path (so an unwritable folder is reported before
@@ -89,18 +194,29 @@ typedef struct ReportFile {
 } ReportFile;
 bool report_file_open(ReportFile *rf, const char *path, DiagSink *diag);
 bool report_file_commit(ReportFile *rf, DiagSink *diag);
+/* Whether path can be written: a temporary file created and removed. */
+bool report_file_check(const char *path, DiagSink *diag);
 void report_file_discard(ReportFile *rf);
 
 /* The files of `vg run --json F --csv F --html F`; a NULL path is a format
- * not asked for. report_outputs_open opens every temporary file before
- * training (false, with none left open, if one fails); report_outputs_write
- * writes and commits each after the runs, and is false if any failed. */
+ * not asked for. report_outputs_open checks them all before training
+ * (false, with none left open, if one fails) and opens the JSON Lines file
+ * at its final path; the CSV and HTML are written all or nothing at the end. report_outputs_begin writes
+ * the JSON header once the runs are prepared; report_outputs_on_report and
+ * report_outputs_run_end stream each run's lines (pass the ReportOutputs
+ * as their context). report_outputs_write finishes the JSON, writes and
+ * commits the others after the runs, and is false if any failed. */
 typedef enum ReportFormat { REPORT_JSON, REPORT_CSV, REPORT_HTML, REPORT_NFORMATS } ReportFormat;
 typedef struct ReportOutputs {
-    ReportFile files[REPORT_NFORMATS];
+    ReportFile files[REPORT_NFORMATS];   /* the JSON's: path and stream only */
+    ReportJson json;
+    bool streaming;
 } ReportOutputs;
 bool report_outputs_open(ReportOutputs *o, const char *const paths[REPORT_NFORMATS],
                          DiagSink *diag);
+void report_outputs_begin(ReportOutputs *o, const ReportDoc *d);
+void report_outputs_on_report(const Run *r, void *outputs);
+void report_outputs_run_end(ReportOutputs *o, const Run *r);
 bool report_outputs_write(ReportOutputs *o, const ReportDoc *d, DiagSink *diag);
 
 #endif

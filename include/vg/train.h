@@ -29,8 +29,15 @@ const char *verdict_name(Verdict v);
  * (printed "-", JSON null). */
 typedef struct LayerMetrics {
     double grad_norm, weight_norm, act_grad_norm, act_mean, act_std;
-    double saturation, dead, update_ratio, ratio, predicted;
+    double saturation, dead, update_ratio, ratio, bptt_ratio, predicted;
+    /* lstm: the gates' means and saturations and the cell tanh's
+     * saturation; gru: its update and reset gates */
+    double input_gate, forget_gate, output_gate, update_gate, reset_gate;
+    double input_gate_saturation, forget_gate_saturation, output_gate_saturation;
+    double cell_saturation, update_gate_saturation, reset_gate_saturation;
     Verdict verdict;
+    int verdict_by;       /* the MetricId whose threshold decided the verdict;
+                             -1 for healthy */
     float *bptt;          /* recurrent layers: ‖dLoss/dh_t‖, t = 1..T; else NULL */
     int bptt_len;
 } LayerMetrics;
@@ -51,6 +58,20 @@ typedef struct RunTiming {
     long steps;
 } RunTiming;
 
+/* Every training step's scalars, recorded by the step itself: entry i is
+ * step first + i + 1. A step whose loss or gradient was not finite is the
+ * last entry (the run diverged there); it is not counted in Run.step. Room
+ * is made before a step runs (run_train grows it geometrically, between
+ * steps), so the step only stores four numbers. */
+typedef struct StepLog {
+    float *loss;          /* the training batch's loss */
+    float *norm;          /* the global gradient norm, before clipping */
+    double *lr;           /* the optimizer's learning rate */
+    unsigned char *clipped;  /* 1: the gradient was clipped */
+    long first, n, cap;
+} StepLog;
+void step_log_free(StepLog *lg);
+
 /* Pre-training of one declared layer (pretrain = autoencoder(steps, lr)). */
 typedef struct PretrainLayer {
     double first, last;   /* reconstruction mse of the first and the last
@@ -60,7 +81,8 @@ typedef struct PretrainLayer {
 
 typedef struct Run {
     const AstNode *ast;   /* the AST_TRAIN item */
-    const char *name;
+    const Member *member; /* which of its runs this is (program arena) */
+    const char *name;     /* the member's name: "deep", "grid[20, 0.5]" */
     const char *model;    /* the model's name */
     Settings set;
     IrGraph g;
@@ -84,6 +106,7 @@ typedef struct Run {
     double last_loss;     /* the training batch's loss at the last step */
     Report *reports;
     int nreports, repcap;
+    StepLog log;
     long step;            /* steps done */
     bool ready;           /* elaborated and planned */
     bool diverged;
@@ -108,15 +131,20 @@ typedef struct TrainOptions {
     const SettingOverride *sets;
     int nsets;
     long long seed;       /* < 0: from the settings */
+    long long seed_offset;/* added to every run's seed (--seed-offset) */
     size_t max_memory;    /* bytes; 0: no limit */
     /* Called after every training step (report_progress draws the
      * progress line); NULL: none. */
     void (*progress)(const struct Run *r, void *ctx);
     void *progress_ctx;
+    /* Called after each report is added (the JSON Lines stream); NULL: none. */
+    void (*on_report)(const struct Run *r, void *ctx);
+    void *report_ctx;
 } TrainOptions;
 
-/* Elaborates, loads data and plans a run. false: diagnostics in p->diag. */
-bool run_prepare(Program *p, const AstNode *train, const TrainOptions *o, Run *r);
+/* Elaborates, loads data and plans the run of member m (which must live
+ * as long as r). false: diagnostics in p->diag. */
+bool run_prepare(Program *p, const Member *m, const TrainOptions *o, Run *r);
 /* Trains up to `steps` more steps (the settings' remaining steps when < 0),
  * recording reports. Returns 0, or 3 on a non-finite value with
  * on_nonfinite = fail (r->diverged is set either way, and a diagnostic
@@ -135,6 +163,8 @@ int run_next_row(int *order, int n, int *cursor, Rng *rng);
 extern volatile sig_atomic_t train_interrupted;
 
 int runset_find(const struct RunSet *rs, const char *name);
+/* The train item of the run family named name, or NULL. */
+const AstNode *runset_find_family(const struct RunSet *rs, const char *name);
 /* Appends run, a zeroed or prepared Run from the heap; the set owns it. */
 void runset_push(RunSet *rs, Run *run);
 void runset_free(RunSet *rs);

@@ -28,6 +28,9 @@ typedef enum ValKind {
     VAL_LAYER,    /* run + report + str: one layer's metrics ("fc[1]") */
     VAL_SERIES,   /* run + report + str: a layer's bptt curve, indexed by time step */
     VAL_SHAPE,    /* shape of a tensor, printed by the REPL */
+    VAL_LIST,     /* items, len: a list literal, a range of a family, or an
+                     elementwise result over one */
+    VAL_FAMILY,   /* ast + str: a run family (a train item with axes) */
 } ValKind;
 
 typedef struct Spec Spec;
@@ -40,8 +43,10 @@ typedef struct Value {
     int node;            /* VAL_TENSOR */
     int op;              /* VAL_OP */
     const Spec *spec;    /* VAL_SPEC */
-    const AstNode *ast;  /* VAL_MODEL, VAL_DEF */
+    const AstNode *ast;  /* VAL_MODEL, VAL_DEF, VAL_FAMILY (the AST_TRAIN) */
     int run, report;     /* VAL_RUN .. VAL_LAYER; report: 0 initial, -1 final */
+    const struct Value *items;  /* VAL_LIST: len values, in the program arena */
+    int len;
 } Value;
 
 /* A spec built-in called with its arguments, in signature order, every

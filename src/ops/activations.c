@@ -20,7 +20,6 @@
 
 #include <math.h>
 
-#include "vg/vmath.h"
 
 static bool act_infer(IrGraph *g, int node, DiagSink *d)
 {
@@ -49,8 +48,8 @@ static size_t elems(const OpCtx *c)
     VMATH_WIDE                                                                 \
     static void name##_forward(const OpCtx *c)                                 \
     {                                                                          \
-        const float *z = c->in[0];                                             \
-        float *y = c->out;                                                     \
+        const real *z = c->in[0];                                             \
+        real *y = c->out;                                                     \
         size_t n = elems(c);                                                   \
         _Pragma("omp simd")                                                    \
         for (size_t i = 0; i < n; i++)                                         \
@@ -59,18 +58,18 @@ static size_t elems(const OpCtx *c)
     VMATH_WIDE                                                                 \
     static void name##_backward(const OpCtx *c)                                \
     {                                                                          \
-        const float *y = c->out, *dy = c->dout;                                \
-        float *dz = c->din[0];                                                 \
+        const real *y = c->out, *dy = c->dout;                                \
+        real *dz = c->din[0];                                                 \
         if (!dz)                                                               \
             return;                                                            \
-        float keep = op_din_keep(c, 0);                                        \
+        real keep = op_din_keep(c, 0);                                        \
         size_t n = elems(c);                                                   \
         _Pragma("omp simd")                                                    \
         for (size_t i = 0; i < n; i++)                                         \
             dz[i] = op_din_old(keep, dz[i]) + DZ(y[i], dy[i]);                 \
     }                                                                          \
     VMATH_WIDE                                                                 \
-    static void name##_deriv_y(const float *y, float *d, size_t n)             \
+    static void name##_deriv_y(const real *y, real *d, size_t n)             \
     {                                                                          \
         _Pragma("omp simd")                                                    \
         for (size_t k = 0; k < n; k++)                                         \
@@ -78,12 +77,12 @@ static size_t elems(const OpCtx *c)
     }
 
 /* σ(z) = 1 / (1 + e^−z), through e^−|z| so that it never overflows
- * (vmath_sigmoidf); σ′ = y(1 − y). */
+ * (real.h: vmath_sigmoidf in float); σ′ = y(1 − y). */
 #define SIGMOID_DZ(y, g) ((g) * (y) * (1 - (y)))
-FROM_OUTPUT(sigmoid, vmath_sigmoidf, SIGMOID_DZ)
+FROM_OUTPUT(sigmoid, real_sigmoid, SIGMOID_DZ)
 /* tanh′ = 1 − y² */
 #define TANH_DZ(y, g) ((g) * (1 - (y) * (y)))
-FROM_OUTPUT(tanh, vmath_tanhf, TANH_DZ)
+FROM_OUTPUT(tanh, real_tanh, TANH_DZ)
 /* relu′ = [y > 0]; the subgradient at 0 is 0, as in most frameworks */
 #define RELU(z) ((z) > 0 ? (z) : 0)
 #define RELU_DZ(y, g) ((y) > 0 ? (g) : 0)
@@ -106,7 +105,7 @@ static double sigmoid_deriv(double z, const IrNode *n)
     return y * (1 - y);
 }
 
-const OpDef op_sigmoid = {
+const OpDef REAL_NAME(op_sigmoid) = {
     .name = "sigmoid",
     .sig = "x:T",
     .kind = OPK_ACTIVATION,
@@ -135,7 +134,7 @@ static double tanh_deriv(double z, const IrNode *n)
     return 1 - y * y;
 }
 
-const OpDef op_tanh = {
+const OpDef REAL_NAME(op_tanh) = {
     .name = "tanh",
     .sig = "x:T",
     .kind = OPK_ACTIVATION,
@@ -163,7 +162,7 @@ static double relu_deriv(double z, const IrNode *n)
     return z > 0;
 }
 
-const OpDef op_relu = {
+const OpDef REAL_NAME(op_relu) = {
     .name = "relu",
     .sig = "x:T",
     .kind = OPK_ACTIVATION,
@@ -191,7 +190,7 @@ static double identity_deriv(double z, const IrNode *n)
     return 1;
 }
 
-const OpDef op_identity = {
+const OpDef REAL_NAME(op_identity) = {
     .name = "identity",
     .sig = "x:T",
     .kind = OPK_ACTIVATION,
@@ -258,21 +257,21 @@ static double alpha_of(const IrNode *n)
     static void name##_forward(const OpCtx *c)                                  \
     {                                                                           \
         double k = param(c->node);                                              \
-        const float *z = c->in[0];                                              \
-        float *y = c->out;                                                      \
+        const real *z = c->in[0];                                              \
+        real *y = c->out;                                                      \
         for (size_t i = 0, n = elems(c); i < n; i++)                            \
-            y[i] = (float)name##_f(z[i], k);                                    \
+            y[i] = (real)name##_f(z[i], k);                                    \
     }                                                                           \
     static void name##_backward(const OpCtx *c)                                 \
     {                                                                           \
         double k = param(c->node);                                              \
-        const float *z = c->in[0], *dy = c->dout;                               \
-        float *dz = c->din[0];                                                  \
+        const real *z = c->in[0], *dy = c->dout;                               \
+        real *dz = c->din[0];                                                  \
         if (!dz)                                                                \
             return;                                                             \
-        float keep = op_din_keep(c, 0);                                          \
+        real keep = op_din_keep(c, 0);                                          \
         for (size_t i = 0, n = elems(c); i < n; i++)                            \
-            dz[i] = op_din_old(keep, dz[i]) + dy[i] * (float)name##_df(z[i], k);  \
+            dz[i] = op_din_old(keep, dz[i]) + dy[i] * (real)name##_df(z[i], k);  \
     }
 
 #define ACTIVATION_FIELDS(name)                                                 \
@@ -294,7 +293,7 @@ static double leaky_relu_df(double z, double slope)
 
 ACTIVATION(leaky_relu, slope_of)
 
-const OpDef op_leaky_relu = {
+const OpDef REAL_NAME(op_leaky_relu) = {
     .name = "leaky_relu",
     .sig = "x:T slope:N=" XSTR(LEAKY_SLOPE),
     ACTIVATION_FIELDS(leaky_relu),
@@ -316,7 +315,7 @@ static double elu_df(double z, double alpha)
 
 ACTIVATION(elu, alpha_of)
 
-const OpDef op_elu = {
+const OpDef REAL_NAME(op_elu) = {
     .name = "elu",
     .sig = "x:T alpha:N=" XSTR(ELU_ALPHA),
     ACTIVATION_FIELDS(elu),
@@ -339,7 +338,7 @@ static double selu_df(double z, double k)
 
 ACTIVATION(selu, no_param)
 
-const OpDef op_selu = {
+const OpDef REAL_NAME(op_selu) = {
     .name = "selu",
     .sig = "x:T",
     ACTIVATION_FIELDS(selu),
@@ -363,7 +362,7 @@ static double gelu_df(double z, double k)
 
 ACTIVATION(gelu, no_param)
 
-const OpDef op_gelu = {
+const OpDef REAL_NAME(op_gelu) = {
     .name = "gelu",
     .sig = "x:T",
     ACTIVATION_FIELDS(gelu),
@@ -386,7 +385,7 @@ static double softsign_df(double z, double k)
 
 ACTIVATION(softsign, no_param)
 
-const OpDef op_softsign = {
+const OpDef REAL_NAME(op_softsign) = {
     .name = "softsign",
     .sig = "x:T",
     ACTIVATION_FIELDS(softsign),
@@ -411,7 +410,7 @@ static double softplus_df(double z, double k)
 
 ACTIVATION(softplus, no_param)
 
-const OpDef op_softplus = {
+const OpDef REAL_NAME(op_softplus) = {
     .name = "softplus",
     .sig = "x:T",
     ACTIVATION_FIELDS(softplus),
@@ -435,7 +434,7 @@ static double swish_df(double z, double k)
 
 ACTIVATION(swish, no_param)
 
-const OpDef op_swish = {
+const OpDef REAL_NAME(op_swish) = {
     .name = "swish",
     .sig = "x:T",
     ACTIVATION_FIELDS(swish),
@@ -459,7 +458,7 @@ static double hard_tanh_df(double z, double k)
 
 ACTIVATION(hard_tanh, no_param)
 
-const OpDef op_hard_tanh = {
+const OpDef REAL_NAME(op_hard_tanh) = {
     .name = "hard_tanh",
     .sig = "x:T",
     ACTIVATION_FIELDS(hard_tanh),

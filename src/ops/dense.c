@@ -49,31 +49,31 @@ static void dense_forward(const OpCtx *c)
 {
     int m, f, u;
     dims(c, &m, &f, &u);
-    const float *x = c->in[0], *w = c->param[0];
-    float *y = c->out;
-    float beta = 0;
+    const real *x = c->in[0], *w = c->param[0];
+    real *y = c->out;
+    real beta = 0;
     if (c->node->nparam > 1) {  /* Y = b broadcast, then the GEMM adds X·W in place */
-        const float *b = c->param[1];
+        const real *b = c->param[1];
         for (int i = 0; i < m; i++)
             memcpy(y + (size_t)i * u, b, sizeof *y * (size_t)u);
         beta = 1;
     }
-    blas_sgemm(false, false, m, u, f, 1, x, f, w, u, beta, y, u);  /* Y (+)= X·W */
+    blas_gemm(false, false, m, u, f, 1, x, f, w, u, beta, y, u);  /* Y (+)= X·W */
 }
 
 static void dense_backward(const OpCtx *c)
 {
     int m, f, u;
     dims(c, &m, &f, &u);
-    const float *x = c->in[0], *w = c->param[0], *dy = c->dout;
+    const real *x = c->in[0], *w = c->param[0], *dy = c->dout;
     if (c->din[0])  /* dX (+)= dY·Wᵀ; a first dense on the input has no dX */
-        blas_sgemm(false, true, m, f, u, 1, dy, u, w, u, op_din_keep(c, 0), c->din[0], f);
+        blas_gemm(false, true, m, f, u, 1, dy, u, w, u, op_din_keep(c, 0), c->din[0], f);
     if (c->dparam[0])
-        blas_sgemm(true, false, f, u, m, 1, x, f, dy, u, 1, c->dparam[0], u);  /* dW += Xᵀ·dY */
+        blas_gemm(true, false, f, u, m, 1, x, f, dy, u, 1, c->dparam[0], u);  /* dW += Xᵀ·dY */
     if (c->node->nparam > 1 && c->dparam[1]) {
-        float *db = c->dparam[1];
+        real *db = c->dparam[1];
         for (int i = 0; i < m; i++) {  /* db += Σ_rows dY */
-            const float *row = dy + (size_t)i * u;
+            const real *row = dy + (size_t)i * u;
 #pragma omp simd
             for (int j = 0; j < u; j++)
                 db[j] += row[j];
@@ -81,7 +81,7 @@ static void dense_backward(const OpCtx *c)
     }
 }
 
-const OpDef op_dense = {
+const OpDef REAL_NAME(op_dense) = {
     .name = "dense",
     .sig = "x:T units:I init:Z=xavier_uniform bias:B=true",
     .kind = OPK_LAYER,

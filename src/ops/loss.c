@@ -1,4 +1,4 @@
-/* loss.c — training losses: (prediction, target) -> one float, the mean.
+/* loss.c — training losses: (prediction, target) -> one number, the mean.
  *
  * cross_entropy: softmax over the last dimension of the logits, against
  * class indices stored as floats; logits [C] take targets [1], logits
@@ -52,7 +52,7 @@ static void ce_dims(const OpCtx *c, size_t *rows, int *classes)
 
 /* A target that is not a class index gives NaN, which training reports as
  * a non-finite loss instead of reading out of bounds. */
-static int class_of(float t, int classes)
+static int class_of(real t, int classes)
 {
     return t >= 0 && t < classes && t == (int)t ? (int)t : -1;
 }
@@ -66,20 +66,20 @@ static void cross_entropy_forward(const OpCtx *c)
     ce_dims(c, &rows, &classes);
     double total = 0;
     for (size_t r = 0; r < rows; r++) {
-        const float *z = c->in[LOSS_PRED] + r * classes;
-        float *p = c->work + r * classes;
-        float max = z[0];
+        const real *z = c->in[LOSS_PRED] + r * classes;
+        real *p = c->work + r * classes;
+        real max = z[0];
         for (int k = 1; k < classes; k++)
             max = z[k] > max ? z[k] : max;
         double sum = 0;
         for (int k = 0; k < classes; k++)
-            sum += p[k] = expf(z[k] - max);
+            sum += p[k] = real_exp(z[k] - max);
         for (int k = 0; k < classes; k++)
-            p[k] = (float)(p[k] / sum);
+            p[k] = (real)(p[k] / sum);
         int y = class_of(c->in[LOSS_TARGET][r], classes);
         total += y < 0 ? NAN : max + log(sum) - z[y];
     }
-    c->out[0] = (float)(total / (double)rows);
+    c->out[0] = (real)(total / (double)rows);
 }
 
 /* dz_rk += dL · (p_rk − [k = y_r]) / R */
@@ -88,14 +88,14 @@ static void cross_entropy_backward(const OpCtx *c)
     size_t rows;
     int classes;
     ce_dims(c, &rows, &classes);
-    float *dz = c->din[LOSS_PRED];
+    real *dz = c->din[LOSS_PRED];
     if (!dz)
         return;
-    float scale = c->dout[0] / (float)rows;
-    float keep = op_din_keep(c, LOSS_PRED);
+    real scale = c->dout[0] / (real)rows;
+    real keep = op_din_keep(c, LOSS_PRED);
     for (size_t r = 0; r < rows; r++) {
-        const float *p = c->work + r * classes;
-        float *dzr = dz + r * classes;
+        const real *p = c->work + r * classes;
+        real *dzr = dz + r * classes;
         for (int k = 0; k < classes; k++)
             dzr[k] = op_din_old(keep, dzr[k]) + scale * p[k];
         int y = class_of(c->in[LOSS_TARGET][r], classes);
@@ -104,7 +104,7 @@ static void cross_entropy_backward(const OpCtx *c)
     }
 }
 
-const OpDef op_cross_entropy = {
+const OpDef REAL_NAME(op_cross_entropy) = {
     .name = "cross_entropy",
     .sig = "logits:T target:T",
     .kind = OPK_LOSS,
@@ -138,29 +138,29 @@ static size_t mse_elems(const OpCtx *c)
 /* L = (1/N) Σ_i (y_i − t_i)² over all N elements of the batch */
 static void mse_forward(const OpCtx *c)
 {
-    const float *y = c->in[LOSS_PRED], *t = c->in[LOSS_TARGET];
+    const real *y = c->in[LOSS_PRED], *t = c->in[LOSS_TARGET];
     size_t n = mse_elems(c);
     double total = 0;
     for (size_t i = 0; i < n; i++)
         total += (double)(y[i] - t[i]) * (y[i] - t[i]);
-    c->out[0] = (float)(total / (double)n);
+    c->out[0] = (real)(total / (double)n);
 }
 
 /* dy_i += dL · 2(y_i − t_i) / N */
 static void mse_backward(const OpCtx *c)
 {
-    const float *y = c->in[LOSS_PRED], *t = c->in[LOSS_TARGET];
-    float *dy = c->din[LOSS_PRED];
+    const real *y = c->in[LOSS_PRED], *t = c->in[LOSS_TARGET];
+    real *dy = c->din[LOSS_PRED];
     if (!dy)
         return;
     size_t n = mse_elems(c);
-    float scale = 2 * c->dout[0] / (float)n;
-    float keep = op_din_keep(c, LOSS_PRED);
+    real scale = 2 * c->dout[0] / (real)n;
+    real keep = op_din_keep(c, LOSS_PRED);
     for (size_t i = 0; i < n; i++)
         dy[i] = op_din_old(keep, dy[i]) + scale * (y[i] - t[i]);
 }
 
-const OpDef op_mse = {
+const OpDef REAL_NAME(op_mse) = {
     .name = "mse",
     .sig = "prediction:T target:T",
     .kind = OPK_LOSS,
@@ -190,29 +190,29 @@ static bool bce_infer(IrGraph *g, int node, DiagSink *d)
  * loses precision for large |z|. */
 static void bce_forward(const OpCtx *c)
 {
-    const float *z = c->in[LOSS_PRED], *t = c->in[LOSS_TARGET];
+    const real *z = c->in[LOSS_PRED], *t = c->in[LOSS_TARGET];
     size_t n = mse_elems(c);
     double total = 0;
     for (size_t i = 0; i < n; i++)
         total += fmax(z[i], 0) - (double)z[i] * t[i] + log1p(exp(-fabs((double)z[i])));
-    c->out[0] = (float)(total / (double)n);
+    c->out[0] = (real)(total / (double)n);
 }
 
 /* dz_i += dL · (σ(z_i) − t_i) / N */
 static void bce_backward(const OpCtx *c)
 {
-    const float *z = c->in[LOSS_PRED], *t = c->in[LOSS_TARGET];
-    float *dz = c->din[LOSS_PRED];
+    const real *z = c->in[LOSS_PRED], *t = c->in[LOSS_TARGET];
+    real *dz = c->din[LOSS_PRED];
     if (!dz)
         return;
     size_t n = mse_elems(c);
-    float scale = c->dout[0] / (float)n;
-    float keep = op_din_keep(c, LOSS_PRED);
+    real scale = c->dout[0] / (real)n;
+    real keep = op_din_keep(c, LOSS_PRED);
     for (size_t i = 0; i < n; i++)
-        dz[i] = op_din_old(keep, dz[i]) + scale * (1.0f / (1.0f + expf(-z[i])) - t[i]);
+        dz[i] = op_din_old(keep, dz[i]) + scale * (1.0f / (1.0f + real_exp(-z[i])) - t[i]);
 }
 
-const OpDef op_bce = {
+const OpDef REAL_NAME(op_bce) = {
     .name = "bce",
     .sig = "logits:T target:T",
     .kind = OPK_LOSS,

@@ -50,7 +50,7 @@ static bool norm_infer_common(IrGraph *g, int node, int eps_slot, DiagSink *d)
 }
 
 /* Mean and biased variance of n values x[0], x[stride], …, in double. */
-static void moments(const float *x, size_t n, size_t stride, double *mean, double *var)
+static void moments(const real *x, size_t n, size_t stride, double *mean, double *var)
 {
     double s = 0, s2 = 0;
     for (size_t i = 0; i < n; i++)
@@ -64,13 +64,13 @@ static void moments(const float *x, size_t n, size_t stride, double *mean, doubl
 }
 
 /* x̂ = (x − mean)·inv, y = γ x̂ + β over one group (γ, β advance by gstride). */
-static void standardise(const float *x, float *xhat, float *y, size_t n, size_t stride,
-                        double mean, double inv, const float *gamma, const float *beta,
+static void standardise(const real *x, real *xhat, real *y, size_t n, size_t stride,
+                        double mean, double inv, const real *gamma, const real *beta,
                         size_t gstride)
 {
     for (size_t i = 0; i < n; i++) {
         size_t k = i * stride;
-        xhat[k] = (float)((x[k] - mean) * inv);
+        xhat[k] = (real)((x[k] - mean) * inv);
         y[k] = gamma[i * gstride] * xhat[k] + beta[i * gstride];
     }
 }
@@ -82,8 +82,8 @@ static void standardise(const float *x, float *xhat, float *y, size_t n, size_t 
 static void group_backward(const OpCtx *c, size_t off, size_t n, size_t stride, size_t goff,
                            size_t gstride, double inv, bool through_stats)
 {
-    const float *dy = c->dout + off, *xhat = c->work + off, *gamma = c->param[P_GAMMA] + goff;
-    float *dgamma = c->dparam[P_GAMMA], *dbeta = c->dparam[P_BETA];
+    const real *dy = c->dout + off, *xhat = c->work + off, *gamma = c->param[P_GAMMA] + goff;
+    real *dgamma = c->dparam[P_GAMMA], *dbeta = c->dparam[P_BETA];
     double sg = 0, sgx = 0;
     for (size_t i = 0; i < n; i++) {
         size_t k = i * stride;
@@ -95,15 +95,15 @@ static void group_backward(const OpCtx *c, size_t off, size_t n, size_t stride, 
         if (dbeta)
             dbeta[goff + i * gstride] += dy[k];
     }
-    float *dx = c->din[NORM_X];
+    real *dx = c->din[NORM_X];
     if (!dx)
         return;
-    float keep = op_din_keep(c, NORM_X);
+    real keep = op_din_keep(c, NORM_X);
     double mg = through_stats ? sg / (double)n : 0, mgx = through_stats ? sgx / (double)n : 0;
     for (size_t i = 0; i < n; i++) {
         size_t k = i * stride;
         double g = (double)gamma[i * gstride] * dy[k];
-        dx[off + k] = op_din_old(keep, dx[off + k]) + (float)(inv * (g - mg - xhat[k] * mgx));
+        dx[off + k] = op_din_old(keep, dx[off + k]) + (real)(inv * (g - mg - xhat[k] * mgx));
     }
 }
 
@@ -141,18 +141,18 @@ static void batchnorm_forward(const OpCtx *c)
     size_t rows, feat;
     dims(c, &rows, &feat);
     double m = ir_arg_num(c->node, BN_MOMENTUM), eps = ir_arg_num(c->node, BN_EPS);
-    float *inv = c->work + rows * feat;
-    float *rmean = c->param[P_RUNNING_MEAN], *rvar = c->param[P_RUNNING_VAR];
+    real *inv = c->work + rows * feat;
+    real *rmean = c->param[P_RUNNING_MEAN], *rvar = c->param[P_RUNNING_VAR];
     for (size_t f = 0; f < feat; f++) {
         double mean = rmean[f], var = rvar[f];
         if (c->mode != EXEC_EVAL)
             moments(c->in[NORM_X] + f, rows, feat, &mean, &var);
         if (c->mode == EXEC_TRAIN) {
             double unbiased = rows > 1 ? var * (double)rows / (double)(rows - 1) : var;
-            rmean[f] = (float)((1 - m) * rmean[f] + m * mean);
-            rvar[f] = (float)((1 - m) * rvar[f] + m * unbiased);
+            rmean[f] = (real)((1 - m) * rmean[f] + m * mean);
+            rvar[f] = (real)((1 - m) * rvar[f] + m * unbiased);
         }
-        inv[f] = (float)(1 / sqrt(var + eps));
+        inv[f] = (real)(1 / sqrt(var + eps));
         standardise(c->in[NORM_X] + f, c->work + f, c->out + f, rows, feat, mean, inv[f],
                     c->param[P_GAMMA] + f, c->param[P_BETA] + f, 0);
     }
@@ -162,12 +162,12 @@ static void batchnorm_backward(const OpCtx *c)
 {
     size_t rows, feat;
     dims(c, &rows, &feat);
-    const float *inv = c->work + rows * feat;
+    const real *inv = c->work + rows * feat;
     for (size_t f = 0; f < feat; f++)
         group_backward(c, f, rows, feat, f, 0, inv[f], c->mode != EXEC_EVAL);
 }
 
-const OpDef op_batchnorm = {
+const OpDef REAL_NAME(op_batchnorm) = {
     .name = "batchnorm",
     .sig = "x:T momentum:N=0.1 eps:N=1e-5",
     .kind = OPK_LAYER,
@@ -198,11 +198,11 @@ static void layernorm_forward(const OpCtx *c)
     size_t rows, feat;
     dims(c, &rows, &feat);
     double eps = ir_arg_num(c->node, LN_EPS);
-    float *inv = c->work + rows * feat;
+    real *inv = c->work + rows * feat;
     for (size_t r = 0; r < rows; r++) {
         double mean, var;
         moments(c->in[NORM_X] + r * feat, feat, 1, &mean, &var);
-        inv[r] = (float)(1 / sqrt(var + eps));
+        inv[r] = (real)(1 / sqrt(var + eps));
         standardise(c->in[NORM_X] + r * feat, c->work + r * feat, c->out + r * feat, feat, 1,
                     mean, inv[r], c->param[P_GAMMA], c->param[P_BETA], 1);
     }
@@ -212,12 +212,12 @@ static void layernorm_backward(const OpCtx *c)
 {
     size_t rows, feat;
     dims(c, &rows, &feat);
-    const float *inv = c->work + rows * feat;
+    const real *inv = c->work + rows * feat;
     for (size_t r = 0; r < rows; r++)
         group_backward(c, r * feat, feat, 1, 0, 1, inv[r], true);
 }
 
-const OpDef op_layernorm = {
+const OpDef REAL_NAME(op_layernorm) = {
     .name = "layernorm",
     .sig = "x:T eps:N=1e-5",
     .kind = OPK_LAYER,

@@ -35,7 +35,6 @@
  * step t + 1. Only reports read it, so training steps skip it. */
 #include "vg/blas.h"
 #include "vg/ops.h"
-#include "vg/vmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -61,18 +60,18 @@ typedef struct Cell {
 struct Rec {
     int b, t, f, u;
     size_t gu;          /* gates · units */
-    float *a;           /* [b·t, gu]: pre-activations, then gate values */
-    float *da;          /* [b·t, gu]: gradients of the gate pre-activations,
+    real *a;           /* [b·t, gu]: pre-activations, then gate values */
+    real *da;          /* [b·t, gu]: gradients of the gate pre-activations,
                            in the same buffer as a: the cell backward of step
                            t reads a row's gates into locals, then writes
                            their gradients over them, and nothing reads the
                            gates of step t after that — a third of an
                            LSTM's saved state */
-    float *s;           /* [b, gu]: h_{t−1}·W_hh (forward), dS (backward) */
-    float *dh;          /* [b, u]: dLoss/dh carried to the previous step */
-    float *extra;       /* [b·t, extra_row] */
-    float *dextra;      /* [b, extra_batch] */
-    float *zero;        /* [u] zeros: the states before step 0 (h_{−1}, c_{−1}),
+    real *s;           /* [b, gu]: h_{t−1}·W_hh (forward), dS (backward) */
+    real *dh;          /* [b, u]: dLoss/dh carried to the previous step */
+    real *extra;       /* [b·t, extra_row] */
+    real *dextra;      /* [b, extra_batch] */
+    real *zero;        /* [u] zeros: the states before step 0 (h_{−1}, c_{−1}),
                            read like any other step's so that the cell
                            loops have no branch on t and vectorise */
 };
@@ -118,7 +117,7 @@ static size_t row(const Rec *r, int b, int t)
 }
 
 /* h_{t−1} of batch row b; at t = 0 the zero initial state. */
-static const float *h_prev(const Rec *r, const OpCtx *c, int b, int t)
+static const real *h_prev(const Rec *r, const OpCtx *c, int b, int t)
 {
     return t > 0 ? c->out + row(r, b, t - 1) * (size_t)r->u : r->zero;
 }
@@ -176,19 +175,19 @@ static void rec_forward(const OpCtx *c)
     int rows = r.b * r.t, gu = (int)r.gu, u = r.u;
     /* zeroed by every forward, not once: a plan of another batch over the
      * same block (exec_plan_view) may have written there since */
-    memset(r.zero, 0, (size_t)u * sizeof(float));
+    memset(r.zero, 0, (size_t)u * sizeof(real));
     for (int i = 0; i < rows; i++)
         for (int k = 0; k < cell->gates; k++)
             memcpy(r.a + (size_t)i * r.gu + (size_t)k * u, c->param[P_BIAS + k],
-                   (size_t)u * sizeof(float));
+                   (size_t)u * sizeof(real));
     /* A = X·W_ih + b, every step at once */
-    blas_sgemm(false, false, rows, gu, r.f, 1, c->in[REC_X], r.f, c->param[P_WIH], gu, 1, r.a,
+    blas_gemm(false, false, rows, gu, r.f, 1, c->in[REC_X], r.f, c->param[P_WIH], gu, 1, r.a,
                gu);
     for (int t = 0; t < r.t; t++) {
         if (t == 0)
-            memset(r.s, 0, (size_t)r.b * r.gu * sizeof(float));
+            memset(r.s, 0, (size_t)r.b * r.gu * sizeof(real));
         else  /* S = H_{t−1}·W_hh, reading h_{t−1} in place (row stride T·U) */
-            blas_sgemm(false, false, r.b, gu, u, 1, c->out + (size_t)(t - 1) * u, r.t * u,
+            blas_gemm(false, false, r.b, gu, u, 1, c->out + (size_t)(t - 1) * u, r.t * u,
                        c->param[P_WHH], gu, 0, r.s, gu);
         cell->forward(&r, c, t);
     }
@@ -200,7 +199,7 @@ static void record_bptt(const Rec *r, const OpCtx *c, int t)
     double s = 0;
     for (size_t i = 0, n = (size_t)r->b * (size_t)r->u; i < n; i++)
         s += (double)r->dh[i] * r->dh[i];
-    c->bptt[t] = (float)sqrt(s);
+    c->bptt[t] = (real)sqrt(s);
 }
 
 static void rec_backward(const OpCtx *c)
@@ -208,13 +207,13 @@ static void rec_backward(const OpCtx *c)
     const Cell *cell = cell_of(c->node->op);
     Rec r = rec_of(c);
     int rows = r.b * r.t, gu = (int)r.gu, u = r.u;
-    memset(r.dh, 0, (size_t)r.b * (size_t)u * sizeof(float));
-    memset(r.dextra, 0, (size_t)r.b * (size_t)u * (size_t)cell->extra_batch * sizeof(float));
+    memset(r.dh, 0, (size_t)r.b * (size_t)u * sizeof(real));
+    memset(r.dextra, 0, (size_t)r.b * (size_t)u * (size_t)cell->extra_batch * sizeof(real));
     for (int t = r.t - 1; t >= 0; t--) {
         /* the total dLoss/dh_t: from the output, plus from step t + 1 */
         for (int b = 0; b < r.b; b++) {
-            float *dh = r.dh + (size_t)b * u;
-            const float *dy = c->dout + row(&r, b, t) * (size_t)u;
+            real *dh = r.dh + (size_t)b * u;
+            const real *dy = c->dout + row(&r, b, t) * (size_t)u;
 #pragma omp simd  /* dh and dout never overlap, which gcc cannot prove */
             for (int j = 0; j < u; j++)
                 dh[j] += dy[j];
@@ -227,23 +226,23 @@ static void rec_backward(const OpCtx *c)
         if (t == 0)
             continue;
         /* dh_{t−1} += dS·W_hhᵀ */
-        blas_sgemm(false, true, r.b, u, gu, 1, r.s, gu, c->param[P_WHH], gu, 1, r.dh, u);
+        blas_gemm(false, true, r.b, u, gu, 1, r.s, gu, c->param[P_WHH], gu, 1, r.dh, u);
         if (c->dparam[P_WHH])  /* dW_hh += H_{t−1}ᵀ·dS, h_{t−1} read in place */
-            blas_sgemm(true, false, u, gu, r.b, 1, c->out + (size_t)(t - 1) * u, r.t * u, r.s,
+            blas_gemm(true, false, u, gu, r.b, 1, c->out + (size_t)(t - 1) * u, r.t * u, r.s,
                        gu, 1, c->dparam[P_WHH], gu);
     }
     if (c->din[REC_X])  /* dX (+)= dA·W_ihᵀ */
-        blas_sgemm(false, true, rows, r.f, gu, 1, r.da, gu, c->param[P_WIH], gu,
+        blas_gemm(false, true, rows, r.f, gu, 1, r.da, gu, c->param[P_WIH], gu,
                    op_din_keep(c, REC_X), c->din[REC_X], r.f);
     if (c->dparam[P_WIH])  /* dW_ih += Xᵀ·dA */
-        blas_sgemm(true, false, r.f, gu, rows, 1, c->in[REC_X], r.f, r.da, gu, 1,
+        blas_gemm(true, false, r.f, gu, rows, 1, c->in[REC_X], r.f, r.da, gu, 1,
                    c->dparam[P_WIH], gu);
     /* db_gate += Σ_rows dA_gate, row by row; rows outside, so that dA is
      * read once, in order (gates outside read it gates times, strided) */
     for (int i = 0; i < rows; i++)
         for (int k = 0; k < cell->gates; k++) {
-            float *db = c->dparam[P_BIAS + k];
-            const float *da = r.da + (size_t)i * r.gu + (size_t)k * u;
+            real *db = c->dparam[P_BIAS + k];
+            const real *da = r.da + (size_t)i * r.gu + (size_t)k * u;
             if (!db)
                 continue;
 #pragma omp simd
@@ -252,7 +251,7 @@ static void rec_backward(const OpCtx *c)
         }
 }
 
-/* ---- rnn ---- */
+/* ---- the parts' statistics for the report (ops.h) ---- */
 
 enum { RNN_ACT = 2 };
 
@@ -261,16 +260,77 @@ static const OpDef *rnn_act(const OpCtx *c)
     return op_def(c->node->args[RNN_ACT].op);
 }
 
+/* How a part's values relate to its local derivative: a gate y = σ(·) has
+ * σ′ = y(1 − y) (maximum 1/4), a tanh output y has 1 − y² (maximum 1), and
+ * for the lstm cell the saved c_t is passed through tanh first. */
+typedef enum PartKind { PART_SIGMOID, PART_TANH, PART_TANH_OF } PartKind;
+
+/* The mean and saturated fraction of the u values at column `col` of every
+ * saved row (stride floats apart), into s's entry p. */
+static void part_stat(const Rec *r, const real *base, size_t stride, PartKind kind,
+                      RecurrentPart p, RecurrentStats *s)
+{
+    size_t rows = (size_t)r->b * (size_t)r->t;
+    real floor = kind == PART_SIGMOID ? 0.01f * 0.25f : 0.01f;
+    double sum = 0;
+    long below = 0;
+    for (size_t i = 0; i < rows; i++) {
+        const real *v = base + i * stride;
+        for (int j = 0; j < r->u; j++) {
+            real y = kind == PART_TANH_OF ? real_tanh(v[j]) : v[j];
+            real d = kind == PART_SIGMOID ? y * (1 - y) : 1 - y * y;
+            sum += y;
+            below += d < floor;
+        }
+    }
+    double n = (double)rows * (double)r->u;
+    s->mean[p] = sum / n;
+    s->saturation[p] = (double)below / n;
+}
+
+static void rec_part_stats(const OpCtx *c, RecurrentStats *s)
+{
+    Rec r = rec_of(c);
+    for (int p = 0; p < RP_COUNT; p++)
+        s->mean[p] = s->saturation[p] = NAN;
+    size_t u = (size_t)r.u;
+    switch (c->node->op) {
+    case OP_LSTM:
+        part_stat(&r, r.a + I * u, r.gu, PART_SIGMOID, RP_INPUT_GATE, s);
+        part_stat(&r, r.a + F * u, r.gu, PART_SIGMOID, RP_FORGET_GATE, s);
+        part_stat(&r, r.a + O * u, r.gu, PART_SIGMOID, RP_OUTPUT_GATE, s);
+        part_stat(&r, r.extra, u, PART_TANH_OF, RP_CELL, s);
+        break;
+    case OP_GRU:
+        part_stat(&r, r.a + Z * u, r.gu, PART_SIGMOID, RP_UPDATE_GATE, s);
+        part_stat(&r, r.a + R * u, r.gu, PART_SIGMOID, RP_RESET_GATE, s);
+        break;
+    default: {  /* rnn: A holds the pre-activations z */
+        const OpDef *act = rnn_act(c);
+        if (!act->saturating)
+            break;
+        size_t rows = (size_t)r.b * (size_t)r.t;
+        long below = 0;
+        for (size_t i = 0; i < rows; i++)
+            for (size_t j = 0; j < u; j++)
+                below += act->deriv(r.a[i * r.gu + j], c->node) < 0.01 * act->max_deriv;
+        s->saturation[RP_ACTIVATION] = (double)below / ((double)rows * (double)u);
+    }
+    }
+}
+
+/* ---- rnn ---- */
+
 /* z = A + S is kept in A; h = act(z) with the activation's defaults. */
 static void rnn_cell_forward(const Rec *r, const OpCtx *c, int t)
 {
     const OpDef *act = rnn_act(c);
     for (int b = 0; b < r->b; b++) {
-        float *z = r->a + row(r, b, t) * r->gu, *h = c->out + row(r, b, t) * (size_t)r->u;
-        const float *s = r->s + (size_t)b * r->gu;
+        real *z = r->a + row(r, b, t) * r->gu, *h = c->out + row(r, b, t) * (size_t)r->u;
+        const real *s = r->s + (size_t)b * r->gu;
         for (int j = 0; j < r->u; j++) {
             z[j] += s[j];
-            h[j] = (float)act->act(z[j], c->node);
+            h[j] = (real)act->act(z[j], c->node);
         }
     }
 }
@@ -280,11 +340,11 @@ static void rnn_cell_backward(const Rec *r, const OpCtx *c, int t)
 {
     const OpDef *act = rnn_act(c);
     for (int b = 0; b < r->b; b++) {
-        const float *z = r->a + row(r, b, t) * r->gu;
-        float *da = r->da + row(r, b, t) * r->gu, *ds = r->s + (size_t)b * r->gu;
-        float *dh = r->dh + (size_t)b * r->u;
+        const real *z = r->a + row(r, b, t) * r->gu;
+        real *da = r->da + row(r, b, t) * r->gu, *ds = r->s + (size_t)b * r->gu;
+        real *dh = r->dh + (size_t)b * r->u;
         for (int j = 0; j < r->u; j++) {
-            da[j] = ds[j] = dh[j] * (float)act->deriv(z[j], c->node);
+            da[j] = ds[j] = dh[j] * (real)act->deriv(z[j], c->node);
             dh[j] = 0;
         }
     }
@@ -294,7 +354,7 @@ static const Cell rnn_cell = {
     .gates = 1, .init_slot = 3, .forward = rnn_cell_forward, .backward = rnn_cell_backward,
 };
 
-const OpDef op_rnn = {
+const OpDef REAL_NAME(op_rnn) = {
     .name = "rnn",
     .sig = "x:T units:I act:A=tanh init:Z=xavier_uniform recurrent_init:Z=orthogonal",
     .kind = OPK_RECURRENT,
@@ -302,6 +362,7 @@ const OpDef op_rnn = {
     .work_floats = rec_work,
     .forward = rec_forward,
     .backward = rec_backward,
+    .part_stats = rec_part_stats,
 };
 
 /* ---- lstm ---- */
@@ -316,19 +377,19 @@ VMATH_WIDE static void lstm_cell_forward(const Rec *r, const OpCtx *c, int t)
 {
     int u = r->u;
     for (int b = 0; b < r->b; b++) {
-        float *a = r->a + row(r, b, t) * r->gu, *cell = r->extra + row(r, b, t) * (size_t)u;
-        const float *s = r->s + (size_t)b * r->gu;
-        const float *cp = t > 0 ? cell - u : r->zero;
-        float *h = c->out + row(r, b, t) * (size_t)u;
+        real *a = r->a + row(r, b, t) * r->gu, *cell = r->extra + row(r, b, t) * (size_t)u;
+        const real *s = r->s + (size_t)b * r->gu;
+        const real *cp = t > 0 ? cell - u : r->zero;
+        real *h = c->out + row(r, b, t) * (size_t)u;
 #pragma omp simd
         for (int j = 0; j < u; j++) {
-            float i = vmath_sigmoidf(a[I * u + j] + s[I * u + j]);
-            float f = vmath_sigmoidf(a[F * u + j] + s[F * u + j]);
-            float g = vmath_tanhf(a[G * u + j] + s[G * u + j]);
-            float o = vmath_sigmoidf(a[O * u + j] + s[O * u + j]);
+            real i = real_sigmoid(a[I * u + j] + s[I * u + j]);
+            real f = real_sigmoid(a[F * u + j] + s[F * u + j]);
+            real g = real_tanh(a[G * u + j] + s[G * u + j]);
+            real o = real_sigmoid(a[O * u + j] + s[O * u + j]);
             a[I * u + j] = i, a[F * u + j] = f, a[G * u + j] = g, a[O * u + j] = o;
             cell[j] = f * cp[j] + i * g;
-            h[j] = o * vmath_tanhf(cell[j]);
+            h[j] = o * real_tanh(cell[j]);
         }
     }
 }
@@ -341,16 +402,16 @@ VMATH_WIDE static void lstm_cell_backward(const Rec *r, const OpCtx *c, int t)
     int u = r->u;
     (void)c;
     for (int b = 0; b < r->b; b++) {
-        const float *a = r->a + row(r, b, t) * r->gu;
-        const float *cell = r->extra + row(r, b, t) * (size_t)u;
-        const float *cp = t > 0 ? cell - u : r->zero;
-        float *da = r->da + row(r, b, t) * r->gu, *ds = r->s + (size_t)b * r->gu;
-        float *dh = r->dh + (size_t)b * u, *dc = r->dextra + (size_t)b * u;
+        const real *a = r->a + row(r, b, t) * r->gu;
+        const real *cell = r->extra + row(r, b, t) * (size_t)u;
+        const real *cp = t > 0 ? cell - u : r->zero;
+        real *da = r->da + row(r, b, t) * r->gu, *ds = r->s + (size_t)b * r->gu;
+        real *dh = r->dh + (size_t)b * u, *dc = r->dextra + (size_t)b * u;
 #pragma omp simd
         for (int j = 0; j < u; j++) {
-            float i = a[I * u + j], f = a[F * u + j], g = a[G * u + j], o = a[O * u + j];
-            float tau = vmath_tanhf(cell[j]);
-            float dcj = dc[j] + dh[j] * o * (1 - tau * tau);
+            real i = a[I * u + j], f = a[F * u + j], g = a[G * u + j], o = a[O * u + j];
+            real tau = real_tanh(cell[j]);
+            real dcj = dc[j] + dh[j] * o * (1 - tau * tau);
             ds[I * u + j] = da[I * u + j] = dcj * g * i * (1 - i);
             ds[F * u + j] = da[F * u + j] = dcj * cp[j] * f * (1 - f);
             ds[G * u + j] = da[G * u + j] = dcj * i * (1 - g * g);
@@ -366,7 +427,7 @@ static const Cell lstm_cell = {
     .forward = lstm_cell_forward, .backward = lstm_cell_backward,
 };
 
-const OpDef op_lstm = {
+const OpDef REAL_NAME(op_lstm) = {
     .name = "lstm",
     .sig = "x:T units:I forget_bias:N=1 init:Z=xavier_uniform recurrent_init:Z=orthogonal",
     .kind = OPK_RECURRENT,
@@ -374,6 +435,7 @@ const OpDef op_lstm = {
     .work_floats = rec_work,
     .forward = rec_forward,
     .backward = rec_backward,
+    .part_stats = rec_part_stats,
 };
 
 /* ---- gru ---- */
@@ -385,17 +447,17 @@ enum { P_BHN = P_BIAS + 3 };
 VMATH_WIDE static void gru_cell_forward(const Rec *r, const OpCtx *c, int t)
 {
     int u = r->u;
-    const float *bhn = c->param[P_BHN];
+    const real *bhn = c->param[P_BHN];
     for (int b = 0; b < r->b; b++) {
-        float *a = r->a + row(r, b, t) * r->gu, *hn = r->extra + row(r, b, t) * (size_t)u;
-        const float *s = r->s + (size_t)b * r->gu, *hp = h_prev(r, c, b, t);
-        float *h = c->out + row(r, b, t) * (size_t)u;
+        real *a = r->a + row(r, b, t) * r->gu, *hn = r->extra + row(r, b, t) * (size_t)u;
+        const real *s = r->s + (size_t)b * r->gu, *hp = h_prev(r, c, b, t);
+        real *h = c->out + row(r, b, t) * (size_t)u;
 #pragma omp simd
         for (int j = 0; j < u; j++) {
-            float rg = vmath_sigmoidf(a[R * u + j] + s[R * u + j]);
-            float z = vmath_sigmoidf(a[Z * u + j] + s[Z * u + j]);
+            real rg = real_sigmoid(a[R * u + j] + s[R * u + j]);
+            real z = real_sigmoid(a[Z * u + j] + s[Z * u + j]);
             hn[j] = s[N * u + j] + bhn[j];
-            float n = vmath_tanhf(a[N * u + j] + rg * hn[j]);
+            real n = real_tanh(a[N * u + j] + rg * hn[j]);
             a[R * u + j] = rg, a[Z * u + j] = z, a[N * u + j] = n;
             h[j] = (1 - z) * n + z * hp[j];
         }
@@ -408,18 +470,18 @@ VMATH_WIDE static void gru_cell_forward(const Rec *r, const OpCtx *c, int t)
 VMATH_WIDE static void gru_cell_backward(const Rec *r, const OpCtx *c, int t)
 {
     int u = r->u;
-    float *dbhn = c->dparam[P_BHN];
+    real *dbhn = c->dparam[P_BHN];
     for (int b = 0; b < r->b; b++) {
-        const float *a = r->a + row(r, b, t) * r->gu, *hn = r->extra + row(r, b, t) * (size_t)u;
-        const float *hp = h_prev(r, c, b, t);
-        float *da = r->da + row(r, b, t) * r->gu, *ds = r->s + (size_t)b * r->gu;
-        float *dh = r->dh + (size_t)b * u;
+        const real *a = r->a + row(r, b, t) * r->gu, *hn = r->extra + row(r, b, t) * (size_t)u;
+        const real *hp = h_prev(r, c, b, t);
+        real *da = r->da + row(r, b, t) * r->gu, *ds = r->s + (size_t)b * r->gu;
+        real *dh = r->dh + (size_t)b * u;
 #pragma omp simd
         for (int j = 0; j < u; j++) {
-            float rg = a[R * u + j], z = a[Z * u + j], n = a[N * u + j];
-            float dn = dh[j] * (1 - z) * (1 - n * n);
-            float dz = dh[j] * (hp[j] - n) * z * (1 - z);
-            float dr = dn * hn[j] * rg * (1 - rg);
+            real rg = a[R * u + j], z = a[Z * u + j], n = a[N * u + j];
+            real dn = dh[j] * (1 - z) * (1 - n * n);
+            real dz = dh[j] * (hp[j] - n) * z * (1 - z);
+            real dr = dn * hn[j] * rg * (1 - rg);
             ds[R * u + j] = da[R * u + j] = dr;
             ds[Z * u + j] = da[Z * u + j] = dz;
             da[N * u + j] = dn;
@@ -437,7 +499,7 @@ static const Cell gru_cell = {
     .forward = gru_cell_forward, .backward = gru_cell_backward,
 };
 
-const OpDef op_gru = {
+const OpDef REAL_NAME(op_gru) = {
     .name = "gru",
     .sig = "x:T units:I init:Z=xavier_uniform recurrent_init:Z=orthogonal",
     .kind = OPK_RECURRENT,
@@ -445,6 +507,7 @@ const OpDef op_gru = {
     .work_floats = rec_work,
     .forward = rec_forward,
     .backward = rec_backward,
+    .part_stats = rec_part_stats,
 };
 
 static const Cell *cell_of(int op)

@@ -1,18 +1,11 @@
-/* registry.c — the op table, built from include/vg/ops.def, lookups, and
- * the helpers ops share when they declare parameters.
+/* registry.c — lookups in the op table (table.c), and the helpers ops
+ * share when they declare parameters.
  *
- * Each entry points at the OpDef its family file defines; op_sig parses an
- * op's signature string on first use. */
+ * op_sig parses an op's signature string on first use. */
 #include "vg/ops.h"
 
 #include <string.h>
 #include "vg/arena.h"
-
-const OpDef *const op_table[OP_COUNT] = {
-#define OP(id, def) [id] = &def,
-#include "vg/ops.def"
-#undef OP
-};
 
 int op_lookup(const char *name)
 {

@@ -5,13 +5,13 @@
  * they have no kernels; and they carry no gradient. */
 #include "vg/ops.h"
 
-const OpDef op_input = {
+const OpDef REAL_NAME(op_input) = {
     .name = "input",
     .sig = "",
     .kind = OPK_SOURCE,
 };
 
-const OpDef op_target = {
+const OpDef REAL_NAME(op_target) = {
     .name = "target",
     .sig = "",
     .kind = OPK_SOURCE,

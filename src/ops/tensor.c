@@ -48,8 +48,8 @@ static bool same_shape_infer(IrGraph *g, int node, DiagSink *d)
 /* out = x + y */
 static void add_forward(const OpCtx *c)
 {
-    const float *x = c->in[0], *y = c->in[1];
-    float *out = c->out;
+    const real *x = c->in[0], *y = c->in[1];
+    real *out = c->out;
     size_t n = elems(c);
 #pragma omp simd
     for (size_t i = 0; i < n; i++)
@@ -58,13 +58,13 @@ static void add_forward(const OpCtx *c)
 
 /* dx += s·dout for operand k (s = ±1); x + x accumulates twice into the
  * same buffer, as it must. */
-static void pass_grad(const OpCtx *c, int k, float s)
+static void pass_grad(const OpCtx *c, int k, real s)
 {
-    float *dx = c->din[k];
+    real *dx = c->din[k];
     if (!dx)
         return;
-    const float *dout = c->dout;
-    float keep = op_din_keep(c, k);
+    const real *dout = c->dout;
+    real keep = op_din_keep(c, k);
     size_t n = elems(c);
 #pragma omp simd
     for (size_t i = 0; i < n; i++)
@@ -78,7 +78,7 @@ static void add_backward(const OpCtx *c)
     pass_grad(c, 1, 1);
 }
 
-const OpDef op_add = {
+const OpDef REAL_NAME(op_add) = {
     .name = "+",
     .sig = "x:T y:T",
     .kind = OPK_TENSOR,
@@ -90,8 +90,8 @@ const OpDef op_add = {
 /* out = x − y */
 static void sub_forward(const OpCtx *c)
 {
-    const float *x = c->in[0], *y = c->in[1];
-    float *out = c->out;
+    const real *x = c->in[0], *y = c->in[1];
+    real *out = c->out;
     size_t n = elems(c);
 #pragma omp simd
     for (size_t i = 0; i < n; i++)
@@ -105,7 +105,7 @@ static void sub_backward(const OpCtx *c)
     pass_grad(c, 1, -1);
 }
 
-const OpDef op_sub = {
+const OpDef REAL_NAME(op_sub) = {
     .name = "-",
     .sig = "x:T y:T",
     .kind = OPK_TENSOR,
@@ -117,8 +117,8 @@ const OpDef op_sub = {
 /* out = x ⊙ y (gates) */
 static void mul_forward(const OpCtx *c)
 {
-    const float *x = c->in[0], *y = c->in[1];
-    float *out = c->out;
+    const real *x = c->in[0], *y = c->in[1];
+    real *out = c->out;
     size_t n = elems(c);
 #pragma omp simd
     for (size_t i = 0; i < n; i++)
@@ -129,12 +129,12 @@ static void mul_forward(const OpCtx *c)
 static void mul_backward(const OpCtx *c)
 {
     for (int k = 0; k < 2; k++) {
-        float *dx = c->din[k];
-        const float *other = c->in[1 - k];
+        real *dx = c->din[k];
+        const real *other = c->in[1 - k];
         if (!dx)
             continue;
-        const float *dout = c->dout;
-        float keep = op_din_keep(c, k);
+        const real *dout = c->dout;
+        real keep = op_din_keep(c, k);
         size_t n = elems(c);
 #pragma omp simd
         for (size_t i = 0; i < n; i++)
@@ -142,7 +142,7 @@ static void mul_backward(const OpCtx *c)
     }
 }
 
-const OpDef op_mul = {
+const OpDef REAL_NAME(op_mul) = {
     .name = "*",
     .sig = "x:T y:T",
     .kind = OPK_TENSOR,
@@ -166,8 +166,8 @@ static bool unary_infer(IrGraph *g, int node, DiagSink *d)
 /* out = k·x */
 static void scale_forward(const OpCtx *c)
 {
-    float k = (float)ir_arg_num(c->node, SCALE_FACTOR);
-    const float *x = c->in[0];
+    real k = (real)ir_arg_num(c->node, SCALE_FACTOR);
+    const real *x = c->in[0];
     for (size_t i = 0, n = elems(c); i < n; i++)
         c->out[i] = k * x[i];
 }
@@ -175,10 +175,10 @@ static void scale_forward(const OpCtx *c)
 /* dx += k·dout */
 static void scale_backward(const OpCtx *c)
 {
-    pass_grad(c, 0, (float)ir_arg_num(c->node, SCALE_FACTOR));
+    pass_grad(c, 0, (real)ir_arg_num(c->node, SCALE_FACTOR));
 }
 
-const OpDef op_scale = {
+const OpDef REAL_NAME(op_scale) = {
     .name = "scale",
     .sig = "x:T factor:N",
     .kind = OPK_TENSOR,
@@ -220,9 +220,9 @@ static void concat_blocks(const OpCtx *c, bool backward)
         size_t w = (size_t)in_shape(c->g, c->node, k).dim[c->node->shape.rank - 1];
         for (size_t r = 0; r < rows; r++) {
             if (!backward) {
-                memcpy(c->out + r * width + off, c->in[k] + r * w, w * sizeof(float));
+                memcpy(c->out + r * width + off, c->in[k] + r * w, w * sizeof(real));
             } else if (c->din[k]) {
-                float *dx = c->din[k] + r * w;
+                real *dx = c->din[k] + r * w;
                 for (size_t j = 0; j < w; j++)
                     dx[j] = op_din_old(op_din_keep(c, k), dx[j]) + c->dout[r * width + off + j];
             }
@@ -242,7 +242,7 @@ static void concat_backward(const OpCtx *c)
     concat_blocks(c, true);
 }
 
-const OpDef op_concat = {
+const OpDef REAL_NAME(op_concat) = {
     .name = "concat",
     .sig = "x:*",
     .kind = OPK_TENSOR,
@@ -260,39 +260,39 @@ static void softmax_forward(const OpCtx *c)
     size_t rows, k;
     rows_cols(c, c->node->shape, &rows, &k);
     for (size_t r = 0; r < rows; r++) {
-        const float *z = c->in[0] + r * k;
-        float *y = c->out + r * k;
-        float max = z[0];
+        const real *z = c->in[0] + r * k;
+        real *y = c->out + r * k;
+        real max = z[0];
         for (size_t j = 1; j < k; j++)
             max = z[j] > max ? z[j] : max;
         double sum = 0;
         for (size_t j = 0; j < k; j++)
-            sum += y[j] = expf(z[j] - max);
+            sum += y[j] = real_exp(z[j] - max);
         for (size_t j = 0; j < k; j++)
-            y[j] = (float)(y[j] / sum);
+            y[j] = (real)(y[j] / sum);
     }
 }
 
 /* dz_k += y_k (dy_k − Σ_j dy_j y_j), the softmax Jacobian diag(y) − y·yᵀ */
 static void softmax_backward(const OpCtx *c)
 {
-    float *dz = c->din[0];
+    real *dz = c->din[0];
     if (!dz)
         return;
-    float keep = op_din_keep(c, 0);
+    real keep = op_din_keep(c, 0);
     size_t rows, k;
     rows_cols(c, c->node->shape, &rows, &k);
     for (size_t r = 0; r < rows; r++) {
-        const float *y = c->out + r * k, *dy = c->dout + r * k;
+        const real *y = c->out + r * k, *dy = c->dout + r * k;
         double dot = 0;
         for (size_t j = 0; j < k; j++)
             dot += (double)dy[j] * y[j];
         for (size_t j = 0; j < k; j++)
-            dz[r * k + j] = op_din_old(keep, dz[r * k + j]) + y[j] * (dy[j] - (float)dot);
+            dz[r * k + j] = op_din_old(keep, dz[r * k + j]) + y[j] * (dy[j] - (real)dot);
     }
 }
 
-const OpDef op_softmax = {
+const OpDef REAL_NAME(op_softmax) = {
     .name = "softmax",
     .sig = "x:T",
     .kind = OPK_TENSOR,
@@ -328,14 +328,14 @@ static size_t dropout_work(const IrNode *n, const IrGraph *g, int batch)
  * {0, 1/p} comes from the executor's dropout stream. Evaluating: out = x. */
 static void dropout_forward(const OpCtx *c)
 {
-    const float *x = c->in[0];
+    const real *x = c->in[0];
     size_t n = elems(c);
     if (c->mode != EXEC_TRAIN) {
         memcpy(c->out, x, n * sizeof *x);
         return;
     }
     double keep = 1 - ir_arg_num(c->node, DROPOUT_RATE);
-    float scale = (float)(1 / keep);
+    real scale = (real)(1 / keep);
     for (size_t i = 0; i < n; i++) {
         c->work[i] = rng_uniform(c->rng) < keep ? scale : 0;
         c->out[i] = x[i] * c->work[i];
@@ -345,16 +345,16 @@ static void dropout_forward(const OpCtx *c)
 /* dx += dout ⊙ m (training), dx += dout (probing, evaluating) */
 static void dropout_backward(const OpCtx *c)
 {
-    float *dx = c->din[0];
+    real *dx = c->din[0];
     if (!dx)
         return;
-    float keep = op_din_keep(c, 0);
+    real keep = op_din_keep(c, 0);
     for (size_t i = 0, n = elems(c); i < n; i++)
         dx[i] = op_din_old(keep, dx[i]) +
                 (c->mode == EXEC_TRAIN ? c->dout[i] * c->work[i] : c->dout[i]);
 }
 
-const OpDef op_dropout = {
+const OpDef REAL_NAME(op_dropout) = {
     .name = "dropout",
     .sig = "x:T rate:N",
     .kind = OPK_TENSOR,
@@ -386,14 +386,14 @@ static void last_forward(const OpCtx *c)
 {
     size_t step = shape_size(c->node->shape), t = (size_t)in_shape(c->g, c->node, 0).dim[0];
     for (size_t b = 0; b < (size_t)c->batch; b++)
-        memcpy(c->out + b * step, c->in[0] + (b * t + t - 1) * step, step * sizeof(float));
+        memcpy(c->out + b * step, c->in[0] + (b * t + t - 1) * step, step * sizeof(real));
 }
 
 /* dx[b, T − 1] += dout[b]; the other steps get nothing (zeros, when this
  * kernel writes dx first) */
 static void last_backward(const OpCtx *c)
 {
-    float *dx = c->din[0];
+    real *dx = c->din[0];
     if (!dx)
         return;
     size_t step = shape_size(c->node->shape), t = (size_t)in_shape(c->g, c->node, 0).dim[0];
@@ -404,7 +404,7 @@ static void last_backward(const OpCtx *c)
             dx[(b * t + t - 1) * step + j] += c->dout[b * step + j];
 }
 
-const OpDef op_last = {
+const OpDef REAL_NAME(op_last) = {
     .name = "last",
     .sig = "x:T",
     .kind = OPK_TENSOR,

@@ -36,7 +36,9 @@ for sig in INT TERM; do
     pid=$!
     # Wait until training has passed a report or two, at most 20 s.
     n=0
-    while [ $n -lt 200 ] && ! ls "$d"/r.jsonl.* >/dev/null 2>&1; do sleep 0.1; n=$((n + 1)); done
+    while [ $n -lt 200 ] && ! grep -q '"type":"report"' "$d/r.jsonl" 2>/dev/null; do
+        sleep 0.1; n=$((n + 1))
+    done
     sleep 1
     kill -"$sig" $pid
     wait $pid

@@ -114,7 +114,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int i = 0; ok && i < p.ntrains; i++) {
             Settings s;
             int batch = FUZZ_BATCH;
-            if (elab_settings(&p, p.trains[i], NULL, 0, -1, &s) && s.batch <= FUZZ_BATCH)
+            Member *ms;
+            int nm;
+            if (elab_members(&p, p.trains[i], &ms, &nm) &&
+                elab_settings(&p, &ms[0], NULL, 0, -1, &s) && s.batch <= FUZZ_BATCH)
                 batch = (int)s.batch;
             elaborate(&p, p.trains[i]->a, batch);
         }

@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""Validates the files of `vg run --json F --csv F --html F` (standard library only).
+"""Validates the files of `vg run --json F --csv F --html F`.
 
     check_outputs.py --schema docs/report.md --json r.jsonl --csv r.csv --html r.html
                      [--runs N] [--expects N]
     check_outputs.py --extract-overview r.html out.svg
 
-JSON Lines: every line parses and validates against the JSON Schema that
-docs/report.md holds (read from the fenced block after its
-"vg-report-schema" marker, so the document and the test cannot drift), the
-lines come in order (header, reports, expects, ends), reports name the
-header's runs and layers, and steps increase. CSV: loads with the csv
+JSON Lines: every line parses and validates (python3-jsonschema, draft
+2020-12) against the JSON Schema that docs/report.md holds (read from the
+fenced block after its "vg-report-schema" marker, so the document and the
+test cannot drift), the lines come in order (the header; each run's steps
+and reports, then its end; the expects), reports name the header's runs
+and layers, steps increase, and the steps lines cover steps 1, 2, ... with
+no gap, each before the report that follows it. CSV: loads with the csv
 module under the header run,step,layer,metric,value, every value parses as
 a number, and the rows are exactly the JSON's non-null numbers. HTML: the
 page is well-formed XML, fetches nothing, has no script, and every <svg> is
@@ -28,6 +30,11 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
+try:
+    import jsonschema
+except ImportError:
+    raise SystemExit("check_outputs.py: needs python3-jsonschema (Debian)")
+
 problems = []
 
 
@@ -35,67 +42,17 @@ def problem(where, msg):
     problems.append(f"{where}: {msg}")
 
 
-# ---- a JSON Schema subset: the keywords docs/report.md uses ----
-
-TYPES = {
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "string": lambda v: isinstance(v, str),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "boolean": lambda v: isinstance(v, bool),
-    "null": lambda v: v is None,
-}
-KNOWN = {"$defs", "$ref", "type", "enum", "const", "properties", "required",
-         "additionalProperties", "items", "minimum", "pattern", "oneOf"}
-
-
-def errors(schema, v, root, path):
-    """The ways v fails schema, as 'path: reason' strings."""
-    unknown = set(schema) - KNOWN
-    if unknown:
-        raise SystemExit(f"check_outputs.py: schema keyword(s) {sorted(unknown)} not supported")
-    if "$ref" in schema:
-        name = schema["$ref"].rsplit("/", 1)[-1]
-        return errors(root["$defs"][name], v, root, path)
-    if "oneOf" in schema:
-        results = [errors(s, v, root, path) for s in schema["oneOf"]]
-        ok = sum(1 for r in results if not r)
-        if ok == 1:
-            return []
-        if ok > 1:
-            return [f"{path}: matches {ok} alternatives of oneOf"]
-        # report the alternative whose "type" constant matches, if any
-        for s, r in zip(schema["oneOf"], results):
-            if isinstance(v, dict) and s.get("properties", {}).get("type", {}).get("const") == v.get("type"):
-                return r
-        return [f"{path}: matches no alternative ({'; '.join(r[0] for r in results)})"]
+def schema_errors(validator, v):
+    """The ways v fails the schema, as 'path: reason' strings."""
     out = []
-    if "type" in schema:
-        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        if not any(TYPES[t](v) for t in types):
-            return [f"{path}: {json.dumps(v)[:60]} is not of type {'/'.join(types)}"]
-    if "enum" in schema and v not in schema["enum"]:
-        out.append(f"{path}: {json.dumps(v)} is not one of {schema['enum']}")
-    if "const" in schema and v != schema["const"]:
-        out.append(f"{path}: {json.dumps(v)} is not {json.dumps(schema['const'])}")
-    if "minimum" in schema and TYPES["number"](v) and v < schema["minimum"]:
-        out.append(f"{path}: {v} is below {schema['minimum']}")
-    if "pattern" in schema and isinstance(v, str) and not re.search(schema["pattern"], v):
-        out.append(f"{path}: {v!r} does not match {schema['pattern']}")
-    if isinstance(v, dict):
-        props = schema.get("properties", {})
-        for k in schema.get("required", []):
-            if k not in v:
-                out.append(f"{path}: missing {k!r}")
-        for k, x in v.items():
-            if k in props:
-                out += errors(props[k], x, root, f"{path}.{k}")
-            elif schema.get("additionalProperties") is False:
-                out.append(f"{path}: unexpected key {k!r}")
-    if isinstance(v, list) and "items" in schema:
-        for i, x in enumerate(v):
-            out += errors(schema["items"], x, root, f"{path}[{i}]")
+    kinds = [alt.get("properties", {}).get("type", {}).get("const")
+             for alt in validator.schema.get("oneOf", [])]
+    for e in validator.iter_errors(v):
+        # a failed oneOf: the errors of the alternative for the line's type
+        own = [c for c in e.context if isinstance(v, dict) and v.get("type") in kinds
+               and c.relative_schema_path[0] == kinds.index(v.get("type"))]
+        for c in own or [e]:
+            out.append(f"$.{'.'.join(str(p) for p in c.absolute_path)}: {c.message[:160]}")
     return out
 
 
@@ -109,14 +66,16 @@ def load_schema(doc):
 
 # ---- JSON Lines ----
 
-ORDER = {"header": 0, "report": 1, "expect": 2, "end": 3}
+STEP_ARRAYS = {"loss": "step_loss", "global_norm": "step_global_norm",
+               "clipped": "step_clipped", "lr": "step_lr"}
 
 
 def check_json(path, schema, want_runs, want_expects):
     """Returns {(run, step, layer, metric): value} of every number in the reports."""
+    validator = jsonschema.Draft202012Validator(schema)
     numbers = {}
-    runs, last_step = {}, {}
-    rank, nexpects, ends = -1, 0, set()
+    runs, last_step, logged = {}, {}, {}
+    nexpects, ends = 0, set()
     with open(path, encoding="utf-8") as f:
         lines = f.read().split("\n")
     if lines[-1] != "":
@@ -128,27 +87,46 @@ def check_json(path, schema, want_runs, want_expects):
         except ValueError as e:
             problem(where, f"not JSON: {e}")
             continue
-        for e in errors(schema, obj, schema, "$"):
+        for e in schema_errors(validator, obj):
             problem(where, e)
         kind = obj.get("type") if isinstance(obj, dict) else None
-        if kind not in ORDER:
-            continue
-        if ORDER[kind] < rank or (kind == "header" and n != 1):
+        if (kind == "header") != (n == 1):
             problem(where, f"a {kind} line out of order")
-        rank = ORDER[kind]
         if kind == "header":
             runs = {r["name"]: r["layers"] for r in obj.get("runs", []) if isinstance(r, dict)}
+            continue
+        if kind == "expect":
+            nexpects += 1
+            continue
+        if nexpects:
+            problem(where, f"a {kind} line after the expects")
+        run = obj.get("run")
+        if run not in runs:
+            problem(where, f"{kind} of a run not in the header: {run!r}")
+            continue
+        if run in ends:
+            problem(where, f"a {kind} line after the run's end")
+        if kind == "steps":
+            first = obj.get("first")
+            if first != logged.get(run, 0) + 1:
+                problem(where, f"steps from {first}, after step {logged.get(run, 0)}")
+            lens = {len(obj.get(k, [])) for k in STEP_ARRAYS}
+            if len(lens) != 1:
+                problem(where, "step arrays of different lengths")
+            for k, metric in STEP_ARRAYS.items():
+                for i, v in enumerate(obj.get(k, [])):
+                    if isinstance(v, (int, float)):
+                        numbers[(run, first + i, "-", metric)] = float(v)
+            logged[run] = first - 1 + max(lens)
         elif kind == "report":
-            run = obj.get("run")
-            if run not in runs:
-                problem(where, f"report of a run not in the header: {run!r}")
-                continue
             names = [x.get("layer") for x in obj.get("layers", [])]
             if names != runs[run]:
                 problem(where, f"layers {names} differ from the header's {runs[run]}")
             step = obj.get("step")
             if step is not None and run in last_step and step <= last_step[run]:
                 problem(where, f"step {step} does not follow {last_step[run]}")
+            if step is not None and logged.get(run, 0) != step:
+                problem(where, f"report at step {step} after steps up to {logged.get(run, 0)}")
             last_step[run] = step
             for k in ("loss", "accuracy", "test_accuracy", "global_norm", "clipped"):
                 if isinstance(obj.get(k), (int, float)):
@@ -161,17 +139,16 @@ def check_json(path, schema, want_runs, want_expects):
                                 numbers[(run, step, x["layer"], f"bptt[{t}]")] = float(b)
                     elif k not in ("layer", "verdict") and isinstance(v, (int, float)):
                         numbers[(run, step, x["layer"], k)] = float(v)
-        elif kind == "expect":
-            nexpects += 1
         elif kind == "end":
-            run = obj.get("run")
-            if run not in runs:
-                problem(where, f"end of a run not in the header: {run!r}")
-                continue
             ends.add(run)
-            numbers[(run, obj.get("steps"), "-", "diverged")] = float(obj.get("diverged") is True)
+            steps = obj.get("steps")
+            # the steps lines hold every step done, and a diverged run's last one
+            want = (steps or 0) + (1 if obj.get("diverged") else 0)
+            if logged.get(run, 0) != want:
+                problem(where, f"steps lines up to step {logged.get(run, 0)}, expected {want}")
+            numbers[(run, steps, "-", "diverged")] = float(obj.get("diverged") is True)
             if obj.get("diverged_at") is not None:
-                numbers[(run, obj.get("steps"), "-", "diverged_at")] = float(obj["diverged_at"])
+                numbers[(run, steps, "-", "diverged_at")] = float(obj["diverged_at"])
     if ends != set(runs):
         problem(path, f"runs {sorted(set(runs) - ends)} have no end line")
     if want_runs is not None and len(runs) != want_runs:

@@ -9,8 +9,9 @@
 set -u
 vg=${1:-build/vg}
 here=$(dirname "$0")
-check="python3 $here/check_outputs.py --schema docs/report.md"
-if ! command -v python3 >/dev/null 2>&1; then
+py=python3; [ -x /usr/bin/python3 ] && py=/usr/bin/python3
+check="$py $here/check_outputs.py --schema docs/report.md"
+if ! command -v "$py" >/dev/null 2>&1; then
     echo "report: python3 not found; skipped"
     exit 0
 fi
@@ -45,6 +46,35 @@ expect "deep_sigmoid: exit status" 0 "$rc"
 valid deep --runs 2 --expects 3
 expect "deep_sigmoid: stderr (no progress line off a terminal)" "" "$(cat "$tmp/deep/err")"
 no_temp_files deep_sigmoid
+
+# Run families: members named by their values, their family and axes in
+# the run headers, the summaries of the expects' lists.
+run family tests/golden/family_expect.vg
+expect "family: exit status" 1 "$rc"
+valid family --runs 7 --expects 7
+expect "family: a member's family and axes" 1 \
+    "$(grep -c '"name":"grid\[8, relu\]",.*"family":"grid","axes":{"w":8,"act":"relu"}' "$tmp/family/r.jsonl")"
+if $py "$here/check_family_figures.py" "$tmp/family/r.jsonl" "$tmp/family/r.html" \
+    >"$tmp/family/figures" 2>&1; then ok; else cat "$tmp/family/figures"; bad "family: figures"; fi
+# seeds[s]: loss and ratio against s; grid[w, act]: both against w and act
+expect "family: vg report draws the same page" same "$("$vg" report "$tmp/family/r.jsonl" \
+    --html "$tmp/family/re.html" && cmp -s "$tmp/family/r.html" "$tmp/family/re.html" && echo same)"
+expect "family: its figures" 6 \
+    "$(sed -n '/<section class="families">/,/<\/section>/p' "$tmp/family/r.html" | grep -c '<svg')"
+# a grid over (d, w) with seeds: loss and ratio against d and against w,
+# and over (d, w); nothing against the seed axis
+run grid "$here/family_grid.vg"
+expect "family grid: exit status" 0 "$rc"
+valid grid --runs 12 --expects 1
+if $py "$here/check_family_figures.py" "$tmp/grid/r.jsonl" "$tmp/grid/r.html" \
+    >"$tmp/grid/figures" 2>&1; then ok; else cat "$tmp/grid/figures"; bad "grid: figures"; fi
+expect "family grid: its figures" "loss at the end against d|loss at the end against w|\
+loss at the end over d and w|ratio of fc[1] at step 0 against d|\
+ratio of fc[1] at step 0 against w|ratio of fc[1] at step 0 over d and w" \
+    "$(sed -n '/<section class="families">/,/<\/section>/p' "$tmp/grid/r.html" |
+       sed -n 's/.*font-weight="600">\(.*\) — grid<.*/\1/p' | paste -sd'|')"
+expect "family: a list's summary" 1 \
+    "$(grep -c '"lists":\[{"expr":"grid\[8, \*\].final.accuracy","n":2,"true":null,"hold":2,"nan":0,' "$tmp/family/r.jsonl")"
 
 # Exit 3 on a non-finite loss still writes complete files: the reports so
 # far, the run marked diverged, no expects (they are not checked).
@@ -102,6 +132,107 @@ valid int --runs 1
 if grep -q '"type":"end","run":"saturating","steps":[1-9]' "$tmp/int/r.jsonl"; then ok
 else bad "interrupted: the end line has no steps"; fi
 no_temp_files interrupted
+
+# Killed (SIGKILL) after its third report: the JSON Lines file holds the
+# header and those reports, each line complete, and no temporary file is
+# left; the CSV and HTML, written at the end, are not there at all.
+mkdir -p "$tmp/kill"
+VG_PATH= "$vg" run examples/deep_sigmoid.vg --run saturating --set steps=100000000 \
+    --set report=20 --json "$tmp/kill/r.jsonl" --csv "$tmp/kill/r.csv" \
+    --html "$tmp/kill/r.html" >/dev/null 2>&1 </dev/null &
+pid=$!
+n=0
+for _ in $(seq 600); do
+    n=$(grep -c '"type":"report"' "$tmp/kill/r.jsonl" 2>/dev/null)
+    [ "${n:-0}" -ge 3 ] && break
+    sleep 0.05
+done
+kill -KILL $pid
+wait $pid 2>/dev/null
+if [ "${n:-0}" -ge 3 ]; then ok; else bad "killed: only ${n:-0} reports after 30 s"; fi
+expect "killed: the first lines" "header report steps report steps report" \
+    "$(head -6 "$tmp/kill/r.jsonl" | sed 's/^{"type":"\([a-z]*\)".*/\1/' | tr '\n' ' ' | sed 's/ $//')"
+if [ "$(tail -c 1 "$tmp/kill/r.jsonl" | od -An -c | tr -d ' ')" = '\n' ]; then ok
+else bad "killed: the last line is cut"; fi
+expect "killed: no CSV or HTML" "" "$(ls "$tmp/kill" | grep -v '^r.jsonl$')"
+no_temp_files killed
+
+# `vg report` reads the killed run's file: a complete file renders, and
+# one whose last line was cut by the kill is read up to it, with a warning.
+"$vg" report "$tmp/kill/r.jsonl" --html "$tmp/kill/re.html" --csv "$tmp/kill/re.csv" \
+    >"$tmp/kill/report.out" 2>&1
+expect "killed: vg report reads it" "0 " "$? $(cat "$tmp/kill/report.out")"
+if $check --html "$tmp/kill/re.html" --runs 1 >"$tmp/kill/check" 2>&1; then ok
+else cat "$tmp/kill/check"; bad "killed: vg report's page is invalid"; fi
+head -c -20 "$tmp/kill/r.jsonl" >"$tmp/kill/cut.jsonl"
+lines=$(wc -l <"$tmp/kill/cut.jsonl" | tr -d ' ')
+"$vg" report "$tmp/kill/cut.jsonl" >"$tmp/kill/cut.out" 2>"$tmp/kill/cut.err"
+expect "cut: exit status" 0 "$?"
+expect "cut: the warning" "vg: warning: $tmp/kill/cut.jsonl:$((lines + 1)): the last line is cut short (vg was stopped while writing it); skipped" \
+    "$(cat "$tmp/kill/cut.err")"
+if tail -1 "$tmp/kill/cut.out" | grep -q '^(no end line: vg stopped after step [0-9]*)$'; then ok
+else bad "cut: no note that the run has no end line"; fi
+
+# vg report re-renders: the same CSV and HTML bytes as vg run wrote, and
+# the same text as vg run printed.
+run small tests/golden/report_small.vg
+"$vg" report "$tmp/small/r.jsonl" --csv "$tmp/small/re.csv" --html "$tmp/small/re.html" \
+    --text >"$tmp/small/re.out"
+expect "re-render: exit status" 0 "$?"
+expect "re-render: the CSV" same "$(cmp -s "$tmp/small/r.csv" "$tmp/small/re.csv" && echo same)"
+expect "re-render: the HTML" same "$(cmp -s "$tmp/small/r.html" "$tmp/small/re.html" && echo same)"
+expect "re-render: the text" "" "$(diff "$tmp/small/out" "$tmp/small/re.out")"
+expect "re-render: the recurrent HTML" same "$("$vg" report "$tmp/rec/r.jsonl" \
+    --html "$tmp/rec/re.html" && cmp -s "$tmp/rec/r.html" "$tmp/rec/re.html" && echo same)"
+
+# The previous schema version (1, before the steps lines): today's reader
+# reads a file vg wrote then.
+"$vg" report "$here/v1.jsonl" >"$tmp/v1.out" 2>&1
+expect "schema 1: exit status" 0 "$?"
+expect "schema 1: the text" "" "$(diff "$here/v1.out" "$tmp/v1.out")"
+"$vg" report "$here/v1.jsonl" --csv "$tmp/v1.csv" --html "$tmp/v1.html"
+if $check --csv "$tmp/v1.csv" --html "$tmp/v1.html" --runs 1 >"$tmp/v1.check" 2>&1; then ok
+else cat "$tmp/v1.check"; bad "schema 1: invalid files"; fi
+
+# Overlay and --diff: two versions of a model. The run both files have
+# becomes FILE:NAME in every chart; --diff is pinned by tests/report/diff.out.
+vg_abs=$(cd "$(dirname "$vg")" && pwd)/$(basename "$vg")
+(cd "$tmp" && VG_PATH= "$vg_abs" run "$OLDPWD/$here/diff_a.vg" --json a.jsonl >/dev/null &&
+    VG_PATH= "$vg_abs" run "$OLDPWD/$here/diff_b.vg" --json b.jsonl >/dev/null && vg=$vg_abs &&
+    "$vg" report a.jsonl b.jsonl --html ab.html --csv ab.csv &&
+    "$vg" report --diff a.jsonl b.jsonl >diff.out)
+expect "overlay: exit status" 0 "$?"
+if $check --html "$tmp/ab.html" --csv "$tmp/ab.csv" --runs 3 >"$tmp/ab.check" 2>&1; then ok
+else cat "$tmp/ab.check"; bad "overlay: invalid files"; fi
+expect "overlay: run columns" "a:deep b:deep shallow" \
+    "$(grep -o '<h2>run [^<]*' "$tmp/ab.html" | cut -c9- | tr '\n' ' ' | sed 's/ $//')"
+expect "overlay: CSV runs" "a:deep b:deep shallow" \
+    "$(tail -n +2 "$tmp/ab.csv" | cut -d, -f1 | uniq | tr '\n' ' ' | sed 's/ $//')"
+expect "diff: the output" "" "$(diff "$here/diff.out" "$tmp/diff.out")"
+
+# What is not a vg report is an error naming the file and line (exit 2).
+printf '{"type":"header","format":"vg-report","schema_version":9}\n' >"$tmp/new.jsonl"
+"$vg" report "$tmp/new.jsonl" >/dev/null 2>"$tmp/new.err"
+expect "schema 9: exit status" 2 "$?"
+expect "schema 9: message" "vg: error: $tmp/new.jsonl:1: schema version 9: this vg reads versions 1 to 2" \
+    "$(cat "$tmp/new.err")"
+{ head -1 "$tmp/small/r.jsonl"; echo '{"type":"report","run":"small",'; } >"$tmp/broken.jsonl"
+"$vg" report "$tmp/broken.jsonl" >/dev/null 2>"$tmp/broken.err"
+expect "broken line: exit status" 2 "$?"
+expect "broken line: message" "vg: error: $tmp/broken.jsonl:2: not a JSON object: the line ends inside it" \
+    "$(cat "$tmp/broken.err")"
+{ head -1 "$tmp/small/r.jsonl"; echo '{"type":"report","run":"other","step":0}'; } >"$tmp/other.jsonl"
+"$vg" report "$tmp/other.jsonl" >/dev/null 2>"$tmp/other.err"
+expect "unknown run: message" "vg: error: $tmp/other.jsonl:2: run 'other' is not in the header" \
+    "$(cat "$tmp/other.err")"
+"$vg" report "$tmp/none.jsonl" >/dev/null 2>"$tmp/none.err"
+expect "missing file: message" "2 vg: error: cannot read '$tmp/none.jsonl': No such file or directory" \
+    "$? $(cat "$tmp/none.err")"
+"$vg" report --diff "$tmp/small/r.jsonl" >/dev/null 2>&1
+expect "diff of one file: exit status" 2 "$?"
+"$vg" report --help | head -1 >"$tmp/help"
+expect "vg report --help" "usage: vg report FILE.jsonl [FILE.jsonl ...] [--html F] [--csv F] [--text]" \
+    "$(cat "$tmp/help")"
 
 # The progress line: on a terminal (script(1) gives vg one), rewritten with
 # \r and cleared; never with --quiet.

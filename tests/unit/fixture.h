@@ -39,7 +39,9 @@ static inline void fixture_run(Program *p, Run *r, const char *src, int which)
 {
     fixture_load(p, src);
     TrainOptions o = {.seed = -1};
-    bool ok = run_prepare(p, p->trains[which], &o, r);
+    Member *ms;
+    int nm;
+    bool ok = elab_members(p, p->trains[which], &ms, &nm) && run_prepare(p, &ms[0], &o, r);
     if (!ok)
         diag_render_all(stderr, &p->diag, false);
     assert_true(ok);

@@ -4,6 +4,7 @@
  * written to a temporary folder by the tests themselves. */
 #include "testutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +220,108 @@ static void test_constants_and_values(void **state)
     program_free(&p);
 }
 
+/* A family's members: one per combination, the last axis fastest, named
+ * by their values' canonical source; axis variables reach the arguments
+ * and the overrides. */
+static void test_family_members(void **state)
+{
+    (void)state;
+    Program p;
+    assert_true(load(&p,
+        "let widths = [2, 4]\n"
+        "model m(w = 2) { input x[2] layer out { y = dense(x, w) } return y }\n"
+        "settings base { data = xor(points = 4) loss = cross_entropy optimizer = sgd(lr = 1)\n"
+        "                batch = 2 steps = 1 }\n"
+        "train g[w in widths, s in 3..4, a in [sigmoid, \"x\", 0.25]] = m(w = w) with base\n"
+        "    { seed = s * 10 }\n"));
+    Member *ms;
+    int n;
+    assert_true(elab_members(&p, p.trains[0], &ms, &n));
+    assert_int_equal(n, 12);
+    assert_string_equal(ms[0].name, "g[2, 3, sigmoid]");
+    assert_string_equal(ms[1].name, "g[2, 3, \"x\"]");
+    assert_string_equal(ms[2].name, "g[2, 3, 0.25]");
+    assert_string_equal(ms[3].name, "g[2, 4, sigmoid]");
+    assert_string_equal(ms[11].name, "g[4, 4, 0.25]");
+    assert_int_equal(ms[11].index, 11);
+    assert_int_equal(ms[11].naxes, 3);
+    assert_string_equal(ms[11].vars[1], "s");
+    assert_true(ms[11].vals[1].num == 4);
+    Settings set;
+    assert_true(elab_settings(&p, &ms[11], NULL, 0, -1, &set));
+    assert_int_equal(set.seed, 40);
+    IrGraph g;
+    ir_init(&g, &p.arena, "m");
+    assert_true(elab_member_model(&p, &ms[11], &g));
+    assert_int_equal(g.nodes[g.output].shape.dim[0], 4);
+    ir_free(&g);
+    program_free(&p);
+}
+
+/* Loads `let e = expr` into p and evaluates e. */
+static bool eval_let(Program *p, const char *expr, Value *v)
+{
+    char text[128];
+    snprintf(text, sizeof text, "let e = %s\n", expr);
+    assert_true(load(p, text));
+    AstNode *name = ast_new(&p->arena, AST_NAME, SPAN_NONE);
+    name->str = "e";
+    return elab_eval(p, NULL, name, v);
+}
+
+/* Lists: elementwise arithmetic and comparisons with broadcasting, the
+ * aggregates, and the errors of each. */
+static void test_lists_and_aggregates(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *expr;
+        double want;
+    } cases[] = {
+        {"mean([1, 2, 3] * 2 + [0, 0, 3])", 5},
+        {"median([5, 1, 4, 2])", 3},
+        {"median([5, 1, 4])", 4},
+        {"min([3, -1, 2])", -1},
+        {"max([3, -1, 2])", 3},
+        {"std([2, 4, 4, 4, 5, 5, 7, 9])", 2.138089935299395},
+        {"fraction([1, 2, 3, 4] > 2.5)", 0.5},
+        {"count([1, 2, 3] != 2)", 2},
+        {"mean(abs([-1, 1]))", 1},
+        {"min(1, 2)", 1},
+        {"max(0 * [1, 2] + [7, 8])", 8},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        Program p;
+        Value v;
+        if (!eval_let(&p, cases[i].expr, &v))
+            fail_msg("%s: %s", cases[i].expr, first_message(&p));
+        assert_int_equal(v.kind, VAL_NUM);
+        if (fabs(v.num - cases[i].want) > 1e-12)
+            fail_msg("%s = %g, want %g", cases[i].expr, v.num, cases[i].want);
+        program_free(&p);
+    }
+    static const struct {
+        const char *expr, *msg;
+    } errors[] = {
+        {"[1, 2] + [1, 2, 3]", "'+' on lists of different lengths, 2 and 3"},
+        {"median([])", "median of an empty list"},
+        {"all([1, 2])", "all needs a list of booleans, got a list of numbers"},
+        {"mean([true])", "mean needs a list of numbers, got a list of booleans"},
+        {"std([1])", "std needs at least two values, got a list of one"},
+        {"fraction(1)", "fraction needs a list, got a number"},
+        {"min([1], 2)", "min takes one list or several numbers, not a list among 2 arguments"},
+        {"[1, 2][0]", "indexing a list indexes each of its elements, and a number cannot be "
+                      "indexed"},
+    };
+    for (size_t i = 0; i < sizeof errors / sizeof *errors; i++) {
+        Program p;
+        Value v;
+        assert_false(eval_let(&p, errors[i].expr, &v));
+        assert_string_equal(first_message(&p), errors[i].msg);
+        program_free(&p);
+    }
+}
+
 static void test_settings_layering(void **state)
 {
     (void)state;
@@ -230,7 +333,8 @@ static void test_settings_layering(void **state)
         "train r = m() with base { steps = 20; clip = norm(max = 1) }\n"));
     Settings s;
     SettingOverride cli[] = {{"batch", "3"}};
-    assert_true(elab_settings(&p, p.trains[0], cli, 1, 9, &s));
+    Member m = elab_plain_member(p.trains[0]);
+    assert_true(elab_settings(&p, &m, cli, 1, 9, &s));
     assert_int_equal(s.steps, 20);    /* the block overrides the bundle */
     assert_int_equal(s.batch, 3);     /* the command line overrides both */
     assert_int_equal(s.seed, 9);
@@ -251,7 +355,8 @@ static void test_setting_errors(void **state)
         "model m() { input x[2] layer out { y = dense(x, 2) } return y }\n"
         "train r = m() { data = sgd(lr = 1) loss = cross_entropy batch = 0 steps = 1 }\n"));
     Settings s;
-    assert_false(elab_settings(&p, p.trains[0], NULL, 0, -1, &s));
+    Member m = elab_plain_member(p.trains[0]);
+    assert_false(elab_settings(&p, &m, NULL, 0, -1, &s));
     assert_int_equal(p.diag.n, 3);
     assert_string_equal(p.diag.items[0].msg, "'data' must be a data set, got 'sgd'");
     assert_string_equal(p.diag.items[1].msg, "'batch' must be at least 1, got 0");
@@ -268,6 +373,8 @@ int main(void)
         cmocka_unit_test(test_blocks_share_scope_but_loop_variables_end),
         cmocka_unit_test(test_def_parameters_belong_to_the_enclosing_layer),
         cmocka_unit_test(test_constants_and_values),
+        cmocka_unit_test(test_family_members),
+        cmocka_unit_test(test_lists_and_aggregates),
         cmocka_unit_test(test_settings_layering),
         cmocka_unit_test(test_setting_errors),
     };

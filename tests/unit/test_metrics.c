@@ -168,7 +168,9 @@ static int setup(void **state)
         diag_render_all(stderr, &prog.diag, false);
     assert_true(ok);
     TrainOptions o = {.seed = -1};
-    ok = run_prepare(&prog, prog.trains[0], &o, &run);
+    Member *ms;
+    int nm;
+    ok = elab_members(&prog, prog.trains[0], &ms, &nm) && run_prepare(&prog, &ms[0], &o, &run);
     if (!ok)
         diag_render_all(stderr, &prog.diag, false);
     assert_true(ok);

@@ -48,7 +48,10 @@ static Case *load(const char *text)
     program_init(&c->prog);
     bool ok = program_load(&c->prog, vg, SPAN_NONE);
     TrainOptions o = {.seed = -1};
-    ok = ok && run_prepare(&c->prog, c->prog.trains[0], &o, &c->run);
+    Member *ms;
+    int nm;
+    ok = ok && elab_members(&c->prog, c->prog.trains[0], &ms, &nm) &&
+         run_prepare(&c->prog, &ms[0], &o, &c->run);
     if (!ok)
         diag_render_all(stderr, &c->prog.diag, false);
     remove(vg);
@@ -318,6 +321,153 @@ static void test_residual_has_no_prediction_below(void **state)
     done(c);
 }
 
+/* A recurrent layer on the adding problem (length T), its weights set by
+ * the test. */
+static Case *recurrent(const char *cell)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "model m() {\n"
+             "    input x[12, 2]\n"
+             "    layer rec { h = %s }\n"
+             "    layer out { y = dense(last(h), 1) }\n"
+             "    return y\n"
+             "}\n"
+             "train t = m() {\n"
+             "    data = adding(length = 12, points = 16)  loss = mse  optimizer = sgd(lr = 0.1)\n"
+             "    batch = 4  steps = 0  probe = all\n"
+             "}\n", cell);
+    return load(text);
+}
+
+/* Sets every entry of the parameter named NAME ("rec.W_hh"), or the
+ * diagonal only (the rest 0) when diagonal is set. */
+static void set_param(Run *r, const char *name, double v, bool diagonal)
+{
+    for (int k = 0; k < r->g.nparams; k++) {
+        const IrParam *p = &r->g.params[k];
+        if (strcmp(p->name, name) != 0)
+            continue;
+        size_t n = shape_size(p->shape), cols = p->shape.rank == 2 ? (size_t)p->shape.dim[1] : 1;
+        for (size_t i = 0; i < n; i++)
+            r->ps.value[p->offset + i] = !diagonal || i / cols == i % cols ? (float)v : 0.0f;
+        return;
+    }
+    fail_msg("no parameter '%s'", name);
+}
+
+/* h_t = h_{t−1}·2I with no input: dLoss/dh_t = 2^(T−t)·dLoss/dh_T, so
+ * bptt[1]/bptt[12] = 2^11 = 2048, above exploding_above = 1e3 while ratio
+ * (through depth) is unremarkable: exploding by bptt_ratio. With W_hh = 0
+ * nothing reaches step 1 from step 12: bptt_ratio 0, vanishing by it. */
+static void test_bptt_ratio_verdicts(void **state)
+{
+    (void)state;
+    Case *c = recurrent("rnn(x, 3, act = identity)");
+    set_param(&c->run, "rec.W_ih", 0, false);
+    set_param(&c->run, "rec.W_hh", 2, true);
+    set_param(&c->run, "rec.b", 0.5, false);
+    const Report *rep = measure(c);
+    const LayerMetrics *m = &rep->layers[0];
+    assert_int_equal(m->bptt_len, 12);
+    assert_close(m->bptt_ratio, 2048.0);
+    assert_close(m->bptt_ratio, m->bptt[0] / m->bptt[11]);
+    assert_true(m->ratio > 1e-3 && m->ratio < 1e3);
+    assert_int_equal(m->verdict, VERDICT_EXPLODING);
+    assert_int_equal(m->verdict_by, M_BPTT_RATIO);
+    assert_true(isnan(rep->layers[1].bptt_ratio));   /* no recurrent op */
+    assert_int_equal(rep->layers[1].verdict_by, -1);
+    done(c);
+
+    c = recurrent("rnn(x, 3, act = identity)");
+    set_param(&c->run, "rec.W_hh", 0, false);
+    rep = measure(c);
+    m = &rep->layers[0];
+    assert_true(m->bptt[0] == 0.0f && m->bptt[11] > 0);
+    assert_true(m->bptt_ratio == 0.0);
+    assert_int_equal(m->verdict, VERDICT_VANISHING);
+    assert_int_equal(m->verdict_by, M_BPTT_RATIO);
+    assert_true(isnan(m->saturation));   /* identity does not saturate */
+    done(c);
+}
+
+/* With no weights, an rnn's pre-activation is its bias: tanh′(3) = 0.00987
+ * is below 1% of tanh′'s maximum, tanh′(2.9) = 0.0121 is not; the layer's
+ * `saturation` counts it. */
+static void test_rnn_activation_saturation(void **state)
+{
+    (void)state;
+    const double bias[] = {3.0, 2.9}, want[] = {1.0, 0.0};
+    for (int k = 0; k < 2; k++) {
+        Case *c = recurrent("rnn(x, 3)");
+        set_param(&c->run, "rec.W_ih", 0, false);
+        set_param(&c->run, "rec.W_hh", 0, false);
+        set_param(&c->run, "rec.b", bias[k], false);
+        const LayerMetrics *m = &measure(c)->layers[0];
+        assert_true(m->saturation == want[k]);
+        /* nothing passes W_hh = 0: through time, vanishing comes first */
+        assert_int_equal(m->verdict, VERDICT_VANISHING);
+        assert_int_equal(m->verdict_by, M_BPTT_RATIO);
+        assert_true(isnan(m->forget_gate) && isnan(m->update_gate));
+        done(c);
+    }
+}
+
+static double sigmoid(double z) { return 1 / (1 + exp(-z)); }
+
+/* With no weights, the lstm's gates are σ(b) at every step: i = σ(0) =
+ * 0.5, f = σ(7) (σ′ = 9.1e-4 < 0.0025: saturated), o = σ(−1); the cell
+ * follows c_t = f·c_{t−1} + i·tanh(b_g), and tanh(c_t) saturates once
+ * |c_t| > atanh(√0.99) = 2.993, which this test counts in double. */
+static void test_lstm_gates(void **state)
+{
+    (void)state;
+    Case *c = recurrent("lstm(x, 3)");
+    set_param(&c->run, "rec.W_ih", 0, false);
+    set_param(&c->run, "rec.W_hh", 0, false);
+    set_param(&c->run, "rec.b_i", 0, false);
+    set_param(&c->run, "rec.b_f", 7, false);
+    set_param(&c->run, "rec.b_g", 1, false);
+    set_param(&c->run, "rec.b_o", -1, false);
+    const LayerMetrics *m = &measure(c)->layers[0];
+    assert_close(m->input_gate, 0.5);
+    assert_close(m->forget_gate, sigmoid(7));
+    assert_close(m->output_gate, sigmoid(-1));
+    assert_true(m->input_gate_saturation == 0.0);
+    assert_true(m->forget_gate_saturation == 1.0);
+    assert_true(m->output_gate_saturation == 0.0);
+    double cell = 0;
+    int saturated = 0;
+    for (int t = 0; t < 12; t++) {
+        cell = sigmoid(7) * cell + 0.5 * tanh(1);
+        saturated += 1 - tanh(cell) * tanh(cell) < 0.01;
+    }
+    assert_true(saturated > 0 && saturated < 12);   /* the case tests the count */
+    assert_close(m->cell_saturation, saturated / 12.0);
+    assert_true(isnan(m->update_gate) && isnan(m->reset_gate_saturation));
+    assert_true(isnan(m->saturation));   /* the gates are not the layer's activations */
+    done(c);
+}
+
+/* The gru's update gate z = σ(2), reset gate r = σ(−8) (σ′ = 3.4e-4:
+ * saturated). */
+static void test_gru_gates(void **state)
+{
+    (void)state;
+    Case *c = recurrent("gru(x, 3)");
+    set_param(&c->run, "rec.W_ih", 0, false);
+    set_param(&c->run, "rec.W_hh", 0, false);
+    set_param(&c->run, "rec.b_z", 2, false);
+    set_param(&c->run, "rec.b_r", -8, false);
+    const LayerMetrics *m = &measure(c)->layers[0];
+    assert_close(m->update_gate, sigmoid(2));
+    assert_close(m->reset_gate, sigmoid(-8));
+    assert_true(m->update_gate_saturation == 0.0);
+    assert_true(m->reset_gate_saturation == 1.0);
+    assert_true(isnan(m->forget_gate) && isnan(m->cell_saturation));
+    done(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +477,10 @@ int main(void)
         cmocka_unit_test(test_layer_output_is_the_input),
         cmocka_unit_test(test_zero_gradient_at_the_top),
         cmocka_unit_test(test_residual_has_no_prediction_below),
+        cmocka_unit_test(test_bptt_ratio_verdicts),
+        cmocka_unit_test(test_rnn_activation_saturation),
+        cmocka_unit_test(test_lstm_gates),
+        cmocka_unit_test(test_gru_gates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

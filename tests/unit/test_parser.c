@@ -249,13 +249,24 @@ static void test_every_construct(void **state)
         " \"a \\\"quoted\\\"\\\\n\"))");
 }
 
+/* p prints as want, which parses back to the same tree. */
+static void assert_prints(Fx *f, AstNode *p, const char *want)
+{
+    assert_non_null(p);
+    char *printed = capture(print_top, p);
+    assert_string_equal(printed, want);
+    AstNode *again = parse(f, printed);
+    char *d1 = capture(ast_dump, p), *d2 = capture(ast_dump, again);
+    assert_string_equal(d1, d2);
+    free(printed);
+    free(d1);
+    free(d2);
+}
+
 static void test_every_construct_prints_canonically(void **state)
 {
     Fx *f = *state;
-    AstNode *p = parse(f, every_construct);
-    assert_non_null(p);
-    char *printed = capture(print_top, p);
-    assert_string_equal(printed,
+    assert_prints(f, parse(f, every_construct),
         "import \"std/blocks\"\n"
         "\n"
         "let n = 3\n"
@@ -298,12 +309,44 @@ static void test_every_construct_prints_canonically(void **state)
         "}\n"
         "\n"
         "expect a.final.loss <= b.final.loss and not a.diverged, \"a \\\"quoted\\\"\\\\n\"\n");
-    AstNode *again = parse(f, printed);
-    char *d1 = capture(ast_dump, p), *d2 = capture(ast_dump, again);
-    assert_string_equal(d1, d2);
-    free(printed);
-    free(d1);
-    free(d2);
+}
+
+/* Run families: axes over a range and over a list (trailing comma
+ * allowed), list literals, several indices and `*` in an index. */
+static void test_families_and_lists(void **state)
+{
+    Fx *f = *state;
+    static const char text[] =
+        "train grid[d in [10, 20], w in 1..n + 1,] = m(depth = d) with base { seed = w }\n"
+        "expect fraction(grid[*, 2].final.loss < [1, 2][0]) >= 0.5\n"
+        "let e = []\n";
+    assert_dump(f, text,
+        "(program\n"
+        "  (train grid (axes (in d (list 10 20)) (in w 1 (+ n 1))) (call m (= depth d))"
+        " (with base) (= seed w))\n"
+        "  (expect (>= (call fraction (< (. (. ([] grid * 2) final) loss) ([] (list 1 2) 0)))"
+        " 0.5))\n"
+        "  (let e (list)))");
+    assert_prints(f, parse(f, text),
+        "train grid[d in [10, 20], w in 1..n + 1] = m(depth = d) with base { seed = w }\n"
+        "\n"
+        "expect fraction(grid[*, 2].final.loss < [1, 2][0]) >= 0.5\n"
+        "\n"
+        "let e = []\n");
+}
+
+static void test_error_family_axis(void **state)
+{
+    Fx *f = *state;
+    assert_dump(f, "train g[d] = m()\n",
+        "t.vg:1:10: error: unexpected ']', expected 'in'\n"
+        "    1 | train g[d] = m()\n"
+        "      |          ^\n");
+    diag_clear(&f->d);
+    assert_dump(f, "let e = x[]\n",
+        "t.vg:1:11: error: unexpected ']', expected an expression or '*'\n"
+        "    1 | let e = x[]\n"
+        "      |           ^\n");
 }
 
 /* An expression as `let e = ...`: its dump and its canonical form. */
@@ -668,6 +711,8 @@ int main(void)
         T(test_every_construct),
         T(test_every_construct_prints_canonically),
         T(test_precedence),
+    T(test_families_and_lists),
+    T(test_error_family_axis),
         T(test_spans),
         T(test_error_unexpected_brace),
         T(test_error_missing_paren),

@@ -55,7 +55,10 @@ static int setup(void **state)
     remove(path);
     runset_push(&fx.rs, calloc(1, sizeof(Run)));
     TrainOptions o = {.seed = -1};
-    assert_true(run_prepare(&fx.prog, fx.prog.trains[0], &o, fx.rs.runs[0]));
+    Member *ms;
+    int nm;
+    assert_true(elab_members(&fx.prog, fx.prog.trains[0], &ms, &nm));
+    assert_true(run_prepare(&fx.prog, &ms[0], &o, fx.rs.runs[0]));
     assert_int_equal(run_train(&fx.prog, fx.rs.runs[0], -1, &o), 0);
     assert_int_equal(expect_check_all(&fx.prog, &fx.rs, fx.res), 1);
     fx.doc = (ReportDoc){.p = &fx.prog, .rs = &fx.rs, .file = "p.vg", .expects = fx.res,
@@ -80,6 +83,20 @@ static char *written(void (*w)(FILE *, const ReportDoc *), const ReportDoc *d)
     FILE *f = open_memstream(&buf, &n);
     w(f, d);
     fclose(f);
+    return buf;
+}
+
+/* What a writer of ReportData writes for the document. */
+static char *written_data(void (*w)(FILE *, const ReportData *), const ReportDoc *d)
+{
+    ReportData data;
+    report_data_of(&data, d);
+    char *buf;
+    size_t n;
+    FILE *f = open_memstream(&buf, &n);
+    w(f, &data);
+    fclose(f);
+    report_data_free(&data);
     return buf;
 }
 
@@ -126,14 +143,23 @@ static void test_json(void **state)
     (void)state;
     const Run *r = fx.rs.runs[0];
     char *s = written(report_write_json, &fx.doc);
-    /* header, one line per report, one per expect, one end */
-    assert_int_equal(count(s, "\n"), 1 + r->nreports + 2 + 1);
+    /* header, one steps line before each report after the first (the
+     * steps since the last), one line per report, one per expect, one end */
+    assert_int_equal(count(s, "\n"), 1 + (r->nreports - 1) + r->nreports + 2 + 1);
     assert_int_equal(count(s, "{\"type\":\"report\""), r->nreports);
+    assert_int_equal(r->log.n, 2);
+    char steps[256];
+    snprintf(steps, sizeof steps, "\n{\"type\":\"steps\",\"run\":\"t\",\"first\":1,\"loss\":[%.9g,%.9g],"
+             "\"global_norm\":[%.9g,%.9g],\"clipped\":[0,0],\"lr\":[0.1,0.1]}\n"
+             "{\"type\":\"report\",\"run\":\"t\",\"step\":2,", r->log.loss[0], r->log.loss[1],
+             r->log.norm[0], r->log.norm[1]);
+    assert_non_null(strstr(s, steps));
     const Source *src = &fx.prog.sources.files[fx.prog.root_file];
     char hex[65], want[80];
     snprintf(want, sizeof want, "\"sha256\":\"%s\"", sha256_hex(src->text, src->len, hex));
     assert_non_null(strstr(s, want));
-    assert_non_null(strstr(s, "\"call\":\"m()\",\"with\":null,\"seed\":5"));
+    assert_non_null(strstr(s, "\"call\":\"m()\",\"with\":null,\"family\":null,\"axes\":null,"
+                              "\"seed\":5"));
     /* absent: dead of a tanh layer, update_ratio at step 0 */
     assert_non_null(strstr(s, "\"dead\":null,\"update_ratio\":null"));
     assert_non_null(strstr(s, "\"bptt\":null,\"verdict\":"));
@@ -162,7 +188,7 @@ static void test_csv(void **state)
 {
     (void)state;
     Run *r = fx.rs.runs[0];
-    char *s = written(report_write_csv, &fx.doc);
+    char *s = written_data(report_write_csv, &fx.doc);
     assert_true(strncmp(s, "run,step,layer,metric,value\r\n", 29) == 0);
     assert_non_null(strstr(s, "\r\nt,0,-,loss,"));
     assert_non_null(strstr(s, "\r\nt,2,hidden,update_ratio,"));
@@ -180,12 +206,15 @@ static void test_csv(void **state)
             for (int m = 0; m < M_COUNT; m++)
                 rows += !isnan(metric_get(&r->reports[k].layers[l], (MetricId)m));
     }
-    assert_int_equal(count(s, "\r\n"), 1 + rows + 1);
+    /* and four rows per training step */
+    assert_non_null(strstr(s, "\r\nt,1,-,step_loss,"));
+    assert_non_null(strstr(s, "\r\nt,2,-,step_clipped,0\r\nt,2,-,step_lr,0.1\r\n"));
+    assert_int_equal(count(s, "\r\n"), 1 + rows + 4 * r->log.n + 1);
     free(s);
     /* RFC 4180 quoting, for a name that needs it */
     const char *name = r->name;
     r->name = "a,\"b\"";
-    s = written(report_write_csv, &fx.doc);
+    s = written_data(report_write_csv, &fx.doc);
     assert_non_null(strstr(s, "\r\n\"a,\"\"b\"\"\",0,-,loss,"));
     free(s);
     r->name = name;
@@ -194,7 +223,7 @@ static void test_csv(void **state)
 static void test_html(void **state)
 {
     (void)state;
-    char *s = written(report_write_html, &fx.doc);
+    char *s = written_data(report_write_html, &fx.doc);
     assert_true(strncmp(s, "<!DOCTYPE html>\n", 16) == 0);
     /* the overview, then heatmap, ratio and loss for the one run */
     assert_int_equal(count(s, "<svg xmlns=\"http://www.w3.org/2000/svg\""), 4);
@@ -291,7 +320,8 @@ static void test_outputs(void **state)
     const char *paths[REPORT_NFORMATS] = {[REPORT_JSON] = json, [REPORT_HTML] = html};
     ReportOutputs o;
     assert_true(report_outputs_open(&o, paths, &fx.prog.diag));
-    assert_int_equal(files_in(fx.dir), 2);   /* the two temporary files */
+    /* the JSON Lines file, to be written as the runs go; no temporary file */
+    assert_int_equal(files_in(fx.dir), 1);
     assert_true(report_outputs_write(&o, &fx.doc, &fx.prog.diag));
     char *got = slurp(json);
     assert_true(strncmp(got, "{\"type\":\"header\"", 16) == 0);

@@ -1,0 +1,1 @@
+run --quiet --run r[1] tests/bad/lib/family.vg

@@ -1,0 +1,1 @@
+run --quiet --run f[4] tests/bad/lib/family.vg

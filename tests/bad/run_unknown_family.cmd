@@ -1,0 +1,1 @@
+run --quiet --run fam tests/bad/lib/family.vg

@@ -1,0 +1,1 @@
+run --quiet --run f[9,1] tests/bad/lib/family.vg

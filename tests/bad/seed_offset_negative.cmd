@@ -1,0 +1,1 @@
+run --quiet --seed-offset -1 tests/bad/lib/family.vg
