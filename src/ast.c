@@ -157,6 +157,8 @@ typedef struct Printer {
     const AstComment *c;
     int nc, next;        /* comments; the first not yet printed */
     const bool *blank;   /* blank[l]: source line l holds only blanks */
+    const char *text;    /* the source; line_off[l]: where its line l starts */
+    const int *line_off;
     int nlines;
     int last_line;       /* the source line of what was printed last */
     bool block_start;    /* right after a '{' (or at the top): no blank line */
@@ -271,13 +273,20 @@ static void line_start(Printer *P, int line, int indent)
     pad(P->out, indent);
 }
 
+/* Byte for byte: a comment may hold a NUL. */
+static void put_comment(const Printer *P, const AstComment *c)
+{
+    fwrite(c->text, 1, (size_t)(c->span.last_column - c->span.first_column + 1), P->out);
+}
+
 /* Prints the pending comments that start before line:col on lines of their own. */
 static void flush(Printer *P, int line, int col, int indent)
 {
     for (; P->next < P->nc && before(&P->c[P->next], line, col); P->next++) {
         const AstComment *c = &P->c[P->next];
         line_start(P, c->span.first_line, indent);
-        fprintf(P->out, "%s\n", c->text);
+        put_comment(P, c);
+        fputc('\n', P->out);
         P->last_line = c->span.last_line;
     }
 }
@@ -293,7 +302,8 @@ static void end_line(Printer *P, int line, int col)
              * aligned; else two spaces after the line. */
             int at = (int)(ftell(P->out) - P->line_begin);
             int gap = at == c->after_col ? c->span.first_column - 1 - at : 2;
-            fprintf(P->out, "%*s%s", gap >= 2 ? gap : 2, "", c->text);
+            fprintf(P->out, "%*s", gap >= 2 ? gap : 2, "");
+            put_comment(P, c);
             P->next++;
         }
     }
@@ -384,6 +394,23 @@ static const AstList *opened(const AstNode *n)
     case AST_TRAIN: return n->list.n > 1 ? &n->list : NULL;
     default: return NULL;
     }
+}
+
+/* A condition the source breaks over several lines (a long expect) keeps
+ * its line breaks: printed as written, when no comment is inside it. It is
+ * printed only at the top level, so its continuation lines keep their
+ * place. */
+static bool verbatim(const Printer *P, const AstNode *e)
+{
+    const Span *s = &e->span;
+    if (!P->line_off || s->first_line == s->last_line)
+        return false;
+    if (P->next < P->nc && before(&P->c[P->next], s->last_line, s->last_column))
+        return false;
+    const char *from = P->text + P->line_off[s->first_line] + s->first_column - 1;
+    const char *to = P->text + P->line_off[s->last_line] + s->last_column;
+    fwrite(from, 1, (size_t)(to - from), P->out);
+    return true;
 }
 
 static void print_stmt(Printer *P, const AstNode *n, int indent)
@@ -487,7 +514,8 @@ static void print_stmt(Printer *P, const AstNode *n, int indent)
     }
     case AST_EXPECT:
         fputs("expect ", out);
-        expr(P, n->a, 0);
+        if (!verbatim(P, n->a))
+            expr(P, n->a, 0);
         if (n->str2) {
             /* A message the source put on a line of its own stays there. */
             bool own_line = P->blank && n->span.last_line > n->a->span.last_line;
@@ -511,6 +539,8 @@ static bool grouped(const AstNode *a, const AstNode *b)
 {
     if (a->kind != b->kind)
         return false;
+    if (a->kind == AST_TRAIN)  /* a train with a block of overrides is long */
+        return a->list.n <= 1 && b->list.n <= 1;
     return a->kind == AST_IMPORT || a->kind == AST_LET || a->kind == AST_TRAIN ||
            a->kind == AST_EXPECT;
 }
@@ -593,24 +623,29 @@ void ast_print(FILE *out, const AstNode *n, int indent)
     }
 }
 
-void ast_print_source(FILE *out, const AstNode *prog, const char *text,
+void ast_print_source(FILE *out, const AstNode *prog, const char *text, size_t len,
                       const AstComment *comments, int ncomments)
 {
     int nlines = 1;
-    for (const char *s = text; *s; s++)
+    for (const char *s = text; s < text + len; s++)
         nlines += *s == '\n';
     bool *blank = xcalloc((size_t)nlines + 2, sizeof *blank);
+    int *line_off = xcalloc((size_t)nlines + 2, sizeof *line_off);
     int line = 1;
     blank[1] = true;
-    for (const char *s = text; *s; s++) {
-        if (*s == '\n')
+    for (const char *s = text; s < text + len; s++) {
+        if (*s == '\n') {
             blank[++line] = true;
-        else if (*s != ' ' && *s != '\t' && *s != '\r')
+            line_off[line] = (int)(s + 1 - text);
+        } else if (*s != ' ' && *s != '\t' && *s != '\r') {
             blank[line] = false;
+        }
     }
-    Printer P = {.out = out, .c = comments, .nc = ncomments, .blank = blank, .nlines = nlines};
+    Printer P = {.out = out, .c = comments, .nc = ncomments, .blank = blank, .nlines = nlines,
+                 .text = text, .line_off = line_off};
     program(&P, prog);
     free(blank);
+    free(line_off);
 }
 
 /* ---- S-expression dump ---- */

@@ -31,7 +31,8 @@ char *fmt_source(Arena *arena, DiagSink *diag, int file, size_t *len)
         diag_error(diag, SPAN_NONE, "out of memory");
         return NULL;
     }
-    ast_print_source(out, prog, diag->sources->files[file].text, comments, nc);
+    const Source *src = &diag->sources->files[file];
+    ast_print_source(out, prog, src->text, src->len, comments, nc);
     fclose(out);
     free(comments);
     return buf;

@@ -108,8 +108,9 @@ void ast_print(FILE *out, const AstNode *n, int indent);
  * comments of its source where they were: an own-line comment before what
  * follows it, an end-of-line comment after the line of the token it
  * follows; one blank line where the source had one or more between items
- * or statements. `text` is the source the program was parsed from. */
-void ast_print_source(FILE *out, const AstNode *prog, const char *text,
+ * or statements. `text` (len bytes) is the source the program was parsed
+ * from. */
+void ast_print_source(FILE *out, const AstNode *prog, const char *text, size_t len,
                       const AstComment *comments, int ncomments);
 /* A number and a string as .vg source writes them: integers as integers,
  * other numbers in the fewest digits that read back to the same double;
