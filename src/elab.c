@@ -1000,6 +1000,10 @@ static bool family_index(Elab *e, const AstNode *n, const Value *fam, const Indi
         axis_values_note(e, train, missing, axis->str);
         return false;
     }
+    if (nhits == 0) {  /* only a REPL session whose family was defined anew */
+        free(hits);
+        return diag_error(e->d, n->span, "run family '%s' has no such member", fam->str);
+    }
     if (!stars) {
         *out = (Value){.kind = VAL_RUN, .run = hits[0]};
         free(hits);
@@ -1302,6 +1306,8 @@ bool elab_eval(Program *p, const RunSet *runs, const AstNode *expr, Value *out)
 
 /* ---- run families ---- */
 
+static bool value_source(Elab *e, const Value *v, Span at, const char **out);
+
 static bool write_source(Elab *e, FILE *f, const Value *v, Span at)
 {
     switch (v->kind) {
@@ -1316,14 +1322,22 @@ static bool write_source(Elab *e, FILE *f, const Value *v, Span at)
     case VAL_NONE: fputs("none", f); return true;
     case VAL_OP: fputs(op_def(v->op)->name, f); return true;
     case VAL_SPEC: {
+        /* the arguments that differ from their defaults: he_normal, normal(std = 0.1) */
         const Sig *sig = spec_sig(v->spec->id);
-        fprintf(f, "%s(", spec_table[v->spec->id].name);
+        fputs(spec_table[v->spec->id].name, f);
+        int shown = 0;
         for (int i = 0; i < v->spec->nargs; i++) {
-            fprintf(f, "%s%s = ", i ? ", " : "", sig->p[i].name);
-            if (!write_source(e, f, &v->spec->args[i], at))
+            const char *text, *dflt = NULL;
+            Value d;
+            if (!value_source(e, &v->spec->args[i], at, &text) ||
+                (sig->p[i].dflt && (!default_value(e, &sig->p[i], at, &d) ||
+                                    !value_source(e, &d, at, &dflt))))
                 return false;
+            if (!dflt || strcmp(text, dflt) != 0)
+                fprintf(f, "%s%s = %s", shown++ ? ", " : "(", sig->p[i].name, text);
         }
-        fputc(')', f);
+        if (shown)
+            fputc(')', f);
         return true;
     }
     default:

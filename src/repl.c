@@ -342,8 +342,17 @@ static int sync_runs(Repl *r)
             code = EXIT_ERROR;
             continue;
         }
+        int failed = 0;
         for (int j = 0; j < nm; j++)
-            code |= sync_member(r, &ms[j]);
+            failed |= sync_member(r, &ms[j]);
+        /* members of an earlier definition of the name that the new one
+         * does not have (train f[w in [2, 4]] after train f[w in [1, 2]]) */
+        for (int j = 0; !failed && j < r->runs.n; j++) {
+            const Run *old = r->runs.runs[j];
+            if (old->ast && old->ast != t && strcmp(old->ast->str, t->str) == 0)
+                retire(r, j);
+        }
+        code |= failed;
     }
     return code;
 }

@@ -8,6 +8,7 @@
  * points carry <title> tooltips with their exact values. */
 #include "vg/report.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,9 +34,12 @@ typedef struct Axis {
 typedef struct Scales {
     Range agn;        /* log10 act_grad_norm over every report */
     Range ratio;      /* log10 of ratio and predicted, first and last reports */
-    Range loss;
-    Range bptt;       /* log10 */
+    Range loss;       /* the probe's at every report, then with the steps' */
+    Range step_loss;  /* the training batches' */
+    Range bptt;       /* log10, every report */
+    Range norm;       /* log10 of the global gradient norm of every step */
     double steps;     /* the most steps a run has done */
+    const ReportRun *runs;  /* the page's runs: a run's colour is its index */
     int max_time;     /* the longest bptt curve */
     bool has_bptt, has_zero, has_inf, has_absent;
 } Scales;
@@ -46,6 +50,19 @@ static const char *const series_colors[] = {
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 };
 enum { NCOLORS = sizeof series_colors / sizeof *series_colors };
+/* The same hues paler (Tableau 20's light half): a run's first report,
+ * where its last is drawn in the full colour. */
+static const char *const pale_colors[NCOLORS] = {
+    "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5",
+    "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
+};
+
+/* A run's colour, the same in every chart of the page. */
+static const char *run_color(const Scales *s, const ReportRun *r, bool pale)
+{
+    int i = (int)(r - s->runs) % NCOLORS;
+    return pale ? pale_colors[i] : series_colors[i];
+}
 
 /* Fixed canvases: the same chart of every run has the same size, so the
  * grid rows line up. */
@@ -138,6 +155,17 @@ static void scan_run(const ReportRun *r, Scales *s)
     /* the steps done, not planned: an interrupted run's curve fills the axis */
     if (r->steps > s->steps)
         s->steps = (double)r->steps;
+    if (r->log.first + r->log.n > s->steps)
+        s->steps = (double)(r->log.first + r->log.n);
+    for (long i = 0; i < r->log.n; i++) {
+        widen(&s->step_loss, r->log.loss[i]);
+        widen_log(&s->norm, r->log.norm[i]);
+    }
+    /* the thresholds of the verdicts are drawn on every ratio chart */
+    if (r->nreports) {
+        widen_log(&s->ratio, r->vanishing_below);
+        widen_log(&s->ratio, r->exploding_above);
+    }
     for (int k = 0; k < r->nreports; k++) {
         const Report *rep = &r->reports[k];
         widen(&s->loss, rep->loss);
@@ -153,7 +181,7 @@ static void scan_run(const ReportRun *r, Scales *s)
                 widen_log(&s->ratio, m->ratio);
                 widen_log(&s->ratio, m->predicted);
             }
-            for (int t = 0; edge && m->bptt && t < m->bptt_len; t++)
+            for (int t = 0; m->bptt && t < m->bptt_len; t++)
                 widen_log(&s->bptt, m->bptt[t]);
             if (m->bptt) {
                 s->has_bptt = true;
@@ -166,12 +194,20 @@ static void scan_run(const ReportRun *r, Scales *s)
 
 static void scales(const ReportData *d, Scales *s)
 {
-    *s = (Scales){.agn = EMPTY, .ratio = EMPTY, .loss = EMPTY, .bptt = EMPTY};
+    *s = (Scales){.agn = EMPTY, .ratio = EMPTY, .loss = EMPTY, .bptt = EMPTY, .norm = EMPTY,
+                  .step_loss = EMPTY, .runs = d->runs};
     for (int i = 0; i < d->nruns; i++)
         scan_run(&d->runs[i], s);
     s->agn = decades(s->agn);
     s->ratio = decades(s->ratio);
     s->bptt = decades(s->bptt);
+    s->norm = decades(s->norm);
+    /* a training batch's loss before a run diverges can be 1e38: the axis
+     * goes to 4 × the largest probe loss at most, and the steps above it
+     * are drawn at its top */
+    if (s->step_loss.hi > s->loss.hi)
+        s->loss.hi = s->loss.lo <= s->loss.hi && s->step_loss.hi > 4 * s->loss.hi
+                   ? 4 * s->loss.hi : s->step_loss.hi;
     /* the loss axis starts at 0 so two runs' losses compare as lengths */
     s->loss = s->loss.lo > s->loss.hi ? (Range){0, 1} : (Range){0, s->loss.hi * 1.05};
     if (s->loss.hi <= 0)
@@ -270,6 +306,7 @@ typedef struct Series {
     int n;
     const char *color;
     bool dashed;
+    bool markers_only;          /* points without a line (and markers however many) */
     char name[96];              /* legend and tooltips */
     const char *const *xnames;  /* tooltips: names of the x values */
     const char *xunit;          /* or else "step 100", "t 3" */
@@ -309,10 +346,14 @@ static int legend(const Chart *c, double y)
             rows++;
         }
         double yy = y + 15.0 * (rows - 1);
-        fprintf(c->out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                "stroke=\"%s\" stroke-width=\"2\"%s/><text x=\"%.1f\" y=\"%.1f\">", x,
-                yy - 4, x + 24, yy - 4, s->color, s->dashed ? " stroke-dasharray=\"5 3\"" : "",
-                x + 29, yy);
+        if (s->markers_only)
+            fprintf(c->out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.6\" fill=\"%s\"/>", x + 12,
+                    yy - 4, s->color);
+        else
+            fprintf(c->out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                    "stroke=\"%s\" stroke-width=\"2\"%s/>", x, yy - 4, x + 24, yy - 4, s->color,
+                    s->dashed ? " stroke-dasharray=\"5 3\"" : "");
+        fprintf(c->out, "<text x=\"%.1f\" y=\"%.1f\">", x + 29, yy);
         esc(c->out, s->name);
         fputs("</text>\n", c->out);
         x += w;
@@ -342,7 +383,7 @@ static void draw_series(FILE *out, const Series *s, const Axis *ax, const Axis *
     for (int i = 0; i <= s->n; i++) {
         double px = i < s->n ? map(ax, s->x ? s->x[i] : i + 1) : NAN;
         double py = i < s->n ? map(ay, s->y[i]) : NAN;
-        bool ok = isfinite(px) && isfinite(py);
+        bool ok = isfinite(px) && isfinite(py) && !s->markers_only;
         if (ok && !open)
             fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\"%s points=\"",
                     s->color, s->dashed ? " stroke-dasharray=\"5 3\"" : "");
@@ -354,7 +395,7 @@ static void draw_series(FILE *out, const Series *s, const Axis *ax, const Axis *
     }
     /* markers (and their tooltips) only where they stay apart: a 100-step
      * BPTT curve reads better as a line */
-    for (int i = 0; s->n <= 40 && i < s->n; i++) {
+    for (int i = 0; (s->n <= 40 || s->markers_only) && i < s->n; i++) {
         double px = map(ax, s->x ? s->x[i] : i + 1), py = map(ay, s->y[i]);
         if (!isfinite(px) || !isfinite(py))
             continue;
@@ -412,6 +453,7 @@ static void viridis(double t, char rgb[8])
     snprintf(rgb, 8, "#%02x%02x%02x", c[0], c[1], c[2]);
 }
 
+static const char *const THRESHOLD_COLOR = "#b35806";
 static const char *const ZERO_COLOR = "#000", *const INF_COLOR = "#e3342f",
                         *const ABSENT_COLOR = "#d9d9d9";
 
@@ -449,10 +491,10 @@ static void color_bar(FILE *out, double x, double y0, double y1)
     fputc('\n', out);
 }
 
-static void heatmap_legend(FILE *out, const Scales *s, double x, double y0, double y1)
+/* A viridis bar over y0..y1 for log10 values in r, labelled in decades. */
+static void scale_legend(FILE *out, Range r, double x, double y0, double y1)
 {
     color_bar(out, x, y0, y1);
-    Range r = s->agn;
     double step = ceil((r.hi - r.lo) / 8);
     for (double v = r.lo; v <= r.hi + 1e-9; v += step) {
         double p = y1 + (v - r.lo) / (r.hi - r.lo) * (y0 - y1);
@@ -461,6 +503,11 @@ static void heatmap_legend(FILE *out, const Scales *s, double x, double y0, doub
         power_of_ten(out, (int)lround(v));
         fputs("</text>\n", out);
     }
+}
+
+static void heatmap_legend(FILE *out, const Scales *s, double x, double y0, double y1)
+{
+    scale_legend(out, s->agn, x, y0, y1);
     double yy = y1 + 16;
     const struct { bool on; const char *color, *label; } special[] = {
         {s->has_zero, ZERO_COLOR, "0"}, {s->has_inf, INF_COLOR, "∞"},
@@ -536,6 +583,28 @@ static void add_layers(Chart *c, const ReportRun *r, const Report *rep, MetricId
 }
 
 /* The axes of a ratio-against-depth chart, layers 1..L on x. */
+/* The verdicts' thresholds across a ratio chart: below vanishing_below a
+ * layer is vanishing, above exploding_above exploding. */
+static void thresholds(const Chart *c, const Axis *ay, const ReportRun *r)
+{
+    const struct { double v; const char *what; } lines[] = {
+        {r->vanishing_below, "vanishing below "}, {r->exploding_above, "exploding above "},
+    };
+    for (int i = 0; i < 2; i++) {
+        double py = map(ay, lines[i].v);
+        if (!isfinite(py) || py < c->y0 - 0.5 || py > c->y1 + 0.5)
+            continue;
+        fprintf(c->out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                "stroke-dasharray=\"6 3\" stroke-width=\"1.2\"/><text x=\"%.1f\" y=\"%.1f\" "
+                "text-anchor=\"end\" fill=\"%s\" font-size=\"10\">", c->x0, py, c->x1, py,
+                THRESHOLD_COLOR, c->x1 - 4, i == 0 ? py - 4 : py + 12, THRESHOLD_COLOR);
+        fputs(lines[i].what, c->out);
+        char buf[32];
+        fputs(report_num(lines[i].v, buf, sizeof buf), c->out);
+        fputs("</text>\n", c->out);
+    }
+}
+
 static void depth_axes(Chart *c, const Scales *s, int L, const char *const *names, Axis *ax,
                        Axis *ay)
 {
@@ -570,45 +639,154 @@ static void depth_chart(FILE *out, const ReportRun *r, const Scales *s)
     for (int e = 0; e < 2; e++) {
         if (e == 1 && ends[1] == ends[0])
             break;
-        add_layers(&c, r, ends[e], M_RATIO, series_colors[e], false, names);
+        bool pale = e == 0 && ends[1] != ends[0];
+        add_layers(&c, r, ends[e], M_RATIO, run_color(s, r, pale), false, names);
         snprintf(c.s[c.n - 1].name, sizeof c.s[0].name, "measured, step %ld", ends[e]->step);
-        add_layers(&c, r, ends[e], M_PREDICTED, series_colors[e], true, names);
+        add_layers(&c, r, ends[e], M_PREDICTED, run_color(s, r, pale), true, names);
         snprintf(c.s[c.n - 1].name, sizeof c.s[0].name, "predicted, step %ld", ends[e]->step);
     }
     chart_begin(&c, CHART_W, CHART_H, NULL, "gradient ratio against depth", r->name, 58, 56);
     Axis ax, ay;
     depth_axes(&c, s, r->nlayers, names, &ax, &ay);
+    thresholds(&c, &ay, r);
     chart_end(&c, &ax, &ay);
     free(names);
 }
 
-/* ---- the loss curve ---- */
+/* ---- every step: the training loss and the gradient norm ---- */
 
+/* Step-log entries y[0..n) (entry i is step first + i + 1) as a line: all
+ * of them while there are fewer than two a pixel column, else each
+ * column's minimum and maximum (in the order they came), so that a spike
+ * stays visible and a million steps draw as about 2 × the plot's width
+ * points. Entries that cannot be drawn (not finite, ≤ 0 on a log axis)
+ * break the line. */
+/* Pixel of v on a, a value beyond the axis at its edge (NaN as map). */
+static double clamped(const Axis *a, double v)
+{
+    double p = map(a, v), lo = fmin(a->p0, a->p1), hi = fmax(a->p0, a->p1);
+    return p < lo ? lo : p > hi ? hi : p;
+}
+
+static void step_line(FILE *out, const float *y, long n, long first, const Axis *ax,
+                      const Axis *ay, const char *color, const char *what)
+{
+    bool decimate = n > 2 * (long)fabs(ax->p1 - ax->p0);
+    bool open = false;
+    long i = 0;
+    while (i < n) {
+        /* the entries [i, j) of one pixel column (one entry without decimation) */
+        double px = map(ax, (double)(first + i + 1));
+        long col = (long)floor(px), j = i + 1;
+        while (decimate && j < n && (long)floor(map(ax, (double)(first + j + 1))) == col)
+            j++;
+        long imin = -1, imax = -1;
+        for (long k = i; k < j; k++) {
+            double v = clamped(ay, y[k]);
+            if (!isfinite(v))
+                continue;
+            if (imin < 0 || v > clamped(ay, y[imin]))  /* pixels grow downwards */
+                imin = k;
+            if (imax < 0 || v < clamped(ay, y[imax]))
+                imax = k;
+        }
+        if (imin < 0) {
+            if (open)
+                fprintf(out, "\"><title>%s</title></polyline>\n", what);
+            open = false;
+        } else {
+            if (!open)
+                fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.2\" "
+                        "stroke-linejoin=\"round\" points=\"", color);
+            open = true;
+            double x = decimate ? col + 0.5 : px;
+            long a = imin < imax ? imin : imax, b = imin < imax ? imax : imin;
+            fprintf(out, "%.1f,%.1f ", x, clamped(ay, y[a]));
+            if (b != a)
+                fprintf(out, "%.1f,%.1f ", x, clamped(ay, y[b]));
+        }
+        i = j;
+    }
+    if (open)
+        fprintf(out, "\"><title>%s</title></polyline>\n", what);
+}
+
+/* A vertical mark at the step where a run diverged. */
+static void diverged_mark(FILE *out, const ReportRun *r, const Axis *ax, const Chart *c)
+{
+    if (!r->diverged)
+        return;
+    double px = map(ax, (double)r->diverged_at);
+    fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+            "stroke-dasharray=\"3 3\"/><text x=\"%.1f\" y=\"%.1f\" fill=\"%s\">diverged at "
+            "step %ld</text>\n", px, c->y0, px, c->y1, INF_COLOR, px + 4, c->y0 + 12, INF_COLOR,
+            r->diverged_at);
+}
+
+/* The training batch's loss at every step (a line) and the probe batch's
+ * at each report (dots). */
 static void loss_chart(FILE *out, const ReportRun *r, const Scales *s)
 {
     Chart c = {.out = out};
-    Series *sl = add_series(&c, r->nreports, series_colors[0], false);
+    Series *sl = add_series(&c, r->nreports, "#222", false);
     sl->x = xcalloc((size_t)r->nreports + 1, sizeof(double));
     for (int k = 0; k < r->nreports; k++) {
         sl->x[k] = (double)r->reports[k].step;
         sl->y[k] = r->reports[k].loss;
     }
-    snprintf(sl->name, sizeof sl->name, "loss");
+    snprintf(sl->name, sizeof sl->name, "probe batch, at each report");
     sl->xunit = "step";
-    chart_begin(&c, CHART_W, CHART_H, NULL, "loss on the probe batch", r->name, 58, 44);
+    sl->markers_only = true;
+    /* no points: the legend's entry for the line step_line draws */
+    Series *st = add_series(&c, 0, run_color(s, r, false), false);
+    snprintf(st->name, sizeof st->name, "training batch, every step");
+    chart_begin(&c, CHART_W, CHART_H, NULL, "loss at every training step", r->name, 58, 44);
     Axis ax = {.r = {0, s->steps}, .p0 = c.x0, .p1 = c.x1};
     Axis ay = {.r = s->loss, .p0 = c.y1, .p1 = c.y0};
     axis(out, &ax, true, c.x0, c.y0, c.x1, c.y1);
     axis(out, &ay, false, c.x0, c.y0, c.x1, c.y1);
-    if (r->diverged) {
-        double px = map(&ax, (double)r->diverged_at);
-        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-                "stroke-dasharray=\"3 3\"/><text x=\"%.1f\" y=\"%.1f\" fill=\"%s\">diverged at "
-                "step %ld</text>\n", px, c.y0, px, c.y1, INF_COLOR, px + 4, c.y0 + 12, INF_COLOR,
-                r->diverged_at);
-    }
+    char what[160];
+    snprintf(what, sizeof what, "training batch loss, %ld steps", r->log.n);
+    step_line(out, r->log.loss, r->log.n, r->log.first, &ax, &ay, run_color(s, r, false), what);
+    diverged_mark(out, r, &ax, &c);
     axis_label(out, false, (c.x0 + c.x1) / 2, CHART_H - 10, "training step");
-    axis_label(out, true, 14, (c.y0 + c.y1) / 2, "loss (mean over the probe batch)");
+    axis_label(out, true, 14, (c.y0 + c.y1) / 2, "loss");
+    chart_end(&c, &ax, &ay);
+}
+
+/* The global gradient norm of every step, before clipping, on a log axis;
+ * ticks under the plot mark the steps that were clipped. */
+static void norm_chart(FILE *out, const ReportRun *r, const Scales *s)
+{
+    Chart c = {.out = out};
+    chart_begin(&c, CHART_W, CHART_H, NULL, "global gradient norm at every step", r->name, 58, 44);
+    Axis ax = {.r = {0, s->steps}, .p0 = c.x0, .p1 = c.x1};
+    Axis ay = {.r = s->norm, .log = true, .p0 = c.y1, .p1 = c.y0};
+    axis(out, &ax, true, c.x0, c.y0, c.x1, c.y1);
+    axis(out, &ay, false, c.x0, c.y0, c.x1, c.y1);
+    char what[160];
+    snprintf(what, sizeof what, "global gradient norm before clipping, %ld steps", r->log.n);
+    step_line(out, r->log.norm, r->log.n, r->log.first, &ax, &ay, run_color(s, r, false), what);
+    long clipped = 0;
+    double last = -1;
+    for (long i = 0; i < r->log.n; i++) {
+        if (!r->log.clipped[i])
+            continue;
+        clipped++;
+        double px = floor(map(&ax, (double)(r->log.first + i + 1))) + 0.5;
+        if (px == last)
+            continue;  /* one tick a pixel column */
+        last = px;
+        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>",
+                px, c.y1 - 6, px, c.y1, INF_COLOR);
+    }
+    if (clipped)
+        fprintf(out, "\n<text x=\"%.1f\" y=\"%.1f\" fill=\"%s\">red ticks: the %ld clipped "
+                "step%s</text>\n", c.x0 + 4, c.y0 + 12, INF_COLOR, clipped,
+                clipped == 1 ? "" : "s");
+    diverged_mark(out, r, &ax, &c);
+    axis_label(out, false, (c.x0 + c.x1) / 2, CHART_H - 10, "training step");
+    axis_label(out, true, 14, (c.y0 + c.y1) / 2, "‖∂L/∂θ‖ before clipping (log scale)");
     chart_end(&c, &ax, &ay);
 }
 
@@ -627,21 +805,23 @@ static void bptt_chart(FILE *out, const ReportRun *r, const Scales *s)
 {
     const Report *ends[2] = {first_report(r), last_report(r)};
     Chart c = {.out = out};
-    for (int l = 0, color = 0; l < r->nlayers && c.n + 2 <= 2 * NCOLORS; l++) {
+    for (int l = 0, nth = 0; l < r->nlayers && c.n + 2 <= 2 * NCOLORS; l++) {
         if (!ends[0]->layers[l].bptt)
             continue;
         for (int e = 0; e < 2; e++) {
             if (e == 1 && ends[1] == ends[0])
                 break;
             const LayerMetrics *m = &ends[e]->layers[l];
-            Series *sb = add_series(&c, m->bptt_len, series_colors[color % NCOLORS], e == 1);
+            /* pale: the first report; a second recurrent layer dashed */
+            Series *sb = add_series(&c, m->bptt_len, run_color(s, r, e == 0 && ends[1] != ends[0]),
+                                    nth > 0);
             for (int t = 0; t < m->bptt_len; t++)
                 sb->y[t] = m->bptt[t];
             snprintf(sb->name, sizeof sb->name, "%s, step %ld", r->layers[l],
                      ends[e]->step);
             sb->xunit = "t";
         }
-        color++;
+        nth++;
     }
     chart_begin(&c, CHART_W, CHART_H, NULL, "BPTT: gradient norm at each time step", r->name, 58,
                 44);
@@ -650,9 +830,54 @@ static void bptt_chart(FILE *out, const ReportRun *r, const Scales *s)
     axis(out, &ax, true, c.x0, c.y0, c.x1, c.y1);
     axis(out, &ay, false, c.x0, c.y0, c.x1, c.y1);
     axis_label(out, false, (c.x0 + c.x1) / 2, CHART_H - 10,
-               "time step t (solid: first report, dashed: last)");
+               "time step t (pale: the first report; full colour: the last)");
     axis_label(out, true, 14, (c.y0 + c.y1) / 2, "‖∂L/∂h_t‖ (log scale)");
     chart_end(&c, &ax, &ay);
+}
+
+/* Time step × report step for each recurrent layer: the colour is log₁₀
+ * ‖∂L/∂h_t‖, time step 1 at the top, one column per report — where, over
+ * training, the gradient still reaches the early time steps. */
+static void bptt_heatmap(FILE *out, const ReportRun *r, const Scales *s)
+{
+    for (int l = 0; l < r->nlayers; l++) {
+        if (!first_report(r)->layers[l].bptt)
+            continue;
+        int T = s->max_time, K = r->nreports;
+        double x0 = 62, x1 = CHART_W - 72, y0 = 30, y1 = CHART_H - 44;
+        double cw = (x1 - x0) / (K ? K : 1), ch = (y1 - y0) / (T ? T : 1);
+        svg_open(out, CHART_W, CHART_H, NULL);
+        char what[160];
+        snprintf(what, sizeof what, "BPTT: log₁₀ ‖∂L/∂h_t‖ of %s by time step and report",
+                 r->layers[l]);
+        title(out, 10, what, r->name);
+        for (int k = 0; k < K; k++) {
+            const LayerMetrics *m = &r->reports[k].layers[l];
+            for (int t = 0; m->bptt && t < m->bptt_len; t++) {
+                char rgb[8];
+                cell_color(m->bptt[t], s->bptt, rgb);
+                fprintf(out, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+                        "fill=\"%s\"><title>t %d, step %ld: ", x0 + k * cw, y0 + t * ch, cw + 0.4,
+                        ch + 0.4, rgb, t + 1, r->reports[k].step);
+                num(out, m->bptt[t]);
+                fputs("</title></rect>\n", out);
+            }
+        }
+        fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+                "stroke=\"#999\"/>\n", x0, y0, x1 - x0, y1 - y0);
+        int every = label_every(T, ch, 14);
+        for (int t = 0; t < T; t += every)
+            fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%d</text>\n", x0 - 5,
+                    y0 + (t + 0.5) * ch + 4, t + 1);
+        every = label_every(K, cw, 34);
+        for (int k = 0; k < K; k += every)
+            fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%ld</text>\n",
+                    x0 + (k + 0.5) * cw, y1 + 14, r->reports[k].step);
+        axis_label(out, false, (x0 + x1) / 2, CHART_H - 10, "report step (training steps done)");
+        axis_label(out, true, 12, (y0 + y1) / 2, "time step t (first at top)");
+        scale_legend(out, s->bptt, x1 + 10, y0, y1);
+        fputs("</svg>\n", out);
+    }
 }
 
 /* ---- the overview: every run's ratio against depth in one chart ---- */
@@ -678,7 +903,8 @@ static void overview(FILE *out, const ReportData *d, const Scales *s)
         for (int e = 0; e < 2; e++) {
             if (e == 1 && ends[1] == ends[0])
                 break;
-            add_layers(&c, r, ends[e], M_RATIO, series_colors[color], e == 1, names[color]);
+            add_layers(&c, r, ends[e], M_RATIO, run_color(s, r, e == 0 && ends[1] != ends[0]),
+                       false, names[color]);
             snprintf(c.s[c.n - 1].name, sizeof c.s[0].name, "%s, step %ld", r->name,
                      ends[e]->step);
         }
@@ -689,6 +915,7 @@ static void overview(FILE *out, const ReportData *d, const Scales *s)
     Axis ax, ay;
     const char **deep_names = layer_names(deepest);
     depth_axes(&c, s, deepest->nlayers, deep_names, &ax, &ay);
+    thresholds(&c, &ay, deepest);
     chart_end(&c, &ax, &ay);
     free(deep_names);
     for (int i = 0; i < NCOLORS; i++)
@@ -1118,12 +1345,14 @@ static const char css[] =
     "section{margin:0 0 16px}\n"
     "svg{display:block;width:100%;height:auto}\n"
     ".overview svg{max-width:900px}\n"
-    ".runs{display:grid;grid-auto-flow:column;grid-auto-columns:minmax(440px,1fr);gap:12px;"
-    "overflow-x:auto;margin:0 0 16px}\n"
+    ".row{display:grid;grid-template-columns:repeat(auto-fill,minmax(460px,1fr));gap:12px;"
+    "margin:0 0 12px}\n"
+    ".row>.cell{min-width:0}\n"
     ".run-head p{margin:2px 0;color:#555;font-size:13px}\n"
     ".none{color:#777;font-style:italic}\n"
-    "table{border-collapse:collapse;font-size:11.5px;width:100%}\n"
-    "th,td{padding:1px 4px;text-align:right;white-space:nowrap}\n"
+    "table{border-collapse:collapse;font-size:12.5px;width:100%;table-layout:fixed}\n"
+    "th,td{padding:1px 4px;text-align:right;overflow-wrap:anywhere}\n"
+    "th:first-child{width:28%}\n"
     "th{border-bottom:1px solid #bbb;font-weight:600}td:first-child,th:first-child{text-align:left}\n"
     "tbody tr:nth-child(odd){background:#f5f5f5}\n"
     "td{font-variant-numeric:tabular-nums}\n"
@@ -1138,9 +1367,10 @@ static const char css[] =
     ".figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(380px,1fr));gap:12px}\n"
     ".figs svg{max-width:520px}\n";
 
-static void run_head(FILE *out, const ReportRun *r)
+static void run_head(FILE *out, const ReportRun *r, const Scales *s)
 {
-    fputs("<div class=\"cell run-head\"><h2>run ", out);
+    fprintf(out, "<div class=\"cell run-head\" style=\"border-left:6px solid %s\"><h2>run ",
+            run_color(s, r, false));
     esc(out, r->name);
     fputs("</h2><p><code>", out);
     esc(out, r->call);
@@ -1156,6 +1386,10 @@ static void run_head(FILE *out, const ReportRun *r)
     fputs("</div>\n", out);
 }
 
+/* The final report's table: a compact column set that fits its panel
+ * (what the verdict reads: ratio, bptt_ratio for a recurrent run,
+ * predicted, act_grad_norm), with every metric of a layer in its row's
+ * tooltip. */
 static void final_table(FILE *out, const ReportRun *r)
 {
     const Report *rep = last_report(r);
@@ -1165,22 +1399,36 @@ static void final_table(FILE *out, const ReportRun *r)
         return;
     }
     fprintf(out, "<h2>final report, step %ld</h2><p>", rep->step);
-    for (int k = 0; k < RV_COUNT; k++) {
+    for (int k = 0, shown = 0; k < RV_COUNT; k++) {
         double v = report_value(rep, (RunValueId)k);
         if (isnan(v))
             continue;
-        fprintf(out, "%s%s ", k ? " · " : "", report_value_names[k]);
+        fprintf(out, "%s%s ", shown++ ? " · " : "", report_value_names[k]);
         num(out, v);
     }
-    fputs("</p>\n<div style=\"overflow-x:auto\"><table><thead><tr><th>layer</th>", out);
-    MetricId cols[REPORT_MAX_COLUMNS];
-    int ncols = report_data_columns(r->recurrent, cols);
+    MetricId cols[4];
+    int ncols = 0;
+    cols[ncols++] = M_RATIO;
+    if (r->recurrent)
+        cols[ncols++] = M_BPTT_RATIO;
+    cols[ncols++] = M_PREDICTED;
+    cols[ncols++] = M_ACT_GRAD_NORM;
+    fputs("</p>\n<table class=\"final\"><thead><tr><th>layer</th>", out);
     for (int k = 0; k < ncols; k++)
         fprintf(out, "<th>%s</th>", metric_names[cols[k]]);
     fputs("<th>verdict</th></tr></thead><tbody>\n", out);
     for (int l = 0; l < r->nlayers; l++) {
         const LayerMetrics *m = &rep->layers[l];
-        fputs("<tr><td>", out);
+        fputs("<tr title=\"", out);
+        esc(out, r->layers[l]);
+        for (int k = 0; k < M_COUNT; k++) {
+            double v = metric_get(m, (MetricId)k);
+            if (isnan(v))
+                continue;
+            fprintf(out, "&#10;%s ", metric_names[k]);
+            num(out, v);
+        }
+        fputs("\"><td>", out);
         esc(out, r->layers[l]);
         fputs("</td>", out);
         for (int k = 0; k < ncols; k++) {
@@ -1191,7 +1439,8 @@ static void final_table(FILE *out, const ReportRun *r)
         fprintf(out, "<td class=\"v-%s\">%s</td></tr>\n", verdict_name(m->verdict),
                 verdict_name(m->verdict));
     }
-    fputs("</tbody></table></div></div>\n", out);
+    fputs("</tbody></table><p class=\"meta\">Hover a row for every metric of the layer; the "
+          "JSON Lines and CSV files hold them all.</p></div>\n", out);
 }
 
 static void side(FILE *out, const ReportSide *v)
@@ -1255,17 +1504,6 @@ static void expects(FILE *out, const ReportData *d)
     fputs("</ul></section>\n", out);
 }
 
-static void figure(FILE *out, void (*chart)(FILE *, const ReportRun *, const Scales *), const ReportRun *r,
-                   const Scales *s)
-{
-    fputs("<div class=\"cell\">\n", out);
-    if (r->nreports)
-        chart(out, r, s);
-    else
-        fputs("<p class=\"none\">not trained</p>", out);
-    fputs("</div>\n", out);
-}
-
 static void head(FILE *out, const ReportData *d)
 {
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
@@ -1283,33 +1521,69 @@ static void head(FILE *out, const ReportData *d)
     fputs("</p>\n", out);
 }
 
+/* One row of the runs' grid: the same chart of every run, side by side
+ * (wrapping onto more lines when the page is narrow). */
+static void chart_row(FILE *out, const ReportData *d, const Scales *s,
+                      void (*chart)(FILE *, const ReportRun *, const Scales *),
+                      bool (*applies)(const ReportRun *), const char *otherwise)
+{
+    fputs("<div class=\"row\">\n", out);
+    for (int i = 0; i < d->nruns; i++) {
+        const ReportRun *r = &d->runs[i];
+        fputs("<div class=\"cell\">\n", out);
+        if (!r->nreports) {
+            fputs("<p class=\"none\">not trained</p>", out);
+        } else if (applies && !applies(r)) {
+            fprintf(out, "<p class=\"none\">%s: ", otherwise);
+            esc(out, r->name);
+            fputs("</p>", out);
+        } else {
+            chart(out, r, s);
+        }
+        fputs("</div>\n", out);
+    }
+    fputs("</div>\n", out);
+}
+
+/* The overview of ratio against depth says something with three layers or
+ * more; a recurrent model's story is in its BPTT heatmaps. */
+static bool deep_enough(const ReportData *d)
+{
+    for (int i = 0; i < d->nruns; i++)
+        if (d->runs[i].nreports && d->runs[i].nlayers >= 3)
+            return true;
+    return false;
+}
+
 void report_write_html(FILE *out, const ReportData *d)
 {
     Scales s;
     scales(d, &s);
     head(out, d);
-    fputs("<section class=\"overview\">\n", out);
-    overview(out, d, &s);
-    fputs("<p class=\"meta\">Solid: the first report; dashed: the last. A line that falls "
-          "toward the input (left) is a gradient that vanishes with depth.</p></section>\n", out);
+    if (deep_enough(d)) {
+        fputs("<section class=\"overview\">\n", out);
+        overview(out, d, &s);
+        fputs("<p class=\"meta\">One colour per run, as everywhere on the page; pale: the first "
+              "report, full colour: the last. A line that falls toward the input (left) is a "
+              "gradient that vanishes with depth; below the dashed line the verdict is "
+              "vanishing.</p></section>\n", out);
+    }
     expects(out, d);
     families(out, d);
-    /* one grid column per run, one grid row per kind of chart */
-    int rows = 5 + s.has_bptt;
-    fprintf(out, "<div class=\"runs\" style=\"grid-template-rows:repeat(%d,auto)\">\n", rows);
-    for (int i = 0; i < d->nruns; i++) {
-        const ReportRun *r = &d->runs[i];
-        run_head(out, r);
-        figure(out, heatmap, r, &s);
-        figure(out, depth_chart, r, &s);
-        figure(out, loss_chart, r, &s);
-        if (s.has_bptt) {
-            if (recurrent(r))
-                figure(out, bptt_chart, r, &s);
-            else
-                fputs("<div class=\"cell\"><p class=\"none\">no recurrent layer</p></div>\n", out);
-        }
-        final_table(out, r);
-    }
-    fputs("</div>\n</body>\n</html>\n", out);
+    fputs("<div class=\"runs\">\n<div class=\"row\">\n", out);
+    for (int i = 0; i < d->nruns; i++)
+        run_head(out, &d->runs[i], &s);
+    fputs("</div>\n", out);
+    if (s.has_bptt)
+        chart_row(out, d, &s, bptt_heatmap, recurrent, "no recurrent layer");
+    chart_row(out, d, &s, heatmap, NULL, NULL);
+    chart_row(out, d, &s, depth_chart, NULL, NULL);
+    chart_row(out, d, &s, loss_chart, NULL, NULL);
+    chart_row(out, d, &s, norm_chart, NULL, NULL);
+    if (s.has_bptt)
+        chart_row(out, d, &s, bptt_chart, recurrent, "no recurrent layer");
+    fputs("<div class=\"row\">\n", out);
+    for (int i = 0; i < d->nruns; i++)
+        final_table(out, &d->runs[i]);
+    fputs("</div>\n</div>\n</body>\n</html>\n", out);
 }

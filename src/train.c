@@ -156,6 +156,65 @@ static bool check_loss_fits(Program *p, const Run *r)
     return true;
 }
 
+/* ---- undoing a step that turns non-finite (Run.undo) ---- */
+
+static size_t stats_floats(const IrGraph *g)
+{
+    size_t n = 0;
+    for (int i = 0; i < g->nparams; i++)
+        n += g->params[i].trainable ? 0 : shape_size(g->params[i].shape);
+    return n;
+}
+
+static void undo_alloc(Run *r)
+{
+    if (!r->set.clip) {
+        r->undo.trained = xmalloc((r->ps.n ? r->ps.n : 1) * sizeof *r->undo.trained);
+        r->undo.updated = xmalloc(((size_t)r->g.nparams + 1) * sizeof *r->undo.updated);
+    }
+    r->undo.stats = xmalloc((stats_floats(&r->g) + 1) * sizeof *r->undo.stats);
+    r->undo.update_sq = xcalloc((size_t)r->g.nlayers, sizeof *r->undo.update_sq);
+}
+
+/* Copies the non-trainable values to stats (save) or back. */
+static void undo_stats(Run *r, bool save)
+{
+    float *at = r->undo.stats;
+    for (int i = 0; i < r->g.nparams; i++) {
+        const IrParam *pp = &r->g.params[i];
+        if (pp->trainable)
+            continue;
+        size_t n = shape_size(pp->shape);
+        float *v = r->ps.value + pp->offset;
+        memcpy(save ? at : v, save ? v : at, n * sizeof *at);
+        at += n;
+    }
+}
+
+/* Before a step: what it may change. */
+static void undo_begin(Run *r)
+{
+    undo_stats(r, true);
+    r->undo.nupdated = 0;
+    memcpy(r->undo.update_sq, r->update_sq, sizeof(double) * (size_t)r->g.nlayers);
+    r->undo.global_norm = r->last_global_norm;
+    r->undo.loss = r->last_loss;
+}
+
+/* Puts back what the step changed. */
+static void undo_step(Run *r)
+{
+    undo_stats(r, false);
+    for (int k = 0; k < r->undo.nupdated; k++) {
+        const IrParam *pp = &r->g.params[r->undo.updated[k]];
+        memcpy(r->ps.value + pp->offset, r->undo.trained + pp->offset,
+               shape_size(pp->shape) * sizeof(float));
+    }
+    memcpy(r->update_sq, r->undo.update_sq, sizeof(double) * (size_t)r->g.nlayers);
+    r->last_global_norm = r->undo.global_norm;
+    r->last_loss = r->undo.loss;
+}
+
 bool run_prepare(Program *p, const Member *m, const TrainOptions *o, Run *r)
 {
     const AstNode *train = m->train;
@@ -209,6 +268,7 @@ bool run_prepare(Program *p, const Member *m, const TrainOptions *o, Run *r)
     optim_init(&r->opt, r->set.optimizer, r->ps.n);
     r->update_sq = xcalloc((size_t)r->g.nlayers, sizeof *r->update_sq);
     r->grad_bad = xcalloc((size_t)r->g.nlayers, sizeof *r->grad_bad);
+    undo_alloc(r);
     r->ready = true;
     return true;
 }
@@ -328,8 +388,13 @@ static void node_done(void *ctx, int node)
         if (!isfinite(sq) && pp->layer >= 0)
             r->grad_bad[pp->layer] = true;
         s->held |= !isfinite(s->grad_sq);
-        if (s->fused && !s->held)
+        if (s->fused && !s->held) {
+            /* the values before the update, while they are in cache */
+            memcpy(r->undo.trained + pp->offset, r->ps.value + pp->offset,
+                   shape_size(pp->shape) * sizeof(float));
+            r->undo.updated[r->undo.nupdated++] = n->param[k];
             update_param(r, pp, grad);
+        }
     }
 }
 
@@ -411,6 +476,7 @@ static void log_step(StepLog *lg, float loss, double norm, bool clipped, double 
 static bool step_once(Run *r, char *why, size_t n)
 {
     fill_batch(r);
+    undo_begin(r);
     exec_forward(&r->train, EXEC_TRAIN);
     float loss = exec_loss(&r->train);
     StepPass pass = {.r = r, .fused = !r->set.clip, .held = !isfinite(loss)};
@@ -502,8 +568,14 @@ int run_train(Program *p, Run *r, long steps, const TrainOptions *o)
     while (r->step < last && !train_interrupted) {
         char why[256];
         log_reserve(&r->log, last - r->step);
-        if (!step_once(r, why, sizeof why))
+        if (!step_once(r, why, sizeof why)) {
+            /* the final report: the parameters before the step that
+             * failed, numbered with the steps done */
+            undo_step(r);
+            if (r->reports[r->nreports - 1].step != r->step)
+                add_report(r, o);
             return nonfinite(p, r, why);
+        }
         if (r->step == last && !(r->set.report > 0 && r->step % r->set.report == 0))
             stop_clock(r, first, wall, cpu);
         if (report_due(r, r->step, last))
@@ -527,6 +599,10 @@ void run_free(Run *r)
     free(r->order);
     free(r->update_sq);
     free(r->grad_bad);
+    free(r->undo.trained);
+    free(r->undo.stats);
+    free(r->undo.updated);
+    free(r->undo.update_sq);
     free(r->pretrain);
     free(r->probe_rows);
     exec_free(&r->train);

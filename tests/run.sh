@@ -30,11 +30,18 @@ for gc in tests/gradcheck/*.vg; do
     else cat "$build/gradcheck.out"; bad "$gc"; fi
 done
 
+# every example's page is kept for the layout test below
+mkdir -p "$build/pages"
+rm -f "$build/pages/"*.html
 for ex in examples/*.vg; do
     [ -f "$ex" ] || continue
-    if "$vg" run --quiet "$ex" >/dev/null 2>"$build/example.err"; then ok
+    page=$build/pages/$(basename "$ex" .vg).html
+    if "$vg" run --quiet "$ex" --html "$page" >/dev/null 2>"$build/example.err"; then ok
     else cat "$build/example.err"; bad "$ex"; fi
 done
+
+# every example's page at 1280 px in headless Chromium: nothing overflows
+sh tests/report/layout.sh "$build/pages/"*.html && ok || bad layout
 
 echo
 [ -n "$failed" ] && echo "failed:$failed"

@@ -104,6 +104,19 @@ typedef struct Run {
     long clipped_steps;
     double last_global_norm;
     double last_loss;     /* the training batch's loss at the last step */
+    /* What a step that turns non-finite undoes, so that a diverged run's
+     * final report is measured on the parameters before it: in a run
+     * without clip (which updates each node's parameters inside the
+     * backward pass) each parameter's values just before its update, in
+     * `trained` at its offset (the gradient block such a run lacks takes
+     * the same room); the non-trainable ones (batchnorm's running
+     * statistics, which a training forward moves), packed in `stats`; and
+     * the last completed step's update_sq, global norm and loss. */
+    struct {
+        float *trained, *stats;
+        int *updated, nupdated;   /* parameters copied into trained this step */
+        double *update_sq, global_norm, loss;
+    } undo;
     Report *reports;
     int nreports, repcap;
     StepLog log;

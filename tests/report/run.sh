@@ -81,8 +81,11 @@ expect "family: a list's summary" 1 \
 run nonfinite tests/golden/nonfinite.vg
 expect "nonfinite: exit status" 3 "$rc"
 valid nonfinite --runs 1 --expects 0
-expect "nonfinite: the end line" '{"type":"end","run":"boom","steps":1,"reports":1,"diverged":true,"diverged_at":2}' \
+expect "nonfinite: the end line" '{"type":"end","run":"boom","steps":1,"reports":2,"diverged":true,"diverged_at":2}' \
     "$(tail -1 "$tmp/nonfinite/r.jsonl")"
+# ... the last report is the final one, at the step completed, not step 0
+expect "nonfinite: the final report's step" '"step":1' \
+    "$(grep '"type":"report"' "$tmp/nonfinite/r.jsonl" | tail -1 | grep -o '"step":[0-9]*')"
 no_temp_files nonfinite
 
 # on_nonfinite = stop: one diverged run, one that trains, expects checked.

@@ -259,6 +259,29 @@ static void test_family_members(void **state)
 }
 
 /* Loads `let e = expr` into p and evaluates e. */
+static bool eval_let(Program *p, const char *expr, Value *v);
+
+/* Axis values as member names spell them: built-in values with only the
+ * arguments that differ from their defaults. */
+static void test_member_value_texts(void **state)
+{
+    (void)state;
+    Program p;
+    Value v;
+    assert_true(eval_let(&p, "[he_normal, normal(std = 0.1), he_normal(gain = 2), tanh, "
+                             "\"a b\", 1e-3, true]", &v));
+    static const char *const want[] = {"he_normal", "normal(std = 0.1)",
+                                       "he_normal(gain = 2)", "tanh", "\"a b\"", "0.001",
+                                       "true"};
+    assert_int_equal(v.len, 7);
+    for (int i = 0; i < v.len; i++) {
+        const char *text;
+        assert_true(elab_value_text(&p, &v.items[i], SPAN_NONE, &text));
+        assert_string_equal(text, want[i]);
+    }
+    program_free(&p);
+}
+
 static bool eval_let(Program *p, const char *expr, Value *v)
 {
     char text[128];
@@ -375,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_constants_and_values),
         cmocka_unit_test(test_family_members),
         cmocka_unit_test(test_lists_and_aggregates),
+        cmocka_unit_test(test_member_value_texts),
         cmocka_unit_test(test_settings_layering),
         cmocka_unit_test(test_setting_errors),
     };

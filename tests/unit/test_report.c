@@ -225,10 +225,14 @@ static void test_html(void **state)
     (void)state;
     char *s = written_data(report_write_html, &fx.doc);
     assert_true(strncmp(s, "<!DOCTYPE html>\n", 16) == 0);
-    /* the overview, then heatmap, ratio and loss for the one run */
+    /* heatmap, ratio, loss and gradient norm for the one run; two layers
+     * make no overview */
     assert_int_equal(count(s, "<svg xmlns=\"http://www.w3.org/2000/svg\""), 4);
     assert_int_equal(count(s, "</svg>"), 4);
-    assert_int_equal(count(s, "id=\"overview\""), 1);
+    assert_int_equal(count(s, "id=\"overview\""), 0);
+    /* the thresholds on the ratio chart */
+    assert_non_null(strstr(s, ">vanishing below 0.00100</text>"));
+    assert_non_null(strstr(s, ">exploding above 1000</text>"));
     assert_null(strstr(s, "<script"));
     assert_non_null(strstr(s, "<code>t.final.loss &lt; 100</code>"));
     assert_non_null(strstr(s, "say &quot;hi&quot; \\ \xef\xbf\xbd caf\xc3\xa9"));
@@ -236,6 +240,46 @@ static void test_html(void **state)
     /* no recurrent layer: no BPTT row */
     assert_null(strstr(s, "BPTT"));
     free(s);
+}
+
+/* A page's size does not grow with the steps: a million steps draw as
+ * each pixel column's minimum and maximum, and a spike among them shows. */
+static void test_html_million_steps(void **state)
+{
+    (void)state;
+    ReportData d;
+    report_data_of(&d, &fx.doc);
+    StepLog *lg = &d.runs[0].log;
+    long n[2] = {1000, 1000000};
+    size_t len[2];
+    for (int k = 0; k < 2; k++) {
+        StepLog big = {.first = 0, .n = n[k], .cap = n[k]};
+        big.loss = malloc(sizeof *big.loss * (size_t)n[k]);
+        big.norm = malloc(sizeof *big.norm * (size_t)n[k]);
+        big.lr = malloc(sizeof *big.lr * (size_t)n[k]);
+        big.clipped = calloc((size_t)n[k], 1);
+        for (long i = 0; i < n[k]; i++) {
+            big.loss[i] = 0.5f + 0.1f * (float)sin((double)i);
+            big.norm[i] = 1;
+            big.lr[i] = 0.1;
+        }
+        big.norm[n[k] / 2] = 1e6f;  /* one spike */
+        StepLog kept = *lg;
+        *lg = big;
+        d.runs[0].steps = n[k];
+        char *buf;
+        FILE *f = open_memstream(&buf, &len[k]);
+        report_write_html(f, &d);
+        fclose(f);
+        /* the spike's decade is on the norm axis, and drawn */
+        assert_non_null(strstr(buf, "10⁶"));
+        free(buf);
+        *lg = kept;
+        step_log_free(&big);
+    }
+    assert_true(len[1] < len[0] + 40000);
+    assert_true(len[1] < 200000);
+    report_data_free(&d);
 }
 
 static char *slurp(const char *path)
@@ -382,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_json_without_expects),
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_html),
+        cmocka_unit_test(test_html_million_steps),
         cmocka_unit_test(test_file_all_or_nothing),
         cmocka_unit_test(test_file_cannot_write),
         cmocka_unit_test(test_outputs),

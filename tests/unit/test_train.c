@@ -308,6 +308,105 @@ static void test_pretrain_nonfinite(void **state)
     program_free(&p);
 }
 
+/* ---- a diverged run's final report (docs/report.md) ---- */
+
+/* Prepares a run of a model with input x[1] whose layers are `layers`,
+ * on the rows (x, t) = (1, ½), (2, 1), (−1, −½) (t = x/2) with mse, all
+ * three in every batch and in the probe, on_nonfinite = stop, and the
+ * given optimizer and steps. */
+static void line_run(Program *p, Run *r, const char *layers, const char *train)
+{
+    char csv[64], src[1024];
+    snprintf(csv, sizeof csv, "/tmp/vg-test-line-XXXXXX");
+    int fd = mkstemp(csv);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("x,t\n1,0.5\n2,1\n-1,-0.5\n", f);
+    fclose(f);
+    snprintf(src, sizeof src,
+             "model line() {\n"
+             "    input x[1]\n"
+             "    %s\n"
+             "    return y\n"
+             "}\n"
+             "train a = line() {\n"
+             "    data = csv(\"%s\", target = \"t\")  loss = mse  batch = 3  probe = all\n"
+             "    on_nonfinite = stop  %s\n"
+             "}\n", layers, csv, train);
+    fixture_run(p, r, src, 0);
+    remove(csv);
+}
+
+static void set_param(Run *r, const char *name, float v)
+{
+    for (int i = 0; i < r->g.nparams; i++)
+        if (strcmp(r->g.params[i].name, name) == 0) {
+            r->ps.value[r->g.params[i].offset] = v;
+            return;
+        }
+    fail_msg("no parameter '%s'", name);
+}
+
+/* y = w·x on the rows above with mse and sgd(lr = 1): L = mean (wx − t)²,
+ * ∂L/∂w = 2·mean(x²)·(w − ½) = 4(w − ½), so e = w − ½ becomes −3e each
+ * step: from w = 1, e_k = ½·(−3)^k. The loss overflows float once
+ * (2e)² > 3.4e38, i.e. at k = 41 (3^40 = 1.2e19, 3^41 = 3.6e19): the 42nd
+ * step turns non-finite. With report = 0 the final report is then at step
+ * 41 — not the step-0 report — measured on w_41 = ½ + ½·(−3)^41. */
+static void test_diverged_final_report(void **state)
+{
+    (void)state;
+    Program p;
+    Run r;
+    line_run(&p, &r, "layer out { y = dense(x, 1, bias = false) }",
+             "optimizer = sgd(lr = 1)  steps = 100  report = 0");
+    set_param(&r, "out.W", 1);
+    TrainOptions o = {.seed = -1};
+    assert_int_equal(run_train(&p, &r, -1, &o), 0);
+    assert_true(r.diverged);
+    assert_int_equal(r.diverged_at, 42);
+    assert_int_equal(r.step, 41);
+    assert_int_equal(r.nreports, 2);
+    const Report *fin = &r.reports[1];
+    assert_int_equal(fin->step, 41);
+    double w41 = 0.5 + 0.5 * -pow(3, 41);
+    assert_true(fabs(fin->layers[0].weight_norm - fabs(w41)) <= 1e-4 * fabs(w41));
+    assert_true(fabs(r.ps.value[0] - w41) <= 1e-4 * fabs(w41));
+    assert_true(isinf(fin->loss));   /* the probe is the batch that overflowed */
+    assert_true(isfinite(fin->global_norm));   /* step 41's, not the failed one's */
+    run_free(&r);
+    program_free(&p);
+}
+
+/* Without clip, a step updates each node's parameters inside the backward
+ * pass, so the layers above a non-finite gradient have taken the step when
+ * it is found. Here out's weight 1e38 turns a's gradient infinite (Σx²·1e38
+ * = 6e38), while out's bias gradient Σ ∂L/∂y = Σ x = 2 is finite and
+ * updated first: the diverged run must still hold every parameter as it
+ * was before the step. */
+static void test_diverged_step_is_undone(void **state)
+{
+    (void)state;
+    Program p;
+    Run r;
+    line_run(&p, &r, "layer a { h = dense(x, 1, bias = false) }  layer out { y = dense(h, 1) }",
+             "optimizer = sgd(lr = 0.1)  steps = 5");
+    set_param(&r, "a.W", 2e-38f);   /* y = 1e38·2e-38·x = 2x */
+    set_param(&r, "out.W", 1e38f);
+    set_param(&r, "out.b", 0);
+    float *before = malloc(r.ps.n * sizeof *before);
+    memcpy(before, r.ps.value, r.ps.n * sizeof *before);
+    TrainOptions o = {.seed = -1};
+    assert_int_equal(run_train(&p, &r, -1, &o), 0);
+    assert_true(r.diverged);
+    assert_int_equal(r.diverged_at, 1);
+    assert_int_equal(r.nreports, 1);   /* step 0 is the final report */
+    assert_memory_equal(r.ps.value, before, r.ps.n * sizeof *before);
+    free(before);
+    run_free(&r);
+    program_free(&p);
+}
+
 /* The training, probe and test passes share one block of buffers
  * (exec_plan_view), so each must leave nothing the others read: the
  * weights after training are bit for bit the same whatever the probe size
@@ -406,6 +505,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pretrain),
         cmocka_unit_test(test_pretrain_lr_zero),
         cmocka_unit_test(test_pretrain_nonfinite),
+        cmocka_unit_test(test_diverged_final_report),
+        cmocka_unit_test(test_diverged_step_is_undone),
         cmocka_unit_test(test_probe_leaves_training_alone),
         cmocka_unit_test_prestate(test_reproducible, &ctx),
     };
