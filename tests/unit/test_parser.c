@@ -303,6 +303,7 @@ static void test_every_construct_prints_canonically(void **state)
         "}\n"
         "\n"
         "train a = rnn_model()\n"
+        "\n"
         "train b = rnn_model(steps = 5) {\n"
         "    steps = 10\n"
         "    seed  = 2\n"
