@@ -96,7 +96,51 @@ static int emit(Lexer *lx, Token *out, int kind)
     out->span = span_at(lx, lx->tok, lx->cur);
     out->text = NULL;
     out->num = 0;
+    lx->prev_line = out->span.last_line;
+    lx->prev_col = out->span.last_column;
     return kind;
+}
+
+static void comment(Lexer *lx)
+{
+    if (!lx->keep_comments)
+        return;
+    const unsigned char *end = lx->cur;
+    while (end > lx->tok && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+        end--;
+    AstComment c = {
+        .span = span_at(lx, lx->tok, end),
+        .after_line = lx->prev_line,
+        .after_col = lx->prev_col,
+        .text = arena_strndup(lx->arena, (const char *)lx->tok, (size_t)(end - lx->tok)),
+    };
+    VEC_PUSH(lx->comments, lx->ncomments, lx->comments_cap, c);
+}
+
+/* A '//' or a slash-star is never valid vg, so they are surely a comment in another
+ * language's syntax: one error, and the rest is skipped as a comment would
+ * be, so that nothing further is reported about its words. */
+static void foreign_comment(Lexer *lx)
+{
+    diag_error(lx->diag, span_at(lx, lx->tok, lx->tok + 2), "unexpected '%c%c'",
+               lx->tok[0], lx->tok[1]);
+    diag_note(lx->diag, "comments start with '#'");
+    if (lx->tok[1] == '/')
+        return;
+    const unsigned char *close = NULL;
+    for (const unsigned char *p = lx->cur; p + 1 < lx->lim && !close; p++)
+        if (p[0] == '*' && p[1] == '/')
+            close = p + 2;
+    if (!close) {  /* unclosed: only its line */
+        while (lx->cur < lx->lim && *lx->cur != '\n')
+            lx->cur++;
+        return;
+    }
+    for (; lx->cur < close; lx->cur++)
+        if (*lx->cur == '\n') {
+            lx->line++;
+            lx->line_start = lx->cur + 1;
+        }
 }
 
 static int open_bracket(Lexer *lx, Token *out, int kind)
@@ -203,6 +247,7 @@ static int number(Lexer *lx, Token *out)
                      "number out of range");
     emit(lx, out, T_NUMBER);
     out->num = v;
+    out->text = text == buf ? arena_strndup(lx->arena, buf, n) : text;
     return T_NUMBER;
 }
 
@@ -282,7 +327,8 @@ int lex_next(Lexer *lx, Token *out)
             $           { return emit_eof(lx, out); }
             [ \t\r]+    { continue; }
             "\n"        { lx->line++; lx->line_start = lx->cur; continue; }
-            "#" [^\n]*  { continue; }
+            "#" [^\n]*  { comment(lx); continue; }
+            "//" [^\n]* | "/*" { foreign_comment(lx); continue; }
 
             number      { return number(lx, out); }
             "import"    { return emit(lx, out, T_IMPORT); }
@@ -336,6 +382,18 @@ int lex_next(Lexer *lx, Token *out)
             bad+ | [^]  { return stray(lx, out, false); }
         */
     }
+}
+
+AstComment *lex_comments(Arena *arena, DiagSink *diag, int file, int *count)
+{
+    Lexer lx;
+    lex_init(&lx, arena, diag, file);
+    lx.keep_comments = true;
+    Token t;
+    while (lex_next(&lx, &t) != T_EOF)
+        ;
+    *count = lx.ncomments;
+    return lx.comments;
 }
 
 Token *lex_all(Arena *arena, DiagSink *diag, int file, int *count)

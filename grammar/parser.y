@@ -79,6 +79,7 @@ static AstNode *named(Parser *ctx, AstKind kind, const char *name, Span at);
 static AstNode *unary(Parser *ctx, int op, AstNode *a, Span at);
 static AstNode *binary(Parser *ctx, int op, AstNode *a, AstNode *b, Span at);
 static AstList list1(AstNode *n);
+static AstList braced(AstList l, Span open, Span close);
 static AstList append(AstList l, AstNode *n);
 static AstList append_arg(Parser *ctx, AstList l, AstNode *arg);
 }
@@ -92,10 +93,10 @@ static AstList append_arg(Parser *ctx, AstList l, AstNode *arg);
     LET "'let'" TRUE "'true'" FALSE "'false'" AND "'and'" OR "'or'" NOT "'not'"
     DOTDOT "'..'" LE "'<='" GE "'>='" EQ "'=='" NE "'!='"
 %token <const char *> IDENT "identifier" STRING "string"
-%token <double> NUMBER "number"
+%token <Token> NUMBER "number"
 
 %nterm <AstNode *> program entry item stmt if_stmt expr primary arg param kv axis index
-%nterm <AstList> items stmts block params param_list args arg_list dims exprs kvs overrides
+%nterm <AstList> items stmts block settings_body params param_list args arg_list dims exprs kvs overrides
 %nterm <AstList> opt_axes axes indices
 %nterm <const char *> opt_with opt_message
 
@@ -155,11 +156,26 @@ item
     | LET IDENT '=' expr
         { $$ = named(ctx, AST_LET, $IDENT, @$); $$->a = $expr; }
     | MODEL IDENT '(' params ')' block
-        { $$ = named(ctx, AST_MODEL, $IDENT, @$); $$->list = $params; $$->list2 = $block; }
+        {
+            $$ = named(ctx, AST_MODEL, $IDENT, @$);
+            $$->list = $params;
+            $$->list2 = $block;
+            $$->boolean = true;
+        }
+    /* Without parameters the list may be left out: `model net { ... }`. */
+    | MODEL IDENT block
+        { $$ = named(ctx, AST_MODEL, $IDENT, @$); $$->list2 = $block; }
     | DEF IDENT '(' params ')' block
-        { $$ = named(ctx, AST_DEF, $IDENT, @$); $$->list = $params; $$->list2 = $block; }
-    | SETTINGS IDENT '{' kvs '}'
-        { $$ = named(ctx, AST_SETTINGS, $IDENT, @$); $$->list = $kvs; }
+        {
+            $$ = named(ctx, AST_DEF, $IDENT, @$);
+            $$->list = $params;
+            $$->list2 = $block;
+            $$->boolean = true;
+        }
+    | DEF IDENT block
+        { $$ = named(ctx, AST_DEF, $IDENT, @$); $$->list2 = $block; }
+    | SETTINGS IDENT[name] opt_with settings_body
+        { $$ = named(ctx, AST_SETTINGS, $name, @$); $$->str2 = $opt_with; $$->list = $settings_body; }
     | TRAIN IDENT[run] opt_axes '=' IDENT[model] '(' args ')'[close] opt_with overrides
         {
             $$ = named(ctx, AST_TRAIN, $run, @$);
@@ -175,7 +191,11 @@ item
     /* A broken header: skip to its block and still check the body. */
     | MODEL error block     { $$ = NULL; }
     | DEF error block       { $$ = NULL; }
-    | SETTINGS error '{' kvs '}' { $$ = NULL; }
+    | SETTINGS error settings_body { $$ = NULL; }
+    ;
+
+settings_body
+    : '{' kvs '}'           { $$ = braced($kvs, @1, @3); }
     ;
 
 params
@@ -231,7 +251,7 @@ opt_with
 
 overrides
     : %empty                { $$ = (AstList){ 0 }; }
-    | '{' kvs '}'           { $$ = $kvs; }
+    | settings_body
     ;
 
 opt_message
@@ -242,7 +262,7 @@ opt_message
 /* ---- statements ---- */
 
 block
-    : '{' stmts '}'         { $$ = $stmts; }
+    : '{' stmts '}'         { $$ = braced($stmts, @1, @3); }
     ;
 
 stmts
@@ -329,7 +349,8 @@ index
     ;
 
 primary
-    : NUMBER                { $$ = node(ctx, AST_NUM, @$); $$->num = $NUMBER; }
+    : NUMBER
+        { $$ = node(ctx, AST_NUM, @$); $$->num = $NUMBER.num; $$->str = $NUMBER.text; }
     | STRING                { $$ = node(ctx, AST_STR, @$); $$->str = $STRING; }
     | TRUE                  { $$ = node(ctx, AST_BOOL, @$); $$->boolean = true; }
     | FALSE                 { $$ = node(ctx, AST_BOOL, @$); $$->boolean = false; }
@@ -407,6 +428,13 @@ static AstList list1(AstNode *n)
     return l;
 }
 
+static AstList braced(AstList l, Span open, Span close)
+{
+    l.open = open;
+    l.close = close;
+    return l;
+}
+
 /* Recovery productions yield NULL: nothing to keep. */
 static AstList append(AstList l, AstNode *n)
 {
@@ -474,7 +502,7 @@ static int yylex(YYSTYPE *val, Span *loc, Parser *ctx)
     else if (t.kind == T_STRING)
         val->TOK_STRING = t.text;
     else if (t.kind == T_NUMBER)
-        val->TOK_NUMBER = t.num;
+        val->TOK_NUMBER = t;
     return token_of[t.kind];
 }
 

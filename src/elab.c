@@ -376,7 +376,17 @@ static bool bad_keyword(Elab *e, const char *callee, const char *const *names, i
     if (best)
         return diag_error(e->d, at, "%s has no parameter '%s'; did you mean '%s'?", callee,
                           kw, best);
-    return diag_error(e->d, at, "%s has no parameter '%s'", callee, kw);
+    diag_error(e->d, at, "%s has no parameter '%s'", callee, kw);
+    if (n == 0) {
+        diag_note(e->d, "%s takes no arguments", callee);
+        return false;
+    }
+    char list[512];
+    size_t len = 0;
+    for (int i = 0; i < n && len < sizeof list; i++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", names[i]);
+    diag_note(e->d, "%s's parameters are: %s", callee, list);
+    return false;
 }
 
 /* Binds call's arguments (call may be NULL: no arguments) to sig, writing
@@ -1675,13 +1685,18 @@ static bool real_value(Elab *e, const Value *v, Span at, const char *key, double
     return true;
 }
 
+static int key_index(const char *key)
+{
+    for (int i = 0; i < K_COUNT; i++)
+        if (strcmp(key, key_names[i]) == 0)
+            return i;
+    return -1;
+}
+
 static bool apply_setting(Elab *e, Settings *s, bool *set, const char *key, const Value *v,
                           Span at)
 {
-    int k = -1;
-    for (int i = 0; i < K_COUNT; i++)
-        if (strcmp(key, key_names[i]) == 0)
-            k = i;
+    int k = key_index(key);
     if (k < 0) {
         const char *best = diag_suggest(key, key_names, K_COUNT);
         for (int i = 0; best && i < K_COUNT; i++)
@@ -1766,6 +1781,10 @@ static bool apply_block(Elab *e, Settings *s, bool *set, const AstNode *first)
     for (const AstNode *kv = first; kv; kv = kv->next) {
         Value v;
         if (!setting_value(e, kv->str, kv->a, &v)) {
+            /* The value's error explains why the setting is missing. */
+            int k = key_index(kv->str);
+            if (k >= 0)
+                set[k] = true;
             ok = false;
             continue;
         }
@@ -1794,6 +1813,63 @@ static bool apply_cli(Elab *e, Settings *s, bool *set, const SettingOverride *o)
     return apply_setting(e, s, set, o->key, &v, entry->span);
 }
 
+enum { MAX_SETTINGS_CHAIN = 64 };
+
+/* The settings bundle `name` names from `at`, or NULL with an error. */
+static const AstNode *settings_named(Elab *e, const char *name, Span at)
+{
+    Symbol *s = program_lookup(e->p, name);
+    if (s && s->kind == SYM_SETTINGS)
+        return s->ast;
+    const char *names[256];
+    int n = 0;
+    for (int i = 0; i < e->p->nsyms && n < 256; i++)
+        if (e->p->syms[i].kind == SYM_SETTINGS)
+            names[n++] = e->p->syms[i].name;
+    const char *best = diag_suggest(name, names, n);
+    if (best)
+        diag_error(e->d, at, "unknown settings '%s'; did you mean '%s'?", name, best);
+    else
+        diag_error(e->d, at, "unknown settings '%s'", name);
+    if (s)
+        diag_note(e->d, "'%s' is a %s, not a settings bundle", name, ast_kind_name(s->ast->kind));
+    return NULL;
+}
+
+/* The bundles `item` (a train or a settings item) builds on, its own `with`
+ * first and the last base last; -1 after an error (an unknown name, or a
+ * bundle that extends itself). */
+static int settings_chain(Elab *e, const AstNode *item, const AstNode **chain)
+{
+    int n = 0;
+    for (const AstNode *at = item; at->str2; at = chain[n - 1]) {
+        const AstNode *b = settings_named(e, at->str2, at->span);
+        if (!b)
+            return -1;
+        for (int i = 0; i < n; i++)
+            if (chain[i] == b) {
+                diag_error(e->d, b->span, "settings '%s' extends itself", b->str);
+                char path[512];
+                size_t len = 0;
+                for (int j = i; j < n && len < sizeof path; j++)
+                    len += (size_t)snprintf(path + len, sizeof path - len, "%s with %s; ",
+                                            chain[j]->str, chain[j]->str2);
+                if (len >= sizeof path)
+                    len = sizeof path - 1;
+                diag_note(e->d, "%.*s: one of them must not use 'with'",
+                          len > 2 ? (int)len - 2 : 0, path);
+                return -1;
+            }
+        if (n == MAX_SETTINGS_CHAIN) {
+            diag_error(e->d, b->span, "settings '%s': more than %d bundles extend one another",
+                       b->str, MAX_SETTINGS_CHAIN);
+            return -1;
+        }
+        chain[n++] = b;
+    }
+    return n;
+}
+
 bool elab_settings(Program *p, const Member *m, const SettingOverride *cli, int ncli,
                    long long seed_override, Settings *out)
 {
@@ -1806,20 +1882,13 @@ bool elab_settings(Program *p, const Member *m, const SettingOverride *cli, int 
     bool set[K_COUNT] = {false};
     bool ok = true;
     if (train->str2) {
-        Symbol *s = program_lookup(p, train->str2);
-        if (!s || s->kind != SYM_SETTINGS) {
-            const char *names[256];
-            int n = 0;
-            for (int i = 0; i < p->nsyms && n < 256; i++)
-                if (p->syms[i].kind == SYM_SETTINGS)
-                    names[n++] = p->syms[i].name;
-            const char *best = diag_suggest(train->str2, names, n);
-            if (best)
-                return diag_error(e.d, train->span, "unknown settings '%s'; did you mean '%s'?",
-                                  train->str2, best);
-            return diag_error(e.d, train->span, "unknown settings '%s'", train->str2);
-        }
-        ok &= apply_block(&e, out, set, s->ast->list.head);
+        const AstNode *chain[MAX_SETTINGS_CHAIN];
+        int n = settings_chain(&e, train, chain);
+        if (n < 0)
+            return false;
+        /* The base first: each bundle overrides the one it extends. */
+        for (int i = n - 1; i >= 0; i--)
+            ok &= apply_block(&e, out, set, chain[i]->list.head);
     }
     ok &= apply_block(&scoped, out, set, train->list.head);
     for (int i = 0; i < ncli; i++)
@@ -1848,9 +1917,15 @@ static const AstNode *find_kwarg(const AstNode *first, const char *key)
 bool elab_setting_value(Program *p, const AstNode *train, const char *key, Value *out)
 {
     const AstNode *kv = find_kwarg(train->list.head, key);
-    Symbol *bundle = train->str2 ? program_lookup(p, train->str2) : NULL;
-    if (!kv && bundle && bundle->kind == SYM_SETTINGS)
-        kv = find_kwarg(bundle->ast->list.head, key);
+    /* Follows `with` as elab_settings does, without its errors. */
+    const AstNode *at = train;
+    for (int depth = 0; !kv && at->str2 && depth < MAX_SETTINGS_CHAIN; depth++) {
+        Symbol *bundle = program_lookup(p, at->str2);
+        if (!bundle || bundle->kind != SYM_SETTINGS)
+            break;
+        at = bundle->ast;
+        kv = find_kwarg(at->list.head, key);
+    }
     return kv && elab_eval(p, NULL, kv->a, out);
 }
 

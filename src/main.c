@@ -19,6 +19,7 @@
 #include "vg/elab.h"
 #include "vg/expect.h"
 #include "vg/family.h"
+#include "vg/fmt.h"
 #include "vg/gradcheck.h"
 #include "vg/ops.h"
 #include "vg/parse.h"
@@ -61,7 +62,10 @@ static const char usage_text[] =
     "  gradcheck FILE [--model NAME] [--seed N]\n"
     "                            check every parameter's gradient against finite\n"
     "                            differences; exit 1 above the tolerance\n"
-    "  fmt FILE                  print FILE in canonical layout\n"
+    "  fmt [-w | --check] FILE...\n"
+    "                            print FILE in canonical layout, comments kept;\n"
+    "                            -w rewrites the files in place, --check lists\n"
+    "                            those not formatted and exits 1\n"
     "  report FILE.jsonl... [--html F] [--csv F] [--text]\n"
     "                            render saved JSON Lines reports (several files:\n"
     "                            overlaid) without re-running; --text (the default\n"
@@ -559,18 +563,32 @@ static int cmd_gradcheck(Program *p, const Cli *c)
     return rc == EXIT_USAGE ? fail_with_diags(p, rc) : rc;
 }
 
-static int cmd_fmt(Program *p, const Cli *c)
+/* vg fmt [-w | --check] FILE... */
+static int cmd_fmt(int argc, char **argv)
 {
-    int file = source_load(&p->sources, c->file);
-    if (file < 0) {
-        diag_error(&p->diag, SPAN_NONE, "cannot open '%s': %s", c->file, strerror(errno));
-        return fail_with_diags(p, EXIT_USAGE);
+    FmtMode mode = FMT_PRINT;
+    char **files = xcalloc((size_t)argc, sizeof *files);
+    int n = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        FmtMode m = strcmp(a, "-w") == 0 || strcmp(a, "--write") == 0 ? FMT_WRITE
+                  : strcmp(a, "--check") == 0 ? FMT_CHECK : FMT_PRINT;
+        if (m != FMT_PRINT && mode != FMT_PRINT && m != mode) {
+            free(files);
+            return usage_error("'vg fmt' takes -w or --check, not both%s", "");
+        }
+        if (m != FMT_PRINT)
+            mode = m;
+        else if (a[0] == '-' && a[1]) {
+            free(files);
+            return usage_error("unknown option '%s' for 'vg fmt' (it takes -w and --check)", a);
+        } else
+            files[n++] = argv[i];
     }
-    AstNode *prog = parse_file(&p->arena, &p->diag, file);
-    if (!prog)
-        return fail_with_diags(p, EXIT_USAGE);
-    ast_print(stdout, prog, 0);
-    return 0;
+    int rc = n == 0 ? usage_error("'%s' needs a FILE", "fmt")
+                    : fmt_files(files, n, mode, stdout, stderr, color_for(stderr));
+    free(files);
+    return rc;
 }
 
 static const char report_help[] =
@@ -714,6 +732,8 @@ int main(int argc, char **argv)
             which = i;
     if (which == 4)
         return cmd_repl(argc, argv);
+    if (which == 3)
+        return cmd_fmt(argc, argv);
     if (which == 6)
         return cmd_report(argc, argv);
     if (which < 0) {
@@ -729,9 +749,7 @@ int main(int argc, char **argv)
     blas_set_threads(c.threads ? c.threads : 1);
     Program p;
     program_init(&p);
-    if (which == 3) {
-        rc = cmd_fmt(&p, &c);
-    } else if (!program_load(&p, c.file, SPAN_NONE)) {
+    if (!program_load(&p, c.file, SPAN_NONE)) {
         rc = fail_with_diags(&p, EXIT_USAGE);
     } else {
         rc = which == 0 ? cmd_run(&p, &c) : which == 1 ? cmd_check(&p, &c)

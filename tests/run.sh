@@ -23,6 +23,7 @@ sh tests/golden/run.sh "$vg" && ok || bad golden
 sh tests/repl/run.sh "$vg" && ok || bad repl
 sh tests/report/run.sh "$vg" && ok || bad report-files
 sh tests/golden/run.sh "$vg" tests/bad && ok || bad bad-programs
+sh tests/fmt/run.sh "$vg" && ok || bad fmt
 sh tests/bad/interrupt.sh "$vg" && ok || bad interrupt
 sh tests/cli/run.sh "$vg" && ok || bad cli
 

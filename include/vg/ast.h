@@ -15,7 +15,7 @@
 
 typedef enum AstKind {
     /* expressions */
-    AST_NUM,      /* num */
+    AST_NUM,      /* num; str = as written ("1e-3"), NULL when made by vg */
     AST_STR,      /* str (escapes already decoded) */
     AST_BOOL,     /* boolean */
     AST_NAME,     /* str: identifier */
@@ -39,10 +39,12 @@ typedef enum AstKind {
     /* items (top level; AST_LET, AST_EXPECT also usable in the REPL) */
     AST_IMPORT,   /* str = path */
     AST_LET,      /* str = name; a = value */
-    AST_MODEL,    /* str = name; list = params (AST_PARAM); list2 = body */
+    AST_MODEL,    /* str = name; list = params (AST_PARAM); list2 = body;
+                     boolean: the parameter list was written, even as "()" */
     AST_DEF,      /* same layout as AST_MODEL */
     AST_PARAM,    /* str = name; a = default or NULL */
-    AST_SETTINGS, /* str = name; list = AST_KWARG entries (key = value) */
+    AST_SETTINGS, /* str = name; list = AST_KWARG entries (key = value);
+                     str2 = the bundle it extends (`with`) or NULL */
     AST_TRAIN,    /* str = run name; a = AST_CALL of the model (callee AST_NAME);
                      str2 = settings bundle name or NULL;
                      list = AST_KWARG overrides;
@@ -62,11 +64,22 @@ typedef enum AstOp {
 
 typedef struct AstNode AstNode;
 
-/* A singly linked list through AstNode.next. */
+/* A singly linked list through AstNode.next. A body or a block of
+ * settings also records where its braces are, for vg fmt's comments. */
 typedef struct AstList {
     AstNode *head, *tail;
     int n;
+    Span open, close;  /* '{' and '}'; zero for lists without braces */
 } AstList;
+
+/* A '#' comment, which the lexer records for vg fmt (the parser never sees
+ * comments). */
+typedef struct AstComment {
+    Span span;                  /* '#' to the end of its line */
+    int after_line, after_col;  /* the last column of the token before it;
+                                   0, 0 when nothing precedes it */
+    const char *text;           /* trailing blanks removed */
+} AstComment;
 
 struct AstNode {
     AstKind kind;
@@ -91,6 +104,14 @@ const char *ast_op_name(int op);
 /* Prints a node in canonical .vg layout (used by `vg fmt`, the REPL and
  * messages); indent is the nesting depth. */
 void ast_print(FILE *out, const AstNode *n, int indent);
+/* Prints a whole program (AST_PROGRAM) in the same layout, with the
+ * comments of its source where they were: an own-line comment before what
+ * follows it, an end-of-line comment after the line of the token it
+ * follows; one blank line where the source had one or more between items
+ * or statements. `text` (len bytes) is the source the program was parsed
+ * from. */
+void ast_print_source(FILE *out, const AstNode *prog, const char *text, size_t len,
+                      const AstComment *comments, int ncomments);
 /* A number and a string as .vg source writes them: integers as integers,
  * other numbers in the fewest digits that read back to the same double;
  * strings quoted, with escapes. */

@@ -30,7 +30,8 @@ ParseStatus parse_entry(Arena *arena, DiagSink *diag, int file, AstNode **out);
 typedef struct Token {
     int kind;          /* a TokKind (T_*) */
     Span span;
-    const char *text;  /* identifier or decoded string, in the arena */
+    const char *text;  /* identifier, decoded string or a number as written,
+                          in the arena */
     double num;
 } Token;
 
@@ -52,6 +53,7 @@ typedef enum TokKind {
  * decoded strings in the arena. It remembers the innermost unclosed
  * brackets so that "unexpected end of file" can say which one is open. */
 enum { LEX_MAX_OPEN = 32 };
+
 typedef struct Lexer {
     const unsigned char *cur, *lim;  /* lim points at the source's final NUL */
     const unsigned char *tok;        /* start of the last token */
@@ -62,6 +64,10 @@ typedef struct Lexer {
     int depth;                       /* open brackets, possibly > LEX_MAX_OPEN */
     Span open[LEX_MAX_OPEN];         /* the innermost ones */
     char open_char[LEX_MAX_OPEN];
+    int prev_line, prev_col;         /* the last column of the last token */
+    bool keep_comments;              /* record comments (lex_comments) */
+    AstComment *comments;            /* malloc'd */
+    int ncomments, comments_cap;
 } Lexer;
 
 void lex_init(Lexer *lx, Arena *arena, DiagSink *diag, int file);
@@ -73,6 +79,9 @@ int lex_next(Lexer *lx, Token *out);
  * errors go to the sink and appear as T_ERROR tokens. */
 Token *lex_all(Arena *arena, DiagSink *diag, int file, int *count);
 const char *lex_token_name(int kind);  /* "'model'", "identifier", ... */
+/* Every comment of a source, in order, as a malloc'd array (for `vg fmt`,
+ * which reads a file that already parsed, so no error is reported twice). */
+AstComment *lex_comments(Arena *arena, DiagSink *diag, int file, int *count);
 
 /* The language's keywords, for completion and "did you mean". */
 extern const char *const lex_keywords[];

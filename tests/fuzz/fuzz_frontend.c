@@ -22,6 +22,7 @@
 #include "vg/ast.h"
 #include "vg/elab.h"
 #include "vg/exec.h"
+#include "vg/fmt.h"
 #include "vg/parse.h"
 #include "vg/program.h"
 
@@ -29,33 +30,23 @@ enum { FUZZ_MAX_BYTES = 64 << 20, FUZZ_BATCH = 64 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The canonical text of an AST, malloc'd. */
-static char *print_ast(const AstNode *prog, size_t *len)
-{
-    char *text = NULL;
-    FILE *f = open_memstream(&text, len);
-    if (!f)
-        abort();
-    ast_print(f, prog, 0);
-    fclose(f);
-    return text;
-}
-
-/* fmt(x) must parse, and fmt(parse(fmt(x))) must equal fmt(x). */
-static void check_fmt_round_trip(const AstNode *prog)
+/* vg fmt (comments kept) of x must parse, and fmt(fmt(x)) must equal
+ * fmt(x). */
+static void check_fmt_round_trip(Program *p, int file)
 {
     size_t len, len2;
-    char *text = print_ast(prog, &len);
+    char *text = fmt_source(&p->arena, &p->diag, file, &len);
+    if (!text)
+        abort();
     Program q;
     program_init(&q);
-    int file = source_add(&q.sources, "fmt.vg", text, len);
-    AstNode *again = parse_file(&q.arena, &q.diag, file);
-    if (!again) {
+    int again = source_add(&q.sources, "fmt.vg", text, len);
+    char *text2 = fmt_source(&q.arena, &q.diag, again, &len2);
+    if (!text2) {
         fprintf(stderr, "vg fmt printed text that does not parse:\n%s\n", text);
         diag_render_all(stderr, &q.diag, false);
         abort();
     }
-    char *text2 = print_ast(again, &len2);
     if (len != len2 || memcmp(text, text2, len) != 0) {
         fprintf(stderr, "vg fmt is not idempotent:\n--- first\n%s\n--- second\n%s\n", text,
                 text2);
@@ -107,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p.root_file = file;
     AstNode *prog = parse_file(&p.arena, &p.diag, file);
     if (prog) {
-        check_fmt_round_trip(prog);
+        check_fmt_round_trip(&p, file);
         bool ok = true;
         for (const AstNode *it = prog->list.head; it; it = it->next)
             ok &= program_add_item(&p, it, ".");
