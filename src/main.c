@@ -586,7 +586,7 @@ static int cmd_fmt(int argc, char **argv)
             files[n++] = argv[i];
     }
     int rc = n == 0 ? usage_error("'%s' needs a FILE", "fmt")
-                    : fmt_files(files, n, mode, stdout, stderr, color_for(stderr));
+                    : fmt_files(files, n, mode, stdout, stderr, diag_color_for(stderr));
     free(files);
     return rc;
 }
