@@ -39,15 +39,20 @@ for gc in tests/gradcheck/*.vg; do
     else cat "$build/gradcheck.out"; bad "$gc"; fi
 done
 
-# every example's page is kept for the layout test below
-mkdir -p "$build/pages"
-rm -f "$build/pages/"*.html
+# every example's page is kept for the layout test below, its JSON Lines
+# for the check of the numbers the README and the headers quote
+mkdir -p "$build/pages" "$build/examples"
+rm -f "$build/pages/"*.html "$build/examples/"*.jsonl
 for ex in examples/*.vg; do
     [ -f "$ex" ] || continue
-    page=$build/pages/$(basename "$ex" .vg).html
-    if "$vg" run --quiet "$ex" --html "$page" >/dev/null 2>"$build/example.err"; then ok
+    name=$(basename "$ex" .vg)
+    if "$vg" run --quiet "$ex" --html "$build/pages/$name.html" \
+            --json "$build/examples/$name.jsonl" >/dev/null 2>"$build/example.err"; then ok
     else cat "$build/example.err"; bad "$ex"; fi
 done
+
+# the README's table and each example's header quote those runs
+python3 tests/examples_table.py --check "$build/examples" && ok || bad examples-table
 
 # every example's page at 1280 px in headless Chromium: nothing overflows
 sh tests/report/layout.sh "$build/pages/"*.html && ok || bad layout
