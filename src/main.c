@@ -398,7 +398,9 @@ static int cmd_run(Program *p, const Cli *c)
     TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed,
                       .seed_offset = c->seed_offset, .max_memory = c->max_memory};
     RunSet rs = {0};
-    if (!prepare_runs(p, c, &o, &rs)) {
+    /* an expect that names nothing real fails here, not after hours of
+     * training; both checks run (`|`), so every mistake shows at once */
+    if (!prepare_runs(p, c, &o, &rs) | !expect_check_static(p, &rs, p->expects, p->nexpects)) {
         runset_free(&rs);
         return fail_with_diags(p, EXIT_USAGE);
     }
@@ -512,6 +514,7 @@ static int cmd_check(Program *p, const Cli *c)
                       .seed_offset = c->seed_offset, .max_memory = c->max_memory};
     RunSet rs = {0};
     bool ok = prepare_runs(p, c, &o, &rs);
+    ok &= expect_check_static(p, &rs, p->expects, p->nexpects);
     int rs_n = rs.n;
     runset_free(&rs);
     ok &= check_untrained_models(p);
