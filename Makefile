@@ -60,7 +60,7 @@ demo: deps
 check: deps
 	@$(MAKE) --no-print-directory test
 
-test: $(BUILD)/vg $(TEST_BIN)
+test: $(BUILD)/vg $(TEST_BIN) man
 	@sh tests/run.sh $(BUILD)
 
 $(GEN)/lexer.c: grammar/lexer.re $(GEN)/parser.h
