@@ -7,12 +7,7 @@
 set -u
 # a thread count from the environment would change the report headers
 unset OPENBLAS_NUM_THREADS OMP_NUM_THREADS
-# The goldens were blessed with OpenBLAS's Haswell kernels. OpenBLAS 0.3.21
-# takes AVX-512 CPUs it does not know for Prescott, whose generic kernels
-# round differently in the last digits; a core set in the environment wins.
-if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
-    export OPENBLAS_CORETYPE=Haswell
-fi
+. tests/coretype.sh
 build=${1:-build}
 vg=$build/vg
 pass=0; fail=0
