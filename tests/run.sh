@@ -28,6 +28,7 @@ sh tests/fmt/run.sh "$vg" && ok || bad fmt
 sh tests/bad/interrupt.sh "$vg" && ok || bad interrupt
 sh tests/cli/run.sh "$vg" && ok || bad cli
 sh tests/man/run.sh "$build" && ok || bad man
+sh tests/install/run.sh "$build" && ok || bad install
 
 # every model of tests/gradcheck passes `vg gradcheck`
 for gc in tests/gradcheck/*.vg; do
