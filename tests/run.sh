@@ -29,6 +29,7 @@ sh tests/bad/interrupt.sh "$vg" && ok || bad interrupt
 sh tests/cli/run.sh "$vg" && ok || bad cli
 sh tests/man/run.sh "$build" && ok || bad man
 sh tests/install/run.sh "$build" && ok || bad install
+sh tests/completion/run.sh "$build" && ok || bad completion
 
 # every model of tests/gradcheck passes `vg gradcheck`
 for gc in tests/gradcheck/*.vg; do
