@@ -16,11 +16,13 @@
 
 #include "vg/ast.h"
 #include "vg/blas.h"
+#include "vg/check.h"
 #include "vg/elab.h"
 #include "vg/expect.h"
 #include "vg/family.h"
 #include "vg/fmt.h"
 #include "vg/gradcheck.h"
+#include "vg/lsp.h"
 #include "vg/ops.h"
 #include "vg/parse.h"
 #include "vg/pretrain.h"
@@ -76,6 +78,8 @@ static const char usage_text[] =
     "  repl [FILE] [--echo]      an interactive session (FILE loaded first); also\n"
     "                            'vg' alone on a terminal. --echo prints the prompts\n"
     "                            and input lines too, as a transcript\n"
+    "  lsp                       a Language Server Protocol server on stdin and\n"
+    "                            stdout, for editors (docs/editors.md)\n"
     "  --help, --version\n"
     "\n"
     "environment:\n"
@@ -309,34 +313,6 @@ static void print_run(const Program *p, const Run *r, bool quiet, bool color)
     putchar('\n');
 }
 
-/* Prepares every selected run before training any, so a mistake in the last
- * run is reported before minutes are spent on the first. Every member has
- * a Run in rs, in file order; those not selected stay unprepared. */
-static bool prepare_runs(Program *p, const Cli *c, const TrainOptions *o, RunSet *rs)
-{
-    MemberList ml;
-    bool *selected = NULL;
-    bool ok = family_members(p, &ml);
-    if (ok) {
-        selected = xcalloc((size_t)(ml.n ? ml.n : 1), sizeof *selected);
-        if (c->run_only && !family_select(p, &ml, "--run", c->run_only, selected))
-            ml.n = 0, ok = false;
-    }
-    for (int i = 0; i < ml.n; i++) {
-        Run *r = xcalloc(1, sizeof *r);
-        runset_push(rs, r);
-        r->name = ml.m[i]->name;
-        r->ast = ml.m[i]->train;
-        r->member = ml.m[i];
-        if (c->run_only && !selected[i])
-            continue;
-        ok &= run_prepare(p, ml.m[i], o, r);
-    }
-    free(selected);
-    member_list_free(&ml);
-    return ok;
-}
-
 /* --load F: every selected run starts from F's parameters instead of its
  * initialisation. Returns 0, or 2 (the file does not fit a model) or 3
  * (it cannot be read, or is not a safetensors file). */
@@ -398,7 +374,7 @@ static int cmd_run(Program *p, const Cli *c)
     TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed,
                       .seed_offset = c->seed_offset, .max_memory = c->max_memory};
     RunSet rs = {0};
-    if (!prepare_runs(p, c, &o, &rs)) {
+    if (!check_prepare_runs(p, &o, c->run_only, &rs)) {
         runset_free(&rs);
         return fail_with_diags(p, EXIT_USAGE);
     }
@@ -476,42 +452,12 @@ static int cmd_run(Program *p, const Cli *c)
     return status;
 }
 
-static bool trained(const Program *p, const char *model)
-{
-    for (int i = 0; i < p->ntrains; i++)
-        if (strcmp(p->trains[i]->a->a->str, model) == 0)
-            return true;
-    return false;
-}
-
-/* A model no run trains is still checked, with its defaults, when every
- * parameter has one. */
-static bool check_untrained_models(Program *p)
-{
-    bool ok = true;
-    for (int i = 0; i < p->nsyms; i++) {
-        const Symbol *s = &p->syms[i];
-        if (s->kind != SYM_MODEL || trained(p, s->name))
-            continue;
-        bool defaults = true;
-        for (const AstNode *q = s->ast->list.head; q; q = q->next)
-            defaults &= q->a != NULL;
-        if (!defaults)
-            continue;
-        IrGraph g;
-        ir_init(&g, &p->arena, s->name);
-        ok &= elab_model(p, elab_model_call(p, s->name), &g);
-        ir_free(&g);
-    }
-    return ok;
-}
-
 static int cmd_check(Program *p, const Cli *c)
 {
     TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed,
                       .seed_offset = c->seed_offset, .max_memory = c->max_memory};
     RunSet rs = {0};
-    bool ok = prepare_runs(p, c, &o, &rs);
+    bool ok = check_prepare_runs(p, &o, c->run_only, &rs);
     int rs_n = rs.n;
     runset_free(&rs);
     ok &= check_untrained_models(p);
@@ -691,6 +637,15 @@ static int cmd_report(int argc, char **argv)
     return status;
 }
 
+/* vg lsp: the protocol on stdin and stdout, problems with the input on
+ * stderr (editors show it in their LSP log). */
+static int cmd_lsp(int argc, char **argv)
+{
+    if (argc > 2)
+        return usage_error("'vg lsp' takes no arguments, got '%s'", argv[2]);
+    return lsp_serve(stdin, stdout, stderr);
+}
+
 /* vg repl [FILE] [--echo] */
 static int cmd_repl(int argc, char **argv)
 {
@@ -725,9 +680,10 @@ int main(int argc, char **argv)
         return 0;
     }
     static const char *const cmds[] = {"run", "check", "ir", "fmt", "repl", "gradcheck",
-                                       "report"};
+                                       "report", "lsp"};
+    enum { NCMDS = sizeof cmds / sizeof *cmds };
     int which = -1;
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < NCMDS; i++)
         if (strcmp(argv[1], cmds[i]) == 0)
             which = i;
     if (which == 4)
@@ -736,8 +692,10 @@ int main(int argc, char **argv)
         return cmd_fmt(argc, argv);
     if (which == 6)
         return cmd_report(argc, argv);
+    if (which == 7)
+        return cmd_lsp(argc, argv);
     if (which < 0) {
-        const char *best = diag_suggest(argv[1], cmds, 7);
+        const char *best = diag_suggest(argv[1], cmds, NCMDS);
         fprintf(stderr, "vg: unknown command '%s'%s%s%s\nTry 'vg --help'.\n", argv[1],
                 best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
         return EXIT_USAGE;
