@@ -1022,7 +1022,8 @@ static bool handle(Server *s, const char *body, size_t len)
         char why[160];
         snprintf(why, sizeof why, "the message is not JSON: %s",
                  err == json_tokener_success ? "text after the value"
-                                             : json_tokener_error_desc(err));
+                 : err == json_tokener_continue ? "it ends inside a value"
+                                                : json_tokener_error_desc(err));
         log_problem(s, why);
         reply_error(s, NULL, RPC_PARSE_ERROR, why);
         json_object_put(msg);
