@@ -105,6 +105,9 @@ bool elab_eval(Program *p, const struct RunSet *runs, const AstNode *expr, Value
  * the runs give its values (expect_check_static). */
 bool elab_eval_every_branch(Program *p, const struct RunSet *runs, const AstNode *expr,
                             Value *out);
+/* The i-th key a settings bundle or a train's overrides may set ("data",
+ * "optimizer", …), or NULL past the last (for completion). */
+const char *elab_setting_key(int i);
 /* Every name visible at the top level, for completion and suggestions. */
 int elab_global_names(Program *p, const char **out, int max);
 
