@@ -68,7 +68,7 @@ for attempt in 1 2 3 4 5; do
     # shellcheck disable=SC2046
     "$vg" run ck.vg $(outputs part) --checkpoint ck --checkpoint-every 37 >/dev/null 2>&1 &
     pid=$!
-    while [ -z "$(ls ck 2>/dev/null)" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+    while ! ls ck/*.ckpt >/dev/null 2>&1 && kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
     sleep "0.$(od -An -N1 -tu1 /dev/urandom | tr -d ' ')"
     kill -9 "$pid" 2>/dev/null
     wait "$pid"
@@ -88,7 +88,7 @@ ls ck | grep -q '\.tmp\.' && bad "a temporary file of the killed vg is left in c
 rm -rf ck res.*
 "$vg" run ck.vg --checkpoint ck --checkpoint-every 100000 >/dev/null 2>&1 &
 pid=$!
-while [ -z "$(ls ck 2>/dev/null)" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+while ! ls ck/*.ckpt >/dev/null 2>&1 && kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
 sleep 0.2
 kill -TERM "$pid"
 wait "$pid"
