@@ -1,7 +1,8 @@
 #!/bin/sh
 # The editor support against real editors: Neovim's built-in LSP client
 # talking to `vg lsp` (lsp.lua), and editors/vim's syntax file on every
-# example, stdlib file and lexical.vg (syntax.lua). Cases: lsp, syntax.
+# example, stdlib file and lexical.vg (syntax.lua); the TextMate grammar on
+# the same files (textmate.py). Cases: lsp, syntax, textmate.
 # Skipped without nvim (.ci/deps.sh installs Debian's neovim).
 # Usage: tests/editors/run.sh path/to/vg
 set -u
@@ -33,6 +34,15 @@ if selected syntax; then
         pass=$((pass + 1))
     else
         fail=$((fail + 1)); echo "editors: FAIL: syntax"; cat "$tmp/out"
+    fi
+fi
+if selected textmate; then
+    files=$(ls examples/*.vg stdlib/*.vg tests/editors/lexical.vg)
+    # shellcheck disable=SC2086 # the file names, as words
+    if python3 tests/editors/textmate.py $files >"$tmp/out" 2>&1; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1)); echo "editors: FAIL: textmate"; cat "$tmp/out"
     fi
 fi
 echo "editors: $pass passed, $fail failed"
