@@ -4,11 +4,15 @@
 #   make            build build/vg
 #   make demo       install missing dependencies, build, run the demo example
 #   make check      install missing dependencies, build, run every test
+#                   (T=PATTERN: only the suites or tests it names, tests/README.md)
+#   make bless      rewrite the golden outputs from the current ones (T= too)
 #   make sanitize   the test suite under ASan + UBSan (build/asan)
 #   make fuzz       libFuzzer harnesses for FUZZ_SECONDS each (build/fuzz)
 #   make valgrind   the unit tests and the golden runs under valgrind
 #   make bench      benchmarks (bench/)
 #   make install PREFIX=/usr/local [DESTDIR=…]   (make uninstall: the same files)
+#   make deb        build/vg_VERSION_ARCH.deb (packaging/deb.sh)
+#   make check-deb  build, lint, install, use and purge the .deb (as root)
 
 PREFIX  ?= /usr/local
 BUILD   ?= build
@@ -44,7 +48,8 @@ TEST_SRC = $(wildcard tests/unit/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HEADERS  = $(wildcard include/vg/*.h include/vg/*.def) $(GEN)/parser.h
 
-.PHONY: all demo check deps test sanitize fuzz valgrind bench man install uninstall clean
+.PHONY: all demo check check-deb bless deps test sanitize fuzz valgrind bench man install \
+        uninstall deb clean
 
 all: $(BUILD)/vg
 
@@ -60,8 +65,15 @@ demo: deps
 check: deps
 	@$(MAKE) --no-print-directory test
 
-test: $(BUILD)/vg $(TEST_BIN)
-	@sh tests/run.sh $(BUILD)
+# T=PATTERN runs only the suites or tests PATTERN names (tests/run.sh).
+T ?=
+test: $(BUILD)/vg $(TEST_BIN) man
+	@sh tests/run.sh $(BUILD) '$(T)'
+
+# Re-blesses the goldens after an intended change of output: only the
+# expected outputs are written, and each file changed is listed.
+bless: $(BUILD)/vg
+	@BLESS=1 sh tests/run.sh $(BUILD) '$(T)'
 
 $(GEN)/lexer.c: grammar/lexer.re $(GEN)/parser.h
 	@mkdir -p $(GEN)
@@ -88,7 +100,7 @@ $(BUILD)/libvg.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/vg: $(OBJ)/src/main.o $(BUILD)/libvg.a
-	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libvg.a $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -146,7 +158,15 @@ mandir     ?= $(datadir)/man
 docdir     ?= $(datadir)/doc/vg
 bashcompdir ?= $(datadir)/bash-completion/completions
 zshcompdir ?= $(datadir)/zsh/site-functions
-INSTALLS = bin stdlib man1 man7 doc examples bashcomp zshcomp
+# Editors (docs/editors.md): Vim's and Neovim's system-wide runtime
+# folders, Emacs's site-lisp, and a VS Code extension folder to link into
+# ~/.vscode/extensions (VS Code has no system-wide one).
+vimdir     ?= $(datadir)/vim/vimfiles
+nvimdir    ?= $(datadir)/nvim/site
+emacsdir   ?= $(datadir)/emacs/site-lisp
+vscodedir  ?= $(datadir)/vg/vscode
+INSTALLS = bin stdlib man1 man7 doc examples bashcomp zshcomp \
+           vimsyn vimftd vimftp nvimsyn nvimftd nvimftp emacs vscode vscodesyn
 bin_FILES      = $(BUILD)/vg
 bin_DIR        = $(bindir)
 bin_MODE       = 755
@@ -156,7 +176,7 @@ man1_FILES     = $(filter %.1,$(MAN))
 man1_DIR       = $(mandir)/man1
 man7_FILES     = $(filter %.7,$(MAN))
 man7_DIR       = $(mandir)/man7
-doc_FILES      = README.md docs/language.md docs/report.md
+doc_FILES      = README.md docs/language.md docs/report.md docs/editors.md
 doc_DIR        = $(docdir)
 examples_FILES = $(wildcard examples/*.vg)
 examples_DIR   = $(docdir)/examples
@@ -164,18 +184,54 @@ bashcomp_FILES = editors/bash-completion/vg
 bashcomp_DIR   = $(bashcompdir)
 zshcomp_FILES  = editors/zsh/_vg
 zshcomp_DIR    = $(zshcompdir)
+vimsyn_FILES   = editors/vim/syntax/vg.vim
+vimsyn_DIR     = $(vimdir)/syntax
+vimftd_FILES   = editors/vim/ftdetect/vg.vim
+vimftd_DIR     = $(vimdir)/ftdetect
+vimftp_FILES   = editors/vim/ftplugin/vg.vim
+vimftp_DIR     = $(vimdir)/ftplugin
+nvimsyn_FILES  = $(vimsyn_FILES)
+nvimsyn_DIR    = $(nvimdir)/syntax
+nvimftd_FILES  = $(vimftd_FILES)
+nvimftd_DIR    = $(nvimdir)/ftdetect
+nvimftp_FILES  = $(vimftp_FILES)
+nvimftp_DIR    = $(nvimdir)/ftplugin
+emacs_FILES    = editors/emacs/vg-mode.el
+emacs_DIR      = $(emacsdir)
+vscode_FILES   = editors/vscode/package.json editors/vscode/language-configuration.json
+vscode_DIR     = $(vscodedir)
+vscodesyn_FILES = editors/vscode/syntaxes/vg.tmLanguage.json
+vscodesyn_DIR  = $(vscodedir)/syntaxes
 # Folders that hold nothing but vg's files, removed by `make uninstall`.
-VG_DIRS = $(datadir)/vg/stdlib $(datadir)/vg $(docdir)/examples $(docdir)
+VG_DIRS = $(datadir)/vg/stdlib $(vscodedir)/syntaxes $(vscodedir) $(datadir)/vg \
+          $(docdir)/examples $(docdir)
 
-install: $(foreach s,$(INSTALLS),$($(s)_FILES))
-	@set -e; $(foreach s,$(INSTALLS),\
-	  echo "install $($(s)_FILES) -> $(DESTDIR)$($(s)_DIR)"; \
+# scdoc makes the man pages; where it is missing (`make deps` installs it)
+# `make install` installs everything else and says so.
+SCDOC  := $(shell command -v scdoc 2>/dev/null)
+NO_MAN  = $(if $(SCDOC),,$(MAN))
+install_files = $(filter-out $(NO_MAN),$($(1)_FILES))
+
+install: $(foreach s,$(INSTALLS),$(call install_files,$(s)))
+	@$(if $(NO_MAN),echo "vg: scdoc is not installed: the man pages are not built nor installed" >&2)
+	@set -e; $(foreach s,$(INSTALLS),$(if $(call install_files,$(s)),\
+	  echo "install $(call install_files,$(s)) -> $(DESTDIR)$($(s)_DIR)"; \
 	  install -d $(DESTDIR)$($(s)_DIR); \
-	  install -m $(or $($(s)_MODE),644) $($(s)_FILES) $(DESTDIR)$($(s)_DIR)/;)
+	  install -m $(or $($(s)_MODE),644) $(call install_files,$(s)) $(DESTDIR)$($(s)_DIR)/;))
 
 uninstall:
 	rm -f $(foreach s,$(INSTALLS),$(addprefix $(DESTDIR)$($(s)_DIR)/,$(notdir $($(s)_FILES))))
 	for d in $(VG_DIRS); do [ ! -d "$(DESTDIR)$$d" ] || rmdir "$(DESTDIR)$$d"; done
+
+# The Debian package, built from a hardened build of its own (the flags of
+# dpkg-buildflags) in build/deb; packaging/ holds its control files.
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB       = $(BUILD)/vg_$(VERSION)_$(DEB_ARCH).deb
+deb: deps
+	@sh packaging/deb.sh $(VERSION) $(BUILD)/deb $(DEB)
+
+check-deb: deb
+	@sh tests/deb.sh $(DEB)
 
 clean:
 	rm -rf build

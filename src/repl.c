@@ -544,9 +544,13 @@ static int bind(Repl *r, AstNode *e)
     return 0;
 }
 
-/* An expect entered at the prompt is checked at once, on its own. */
+/* An expect entered at the prompt is checked at once, on its own: first
+ * that it resolves against the runs as defined (as `vg check` does), so a
+ * misspelling is an error even before its run has trained. */
 static int check_expect(Repl *r, const AstNode *item)
 {
+    if (!expect_check_static(&r->p, &r->runs, &item, 1))
+        return EXIT_ERROR;
     ExpectResult res;
     int code = expect_check_one(&r->p, &r->runs, item, &res);
     expect_print(r->out, &r->p, &res, 1, r->color_out);
@@ -1090,7 +1094,7 @@ static int candidates(Repl *r, const char *line, const char *word, const char **
     }
     if (word > line && word[-1] == '.') {
         static const char *const members[] = {
-            "initial", "final", "diverged", "diverged_at", "loss", "accuracy",
+            "initial", "final", "baseline", "diverged", "diverged_at", "loss", "accuracy",
             "test_accuracy", "step", "global_norm", "clipped", "verdict",
         };
         for (size_t i = 0; i < sizeof members / sizeof *members; i++)

@@ -81,7 +81,7 @@ typedef struct ReportDoc {
 
 /* The version of the JSON Lines schema (docs/report.md); `vg report` also
  * reads the versions before it. */
-enum { REPORT_SCHEMA_VERSION = 2 };
+enum { REPORT_SCHEMA_VERSION = 3 };
 
 /* The whole document as JSON Lines in one go (the REPL's `json`). */
 void report_write_json(FILE *out, const ReportDoc *d);
@@ -103,6 +103,10 @@ typedef struct ReportJson {
 } ReportJson;
 void report_json_begin(ReportJson *j, FILE *f, const ReportDoc *d);
 void report_json_report(ReportJson *j, const Run *r);
+/* Every report r has so far, each after the step log before it: what the
+ * stream would hold had this vg made them (a run resumed from a
+ * checkpoint). */
+void report_json_replay(ReportJson *j, const Run *r);
 void report_json_end(ReportJson *j, const Run *r);
 void report_json_finish(ReportJson *j);
 /* ---- reports as data: what the CSV, the HTML and `vg report` show ---- */
@@ -115,6 +119,7 @@ typedef struct ReportRun {
     unsigned long long seed;
     long planned, batch;          /* the settings' steps and batch */
     int probe_rows;
+    double baseline;              /* metrics_baseline; NaN in files before schema 3 */
     double vanishing_below, exploding_above;
     int nlayers;
     char **layers;
@@ -217,6 +222,9 @@ bool report_outputs_open(ReportOutputs *o, const char *const paths[REPORT_NFORMA
 void report_outputs_begin(ReportOutputs *o, const ReportDoc *d);
 void report_outputs_on_report(const Run *r, void *outputs);
 void report_outputs_run_end(ReportOutputs *o, const Run *r);
+/* The reports a run resumed from a checkpoint already has, streamed
+ * before it trains on (report_json_replay). */
+void report_outputs_replay(ReportOutputs *o, const Run *r);
 bool report_outputs_write(ReportOutputs *o, const ReportDoc *d, DiagSink *diag);
 
 #endif

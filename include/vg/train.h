@@ -104,6 +104,8 @@ typedef struct Run {
     long clipped_steps;
     double last_global_norm;
     double last_loss;     /* the training batch's loss at the last step */
+    double baseline;      /* the best constant prediction's loss on the probe
+                             batch (metrics_baseline) */
     /* What a step that turns non-finite undoes, so that a diverged run's
      * final report is measured on the parameters before it: in a run
      * without clip (which updates each node's parameters inside the
@@ -153,6 +155,11 @@ typedef struct TrainOptions {
     /* Called after each report is added (the JSON Lines stream); NULL: none. */
     void (*on_report)(const struct Run *r, void *ctx);
     void *report_ctx;
+    /* Called after every training step and its report, if one was due
+     * (checkpoint_on_step); false stops training with status 3, a
+     * diagnostic saying why. NULL: none. */
+    bool (*on_step)(const struct Run *r, void *ctx);
+    void *step_ctx;
 } TrainOptions;
 
 /* Elaborates, loads data and plans the run of member m (which must live
