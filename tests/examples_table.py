@@ -17,7 +17,8 @@ JSON Lines reports, so that no number is typed by hand:
                                            disagree
 
 A quoted value is a selector: `FAMILY[i, *].initial.LAYER.METRIC`,
-`FAMILY[*].final.loss` (any run-level value), or `FAMILY[*].diverged`
+`FAMILY[*].final.loss` (any value of a report), `FAMILY[*].baseline`, or
+`FAMILY[*].diverged`
 (quoted as "k of n"). `*` ranges over an axis, a value picks a member, as
 in an `expect`; a run that is not a family member is named alone.
 """
@@ -66,7 +67,8 @@ TABLE = [
     ("lstm1997", "Bengio et al. 1994; Hochreiter & Schmidhuber 1997",
      "an RNN does not learn the adding problem; LSTM and GRU do",
      "`adding(length = 50)`, final mse: rnn {rnn_net[*].final.loss}, lstm "
-     "{lstm_net[*].final.loss}, gru {gru_net[*].final.loss} (predicting the mean: about 0.167)"),
+     "{lstm_net[*].final.loss}, gru {gru_net[*].final.loss}; predicting the mean "
+     "(`baseline`) {rnn_net[*].baseline}"),
     ("cec1997", "Hochreiter & Schmidhuber 1997; Gers et al. 2000",
      "the constant error carousel carries the gradient over 100 steps; an RNN's fades",
      "`adding(length = 100)` at step 0, `bptt_ratio` (bptt[1]/bptt[100]): rnn "
@@ -162,6 +164,8 @@ class Reports:
     def value(self, run, path):
         """One run's value at `initial.…`, `final.…` or `diverged`."""
         name = run["name"]
+        if path == "baseline":
+            return run["baseline"]
         if path == "diverged":
             return bool(self.ends[name]["diverged"])
         when, _, rest = path.partition(".")
@@ -190,12 +194,13 @@ def number(x):
     """Two significant digits: 0.0045, 1.4, 55, 140, 2.0e-8."""
     if x == 0:
         return "0"
-    a = abs(x)
-    if 1e-3 <= a < 100:
-        return f"{x:.2g}"
-    if 100 <= a < 1e4:
-        return str(int(round(x, 1 - int(math.floor(math.log10(a))))))
-    mantissa, exponent = f"{x:.1e}".split("e")
+    e = math.floor(math.log10(abs(x)))
+    r = round(x, 1 - e)
+    if math.floor(math.log10(abs(r))) > e:  # 99.7 rounds to 100
+        e += 1
+    if -3 <= e < 4:
+        return f"{r:.{max(0, 1 - e)}f}"
+    mantissa, exponent = f"{r:.1e}".split("e")
     return f"{mantissa}e{int(exponent)}"
 
 
@@ -296,9 +301,13 @@ def run_examples(vg, report_dir):
     times = {}
     for name, *_ in TABLE:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        subprocess.run([vg, "run", "--quiet", os.path.join("examples", name + ".vg"), "--json",
-                        os.path.join(report_dir, name + ".jsonl")],
-                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        # exit 1 (an expect failed) still quotes what the runs measured
+        done = subprocess.run([vg, "run", "--quiet", os.path.join("examples", name + ".vg"),
+                               "--json", os.path.join(report_dir, name + ".jsonl")],
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True)
+        if done.returncode not in (0, 1):
+            raise OSError(f"examples/{name}.vg: vg exited with {done.returncode}\n{done.stderr}")
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         times[name] = f"{cpu:.1f} s"
