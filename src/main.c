@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vg/ast.h"
@@ -28,6 +29,7 @@
 #include "vg/report.h"
 #include "vg/repl.h"
 #include "vg/safetensors.h"
+#include "vg/sweep.h"
 #include "vg/train.h"
 
 enum { EXIT_EXPECT = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
@@ -93,6 +95,11 @@ static const char usage_text[] =
 
 typedef struct Cli {
     const char *cmd, *file, *run_only, *model;
+    const char *dir;           /* vg merge's folder of parts */
+    const char *parts, *part;  /* --parts DIR, --part FILE */
+    const char *engine, *out;  /* vg plan's --engine and -o */
+    bool member;               /* --member: the name must select one run */
+    int jobs;                  /* -j: worker processes; 0: none, train in vg itself */
     const char *save, *load;   /* checkpoints, or NULL */
     const char *outputs[REPORT_NFORMATS];  /* --json, --csv, --html, or NULL */
     SettingOverride sets[64];
@@ -145,8 +152,9 @@ static bool parse_size(const char *s, size_t *out)
     return true;
 }
 
-static const char *const valued_options[] = {"--run", "--model", "--seed", "--seed-offset",
-                                             "--threads",
+static const char *const valued_options[] = {"--run", "--member", "--model", "--seed",
+                                             "--seed-offset", "--threads", "-j", "--jobs",
+                                             "--parts", "--part", "--engine", "-o",
                                              "--max-memory", "--set",
                                              "--save", "--load", "--json", "--csv", "--html"};
 static const char *const flag_options[] = {"--quiet", "--dot", "--time"};
@@ -177,8 +185,25 @@ static int unknown_option(const char *a)
 static int option_value(Cli *c, const char *opt, char *val)
 {
     long long n;
-    if (strcmp(opt, "--run") == 0) {
+    if (strcmp(opt, "--run") == 0 || strcmp(opt, "--member") == 0) {
+        if (c->run_only)
+            return usage_error("--run and --member are given once, together at most once%s", "");
         c->run_only = val;
+        c->member = opt[2] == 'm';
+    } else if (strcmp(opt, "--parts") == 0) {
+        c->parts = val;
+    } else if (strcmp(opt, "--part") == 0) {
+        c->part = val;
+    } else if (strcmp(opt, "--engine") == 0) {
+        if (strcmp(val, "parallel") != 0 && strcmp(val, "slurm") != 0)
+            return usage_error("--engine is parallel or slurm, got '%s'", val);
+        c->engine = val;
+    } else if (strcmp(opt, "-o") == 0) {
+        c->out = val;
+    } else if (strcmp(opt, "-j") == 0 || strcmp(opt, "--jobs") == 0) {
+        if (!parse_long(val, 1, 1024, &n))
+            return usage_error("-j needs an integer from 1 to 1024, got '%s'", val);
+        c->jobs = (int)n;
     } else if (strcmp(opt, "--model") == 0) {
         c->model = val;
     } else if (strcmp(opt, "--save") == 0) {
@@ -242,6 +267,28 @@ static int env_threads(int *out)
     return 0;
 }
 
+/* The options that belong to one command only. */
+static int check_options(const Cli *c)
+{
+    bool run = strcmp(c->cmd, "run") == 0, plan = strcmp(c->cmd, "plan") == 0;
+    if (strcmp(c->cmd, "merge") == 0 && !c->dir)
+        return usage_error("'vg merge' needs FILE and the folder of its parts%s", "");
+    if (!plan && (c->engine || c->out))
+        return usage_error("--engine and -o are options of 'vg plan'%s", "");
+    if (plan && !c->out)
+        return usage_error("'vg plan' needs -o DIR, the folder of its jobs and parts%s", "");
+    if (!run && (c->jobs || c->parts || c->part))
+        return usage_error("-j, --parts and --part are options of 'vg run'%s", "");
+    if (c->part && (c->jobs || c->parts))
+        return usage_error("--part keeps one run's results: it takes no -j or --parts%s", "");
+    if (c->dir && c->save)
+        return usage_error("'vg merge' trains nothing: give --save to 'vg plan'%s", "");
+    if (plan && (c->outputs[REPORT_JSON] || c->outputs[REPORT_CSV] || c->outputs[REPORT_HTML]))
+        return usage_error("'vg plan' writes jobs: give --json, --csv and --html to "
+                           "'vg merge'%s", "");
+    return 0;
+}
+
 /* Options may come before or after the file. Returns 0 or an exit code. */
 static int parse_cli(int argc, char **argv, Cli *c)
 {
@@ -253,9 +300,9 @@ static int parse_cli(int argc, char **argv, Cli *c)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-' || strcmp(a, "-") == 0) {
-            if (c->file)
+            if (c->file && (c->dir || strcmp(c->cmd, "merge") != 0))
                 return usage_error("unexpected argument '%s'", a);
-            c->file = a;
+            *(c->file ? &c->dir : &c->file) = a;
         } else if (strcmp(a, "--quiet") == 0) {
             c->quiet = true;
         } else if (strcmp(a, "--time") == 0) {
@@ -274,6 +321,9 @@ static int parse_cli(int argc, char **argv, Cli *c)
     }
     if (!c->file)
         return usage_error("'%s' needs a FILE", c->cmd);
+    int rc = check_options(c);
+    if (rc)
+        return rc;
     return c->threads ? 0 : env_threads(&c->threads);
 }
 
@@ -319,8 +369,26 @@ static bool prepare_runs(Program *p, const Cli *c, const TrainOptions *o, RunSet
     bool ok = family_members(p, &ml);
     if (ok) {
         selected = xcalloc((size_t)(ml.n ? ml.n : 1), sizeof *selected);
-        if (c->run_only && !family_select(p, &ml, "--run", c->run_only, selected))
+        if (c->run_only && !family_select(p, &ml, c->member ? "--member" : "--run",
+                                          c->run_only, selected))
             ml.n = 0, ok = false;
+    }
+    int nselected = 0;
+    for (int i = 0; i < ml.n; i++)
+        nselected += selected[i] || !c->run_only;
+    if (ok && (c->member || c->part) && nselected != 1) {
+        ok = false;
+        int first = 0;
+        while (first < ml.n - 1 && !selected[first])
+            first++;
+        if (c->member)
+            diag_error(&p->diag, SPAN_NONE, "--member names one run, and '%s' names %d; "
+                       "give each axis a value, as in %s", c->run_only, nselected,
+                       ml.m[first]->name);
+        else
+            diag_error(&p->diag, SPAN_NONE, "--part keeps the results of one run, and %d are "
+                       "selected; name it with --member", nselected);
+        ml.n = 0;
     }
     for (int i = 0; i < ml.n; i++) {
         Run *r = xcalloc(1, sizeof *r);
@@ -388,7 +456,157 @@ static int default_threads(const RunSet *rs)
     return most >= TWO_THREADS_FROM && sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
 }
 
-static int cmd_run(Program *p, const Cli *c)
+/* What trains a run, in vg itself or in a sweep's worker: run_train, then
+ * --save. */
+typedef struct Trainer {
+    const Cli *c;
+    const RunSet *rs;
+    const TrainOptions *o;
+    ReportProgress *progress;   /* NULL: no progress line */
+} Trainer;
+
+static int train_one(Program *p, Run *r, void *ctx)
+{
+    const Trainer *t = ctx;
+    if (t->progress)
+        report_progress_start(t->progress, stderr, r);
+    int status = run_train(p, r, -1, t->o);
+    if (t->progress)
+        report_progress_clear(t->progress);
+    if (status == 0 && t->c->save)
+        status = save_checkpoint(p, t->c, t->rs, r);
+    return status;
+}
+
+/* Where `vg run` and `vg merge` get each run's results from: training it
+ * here (and with --part F, keeping them in F, or reading F when it is
+ * already complete), the workers of a sweep (-j N, --parts DIR), or the
+ * parts in a folder (vg merge). */
+typedef struct Results {
+    enum { FROM_HERE, FROM_SWEEP, FROM_FOLDER } from;
+    Trainer t;
+    const TrainOptions *stream;  /* streams the reports of runs read from parts */
+    PartKey key;
+    Sweep sweep;
+    const char *folder;
+    int lost;                 /* runs whose results are not there */
+    char *missing;            /* vg merge: their names, comma-separated */
+    size_t nmissing;
+} Results;
+
+typedef enum Got { GOT_RUN, GOT_NONE, GOT_STOP } Got;
+
+/* A run read from a part streams its reports to the JSON Lines file as a
+ * run trained here would, one report at a time. */
+static void stream_reports(Run *r, const TrainOptions *o)
+{
+    int n = r->nreports;
+    for (int k = 1; o->on_report && k <= n; k++) {
+        r->nreports = k;
+        o->on_report(r, o->report_ctx);
+    }
+    r->nreports = n;
+}
+
+static void note_missing(Results *res, const Run *r)
+{
+    FILE *f = open_memstream(&res->missing, &res->nmissing);
+    if (!f) {
+        perror("vg: internal error: open_memstream");
+        abort();
+    }
+    fseek(f, 0, SEEK_END);
+    fprintf(f, "%s%s", res->lost ? ", " : "", r->name);
+    fclose(f);
+    res->lost++;
+}
+
+static Got obtain(Program *p, const Cli *c, Results *res, int i, Run *r, int *status)
+{
+    PartStatus ps;
+    switch (res->from) {
+    case FROM_SWEEP:
+        switch (sweep_result(&res->sweep, i, status)) {
+        case SWEEP_OK:
+            stream_reports(r, res->stream);
+            return GOT_RUN;
+        case SWEEP_INTERRUPTED:
+            return GOT_STOP;
+        case SWEEP_LOST:
+            res->lost++;
+            return GOT_NONE;
+        default:
+            *status = EXIT_RUNTIME;
+            return GOT_STOP;
+        }
+    case FROM_FOLDER: {
+        char *path = part_path(res->folder, r->member);
+        ps = part_read(path, &res->key, r, status, &p->diag);
+        free(path);
+        break;
+    }
+    default:
+        ps = c->part ? part_read(c->part, &res->key, r, status, &p->diag) : PART_MISSING;
+        if (ps == PART_MISSING) {
+            int from = p->diag.n;
+            *status = train_one(p, r, &res->t);
+            if (c->part && !train_interrupted &&
+                !part_write(c->part, &res->key, r, *status, &p->diag, from) && !*status)
+                *status = EXIT_RUNTIME;
+            return GOT_RUN;
+        }
+    }
+    if (ps == PART_OK) {
+        stream_reports(r, res->stream);
+        return GOT_RUN;
+    }
+    if (ps == PART_MISSING) {
+        note_missing(res, r);
+        return GOT_NONE;
+    }
+    *status = ps == PART_REFUSED ? EXIT_USAGE : EXIT_RUNTIME;
+    return GOT_STOP;
+}
+
+/* Sets up where results come from; 0 or an exit code (diagnostics in
+ * p->diag). */
+static int results_begin(Program *p, const Cli *c, int nfiles, RunSet *rs, Results *res)
+{
+    if (c->jobs || c->parts || c->part || c->dir) {
+        if (!part_key_init(&res->key, p, nfiles, c->load, &p->diag))
+            return EXIT_RUNTIME;
+    }
+    if (c->dir) {
+        res->from = FROM_FOLDER;
+        res->folder = c->dir;
+        for (int i = 0; i < rs->n; i++) {
+            /* a stale part is refused before anything is printed */
+            char *path = rs->runs[i]->ready ? part_path(c->dir, rs->runs[i]->member) : NULL;
+            PartStatus st = path ? part_check(path, &res->key, rs->runs[i], &p->diag) : PART_OK;
+            free(path);
+            if (st == PART_REFUSED || st == PART_BAD)
+                return EXIT_USAGE;
+        }
+        return 0;
+    }
+    for (int i = 0; c->part && i < rs->n; i++)
+        if (rs->runs[i]->ready && part_check(c->part, &res->key, rs->runs[i], &p->diag) > PART_MISSING)
+            return EXIT_USAGE;
+    if (c->jobs || c->parts) {
+        res->from = FROM_SWEEP;
+        if (!sweep_begin(&res->sweep, p, rs, &res->key, c->jobs ? c->jobs : 1, c->parts,
+                         train_one, &res->t)) {
+            sweep_end(&res->sweep);
+            return EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+/* vg run, and vg merge (c->dir set): every selected run's results, from
+ * wherever they come, printed and written in file order, then the
+ * expects. */
+static int cmd_run(Program *p, const Cli *c, int nfiles)
 {
     /* An empty file is a valid program with nothing to do (docs/reliability.md). */
     if (p->ntrains == 0 && p->nexpects == 0) {
@@ -407,71 +625,100 @@ static int cmd_run(Program *p, const Cli *c)
         runset_free(&rs);
         return fail_with_diags(p, loaded);
     }
+    if (!c->threads)
+        blas_set_threads(default_threads(&rs));
+    /* a worker streams nothing: its parent does, from its part */
+    TrainOptions wo = o;
+    ReportProgress progress;
+    Results res = {.t = {.c = c, .rs = &rs, .o = &wo}, .stream = &o};
+    if (!c->quiet && !c->jobs && !c->parts && isatty(fileno(stderr)))
+        res.t.progress = &progress;
     ReportOutputs outs;
-    if (!report_outputs_open(&outs, c->outputs, &p->diag)) {
+    int status = results_begin(p, c, nfiles, &rs, &res);
+    if (status == 0 && !report_outputs_open(&outs, c->outputs, &p->diag))
+        status = EXIT_RUNTIME;
+    if (status) {
+        if (res.from == FROM_SWEEP)
+            sweep_end(&res.sweep);
         runset_free(&rs);
-        return fail_with_diags(p, EXIT_RUNTIME);
+        return fail_with_diags(p, status);
     }
     /* the files hold the reports so far even after a failure (exit 3) */
     ReportDoc doc = {.p = p, .rs = &rs, .file = c->file};
     report_outputs_begin(&outs, &doc);
     o.on_report = report_outputs_on_report;
     o.report_ctx = &outs;
-    ReportProgress progress;
-    if (!c->quiet && isatty(fileno(stderr))) {
-        o.progress = report_progress;
-        o.progress_ctx = &progress;
+    if (res.from == FROM_HERE) {
+        wo = o;
+        wo.progress = res.t.progress ? report_progress : NULL;
+        wo.progress_ctx = &progress;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    if (!c->threads)
-        blas_set_threads(default_threads(&rs));
+    if (res.from != FROM_SWEEP) {
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+    }
     char blas[128];
     printf("vg %s · %s · %s\n\n", VG_VERSION, c->file, blas_describe(blas, sizeof blas));
     bool color = diag_color_for(stdout);
-    int status = 0;
     const Run *last = NULL;
     for (int i = 0; i < rs.n && status == 0 && !train_interrupted; i++) {
         Run *r = rs.runs[i];
         if (!r->ready)
             continue;
         last = r;
-        report_progress_start(&progress, stderr, r);
-        status = run_train(p, r, -1, &o);
-        report_progress_clear(&progress);
+        Got got = obtain(p, c, &res, i, r, &status);
+        if (got == GOT_STOP)
+            break;
+        if (got == GOT_NONE)
+            continue;
         report_outputs_run_end(&outs, r);
         print_run(p, r, c->quiet, color);
         if (c->time)
             print_timing(r);
         fflush(stdout);
-        if (status == 0 && c->save)
-            status = save_checkpoint(p, c, &rs, r);
     }
+    if (res.from == FROM_SWEEP)
+        sweep_end(&res.sweep);
     diag_render_all(stderr, &p->diag, diag_color_for(stderr));
     if (train_interrupted) {
-        fprintf(stderr, "vg: interrupted by %s: run '%s' stopped after step %ld of %ld; "
-                "the reports so far are above, and no expect was checked\n",
-                train_interrupted == SIGINT ? "SIGINT" : "SIGTERM", last ? last->name : "?",
-                last ? last->step : 0L, last ? last->set.steps : 0L);
+        if (res.from == FROM_SWEEP)
+            fprintf(stderr, "vg: interrupted by %s: the workers were stopped; the reports of "
+                    "the runs before the first unfinished one are above, and no expect was "
+                    "checked\n", train_interrupted == SIGINT ? "SIGINT" : "SIGTERM");
+        else
+            fprintf(stderr, "vg: interrupted by %s: run '%s' stopped after step %ld of %ld; "
+                    "the reports so far are above, and no expect was checked\n",
+                    train_interrupted == SIGINT ? "SIGINT" : "SIGTERM", last ? last->name : "?",
+                    last ? last->step : 0L, last ? last->set.steps : 0L);
         status = 128 + (int)train_interrupted;
     }
-    ExpectResult *res = NULL;
+    if (res.missing)
+        fprintf(stderr, "vg: %d run%s of '%s' ha%s no part in '%s': %s\n", res.lost,
+                res.lost == 1 ? "" : "s", c->file, res.lost == 1 ? "s" : "ve", c->dir,
+                res.missing);
+    if (res.lost && status == 0) {
+        fprintf(stderr, "vg: no expect was checked: %d run%s missing\n", res.lost,
+                res.lost == 1 ? " is" : "s are");
+        status = EXIT_RUNTIME;
+    }
+    free(res.missing);
+    ExpectResult *er = NULL;
     if (status == 0 && p->nexpects) {
-        res = xcalloc((size_t)p->nexpects, sizeof *res);
+        er = xcalloc((size_t)p->nexpects, sizeof *er);
         diag_clear(&p->diag);
-        status = expect_check_all(p, &rs, res);
-        expect_print(stdout, p, res, p->nexpects, color);
+        status = expect_check_all(p, &rs, er);
+        expect_print(stdout, p, er, p->nexpects, color);
         diag_render_all(stderr, &p->diag, diag_color_for(stderr));
     }
-    doc.expects = res;
-    doc.nexpects = res ? p->nexpects : 0;
+    doc.expects = er;
+    doc.nexpects = er ? p->nexpects : 0;
     diag_clear(&p->diag);
     if (!report_outputs_write(&outs, &doc, &p->diag)) {
         diag_render_all(stderr, &p->diag, diag_color_for(stderr));
         if (status < EXIT_RUNTIME)
             status = EXIT_RUNTIME;
     }
-    free(res);
+    free(er);
     runset_free(&rs);
     return status;
 }
@@ -504,6 +751,164 @@ static bool check_untrained_models(Program *p)
         ir_free(&g);
     }
     return ok;
+}
+
+/* A word for sh: in single quotes, each ' as '\''. */
+static void shell_word(FILE *f, const char *w)
+{
+    fputc('\'', f);
+    for (; *w; w++)
+        fputs(*w == '\'' ? "'\\''" : (char[2]){*w, 0}, f);
+    fputc('\'', f);
+}
+
+/* The options a job (and vg merge) needs to make the same runs: those that
+ * change results, as given. */
+static void result_options(FILE *f, const Cli *c, const char *load)
+{
+    for (int i = 0; i < c->nsets; i++) {
+        char *kv = xmalloc(strlen(c->sets[i].key) + strlen(c->sets[i].value) + 2);
+        sprintf(kv, "%s=%s", c->sets[i].key, c->sets[i].value);
+        fputs(" --set ", f);
+        shell_word(f, kv);
+        free(kv);
+    }
+    if (c->seed >= 0)
+        fprintf(f, " --seed %lld", c->seed);
+    if (c->seed_offset)
+        fprintf(f, " --seed-offset %lld", c->seed_offset);
+    if (c->threads)
+        fprintf(f, " --threads %d", c->threads);
+    if (load) {
+        fputs(" --load ", f);
+        shell_word(f, load);
+    }
+}
+
+/* Writes text to DIR/name all or nothing, executable when exec. */
+static bool write_plan_file(const char *dir, const char *name, const char *text, bool exec,
+                            DiagSink *diag)
+{
+    char *path = xmalloc(strlen(dir) + strlen(name) + 2);
+    sprintf(path, "%s/%s", dir, name);
+    ReportFile rf;
+    bool ok = report_file_open(&rf, path, diag);
+    if (ok) {
+        fputs(text, rf.f);
+        if (exec)
+            fchmod(fileno(rf.f), 0755);
+        ok = report_file_commit(&rf, diag);
+    }
+    free(path);
+    return ok;
+}
+
+static char *absolute(const char *path, DiagSink *diag)
+{
+    char *abs = realpath(path, NULL);
+    if (!abs)
+        diag_error(diag, SPAN_NONE, "cannot find '%s': %s", path, strerror(errno));
+    return abs;
+}
+
+/* vg plan FILE [--engine parallel|slurm] -o DIR: one job per selected run,
+ * each `vg run FILE --member NAME --part DIR/PART` with the options that
+ * shape results, in DIR/jobs, and the script that runs them on the
+ * engine. Paths are absolute, so the jobs run from anywhere that sees the
+ * same files (a cluster's shared file system). */
+static int cmd_plan(Program *p, const Cli *c)
+{
+    TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed,
+                      .seed_offset = c->seed_offset, .max_memory = c->max_memory};
+    RunSet rs = {0};
+    bool ok = prepare_runs(p, c, &o, &rs);
+    if (ok && mkdir(c->out, 0777) != 0 && errno != EEXIST)
+        ok = diag_error(&p->diag, SPAN_NONE, "cannot make the folder '%s': %s", c->out,
+                        strerror(errno));
+    char *vg = ok ? absolute("/proc/self/exe", &p->diag) : NULL;
+    char *file = vg ? absolute(c->file, &p->diag) : NULL;
+    char *dir = file ? absolute(c->out, &p->diag) : NULL;
+    char *load = dir && c->load ? absolute(c->load, &p->diag) : NULL;
+    ok = dir && (load || !c->load);
+    char *jobs = NULL, *script = NULL;
+    size_t njobs_len = 0, nscript = 0;
+    int njobs = 0;
+    if (ok) {
+        if (!c->threads)
+            blas_set_threads(default_threads(&rs));
+        BlasInfo b;
+        blas_info(&b);
+        FILE *f = open_memstream(&jobs, &njobs_len);
+        for (int i = 0; f && i < rs.n; i++) {
+            const Run *r = rs.runs[i];
+            if (!r->ready)
+                continue;
+            char *part = part_path(dir, r->member);
+            shell_word(f, vg);
+            fputs(" run ", f);
+            shell_word(f, file);
+            fputs(" --member ", f);
+            shell_word(f, r->name);
+            fputs(" --part ", f);
+            shell_word(f, part);
+            result_options(f, c, load);
+            if (!c->threads)
+                fprintf(f, " --threads %d", b.threads);
+            if (c->max_memory != TRAIN_DEFAULT_MAX_MEMORY)
+                fprintf(f, " --max-memory %zu", c->max_memory);
+            if (c->save) {
+                char *save = safetensors_run_path(c->save, r->name);
+                fputs(" --save ", f);
+                shell_word(f, save);
+                free(save);
+            }
+            fputs(" --quiet\n", f);
+            free(part);
+            njobs++;
+        }
+        fclose(f);
+        f = open_memstream(&script, &nscript);
+        bool slurm = c->engine && strcmp(c->engine, "slurm") == 0;
+        if (slurm) {
+            const char *base = strrchr(file, '/') + 1;
+            fprintf(f, "#!/bin/sh\n#SBATCH --job-name=vg-%.*s\n#SBATCH --array=1-%d\n"
+                    "#SBATCH --cpus-per-task=%d\n#SBATCH --output=%s/slurm-%%A_%%a.out\n"
+                    "#SBATCH --requeue\n"
+                    "# vg plan: array task K runs line K of jobs, one run each. A task\n"
+                    "# whose part is complete reads it and ends, so submitting this\n"
+                    "# again runs only what is missing.\n"
+                    "exec sh -c \"$(sed -n \"${SLURM_ARRAY_TASK_ID}p\" '%s/jobs')\"\n",
+                    (int)strcspn(base, "."), base, njobs, b.threads, dir, dir);
+        } else {
+            fprintf(f, "#!/bin/sh\n"
+                    "# vg plan: runs the jobs with GNU parallel, one job per core unless\n"
+                    "# -j N is given here. The job log makes a second run resume: jobs\n"
+                    "# that finished are skipped, failed ones run again.\n"
+                    "exec parallel --joblog '%s/parallel.log' --resume-failed \"$@\" < '%s/jobs'\n",
+                    dir, dir);
+        }
+        fclose(f);
+        ok = write_plan_file(dir, "jobs", jobs, false, &p->diag) &&
+             write_plan_file(dir, slurm ? "slurm.sh" : "parallel.sh", script, true, &p->diag);
+        if (ok) {
+            printf("%d job%s in %s/jobs\nrun them: %s %s/%s\nthen: vg merge ", njobs,
+                   njobs == 1 ? "" : "s", c->out, slurm ? "sbatch" : "sh", c->out,
+                   slurm ? "slurm.sh" : "parallel.sh");
+            shell_word(stdout, c->file);
+            putchar(' ');
+            shell_word(stdout, c->out);
+            result_options(stdout, c, c->load);
+            putchar('\n');
+        }
+    }
+    free(jobs);
+    free(script);
+    free(vg);
+    free(file);
+    free(dir);
+    free(load);
+    runset_free(&rs);
+    return ok ? 0 : fail_with_diags(p, dir ? EXIT_RUNTIME : EXIT_USAGE);
 }
 
 static int cmd_check(Program *p, const Cli *c)
@@ -725,9 +1130,9 @@ int main(int argc, char **argv)
         return 0;
     }
     static const char *const cmds[] = {"run", "check", "ir", "fmt", "repl", "gradcheck",
-                                       "report"};
+                                       "report", "plan", "merge"};
     int which = -1;
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 9; i++)
         if (strcmp(argv[1], cmds[i]) == 0)
             which = i;
     if (which == 4)
@@ -737,7 +1142,7 @@ int main(int argc, char **argv)
     if (which == 6)
         return cmd_report(argc, argv);
     if (which < 0) {
-        const char *best = diag_suggest(argv[1], cmds, 7);
+        const char *best = diag_suggest(argv[1], cmds, 9);
         fprintf(stderr, "vg: unknown command '%s'%s%s%s\nTry 'vg --help'.\n", argv[1],
                 best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
         return EXIT_USAGE;
@@ -752,8 +1157,10 @@ int main(int argc, char **argv)
     if (!program_load(&p, c.file, SPAN_NONE)) {
         rc = fail_with_diags(&p, EXIT_USAGE);
     } else {
-        rc = which == 0 ? cmd_run(&p, &c) : which == 1 ? cmd_check(&p, &c)
-           : which == 5 ? cmd_gradcheck(&p, &c) : cmd_ir(&p, &c);
+        /* the program's own files: data files are read later */
+        int nfiles = p.sources.n;
+        rc = which == 0 || which == 8 ? cmd_run(&p, &c, nfiles) : which == 1 ? cmd_check(&p, &c)
+           : which == 7 ? cmd_plan(&p, &c) : which == 5 ? cmd_gradcheck(&p, &c) : cmd_ir(&p, &c);
     }
     program_free(&p);
     return rc;
