@@ -595,10 +595,8 @@ static int results_begin(Program *p, const Cli *c, int nfiles, RunSet *rs, Resul
     if (c->jobs || c->parts) {
         res->from = FROM_SWEEP;
         if (!sweep_begin(&res->sweep, p, rs, &res->key, c->jobs ? c->jobs : 1, c->parts,
-                         train_one, &res->t)) {
-            sweep_end(&res->sweep);
-            return EXIT_USAGE;
-        }
+                         train_one, &res->t))
+            return EXIT_USAGE;  /* the caller ends the sweep */
     }
     return 0;
 }

@@ -58,7 +58,7 @@ bool sweep_begin(Sweep *s, Program *p, RunSet *rs, const PartKey *k, int jobs, c
     if (!make_dir(s, dir))
         return false;
     bool ok = true;
-    for (int i = 0; i < rs->n; i++) {
+    for (int i = 0; i < rs->n && ok; i++) {
         if (!rs->runs[i]->ready)
             continue;
         s->paths[i] = part_path(s->dir, rs->runs[i]->member);
