@@ -42,6 +42,12 @@ static const char usage_text[] =
     "                            reports, then check its expect lines\n"
     "      --run NAME            train only the run or run family NAME, or one\n"
     "                            member: --run 'grid[20, 0.5]'\n"
+    "      --member NAME         as --run, naming exactly one run\n"
+    "      -j, --jobs N          train the runs in N worker processes; the output is\n"
+    "                            the same bytes as without -j\n"
+    "      --parts DIR           keep each run's results as a part in DIR; runs whose\n"
+    "                            part is there are not trained again (resume)\n"
+    "      --part FILE           keep the one selected run's results in FILE\n"
     "      --set KEY=VALUE       override a training setting (VALUE is .vg syntax)\n"
     "      --seed N              override every run's seed\n"
     "      --seed-offset N       add N to every run's seed, family members included\n"
@@ -58,6 +64,11 @@ static const char usage_text[] =
     "      --html FILE           also write them as one HTML page of charts\n"
     "      --quiet               print only the final table of each run and the expects\n"
     "      --time                print each run's training time per step on stderr\n"
+    "  plan FILE [--engine parallel|slurm] -o DIR [options]\n"
+    "                            write one job per run (vg run --member NAME --part\n"
+    "                            DIR/...) into DIR/jobs, and DIR/parallel.sh for GNU\n"
+    "                            parallel or DIR/slurm.sh for Slurm's sbatch\n"
+    "  merge FILE DIR [options]  report the parts in DIR as vg run FILE would\n"
     "  check FILE                parse, resolve and shape-check only\n"
     "  ir FILE [--model NAME] [--dot]\n"
     "                            print a model's IR graph as text or Graphviz DOT\n"
@@ -187,7 +198,7 @@ static int option_value(Cli *c, const char *opt, char *val)
     long long n;
     if (strcmp(opt, "--run") == 0 || strcmp(opt, "--member") == 0) {
         if (c->run_only)
-            return usage_error("--run and --member are given once, together at most once%s", "");
+            return usage_error("give one --run or --member%s", "");
         c->run_only = val;
         c->member = opt[2] == 'm';
     } else if (strcmp(opt, "--parts") == 0) {
@@ -490,8 +501,9 @@ typedef struct Results {
     Sweep sweep;
     const char *folder;
     int lost;                 /* runs whose results are not there */
-    char *missing;            /* vg merge: their names, comma-separated */
-    size_t nmissing;
+    FILE *missing;            /* vg merge: their names, comma-separated */
+    char *missing_text;
+    size_t missing_len;
 } Results;
 
 typedef enum Got { GOT_RUN, GOT_NONE, GOT_STOP } Got;
@@ -510,14 +522,11 @@ static void stream_reports(Run *r, const TrainOptions *o)
 
 static void note_missing(Results *res, const Run *r)
 {
-    FILE *f = open_memstream(&res->missing, &res->nmissing);
-    if (!f) {
+    if (!res->missing && !(res->missing = open_memstream(&res->missing_text, &res->missing_len))) {
         perror("vg: internal error: open_memstream");
         abort();
     }
-    fseek(f, 0, SEEK_END);
-    fprintf(f, "%s%s", res->lost ? ", " : "", r->name);
-    fclose(f);
+    fprintf(res->missing, "%s%s", res->lost ? ", " : "", r->name);
     res->lost++;
 }
 
@@ -577,6 +586,12 @@ static int results_begin(Program *p, const Cli *c, int nfiles, RunSet *rs, Resul
             return EXIT_RUNTIME;
     }
     if (c->dir) {
+        struct stat info;
+        if (stat(c->dir, &info) != 0 || !S_ISDIR(info.st_mode)) {
+            diag_error(&p->diag, SPAN_NONE, "cannot read the folder '%s': %s", c->dir,
+                       strerror(stat(c->dir, &info) != 0 ? errno : ENOTDIR));
+            return EXIT_USAGE;
+        }
         res->from = FROM_FOLDER;
         res->folder = c->dir;
         for (int i = 0; i < rs->n; i++) {
@@ -690,16 +705,18 @@ static int cmd_run(Program *p, const Cli *c, int nfiles)
                     last ? last->step : 0L, last ? last->set.steps : 0L);
         status = 128 + (int)train_interrupted;
     }
-    if (res.missing)
+    if (res.missing) {
+        fclose(res.missing);
         fprintf(stderr, "vg: %d run%s of '%s' ha%s no part in '%s': %s\n", res.lost,
                 res.lost == 1 ? "" : "s", c->file, res.lost == 1 ? "s" : "ve", c->dir,
-                res.missing);
+                res.missing_text);
+        free(res.missing_text);
+    }
     if (res.lost && status == 0) {
         fprintf(stderr, "vg: no expect was checked: %d run%s missing\n", res.lost,
                 res.lost == 1 ? " is" : "s are");
         status = EXIT_RUNTIME;
     }
-    free(res.missing);
     ExpectResult *er = NULL;
     if (status == 0 && p->nexpects) {
         er = xcalloc((size_t)p->nexpects, sizeof *er);
