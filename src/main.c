@@ -17,11 +17,13 @@
 
 #include "vg/ast.h"
 #include "vg/blas.h"
+#include "vg/check.h"
 #include "vg/elab.h"
 #include "vg/expect.h"
 #include "vg/family.h"
 #include "vg/fmt.h"
 #include "vg/gradcheck.h"
+#include "vg/lsp.h"
 #include "vg/ops.h"
 #include "vg/parse.h"
 #include "vg/pretrain.h"
@@ -37,7 +39,7 @@ enum { EXIT_EXPECT = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
 /* The commands, in the order `vg --help` lists them. */
 typedef enum Cmd {
     CMD_RUN, CMD_PLAN, CMD_MERGE, CMD_CHECK, CMD_IR, CMD_GRADCHECK, CMD_FMT, CMD_REPORT,
-    CMD_REPL, NCMDS
+    CMD_REPL, CMD_LSP, NCMDS
 } Cmd;
 
 typedef struct Command {
@@ -113,6 +115,16 @@ static const Command commands[NCMDS] = {
                   "An interactive session: items, bindings and expressions line by line,\n"
                   "and commands such as :run, :list and :ir (:help lists them). FILE is\n"
                   "loaded first. Input that is not a terminal runs as a script.", NULL},
+    [CMD_LSP] = {"lsp", {"lsp"},
+                 "a Language Server Protocol server on stdin and\n"
+                 "stdout, for editors (docs/editors.md)",
+                 "Serves the Language Server Protocol on stdin and stdout, for editors:\n"
+                 "the diagnostics of `vg check` as you type, completion, hover, go to\n"
+                 "definition, and formatting as `vg fmt` formats. Problems with the\n"
+                 "input go to stderr. Set-up for Vim, Neovim, Emacs and VS Code:\n"
+                 "docs/editors.md.",
+                 "0 after the protocol's shutdown and exit, 1 when the input ends\n"
+                 "or exit comes without shutdown, 2 usage."},
 };
 
 #define ON(cmd) (1u << (cmd))
@@ -297,6 +309,7 @@ typedef struct Cli {
     bool member;               /* --member: the name must select one run */
     int jobs;                  /* -j: worker processes; 0: none, train in vg itself */
 
+
     const char *save, *load;   /* checkpoints, or NULL */
     const char *outputs[REPORT_NFORMATS];  /* --json, --csv, --html, or NULL */
     SettingOverride sets[64];
@@ -446,8 +459,8 @@ static int check_options(Cmd cmd, const Cli *c)
     return 0;
 }
 
-/* vg run, check, ir and gradcheck: options (those of cmd in the table
- * above) may come before or after the file. Returns 0 or an exit code. */
+/* vg run, plan, merge, check, ir and gradcheck: options (those of cmd in
+ * the table above) may come before or after the file. Returns 0 or an exit code. */
 static int parse_cli(int argc, char **argv, Cmd cmd, Cli *c)
 {
     memset(c, 0, sizeof *c);
@@ -518,52 +531,6 @@ static void print_run(const Program *p, const Run *r, bool quiet, bool color)
     putchar('\n');
 }
 
-/* Prepares every selected run before training any, so a mistake in the last
- * run is reported before minutes are spent on the first. Every member has
- * a Run in rs, in file order; those not selected stay unprepared. */
-static bool prepare_runs(Program *p, const Cli *c, const TrainOptions *o, RunSet *rs)
-{
-    MemberList ml;
-    bool *selected = NULL;
-    bool ok = family_members(p, &ml);
-    if (ok) {
-        selected = xcalloc((size_t)(ml.n ? ml.n : 1), sizeof *selected);
-        if (c->run_only && !family_select(p, &ml, c->member ? "--member" : "--run",
-                                          c->run_only, selected))
-            ml.n = 0, ok = false;
-    }
-    int nselected = 0;
-    for (int i = 0; i < ml.n; i++)
-        nselected += selected[i] || !c->run_only;
-    if (ok && (c->member || c->part) && nselected != 1) {
-        ok = false;
-        int first = 0;
-        while (first < ml.n - 1 && !selected[first])
-            first++;
-        if (c->member)
-            diag_error(&p->diag, SPAN_NONE, "--member names one run, and '%s' names %d; "
-                       "give each axis a value, as in %s", c->run_only, nselected,
-                       ml.m[first]->name);
-        else
-            diag_error(&p->diag, SPAN_NONE, "--part keeps the results of one run, and %d are "
-                       "selected; name it with --member", nselected);
-        ml.n = 0;
-    }
-    for (int i = 0; i < ml.n; i++) {
-        Run *r = xcalloc(1, sizeof *r);
-        runset_push(rs, r);
-        r->name = ml.m[i]->name;
-        r->ast = ml.m[i]->train;
-        r->member = ml.m[i];
-        if (c->run_only && !selected[i])
-            continue;
-        ok &= run_prepare(p, ml.m[i], o, r);
-    }
-    free(selected);
-    member_list_free(&ml);
-    return ok;
-}
-
 /* --load F: every selected run starts from F's parameters instead of its
  * initialisation. Returns 0, or 2 (the file does not fit a model) or 3
  * (it cannot be read, or is not a safetensors file). */
@@ -613,6 +580,28 @@ static int default_threads(const RunSet *rs)
         if (rs->runs[i]->ready && exec_largest_gemm(&rs->runs[i]->train) > most)
             most = exec_largest_gemm(&rs->runs[i]->train);
     return most >= TWO_THREADS_FROM && sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
+}
+
+/* The runs `vg run` (and plan, merge) makes: check_prepare_runs, and with
+ * --member or --part, exactly one of them. */
+static bool prepare_runs(Program *p, const Cli *c, const TrainOptions *o, RunSet *rs)
+{
+    if (!check_prepare_runs(p, o, c->run_only, rs))
+        return false;
+    if (!c->member && !c->part)
+        return true;
+    int n = 0, first = -1;
+    for (int i = 0; i < rs->n; i++)
+        if (rs->runs[i]->ready && n++ == 0)
+            first = i;
+    if (n == 1)
+        return true;
+    if (c->member)
+        return diag_error(&p->diag, SPAN_NONE, "--member names one run, and '%s' names %d; "
+                          "give each axis a value, as in %s", c->run_only, n,
+                          rs->runs[first]->name);
+    return diag_error(&p->diag, SPAN_NONE, "--part keeps the results of one run, and %d are "
+                      "selected; name it with --member", n);
 }
 
 /* What trains a run, in vg itself or in a sweep's worker: run_train, then
@@ -886,36 +875,6 @@ static int cmd_run(Program *p, const Cli *c, int nfiles)
     return status;
 }
 
-static bool trained(const Program *p, const char *model)
-{
-    for (int i = 0; i < p->ntrains; i++)
-        if (strcmp(p->trains[i]->a->a->str, model) == 0)
-            return true;
-    return false;
-}
-
-/* A model no run trains is still checked, with its defaults, when every
- * parameter has one. */
-static bool check_untrained_models(Program *p)
-{
-    bool ok = true;
-    for (int i = 0; i < p->nsyms; i++) {
-        const Symbol *s = &p->syms[i];
-        if (s->kind != SYM_MODEL || trained(p, s->name))
-            continue;
-        bool defaults = true;
-        for (const AstNode *q = s->ast->list.head; q; q = q->next)
-            defaults &= q->a != NULL;
-        if (!defaults)
-            continue;
-        IrGraph g;
-        ir_init(&g, &p->arena, s->name);
-        ok &= elab_model(p, elab_model_call(p, s->name), &g);
-        ir_free(&g);
-    }
-    return ok;
-}
-
 /* A word for sh: in single quotes, each ' as '\''. */
 static void shell_word(FILE *f, const char *w)
 {
@@ -1079,7 +1038,7 @@ static int cmd_check(Program *p, const Cli *c)
     TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed,
                       .seed_offset = c->seed_offset, .max_memory = c->max_memory};
     RunSet rs = {0};
-    bool ok = prepare_runs(p, c, &o, &rs);
+    bool ok = check_prepare_runs(p, &o, c->run_only, &rs);
     int rs_n = rs.n;
     runset_free(&rs);
     ok &= check_untrained_models(p);
@@ -1234,6 +1193,17 @@ static int cmd_report(int argc, char **argv)
     return status;
 }
 
+/* vg lsp: the protocol on stdin and stdout, problems with the input on
+ * stderr (editors show it in their LSP log). */
+static int cmd_lsp(int argc, char **argv)
+{
+    if (argc > 2 && argv[2][0] == '-')
+        return unknown_option(CMD_LSP, argv[2]);
+    if (argc > 2)
+        return usage_error("unexpected argument '%s'", argv[2]);
+    return lsp_serve(stdin, stdout, stderr);
+}
+
 /* vg repl [FILE] [--echo] */
 static int cmd_repl(int argc, char **argv)
 {
@@ -1351,6 +1321,8 @@ int main(int argc, char **argv)
         return cmd_fmt(argc, argv);
     if (cmd == CMD_REPORT)
         return cmd_report(argc, argv);
+    if (cmd == CMD_LSP)
+        return cmd_lsp(argc, argv);
     Cli c;
     int rc = parse_cli(argc, argv, cmd, &c);
     if (rc)
