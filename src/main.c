@@ -18,6 +18,7 @@
 #include "vg/ast.h"
 #include "vg/blas.h"
 #include "vg/check.h"
+#include "vg/checkpoint.h"
 #include "vg/elab.h"
 #include "vg/expect.h"
 #include "vg/family.h"
@@ -187,6 +188,15 @@ static const Option options[] = {
      "print only the final table of each run and the expects"},
     {ON(CMD_RUN) | ON(CMD_MERGE), "--time", NULL, NULL,
      "print each run's training time per step on stderr"},
+    {ON(CMD_RUN), "--checkpoint", NULL, "DIR",
+     "write each run's whole training state into DIR\n"
+     "every N steps, at its end and when interrupted"},
+    {ON(CMD_RUN) | ON(CMD_PLAN), "--checkpoint-every", NULL, "N",
+     "steps between checkpoints (default 1000)"},
+    {ON(CMD_RUN), "--resume", NULL, NULL,
+     "continue every run from its checkpoint in the\n"
+     "--checkpoint DIR (a run without one starts anew):\n"
+     "the same output as a run never interrupted"},
     {ON(CMD_IR) | ON(CMD_GRADCHECK), "--model", NULL, "NAME",
      "the model (default: the first run's model, else\n"
      "the first model)"},
@@ -310,14 +320,17 @@ typedef struct Cli {
     int jobs;                  /* -j: worker processes; 0: none, train in vg itself */
 
 
-    const char *save, *load;   /* checkpoints, or NULL */
+
+    const char *save, *load;   /* parameter files, or NULL */
+    const char *checkpoint;    /* --checkpoint DIR, or NULL */
+    long long checkpoint_every;
     const char *outputs[REPORT_NFORMATS];  /* --json, --csv, --html, or NULL */
     SettingOverride sets[64];
     int nsets;
     long long seed, seed_offset;
     int threads;
     size_t max_memory;         /* --max-memory, bytes; 0: no limit */
-    bool quiet, dot, time;
+    bool quiet, dot, time, resume;
 } Cli;
 
 static int usage_error(const char *fmt, const char *arg)
@@ -390,6 +403,12 @@ static int option_value(Cli *c, const char *opt, char *val)
         c->save = val;
     } else if (strcmp(opt, "--load") == 0) {
         c->load = val;
+    } else if (strcmp(opt, "--checkpoint") == 0) {
+        c->checkpoint = val;
+    } else if (strcmp(opt, "--checkpoint-every") == 0) {
+        if (!parse_long(val, 1, LONG_MAX, &n))
+            return usage_error("--checkpoint-every needs a positive integer, got '%s'", val);
+        c->checkpoint_every = n;
     } else if (strcmp(opt, "--json") == 0) {
         c->outputs[REPORT_JSON] = val;
     } else if (strcmp(opt, "--csv") == 0) {
@@ -483,6 +502,8 @@ static int parse_cli(int argc, char **argv, Cmd cmd, Cli *c)
             c->time = true;
         } else if (strcmp(a, "--dot") == 0) {
             c->dot = true;
+        } else if (strcmp(a, "--resume") == 0) {
+            c->resume = true;
         } else {
             if (i + 1 == argc)
                 return usage_error("option '%s' needs a value", a);
@@ -493,6 +514,10 @@ static int parse_cli(int argc, char **argv, Cmd cmd, Cli *c)
     }
     if (!c->file)
         return usage_error("'%s' needs a FILE", c->cmd);
+    /* vg plan's jobs checkpoint into DIR/checkpoints */
+    if (!c->checkpoint && (c->resume || (c->checkpoint_every && cmd != CMD_PLAN)))
+        return usage_error("%s needs --checkpoint DIR", c->resume ? "--resume"
+                                                                  : "--checkpoint-every");
     int rc = check_options(cmd, c);
     if (rc)
         return rc;
@@ -582,6 +607,54 @@ static int default_threads(const RunSet *rs)
     return most >= TWO_THREADS_FROM && sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
 }
 
+/* The options that change what a run computes, as the command line
+ * spells them, for a checkpoint's identity ("none" without any); --load
+ * shows in the initial parameters, which a checkpoint hashes. */
+static char *training_options(const Cli *c)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    if (!f) {
+        perror("vg: internal error: open_memstream");
+        abort();
+    }
+    if (c->seed >= 0)
+        fprintf(f, " --seed %lld", c->seed);
+    if (c->seed_offset)
+        fprintf(f, " --seed-offset %lld", c->seed_offset);
+    for (int i = 0; i < c->nsets; i++)
+        fprintf(f, " --set %s=%s", c->sets[i].key, c->sets[i].value);
+    fclose(f);
+    char *out = xstrdup(n ? buf + 1 : "none");
+    free(buf);
+    return out;
+}
+
+/* --checkpoint DIR: identifies every selected run and, with --resume,
+ * restores those that have a checkpoint — all before any trains, so a
+ * refused checkpoint costs no time. Returns 0 or an exit code. */
+static int begin_checkpoints(Program *p, int nfiles, const Cli *c, RunSet *rs,
+                             Checkpointer *ck)
+{
+    char *settings = training_options(c);
+    bool ok = checkpoint_open(ck, p, nfiles, c->checkpoint,
+                              c->checkpoint_every ? (long)c->checkpoint_every
+                                                  : CHECKPOINT_DEFAULT_EVERY,
+                              settings, &p->diag);
+    free(settings);
+    if (!ok)
+        return EXIT_RUNTIME;
+    for (int i = 0; i < rs->n; i++) {
+        if (!rs->runs[i]->ready)
+            continue;
+        CheckpointStatus st = checkpoint_begin(ck, p, rs->runs[i], c->resume);
+        if (st == CKPT_REFUSED || st == CKPT_BAD)
+            return st == CKPT_REFUSED ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    return 0;
+}
+
 /* The runs `vg run` (and plan, merge) makes: check_prepare_runs, and with
  * --member or --part, exactly one of them. */
 static bool prepare_runs(Program *p, const Cli *c, const TrainOptions *o, RunSet *rs)
@@ -633,7 +706,7 @@ static int train_one(Program *p, Run *r, void *ctx)
 typedef struct Results {
     enum { FROM_HERE, FROM_SWEEP, FROM_FOLDER } from;
     Trainer t;
-    const TrainOptions *stream;  /* streams the reports of runs read from parts */
+    ReportOutputs *outs;      /* streams the reports of runs read from parts */
     PartKey key;
     Sweep sweep;
     const char *folder;
@@ -644,18 +717,6 @@ typedef struct Results {
 } Results;
 
 typedef enum Got { GOT_RUN, GOT_NONE, GOT_STOP } Got;
-
-/* A run read from a part streams its reports to the JSON Lines file as a
- * run trained here would, one report at a time. */
-static void stream_reports(Run *r, const TrainOptions *o)
-{
-    int n = r->nreports;
-    for (int k = 1; o->on_report && k <= n; k++) {
-        r->nreports = k;
-        o->on_report(r, o->report_ctx);
-    }
-    r->nreports = n;
-}
 
 static void note_missing(Results *res, const Run *r)
 {
@@ -674,7 +735,7 @@ static Got obtain(Program *p, const Cli *c, Results *res, int i, Run *r, int *st
     case FROM_SWEEP:
         switch (sweep_result(&res->sweep, i, status)) {
         case SWEEP_OK:
-            stream_reports(r, res->stream);
+            report_outputs_replay(res->outs, r);
             return GOT_RUN;
         case SWEEP_INTERRUPTED:
             return GOT_STOP;
@@ -694,6 +755,8 @@ static Got obtain(Program *p, const Cli *c, Results *res, int i, Run *r, int *st
     default:
         ps = c->part ? part_read(c->part, &res->key, r, status, &p->diag) : PART_MISSING;
         if (ps == PART_MISSING) {
+            /* a run resumed from a checkpoint comes with its reports so far */
+            report_outputs_replay(res->outs, r);
             int from = p->diag.n;
             *status = train_one(p, r, &res->t);
             if (c->part && !train_interrupted &&
@@ -703,7 +766,7 @@ static Got obtain(Program *p, const Cli *c, Results *res, int i, Run *r, int *st
         }
     }
     if (ps == PART_OK) {
-        stream_reports(r, res->stream);
+        report_outputs_replay(res->outs, r);
         return GOT_RUN;
     }
     if (ps == PART_MISSING) {
@@ -777,19 +840,27 @@ static int cmd_run(Program *p, const Cli *c, int nfiles)
     }
     if (!c->threads)
         blas_set_threads(default_threads(&rs));
+    Checkpointer ck = {0};
+    int status = c->checkpoint ? begin_checkpoints(p, nfiles, c, &rs, &ck) : 0;
+    if (c->checkpoint) {
+        o.on_step = checkpoint_on_step;
+        o.step_ctx = &ck;
+    }
     /* a worker streams nothing: its parent does, from its part */
     TrainOptions wo = o;
     ReportProgress progress;
-    Results res = {.t = {.c = c, .rs = &rs, .o = &wo}, .stream = &o};
+    ReportOutputs outs;
+    Results res = {.t = {.c = c, .rs = &rs, .o = &wo}, .outs = &outs};
     if (!c->quiet && !c->jobs && !c->parts && isatty(fileno(stderr)))
         res.t.progress = &progress;
-    ReportOutputs outs;
-    int status = results_begin(p, c, nfiles, &rs, &res);
+    if (status == 0)
+        status = results_begin(p, c, nfiles, &rs, &res);
     if (status == 0 && !report_outputs_open(&outs, c->outputs, &p->diag))
         status = EXIT_RUNTIME;
     if (status) {
         if (res.from == FROM_SWEEP)
             sweep_end(&res.sweep);
+        checkpoint_close(&ck);
         runset_free(&rs);
         return fail_with_diags(p, status);
     }
@@ -871,6 +942,7 @@ static int cmd_run(Program *p, const Cli *c, int nfiles)
             status = EXIT_RUNTIME;
     }
     free(er);
+    checkpoint_close(&ck);
     runset_free(&rs);
     return status;
 }
@@ -960,6 +1032,8 @@ static int cmd_plan(Program *p, const Cli *c)
             blas_set_threads(default_threads(&rs));
         BlasInfo b;
         blas_info(&b);
+        char *checkpoints = xmalloc(strlen(dir) + 16);
+        sprintf(checkpoints, "%s/checkpoints", dir);
         FILE *f = open_memstream(&jobs, &njobs_len);
         for (int i = 0; f && i < rs.n; i++) {
             const Run *r = rs.runs[i];
@@ -978,6 +1052,12 @@ static int cmd_plan(Program *p, const Cli *c)
                 fprintf(f, " --threads %d", b.threads);
             if (c->max_memory != TRAIN_DEFAULT_MAX_MEMORY)
                 fprintf(f, " --max-memory %zu", c->max_memory);
+            /* a job killed or requeued goes on from its last checkpoint */
+            fputs(" --checkpoint ", f);
+            shell_word(f, checkpoints);
+            fputs(" --resume", f);
+            if (c->checkpoint_every)
+                fprintf(f, " --checkpoint-every %lld", c->checkpoint_every);
             if (c->save) {
                 char *save = safetensors_run_path(c->save, r->name);
                 fputs(" --save ", f);
@@ -989,6 +1069,7 @@ static int cmd_plan(Program *p, const Cli *c)
             njobs++;
         }
         fclose(f);
+        free(checkpoints);
         f = open_memstream(&script, &nscript);
         bool slurm = c->engine && strcmp(c->engine, "slurm") == 0;
         if (slurm) {

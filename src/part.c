@@ -435,6 +435,18 @@ PartStatus part_check(const char *path, const PartKey *k, const Run *r, DiagSink
     return st;
 }
 
+/* What a run restored from a checkpoint brought along gives way to the
+ * part's whole results. */
+static void clear_results(Run *r)
+{
+    for (int i = 0; i < r->nreports; i++)
+        report_free(&r->reports[i], r->g.nlayers);
+    r->nreports = 0;
+    step_log_free(&r->log);
+    free(r->pretrain);
+    r->pretrain = NULL;
+}
+
 PartStatus part_read(const char *path, const PartKey *k, Run *r, int *status, DiagSink *diag)
 {
     PartStatus st;
@@ -443,6 +455,7 @@ PartStatus part_read(const char *path, const PartKey *k, Run *r, int *status, Di
         fclose(f);
     if (st != PART_OK)
         return st;
+    clear_results(r);
     Reader rd = {.f = f, .ok = true};
     *status = (int)get_count(&rd, 0, 255);
     r->step = (long)get_i64(&rd);

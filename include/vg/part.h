@@ -62,8 +62,8 @@ typedef enum PartStatus {
  * its header: a sweep refuses a stale part before it trains anything. */
 PartStatus part_check(const char *path, const PartKey *k, const Run *r, DiagSink *diag);
 
-/* Reads the part at path into the prepared run r (which must not have
- * trained) after checking that k and r's settings made it; its status
+/* Reads the part at path into the prepared run r (replacing what a
+ * checkpoint restored) after checking that k and r's settings made it; its status
  * goes to *status and its diagnostics into diag, after the others. */
 PartStatus part_read(const char *path, const PartKey *k, Run *r, int *status, DiagSink *diag);
 
