@@ -273,6 +273,7 @@ bool run_prepare(Program *p, const Member *m, const TrainOptions *o, Run *r)
     params_init(&r->ps, &r->g, &init);
     int nprobe;
     split_rows(r, &r->probe_rows, &nprobe);
+    r->baseline = metrics_baseline(&r->data, r->set.loss, r->probe_rows, nprobe);
     /* One memory limit for the parameters and the plans together. */
     if (!plan_passes(p, r, nprobe, o->max_memory ? o->max_memory - param_bytes : 0))
         return false;
@@ -766,6 +767,10 @@ bool run_member(const RunSet *rs, const Value *obj, const char *name, Value *out
         }
         if (strcmp(name, "diverged") == 0) {
             *out = (Value){.kind = VAL_BOOL, .num = r->diverged};
+            return true;
+        }
+        if (strcmp(name, "baseline") == 0) {
+            *out = (Value){.kind = VAL_NUM, .num = r->baseline};
             return true;
         }
         if (strcmp(name, "diverged_at") == 0) {
