@@ -19,6 +19,7 @@
 typedef struct Binding {
     const char *name;   /* NULL once a loop variable has ended */
     Value v;
+    const AstNode *arg; /* a parameter's argument at the call, while it holds its value */
 } Binding;
 
 /* One model or def invocation. Blocks inside it share the frame. */
@@ -26,6 +27,7 @@ typedef struct Frame {
     Binding *b;
     int n, cap;
     int layer;          /* layer opened in this frame, or -1 */
+    bool model;         /* a model's frame (else a def's) */
 } Frame;
 
 typedef struct Elab {
@@ -76,9 +78,10 @@ static void frame_bind(Frame *f, const char *name, Value v)
     Binding *b = frame_find(f, name);
     if (b) {
         b->v = v;
+        b->arg = NULL;
         return;
     }
-    Binding nb = {name, v};
+    Binding nb = {name, v, NULL};
     VEC_PUSH(f->b, f->n, f->cap, nb);
 }
 
@@ -336,6 +339,26 @@ static bool check_type(Elab *e, const char *callee, const SigParam *p, const Val
                       type_name(p->type), got);
 }
 
+/* check_type for the argument expression x. When x names a parameter, the
+ * mistake has two places: a model's argument is fixed at the call, so the
+ * error points there with a note at this use; a def's is shown at this use,
+ * with a note at the call that passed it. */
+static bool check_arg(Elab *e, const char *callee, const SigParam *p, const Value *v,
+                      const AstNode *x)
+{
+    const Binding *b = x->kind == AST_NAME ? frame_find(e->frame, x->str) : NULL;
+    const AstNode *given = b ? b->arg : NULL;
+    bool at_call = given && e->frame->model;
+    if (check_type(e, callee, p, v, at_call ? given->span : x->span))
+        return true;
+    if (at_call)
+        diag_note_at(e->d, x->span, "the model's parameter '%s' is used here, as %s's '%s'",
+                     x->str, callee, p->name);
+    else if (given)
+        diag_note_at(e->d, given->span, "'%s' is given here", x->str);
+    return false;
+}
+
 /* A default as written in a signature: a number, true/false, a "string",
  * or the name of a built-in. */
 static bool default_value(Elab *e, const SigParam *p, Span at, Value *out)
@@ -424,7 +447,7 @@ static bool bind_sig(Elab *e, const char *callee, const Sig *sig, const AstNode 
             slot = pos < sig->n ? pos : sig->n - 1;
             pos++;
             if (set[slot] && variadic && slot == sig->n - 1) {
-                if (!check_type(e, callee, &sig->p[slot], &v, a->span))
+                if (!check_arg(e, callee, &sig->p[slot], &v, a))
                     return false;
                 if (nextra == IR_MAX_IN)
                     return diag_error(e->d, a->span, "%s takes at most %d inputs", callee,
@@ -433,7 +456,7 @@ static bool bind_sig(Elab *e, const char *callee, const Sig *sig, const AstNode 
                 continue;
             }
         }
-        if (!check_type(e, callee, &sig->p[slot], &v, a->kind == AST_KWARG ? a->a->span : a->span))
+        if (!check_arg(e, callee, &sig->p[slot], &v, a->kind == AST_KWARG ? a->a : a))
             return false;
         args[slot] = v;
         set[slot] = true;
@@ -497,6 +520,7 @@ static bool bind_params(Elab *caller, Elab *callee, const AstNode *fn, const Ast
     for (const AstNode *q = fn->list.head; q && np < SIG_MAX * 4; q = q->next)
         params[np++] = q;
     Value vals[SIG_MAX * 4];
+    const AstNode *given[SIG_MAX * 4];  /* each set parameter's argument */
     bool set[SIG_MAX * 4] = {false};
     int pos = 0;
     for (const AstNode *a = call ? call->list.head : NULL; a; a = a->next) {
@@ -524,6 +548,7 @@ static bool bind_params(Elab *caller, Elab *callee, const AstNode *fn, const Ast
         }
         if (!eval(caller, expr, &vals[slot]))
             return false;
+        given[slot] = expr;
         set[slot] = true;
     }
     for (int i = 0; i < np; i++) {
@@ -535,6 +560,8 @@ static bool bind_params(Elab *caller, Elab *callee, const AstNode *fn, const Ast
                 return false;
         }
         frame_bind(callee->frame, params[i]->str, vals[i]);
+        if (set[i])
+            frame_find(callee->frame, params[i]->str)->arg = given[i];
     }
     return true;
 }
@@ -585,7 +612,7 @@ static bool model_call(Elab e, const AstNode *call, IrGraph *g)
         return diag_error(e.d, call->a->span, "unknown model '%s'", call->a->str);
     }
     const AstNode *fn = s->ast;
-    Frame frame = {.layer = -1};
+    Frame frame = {.layer = -1, .model = true};
     Elab inner = e;
     inner.g = g;
     inner.frame = &frame;
@@ -1571,7 +1598,7 @@ static bool stmt_for(Elab *e, const AstNode *s)
     if (!int_value(e, s->a, "a loop bound", -(1L << 40), &lo) ||
         !int_value(e, s->b, "a loop bound", -(1L << 40), &hi))
         return false;
-    VEC_PUSH(e->frame->b, e->frame->n, e->frame->cap, ((Binding){s->str, num_value(0)}));
+    VEC_PUSH(e->frame->b, e->frame->n, e->frame->cap, ((Binding){s->str, num_value(0), NULL}));
     int slot = e->frame->n - 1;
     bool ok = true;
     for (long i = lo; i <= hi && ok && !e->returned; i++) {
