@@ -27,7 +27,7 @@ typedef struct Frame {
     Binding *b;
     int n, cap;
     int layer;          /* layer opened in this frame, or -1 */
-    bool model;         /* a model's frame (else a def's) */
+    const char *model;  /* the model's name in a model's frame; NULL in a def's */
 } Frame;
 
 typedef struct Elab {
@@ -318,44 +318,49 @@ static void describe(const Value *v, char *buf, size_t n)
     }
 }
 
-static bool check_type(Elab *e, const char *callee, const SigParam *p, const Value *v, Span at)
+static bool type_ok(const SigParam *p, const Value *v)
 {
-    bool ok;
     switch (p->type) {
-    case ARG_TENSOR: case ARG_TENSORS: ok = v->kind == VAL_TENSOR; break;
-    case ARG_NUM: ok = v->kind == VAL_NUM && isfinite(v->num); break;
-    case ARG_INT: ok = v->kind == VAL_NUM && v->num == floor(v->num) && fabs(v->num) < 9e15; break;
-    case ARG_BOOL: ok = v->kind == VAL_BOOL; break;
-    case ARG_STR: ok = v->kind == VAL_STR; break;
-    case ARG_ACT: ok = v->kind == VAL_OP && op_def(v->op)->kind == OPK_ACTIVATION; break;
-    case ARG_INIT: ok = v->kind == VAL_SPEC && spec_table[v->spec->id].kind == SPEC_INIT; break;
-    default: ok = true; break;
+    case ARG_TENSOR: case ARG_TENSORS: return v->kind == VAL_TENSOR;
+    case ARG_NUM: return v->kind == VAL_NUM && isfinite(v->num);
+    case ARG_INT: return v->kind == VAL_NUM && v->num == floor(v->num) && fabs(v->num) < 9e15;
+    case ARG_BOOL: return v->kind == VAL_BOOL;
+    case ARG_STR: return v->kind == VAL_STR;
+    case ARG_ACT: return v->kind == VAL_OP && op_def(v->op)->kind == OPK_ACTIVATION;
+    case ARG_INIT: return v->kind == VAL_SPEC && spec_table[v->spec->id].kind == SPEC_INIT;
+    default: return true;
     }
-    if (ok)
-        return true;
-    char got[64];
-    describe(v, got, sizeof got);
-    return diag_error(e->d, at, "%s: argument '%s' must be %s, got %s", callee, p->name,
-                      type_name(p->type), got);
 }
 
-/* check_type for the argument expression x. When x names a parameter, the
- * mistake has two places: a model's argument is fixed at the call, so the
- * error points there with a note at this use; a def's is shown at this use,
- * with a note at the call that passed it. */
+/* "callee: argument 'name' must be TYPE, got WHAT" at `at`. */
+static bool type_error(Elab *e, const char *callee, const char *name, ArgType type,
+                       const Value *v, Span at)
+{
+    char got[64];
+    describe(v, got, sizeof got);
+    return diag_error(e->d, at, "%s: argument '%s' must be %s, got %s", callee, name,
+                      type_name(type), got);
+}
+
+/* Whether the argument expression x (of value v) suits p; an error if not.
+ * When x names a parameter, the mistake has two places: a model's argument
+ * is fixed at the call, so the error is the model's, there, with a note at
+ * this use; a def's is shown at this use, with a note at the call that
+ * passed it. */
 static bool check_arg(Elab *e, const char *callee, const SigParam *p, const Value *v,
                       const AstNode *x)
 {
-    const Binding *b = x->kind == AST_NAME ? frame_find(e->frame, x->str) : NULL;
-    const AstNode *given = b ? b->arg : NULL;
-    bool at_call = given && e->frame->model;
-    if (check_type(e, callee, p, v, at_call ? given->span : x->span))
+    if (type_ok(p, v))
         return true;
-    if (at_call)
-        diag_note_at(e->d, x->span, "the model's parameter '%s' is used here, as %s's '%s'",
-                     x->str, callee, p->name);
-    else if (given)
-        diag_note_at(e->d, given->span, "'%s' is given here", x->str);
+    const Binding *b = x->kind == AST_NAME ? frame_find(e->frame, x->str) : NULL;
+    if (b && b->arg && e->frame->model) {
+        type_error(e, e->frame->model, x->str, p->type, v, b->arg->span);
+        diag_note_at(e->d, x->span, "'%s' is used here, as %s's '%s'", x->str, callee, p->name);
+        return false;
+    }
+    type_error(e, callee, p->name, p->type, v, x->span);
+    if (b && b->arg)
+        diag_note_at(e->d, b->arg->span, "'%s' is given here", x->str);
     return false;
 }
 
@@ -612,7 +617,7 @@ static bool model_call(Elab e, const AstNode *call, IrGraph *g)
         return diag_error(e.d, call->a->span, "unknown model '%s'", call->a->str);
     }
     const AstNode *fn = s->ast;
-    Frame frame = {.layer = -1, .model = true};
+    Frame frame = {.layer = -1, .model = fn->str};
     Elab inner = e;
     inner.g = g;
     inner.frame = &frame;
