@@ -100,6 +100,9 @@ int elab_call_loss(Program *p, const AstNode *call);
 /* Evaluates an expression at the top level (lets, expects, the REPL); runs
  * may be NULL when no run exists yet. */
 bool elab_eval(Program *p, const struct RunSet *runs, const AstNode *expr, Value *out);
+/* The i-th key a settings bundle or a train's overrides may set ("data",
+ * "optimizer", …), or NULL past the last (for completion). */
+const char *elab_setting_key(int i);
 /* Every name visible at the top level, for completion and suggestions. */
 int elab_global_names(Program *p, const char **out, int max);
 
