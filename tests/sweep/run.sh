@@ -25,9 +25,9 @@ run() {
 }
 # same WHAT A B [FILES...]: runs A and B printed the same, and wrote the same files
 same() {
-    what=$1 a=$2 b=$3; shift 3
+    label=$1 a=$2 b=$3; shift 3
     for x in out err code "$@"; do
-        check "$what: $x" cmp -s "$tmp/$a.$x" "$tmp/$b.$x"
+        check "$label: $x" cmp -s "$tmp/$a.$x" "$tmp/$b.$x"
     done
 }
 outputs() { echo --json "$tmp/$1.jsonl" --csv "$tmp/$1.csv" --html "$tmp/$1.html"; }
