@@ -43,12 +43,6 @@ int expect_check_all(Program *p, const RunSet *rs, ExpectResult *results);
 /* Checks one AST_EXPECT item (the REPL's, as it is entered); the same
  * status for it alone. */
 int expect_check_one(Program *p, const RunSet *rs, const AstNode *item, ExpectResult *res);
-void expect_print(FILE *out, const Program *p, const ExpectResult *results, int n, bool color);
-/* One list's summary, as the expect lines show it under the verdict:
- * "sig[*].final.loss: n 10, min 0.01, median 0.1, max 0.9; 9 of 10 hold". */
-void expect_print_list(FILE *out, const ListSummary *s);
-/* The same without the list's expression: ": n 10, min …". */
-void expect_print_list_values(FILE *out, const ListSummary *s);
 const char *expect_outcome_name(ExpectOutcome o);
 
 #endif
