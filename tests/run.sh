@@ -32,6 +32,7 @@ sh tests/golden/run.sh "$vg" tests/bad && ok || bad bad-programs
 sh tests/fmt/run.sh "$vg" && ok || bad fmt
 sh tests/bad/interrupt.sh "$vg" && ok || bad interrupt
 sh tests/cli/run.sh "$vg" && ok || bad cli
+sh tests/layers/run.sh && ok || bad layers
 
 # every model of tests/gradcheck passes `vg gradcheck`
 for gc in tests/gradcheck/*.vg; do
