@@ -4,6 +4,8 @@
 #   make            build build/vg
 #   make demo       install missing dependencies, build, run the demo example
 #   make check      install missing dependencies, build, run every test
+#                   (T=PATTERN: only the suites or tests it names, tests/README.md)
+#   make bless      rewrite the golden outputs from the current ones (T= too)
 #   make sanitize   the test suite under ASan + UBSan (build/asan)
 #   make fuzz       libFuzzer harnesses for FUZZ_SECONDS each (build/fuzz)
 #   make valgrind   the unit tests and the golden runs under valgrind
@@ -44,7 +46,7 @@ TEST_SRC = $(wildcard tests/unit/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HEADERS  = $(wildcard include/vg/*.h include/vg/*.def) $(GEN)/parser.h
 
-.PHONY: all demo check deps test sanitize fuzz valgrind bench man install uninstall clean
+.PHONY: all demo check bless deps test sanitize fuzz valgrind bench man install uninstall clean
 
 all: $(BUILD)/vg
 
@@ -60,8 +62,15 @@ demo: deps
 check: deps
 	@$(MAKE) --no-print-directory test
 
+# T=PATTERN runs only the suites or tests PATTERN names (tests/run.sh).
+T ?=
 test: $(BUILD)/vg $(TEST_BIN)
-	@sh tests/run.sh $(BUILD)
+	@sh tests/run.sh $(BUILD) '$(T)'
+
+# Re-blesses the goldens after an intended change of output: only the
+# expected outputs are written, and each file changed is listed.
+bless: $(BUILD)/vg
+	@BLESS=1 sh tests/run.sh $(BUILD) '$(T)'
 
 $(GEN)/lexer.c: grammar/lexer.re $(GEN)/parser.h
 	@mkdir -p $(GEN)

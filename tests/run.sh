@@ -1,9 +1,21 @@
 #!/bin/sh
-# Runs every test vg has: the cmocka unit binaries, the golden diagnostics
-# and reports, the corpus of bad programs (tests/bad/, same format), and
-# every example (which must exit 0: their `expect` lines
-# are tests). Prints one closing line "N passed, N failed".
-# Usage: tests/run.sh BUILD_DIR
+# Runs every test vg has, one suite at a time, each named as it starts:
+# the cmocka unit binaries, the golden diagnostics and reports, the corpus
+# of bad programs, the REPL transcripts, the report files, the formatter,
+# the command line, `vg gradcheck` on each model of tests/gradcheck, every
+# example (whose `expect` lines are tests) and the pages' layout. Closes
+# with one line counting individual tests: "N passed, N failed, N skipped".
+# A suite that cannot run here is skipped, never counted as passed.
+#
+# Usage: tests/run.sh BUILD_DIR [PATTERN]
+#   PATTERN (make check T=PATTERN) is a shell pattern: the suites whose name
+#   (or its last part) it matches run whole; in the others that take cases
+#   (-c below) only the cases it matches run: T=bad, T=test_ops,
+#   T=arg_missing, T='bad/arg_*', T=example/he2015.
+#   BLESS=1 (make bless) runs only the suites with goldens (-b) and
+#   rewrites their expected outputs from the current ones, listing each
+#   file it changes.
+# The conventions a suite follows, and how to add one, are in tests/README.md.
 set -u
 # a thread count from the environment would change the report headers
 unset OPENBLAS_NUM_THREADS OMP_NUM_THREADS
@@ -14,46 +26,164 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx2 /proc/cpuinfo 2>/dev/null; t
     export OPENBLAS_CORETYPE=Haswell
 fi
 build=${1:-build}
+pattern=${2:-}
+blessing=${BLESS:-0}
+export BLESS="$blessing"
 vg=$build/vg
-pass=0; fail=0
-failed=""
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); failed="$failed $1"; echo "FAIL: $1"; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0; fail=0; skip=0; ran=0; blessed=0
+failed=""; skipped=""
 
-for t in "$build"/tests/test_*; do
-    [ -x "$t" ] || continue
-    if "$t"; then ok; else bad "$(basename "$t")"; fi
-done
+# matches NAME: whether PATTERN selects the whole of NAME.
+matches() {
+    # shellcheck disable=SC2254
+    case $1 in $pattern) return 0 ;; esac
+    # shellcheck disable=SC2254
+    case ${1##*/} in $pattern) return 0 ;; esac
+    return 1
+}
 
-sh tests/golden/run.sh "$vg" && ok || bad golden
-sh tests/repl/run.sh "$vg" && ok || bad repl
-sh tests/report/run.sh "$vg" && ok || bad report-files
-sh tests/golden/run.sh "$vg" tests/bad && ok || bad bad-programs
-sh tests/fmt/run.sh "$vg" && ok || bad fmt
-sh tests/bad/interrupt.sh "$vg" && ok || bad interrupt
-sh tests/cli/run.sh "$vg" && ok || bad cli
-sh tests/layers/run.sh && ok || bad layers
+# counts: the tests a suite's output reports, as "PASSED FAILED SKIPPED",
+# or nothing if it reports none: its last line "…: N passed, N failed[, N
+# skipped]", or cmocka's "[  PASSED  ] N test(s)." and "[  FAILED  ] N …".
+counts() {
+    awk '
+    /[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$/ {
+        s = substr($0, match($0, /[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$/))
+        n = split(s, w, /[ ,]+/)
+        p = w[1]; f = w[3]; k = (n > 4) ? w[5] : 0; found = 1
+    }
+    /^\[  PASSED  \] [0-9]+ test/ { p = $4; found = 1 }
+    /^\[  FAILED  \] [0-9]+ test/ { f = $4; found = 1 }
+    END { if (found) print p + 0, f + 0, k + 0 }' "$1"
+}
 
-# every model of tests/gradcheck passes `vg gradcheck`
-for gc in tests/gradcheck/*.vg; do
-    if "$vg" gradcheck "$gc" >"$build/gradcheck.out" 2>&1; then ok
-    else cat "$build/gradcheck.out"; bad "$gc"; fi
-done
+# suite [-c] [-b] NAME COMMAND...: runs COMMAND (from the top of the
+# checkout, stdin closed) as the suite NAME and adds up its tests.
+#   -c  COMMAND takes cases: T in its environment is a shell pattern for
+#       the names of the cases to run (tests/lib.sh's `selected`).
+#   -b  COMMAND has goldens, which it rewrites under BLESS=1.
+# Its output is shown only when something fails. Exit status 77 means the
+# suite cannot run here (its last line says why): skipped. A command that
+# reports no counts is one test, passed by exit status 0.
+suite() {
+    takes_cases=0; has_goldens=0
+    while :; do
+        case $1 in
+        -c) takes_cases=1; shift ;;
+        -b) has_goldens=1; shift ;;
+        *) break ;;
+        esac
+    done
+    name=$1; shift
+    [ "$blessing" = 1 ] && [ $has_goldens = 0 ] && return 0
+    filter=
+    if [ -n "$pattern" ] && ! matches "$name"; then
+        [ $takes_cases = 1 ] || return 0
+        filter=${pattern#"$name"/}
+    fi
+    # a filtered suite is named only if one of its cases ran
+    [ -z "$filter" ] && printf '%-32s ' "$name"
+    start=$(date +%s)
+    (T=$filter; export T; "$@") >"$tmp/out" 2>&1 </dev/null
+    status=$?
+    secs=$(($(date +%s) - start))
+    if [ "$blessing" = 1 ]; then
+        # the cases blessed count as passed
+        n=$(grep -c '^bless: ' "$tmp/out")
+        # shellcheck disable=SC2046 # the three counts, as words
+        set -- $(counts "$tmp/out") 0
+        [ -n "$filter" ] && [ "$1" = 0 ] && [ "$status" = 0 ] && return 0
+        [ -n "$filter" ] && printf '%-32s ' "$name"
+        blessed=$((blessed + n)); ran=$((ran + 1))
+        echo "$n changed ($1 cases)"
+        grep '^bless: ' "$tmp/out" | sed 's/^bless: /    /'
+        [ "$status" = 0 ] || { cat "$tmp/out"; echo "    (exit status $status)"; }
+        return 0
+    fi
+    if [ "$status" = 77 ]; then
+        [ -n "$filter" ] && printf '%-32s ' "$name"
+        why=$(tail -n 1 "$tmp/out")
+        echo "skipped: $why"
+        skip=$((skip + 1)); skipped="$skipped $name"; ran=$((ran + 1))
+        return 0
+    fi
+    # shellcheck disable=SC2046 # the three counts, as words
+    set -- $(counts "$tmp/out")
+    if [ $# = 0 ] || [ $(($1 + $2 + $3)) = 0 ]; then
+        [ -n "$filter" ] && [ "$status" = 0 ] && return 0
+        if [ "$status" = 0 ]; then set -- 1 0 0; else set -- 0 1 0; fi
+    fi
+    p=$1 f=$2 k=$3
+    # a suite that fails without saying which test (a crash) is one failure
+    [ "$status" != 0 ] && [ "$f" = 0 ] && f=1
+    [ -n "$filter" ] && printf '%-32s ' "$name"
+    line="$p passed"
+    [ "$f" = 0 ] || line="$line, $f failed"
+    [ "$k" = 0 ] || line="$line, $k skipped"
+    echo "$line  (${secs} s)"
+    pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + k)); ran=$((ran + 1))
+    [ "$k" = 0 ] || skipped="$skipped $name"
+    if [ "$f" != 0 ]; then
+        failed="$failed $name"
+        sed 's/^/    /' "$tmp/out"
+    fi
+}
 
-# every example's page is kept for the layout test below
+# example FILE: runs an example; each of its `expect` lines is a test. Its
+# page is kept for the layout test.
+example() {
+    "$vg" run --quiet "$1" --html "$build/pages/$(basename "$1" .vg).html" >"$tmp/example" 2>&1
+    status=$?
+    cat "$tmp/example"
+    echo "expects: $(grep -c '^  PASS ' "$tmp/example") passed, $(grep -c '^  FAIL ' "$tmp/example") failed"
+    return $status
+}
+
+# layout: every example's page at 1280 px in headless Chromium; the pages
+# the examples did not write in this run are drawn first.
+layout() {
+    for ex in examples/*.vg; do
+        page=$build/pages/$(basename "$ex" .vg).html
+        [ -f "$page" ] || "$vg" run --quiet "$ex" --html "$page" >/dev/null 2>&1
+    done
+    sh tests/report/layout.sh "$build/pages/"*.html
+}
+
 mkdir -p "$build/pages"
 rm -f "$build/pages/"*.html
-for ex in examples/*.vg; do
-    [ -f "$ex" ] || continue
-    page=$build/pages/$(basename "$ex" .vg).html
-    if "$vg" run --quiet "$ex" --html "$page" >/dev/null 2>"$build/example.err"; then ok
-    else cat "$build/example.err"; bad "$ex"; fi
-done
 
-# every example's page at 1280 px in headless Chromium: nothing overflows
-sh tests/report/layout.sh "$build/pages/"*.html && ok || bad layout
+# The suites. Adding one is one line: `suite [-c] [-b] NAME COMMAND...`.
+for t in "$build"/tests/test_*; do
+    [ -x "$t" ] && suite "unit/${t##*/}" "$t"
+done
+suite -c -b golden      sh tests/golden/run.sh "$vg"
+suite -c -b repl        sh tests/repl/run.sh "$vg"
+suite -b    report      sh tests/report/run.sh "$vg"
+suite -c -b bad         sh tests/golden/run.sh "$vg" tests/bad
+suite       fmt         sh tests/fmt/run.sh "$vg"
+suite       interrupt   sh tests/bad/interrupt.sh "$vg"
+suite       cli         sh tests/cli/run.sh "$vg"
+suite       layers      sh tests/layers/run.sh
+for gc in tests/gradcheck/*.vg; do
+    suite "gradcheck/$(basename "$gc" .vg)" "$vg" gradcheck "$gc"
+done
+for ex in examples/*.vg; do
+    suite "example/$(basename "$ex" .vg)" example "$ex"
+done
+suite       layout      layout
 
 echo
+if [ "$ran" = 0 ]; then
+    echo "no suite or test matches '$pattern'"
+    exit 1
+fi
+if [ "$blessing" = 1 ]; then
+    echo "$blessed golden files changed (review them with git diff)"
+    exit 0
+fi
 [ -n "$failed" ] && echo "failed:$failed"
-echo "$pass passed, $fail failed"
+[ -n "$skipped" ] && echo "skipped:$skipped"
+echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -12,9 +12,12 @@
 # VG_STDLIB is the checkout's stdlib, named relatively so that messages
 # do not depend on where the checkout is (tests/install.sh tests the
 # stdlib found from the executable's path).
-# BLESS=1 rewrites the expected files from the current output.
+# BLESS=1 rewrites the expected files from the current output (never the
+# inputs), naming each file it changes; T, a shell pattern, limits the run
+# to the cases whose name (NAME without folder) it matches.
 # Usage: tests/golden/run.sh path/to/vg [DIR]   (DIR: default tests/golden)
 set -u
+. "$(dirname "$0")/../lib.sh"
 vg=${1:-build/vg}
 dir=${2:-$(dirname "$0")}
 tmp=$(mktemp -d)
@@ -23,6 +26,7 @@ pass=0; fail=0
 for t in "$dir"/*.vg "$dir"/*.cmd "$dir"/*.gen; do
     [ -f "$t" ] || continue
     name=${t%.*}
+    selected "$(basename "$name")" || continue
     at=.
     case "${t##*.}" in
     cmd) args=$(cat "$t"); file= ;;
@@ -42,9 +46,10 @@ for t in "$dir"/*.vg "$dir"/*.cmd "$dir"/*.gen; do
     [ -n "$file" ] && [ "$at" != . ] && rm -f "$tmp/$file"
     if [ "${BLESS:-0}" = 1 ]; then
         for k in out err; do
-            if [ -s "$tmp/$k" ]; then cp "$tmp/$k" "$name.$k"; else rm -f "$name.$k"; fi
+            if [ -s "$tmp/$k" ]; then bless "$name.$k" "$tmp/$k"; else unbless "$name.$k"; fi
         done
-        if [ "$(cat "$tmp/code")" = 0 ]; then rm -f "$name.code"; else cp "$tmp/code" "$name.code"; fi
+        if [ "$(cat "$tmp/code")" = 0 ]; then unbless "$name.code"; else bless "$name.code" "$tmp/code"; fi
+        pass=$((pass + 1))
         continue
     fi
     ok=1

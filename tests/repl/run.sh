@@ -6,9 +6,12 @@
 # "<!-- repl-test exit=N -->", is one more: its input lines (after "vg> "
 # and "... ") are replayed, the block must come out exactly as written, and
 # the exit status must be N.
-# BLESS=1 rewrites NAME.out and NAME.code (never the doc) from the output.
+# BLESS=1 rewrites NAME.out and NAME.code (never the doc) from the output,
+# naming each file it changes; T, a shell pattern, limits the run to the
+# cases whose name it matches (NAME, repl.md for the doc, report_json).
 # Usage: tests/repl/run.sh path/to/vg
 set -u
+. "$(dirname "$0")/../lib.sh"
 vg=${1:-build/vg}
 dir=$(dirname "$0")
 doc=$dir/../../docs/repl.md
@@ -39,17 +42,19 @@ verdict() {
 for t in "$dir"/*.txt; do
     [ -f "$t" ] || continue
     name=${t%.txt}
+    selected "$(basename "$name")" || continue
     session "$t"
     if [ "${BLESS:-0}" = 1 ]; then
-        cp "$tmp/out" "$name.out"
-        if [ "$(cat "$tmp/code")" = 0 ]; then rm -f "$name.code"; else cp "$tmp/code" "$name.code"; fi
+        bless "$name.out" "$tmp/out"
+        if [ "$(cat "$tmp/code")" = 0 ]; then unbless "$name.code"; else bless "$name.code" "$tmp/code"; fi
+        pass=$((pass + 1))
         continue
     fi
     want=0; [ -f "$name.code" ] && want=$(cat "$name.code")
     verdict "$t" "$name.out" "$want"
 done
 
-if [ -f "$doc" ]; then
+if selected repl.md && [ "${BLESS:-0}" != 1 ] && [ -f "$doc" ]; then
     want=$(sed -n 's/^<!-- repl-test exit=\([0-9]*\) -->$/\1/p' "$doc")
     awk '/^<!-- repl-test / { on = 1; next }
          on == 1 && /^```/ { on = 2; next }
@@ -66,15 +71,17 @@ fi
 # :report RUN --json writes the run's JSON Lines (whose header names the
 # machine's BLAS, so it is counted rather than compared): one header, one
 # line per report, one end line.
-printf '%s\n' 'model m() {' 'input x[2]' 'layer out { y = dense(x, 2) }' 'return y' '}' \
-    'train r = m() { data = xor(points = 16) loss = cross_entropy optimizer = sgd(lr = 0.1) batch = 8 steps = 4 report = 2 }' \
-    ':run r' ':report r --json' | HOME= "$vg" repl >"$tmp/json" 2>&1
-if [ "$(grep -c '^{"type":"header",.*"runs":\[{"name":"r"' "$tmp/json")" = 1 ] &&
-   [ "$(grep -c '^{"type":"report","run":"r","step":[024],' "$tmp/json")" = 3 ] &&
-   grep -q '^{"type":"end","run":"r","steps":4,"reports":3,' "$tmp/json"; then
-    pass=$((pass + 1))
-else
-    echo "repl: :report --json: unexpected output:"; cat "$tmp/json"; fail=$((fail + 1))
+if selected report_json && [ "${BLESS:-0}" != 1 ]; then
+    printf '%s\n' 'model m() {' 'input x[2]' 'layer out { y = dense(x, 2) }' 'return y' '}' \
+        'train r = m() { data = xor(points = 16) loss = cross_entropy optimizer = sgd(lr = 0.1) batch = 8 steps = 4 report = 2 }' \
+        ':run r' ':report r --json' | HOME= "$vg" repl >"$tmp/json" 2>&1
+    if [ "$(grep -c '^{"type":"header",.*"runs":\[{"name":"r"' "$tmp/json")" = 1 ] &&
+       [ "$(grep -c '^{"type":"report","run":"r","step":[024],' "$tmp/json")" = 3 ] &&
+       grep -q '^{"type":"end","run":"r","steps":4,"reports":3,' "$tmp/json"; then
+        pass=$((pass + 1))
+    else
+        echo "repl: :report --json: unexpected output:"; cat "$tmp/json"; fail=$((fail + 1))
+    fi
 fi
 
 echo "repl: $pass passed, $fail failed"

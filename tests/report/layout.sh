@@ -4,13 +4,12 @@
 # that the page does not scroll sideways and that no table, chart or
 # figure sticks out of its panel (nor a table cell out of its table).
 # Usage: tests/report/layout.sh PAGE.html...
-# Skips when Chromium is not installed (.ci/deps.sh installs it).
+# Skipped (exit status 77) when Chromium is not installed (.ci/deps.sh
+# installs it).
 set -u
+. "$(dirname "$0")/../lib.sh"
 browser=$(command -v chromium || command -v chromium-browser || true)
-if [ -z "$browser" ]; then
-    echo "layout: chromium not found; skipped"
-    exit 0
-fi
+[ -n "$browser" ] || skip_suite "chromium not found"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0; fail=0
