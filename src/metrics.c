@@ -423,6 +423,50 @@ void metrics_measure(const MeasureInput *in, Report *rep)
                                          &rep->layers[l].verdict_by);
 }
 
+/* p·log p, 0 at p = 0 (the limit): a class no probe row has adds nothing. */
+static double plogp(double p)
+{
+    return p > 0 ? p * log(p) : 0;
+}
+
+double metrics_baseline(const Dataset *d, int loss, const int *rows, int n)
+{
+    size_t width = shape_size(d->y_shape);
+    if (n < 1 || width == 0)
+        return NAN;
+    double *counts = loss == OP_CROSS_ENTROPY ? xmalloc(sizeof *counts * (size_t)d->classes)
+                                              : NULL;
+    double total = 0;
+    /* one output (a target position) at a time: the best constant is chosen
+     * per position, and every loss averages over the positions */
+    for (size_t j = 0; j < width; j++) {
+        if (counts) {
+            memset(counts, 0, sizeof *counts * (size_t)d->classes);
+            for (int i = 0; i < n; i++)
+                counts[(int)d->y[(size_t)rows[i] * width + j]]++;
+            for (int k = 0; k < d->classes; k++)
+                total -= plogp(counts[k] / n);
+            continue;
+        }
+        double sum = 0;
+        for (int i = 0; i < n; i++)
+            sum += d->y[(size_t)rows[i] * width + j];
+        double mean = sum / n;
+        if (loss == OP_BCE) {
+            total -= plogp(mean) + plogp(1 - mean);
+            continue;
+        }
+        double sq = 0;
+        for (int i = 0; i < n; i++) {
+            double dev = d->y[(size_t)rows[i] * width + j] - mean;
+            sq += dev * dev;
+        }
+        total += sq / n;
+    }
+    free(counts);
+    return total / (double)width;
+}
+
 void report_free(Report *rep, int nlayers)
 {
     for (int l = 0; rep->layers && l < nlayers; l++)

@@ -1091,7 +1091,7 @@ static int candidates(Repl *r, const char *line, const char *word, const char **
     }
     if (word > line && word[-1] == '.') {
         static const char *const members[] = {
-            "initial", "final", "diverged", "diverged_at", "loss", "accuracy",
+            "initial", "final", "baseline", "diverged", "diverged_at", "loss", "accuracy",
             "test_accuracy", "step", "global_norm", "clipped", "verdict",
         };
         for (size_t i = 0; i < sizeof members / sizeof *members; i++)

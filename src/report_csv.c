@@ -85,6 +85,7 @@ void report_write_csv(FILE *out, const ReportData *d)
         const ReportRun *r = &d->runs[i];
         /* each report after the steps that led to it, as in the JSON */
         long done = 0;
+        row(out, r, 0, "-", "baseline", r->baseline);
         for (int k = 0; k < r->nreports; k++) {
             long to = r->reports[k].step - r->log.first;
             if (to > r->log.n)

@@ -59,7 +59,7 @@ static void run_of(ReportRun *out, const Run *r)
         .data = xstrdup(r->data.name ? r->data.name : "?"),
         .loss = xstrdup(op_def(s->loss)->name), .optimizer = spec_text(s->optimizer),
         .clip = spec_text(s->clip), .seed = s->seed, .planned = s->steps, .batch = s->batch,
-        .probe_rows = r->probe.batch, .vanishing_below = s->vanishing_below,
+        .probe_rows = r->probe.batch, .baseline = r->baseline, .vanishing_below = s->vanishing_below,
         .exploding_above = s->exploding_above, .nlayers = r->g.nlayers,
         .reports = r->reports, .nreports = r->nreports, .log = r->log, .steps = r->step,
         .recurrent = report_recurrent(r), .diverged = r->diverged, .ended = true, .diverged_at = r->diverged_at,

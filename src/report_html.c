@@ -1378,9 +1378,13 @@ static void run_head(FILE *out, const ReportRun *r, const Scales *s)
         fputs(" with ", out);
         esc(out, r->with);
     }
-    fprintf(out, "</code></p><p>%ld of %ld steps · batch %ld · probe %d rows · seed %llu · "
-            "%d report%s</p>", r->steps, r->planned, r->batch, r->probe_rows,
-            r->seed, r->nreports, r->nreports == 1 ? "" : "s");
+    fprintf(out, "</code></p><p>%ld of %ld steps · batch %ld · probe %d rows", r->steps,
+            r->planned, r->batch, r->probe_rows);
+    char buf[32];
+    if (!isnan(r->baseline))
+        fprintf(out, " · baseline loss %s", report_num(r->baseline, buf, sizeof buf));
+    fprintf(out, " · seed %llu · %d report%s</p>", r->seed, r->nreports,
+            r->nreports == 1 ? "" : "s");
     if (r->diverged)
         fprintf(out, "<p class=\"bad\">diverged at step %ld</p>", r->diverged_at);
     fputs("</div>\n", out);

@@ -148,6 +148,7 @@ static void run_header(FILE *out, const Run *r)
     key(out, "seed");
     fprintf(out, "%llu", (unsigned long long)r->set.seed);
     key_int(out, "probe_rows", r->probe.batch);
+    key_num(out, "baseline", r->baseline);
     key(out, "settings");
     settings(out, r);
     key(out, "layers");

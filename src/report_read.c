@@ -1,10 +1,10 @@
 /* report_read.c — JSON Lines report files read back (`vg report`).
  *
- * A file of schema version 2 (docs/report.md) or 1 (no steps lines; the
- * header says format_version) becomes ReportData, which the CSV, HTML and
- * text writers render as `vg run` would have. A file that `vg run` was
- * killed while writing ends in a line without its newline: it is named in
- * a warning and skipped, and the runs without an end line are shown as far
+ * A file of schema version 3 (docs/report.md), 2 (no baseline) or 1 (no
+ * steps lines either; the header says format_version) becomes ReportData,
+ * which the CSV, HTML and text writers render as `vg run` would have. A
+ * file that `vg run` was killed while writing ends in a line without its
+ * newline: it is named in a warning and skipped, and the runs without an end line are shown as far
  * as they went. Anything else that is not what vg writes is an error
  * naming the file, the line and what is wrong. JSON is parsed by json-c. */
 #include "vg/report.h"
@@ -135,6 +135,7 @@ static void header_run(Reader *rd, json_object *o, ReportRun *r)
         }
     }
     r->probe_rows = (int)get_int(rd, o, "probe_rows");
+    r->baseline = rd->version >= 3 ? get_num(rd, o, "baseline") : NAN;
     json_object *s = get(rd, o, "settings", json_type_object, false);
     json_object *layers = get(rd, o, "layers", json_type_array, false);
     if (!rd->ok)

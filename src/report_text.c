@@ -90,6 +90,15 @@ void report_print_call(FILE *out, const Run *r)
     fputc(')', out);
 }
 
+/* " · baseline X" after the probe it was measured on; nothing for a file
+ * written before vg measured it. */
+static void print_baseline(FILE *out, double baseline)
+{
+    char buf[32];
+    if (!isnan(baseline))
+        fprintf(out, " · baseline %s", report_num(baseline, buf, sizeof buf));
+}
+
 void report_print_header(FILE *out, const Program *p, const Run *r)
 {
     (void)p;
@@ -105,6 +114,7 @@ void report_print_header(FILE *out, const Program *p, const Run *r)
     value_print(out, &opt);
     fprintf(out, " · batch %ld · steps %ld · seed %llu · probe %d", s->batch, s->steps,
             (unsigned long long)s->seed, r->probe.batch);
+    print_baseline(out, r->baseline);
     if (s->clip) {
         Value c = {.kind = VAL_SPEC, .spec = s->clip};
         fputs(" · clip ", out);
@@ -209,6 +219,7 @@ void report_write_text(FILE *out, const ReportData *d, bool color)
             fprintf(out, " with %s", r->with);
         fprintf(out, "\n  data %s · loss %s · %s · batch %ld · steps %ld · seed %llu · probe %d",
                 r->data, r->loss, r->optimizer, r->batch, r->planned, r->seed, r->probe_rows);
+        print_baseline(out, r->baseline);
         if (r->clip)
             fprintf(out, " · clip %s", r->clip);
         fputc('\n', out);

@@ -116,6 +116,10 @@ static bool run_get(const void *ctx, const Value *obj, const char *name, Value *
             *out = (Value){.kind = VAL_BOOL, .num = r->diverged};
             return true;
         }
+        if (strcmp(name, "baseline") == 0) {
+            *out = (Value){.kind = VAL_NUM, .num = r->baseline};
+            return true;
+        }
         if (strcmp(name, "diverged_at") == 0) {
             *out = (Value){.kind = VAL_NUM, .num = r->diverged ? (double)r->diverged_at : NAN};
             return true;

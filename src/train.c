@@ -244,6 +244,7 @@ bool run_prepare(Program *p, const Member *m, const TrainOptions *o, Run *r)
     params_init(&r->ps, &r->g, &init);
     int nprobe;
     split_rows(r, &r->probe_rows, &nprobe);
+    r->baseline = metrics_baseline(&r->data, r->set.loss, r->probe_rows, nprobe);
     /* One memory limit for the parameters and the plans together. */
     if (!plan_passes(p, r, nprobe, o->max_memory ? o->max_memory - param_bytes : 0))
         return false;

@@ -89,6 +89,13 @@ double metrics_sum_sq(const float *x, size_t n);
 /* Accuracy of logits against targets over rows (NaN for real targets). */
 double metrics_accuracy(const MeasureInput *in, const float *logits, const float *targets,
                         int rows);
+/* The loss of the best constant prediction on rows[0..n) of d, the bar a
+ * model must clear to have learned anything from its inputs: for mse the
+ * targets' variance per output, for cross_entropy the entropy of the label
+ * frequencies (per time step for sequence labels), for bce the binary
+ * entropy of the mean target per output, each averaged over the outputs
+ * (natural log, as the losses). loss is the OpId; NaN for no rows. */
+double metrics_baseline(const Dataset *d, int loss, const int *rows, int n);
 void report_free(Report *rep, int nlayers);
 
 #endif

@@ -91,7 +91,7 @@ typedef struct ReportDoc {
 
 /* The version of the JSON Lines schema (docs/report.md); `vg report` also
  * reads the versions before it. */
-enum { REPORT_SCHEMA_VERSION = 2 };
+enum { REPORT_SCHEMA_VERSION = 3 };
 
 /* The whole document as JSON Lines in one go (the REPL's `json`). */
 void report_write_json(FILE *out, const ReportDoc *d);
@@ -125,6 +125,7 @@ typedef struct ReportRun {
     unsigned long long seed;
     long planned, batch;          /* the settings' steps and batch */
     int probe_rows;
+    double baseline;              /* metrics_baseline; NaN in files before schema 3 */
     double vanishing_below, exploding_above;
     int nlayers;
     char **layers;

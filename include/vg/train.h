@@ -75,6 +75,8 @@ typedef struct Run {
     long clipped_steps;
     double last_global_norm;
     double last_loss;     /* the training batch's loss at the last step */
+    double baseline;      /* the best constant prediction's loss on the probe
+                             batch (metrics_baseline) */
     /* What a step that turns non-finite undoes, so that a diverged run's
      * final report is measured on the parameters before it: in a run
      * without clip (which updates each node's parameters inside the

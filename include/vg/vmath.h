@@ -73,8 +73,12 @@ static inline float vmath_tanhf(float x)
  * target does not imply "fma", and -std=c11 keeps gcc from contracting
  * a·b + c anyway): a fused multiply-add rounds once instead of twice.
  * Only for elementwise loops, never for a reduction (`omp simd
- * reduction`): a wider vector sums in another order. */
-#if defined(__x86_64__) && defined(__linux__) && defined(__has_attribute)
+ * reduction`): a wider vector sums in another order. The float64 twin
+ * (VG_REAL_DOUBLE, for gradcheck) gets no clones: it needs no speed, and
+ * clang gives a static function's resolver a global name, so the two
+ * builds of one file would define it twice. */
+#if defined(__x86_64__) && defined(__linux__) && defined(__has_attribute) && \
+    !defined(VG_REAL_DOUBLE)
 #if __has_attribute(target_clones)
 #define VMATH_WIDE __attribute__((target_clones("avx2", "default")))
 #endif

@@ -94,6 +94,9 @@ def check_json(path, schema, want_runs, want_expects):
             problem(where, f"a {kind} line out of order")
         if kind == "header":
             runs = {r["name"]: r["layers"] for r in obj.get("runs", []) if isinstance(r, dict)}
+            for r in obj.get("runs", []):
+                if isinstance(r, dict) and isinstance(r.get("baseline"), (int, float)):
+                    numbers[(r["name"], 0, "-", "baseline")] = float(r["baseline"])
             continue
         if kind == "expect":
             nexpects += 1

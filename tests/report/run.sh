@@ -194,14 +194,23 @@ expect "re-render: the text" "" "$(diff "$tmp/small/out" "$tmp/small/re.out")"
 expect "re-render: the recurrent HTML" same "$("$vg" report "$tmp/rec/r.jsonl" \
     --html "$tmp/rec/re.html" && cmp -s "$tmp/rec/r.html" "$tmp/rec/re.html" && echo same)"
 
-# The previous schema version (1, before the steps lines): today's reader
-# reads a file vg wrote then.
+# The earlier schema versions: today's reader reads the files vg wrote
+# then. Schema 1 (before the steps lines):
 "$vg" report "$here/v1.jsonl" >"$tmp/v1.out" 2>&1
 expect "schema 1: exit status" 0 "$?"
 same "schema 1: the text" "$here/v1.out" "$tmp/v1.out"
 "$vg" report "$here/v1.jsonl" --csv "$tmp/v1.csv" --html "$tmp/v1.html"
 if $check --csv "$tmp/v1.csv" --html "$tmp/v1.html" --runs 1 >"$tmp/v1.check" 2>&1; then ok
 else cat "$tmp/v1.check"; bad "schema 1: invalid files"; fi
+
+# Schema 2 (before the runs' baseline): read, shown without a baseline.
+"$vg" report "$here/v2.jsonl" >"$tmp/v2.out" 2>&1
+expect "schema 2: exit status" 0 "$?"
+expect "schema 2: the text" "" "$(diff "$here/v2.out" "$tmp/v2.out")"
+"$vg" report "$here/v2.jsonl" --csv "$tmp/v2.csv" --html "$tmp/v2.html"
+if $check --csv "$tmp/v2.csv" --html "$tmp/v2.html" --runs 1 >"$tmp/v2.check" 2>&1; then ok
+else cat "$tmp/v2.check"; bad "schema 2: invalid files"; fi
+expect "schema 2: no baseline row" "" "$(grep ',baseline,' "$tmp/v2.csv")"
 
 # Overlay and --diff: two versions of a model. The run both files have
 # becomes FILE:NAME in every chart; --diff is pinned by tests/report/diff.out.
@@ -223,7 +232,7 @@ same "diff: the output" "$here/diff.out" "$tmp/diff.out"
 printf '{"type":"header","format":"vg-report","schema_version":9}\n' >"$tmp/new.jsonl"
 "$vg" report "$tmp/new.jsonl" >/dev/null 2>"$tmp/new.err"
 expect "schema 9: exit status" 2 "$?"
-expect "schema 9: message" "vg: error: $tmp/new.jsonl:1: schema version 9: this vg reads versions 1 to 2" \
+expect "schema 9: message" "vg: error: $tmp/new.jsonl:1: schema version 9: this vg reads versions 1 to 3" \
     "$(cat "$tmp/new.err")"
 { head -1 "$tmp/small/r.jsonl"; echo '{"type":"report","run":"small",'; } >"$tmp/broken.jsonl"
 "$vg" report "$tmp/broken.jsonl" >/dev/null 2>"$tmp/broken.err"

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "vg/metrics.h"
+#include "vg/ops.h"
 #include "vg/program.h"
 #include "vg/train.h"
 
@@ -259,6 +260,51 @@ static void test_verdicts(void **state)
     assert_int_equal(rep->layers[2].verdict, VERDICT_HEALTHY);
 }
 
+/* The run's baseline: mse of the best constant (the mean, −0.25) on the
+ * two probe targets 0.5 and −1, i.e. their variance 0.75² = 0.5625. */
+static void test_run_baseline(void **state)
+{
+    (void)state;
+    assert_close(run.baseline, 0.5625);
+}
+
+/* metrics_baseline on data built here, each value worked by hand. */
+static void test_baseline_cases(void **state)
+{
+    (void)state;
+    /* mse over two outputs: column 0 is 1, 3, 5 → variance 8/3; column 1
+     * is constant → 0; the mean over outputs is 4/3 */
+    float mse_y[] = {1, 7, 3, 7, 5, 7};
+    Dataset d = {.n = 3, .y_shape = {.rank = 1, .dim = {2}}, .y = mse_y};
+    int all[] = {0, 1, 2};
+    assert_close(metrics_baseline(&d, OP_MSE, all, 3), 4.0 / 3);
+    /* only the rows of the probe count: rows 2 and 0 → variance 4, and 0 */
+    int two[] = {2, 0};
+    assert_close(metrics_baseline(&d, OP_MSE, two, 2), 2.0);
+
+    /* cross_entropy, 3 classes, labels 0 0 1 2: H = −(½ln½ + 2·¼ln¼) =
+     * 1.5 ln 2; a class no probe row has adds nothing */
+    float ce_y[] = {0, 0, 1, 2};
+    Dataset c = {.n = 4, .classes = 4, .y_shape = {.rank = 1, .dim = {1}}, .y = ce_y};
+    int four[] = {0, 1, 2, 3};
+    assert_close(metrics_baseline(&c, OP_CROSS_ENTROPY, four, 4), 1.5 * log(2));
+    /* one label in the probe: a constant predicts it perfectly */
+    int same[] = {0, 1};
+    assert_close(metrics_baseline(&c, OP_CROSS_ENTROPY, same, 2), 0.0);
+    /* labels per time step [2]: step 1 has 0, 1 (ln 2), step 2 has 1, 1 (0);
+     * the mean over steps is ln 2 / 2 */
+    float seq_y[] = {0, 1, 1, 1};
+    Dataset q = {.n = 2, .classes = 2, .y_shape = {.rank = 1, .dim = {2}}, .y = seq_y};
+    assert_close(metrics_baseline(&q, OP_CROSS_ENTROPY, all, 2), log(2) / 2);
+
+    /* bce: output 1 has targets 1, 0, 0, 0 (mean ¼: −¼ln¼ − ¾ln¾), output 2
+     * soft targets 0.5 each (ln 2) */
+    float bce_y[] = {1, 0.5f, 0, 0.5f, 0, 0.5f, 0, 0.5f};
+    Dataset b = {.n = 4, .y_shape = {.rank = 1, .dim = {2}}, .y = bce_y};
+    double h = -0.25 * log(0.25) - 0.75 * log(0.75);
+    assert_close(metrics_baseline(&b, OP_BCE, four, 4), (h + log(2)) / 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +312,8 @@ int main(void)
         cmocka_unit_test(test_saturation_and_dead),
         cmocka_unit_test(test_predicted),
         cmocka_unit_test(test_verdicts),
+        cmocka_unit_test(test_run_baseline),
+        cmocka_unit_test(test_baseline_cases),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

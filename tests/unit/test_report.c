@@ -206,10 +206,14 @@ static void test_csv(void **state)
             for (int m = 0; m < M_COUNT; m++)
                 rows += !isnan(metric_get(&r->reports[k].layers[l], (MetricId)m));
     }
-    /* and four rows per training step */
+    /* four rows per training step, and the run's baseline first */
     assert_non_null(strstr(s, "\r\nt,1,-,step_loss,"));
     assert_non_null(strstr(s, "\r\nt,2,-,step_clipped,0\r\nt,2,-,step_lr,0.1\r\n"));
-    assert_int_equal(count(s, "\r\n"), 1 + rows + 4 * r->log.n + 1);
+    char baseline[64];
+    snprintf(baseline, sizeof baseline, "value\r\nt,0,-,baseline,%.9g\r\nt,0,-,loss,",
+             r->baseline);
+    assert_non_null(strstr(s, baseline));
+    assert_int_equal(count(s, "\r\n"), 1 + 1 + rows + 4 * r->log.n + 1);
     free(s);
     /* RFC 4180 quoting, for a name that needs it */
     const char *name = r->name;
