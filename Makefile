@@ -11,6 +11,8 @@
 #   make valgrind   the unit tests and the golden runs under valgrind
 #   make bench      benchmarks (bench/)
 #   make install PREFIX=/usr/local [DESTDIR=…]   (make uninstall: the same files)
+#   make deb        build/vg_VERSION_ARCH.deb (packaging/deb.sh)
+#   make check-deb  build, lint, install, use and purge the .deb (as root)
 
 PREFIX  ?= /usr/local
 BUILD   ?= build
@@ -46,7 +48,8 @@ TEST_SRC = $(wildcard tests/unit/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HEADERS  = $(wildcard include/vg/*.h include/vg/*.def) $(GEN)/parser.h
 
-.PHONY: all demo check bless deps test sanitize fuzz valgrind bench man install uninstall clean
+.PHONY: all demo check check-deb bless deps test sanitize fuzz valgrind bench man install \
+        uninstall deb clean
 
 all: $(BUILD)/vg
 
@@ -64,7 +67,7 @@ check: deps
 
 # T=PATTERN runs only the suites or tests PATTERN names (tests/run.sh).
 T ?=
-test: $(BUILD)/vg $(TEST_BIN)
+test: $(BUILD)/vg $(TEST_BIN) man
 	@sh tests/run.sh $(BUILD) '$(T)'
 
 # Re-blesses the goldens after an intended change of output: only the
@@ -97,7 +100,7 @@ $(BUILD)/libvg.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/vg: $(OBJ)/src/main.o $(BUILD)/libvg.a
-	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libvg.a $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -176,15 +179,32 @@ zshcomp_DIR    = $(zshcompdir)
 # Folders that hold nothing but vg's files, removed by `make uninstall`.
 VG_DIRS = $(datadir)/vg/stdlib $(datadir)/vg $(docdir)/examples $(docdir)
 
-install: $(foreach s,$(INSTALLS),$($(s)_FILES))
-	@set -e; $(foreach s,$(INSTALLS),\
-	  echo "install $($(s)_FILES) -> $(DESTDIR)$($(s)_DIR)"; \
+# scdoc makes the man pages; where it is missing (`make deps` installs it)
+# `make install` installs everything else and says so.
+SCDOC  := $(shell command -v scdoc 2>/dev/null)
+NO_MAN  = $(if $(SCDOC),,$(MAN))
+install_files = $(filter-out $(NO_MAN),$($(1)_FILES))
+
+install: $(foreach s,$(INSTALLS),$(call install_files,$(s)))
+	@$(if $(NO_MAN),echo "vg: scdoc is not installed: the man pages are not built nor installed" >&2)
+	@set -e; $(foreach s,$(INSTALLS),$(if $(call install_files,$(s)),\
+	  echo "install $(call install_files,$(s)) -> $(DESTDIR)$($(s)_DIR)"; \
 	  install -d $(DESTDIR)$($(s)_DIR); \
-	  install -m $(or $($(s)_MODE),644) $($(s)_FILES) $(DESTDIR)$($(s)_DIR)/;)
+	  install -m $(or $($(s)_MODE),644) $(call install_files,$(s)) $(DESTDIR)$($(s)_DIR)/;))
 
 uninstall:
 	rm -f $(foreach s,$(INSTALLS),$(addprefix $(DESTDIR)$($(s)_DIR)/,$(notdir $($(s)_FILES))))
 	for d in $(VG_DIRS); do [ ! -d "$(DESTDIR)$$d" ] || rmdir "$(DESTDIR)$$d"; done
+
+# The Debian package, built from a hardened build of its own (the flags of
+# dpkg-buildflags) in build/deb; packaging/ holds its control files.
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB       = $(BUILD)/vg_$(VERSION)_$(DEB_ARCH).deb
+deb: deps
+	@sh packaging/deb.sh $(VERSION) $(BUILD)/deb $(DEB)
+
+check-deb: deb
+	@sh tests/deb.sh $(DEB)
 
 clean:
 	rm -rf build

@@ -31,52 +31,132 @@
 
 enum { EXIT_EXPECT = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
 
-static const char usage_text[] =
-    "usage: vg COMMAND [ARGS]\n"
-    "\n"
-    "commands:\n"
-    "  run FILE [options]        train every run in FILE, print its gradient-flow\n"
-    "                            reports, then check its expect lines\n"
-    "      --run NAME            train only the run or run family NAME, or one\n"
-    "                            member: --run 'grid[20, 0.5]'\n"
-    "      --set KEY=VALUE       override a training setting (VALUE is .vg syntax)\n"
-    "      --seed N              override every run's seed\n"
-    "      --seed-offset N       add N to every run's seed, family members included\n"
-    "      --threads N           BLAS threads (default: OPENBLAS_NUM_THREADS, else\n"
-    "                            OMP_NUM_THREADS, else 2 on two or more cores when a\n"
-    "                            GEMM of the model is large enough to gain, else 1)\n"
-    "      --max-memory SIZE     refuse a run whose parameters and buffers need more\n"
-    "                            (default 4G; suffixes K, M, G, T; 0: no limit)\n"
-    "      --save FILE           write each run's parameters after training as\n"
-    "                            safetensors (several runs: FILE.RUN.ext each)\n"
-    "      --load FILE           start every run from FILE's parameters\n"
-    "      --json FILE           also write the reports as JSON Lines\n"
-    "      --csv FILE            also write them as CSV: run,step,layer,metric,value\n"
-    "      --html FILE           also write them as one HTML page of charts\n"
-    "      --quiet               print only the final table of each run and the expects\n"
-    "      --time                print each run's training time per step on stderr\n"
-    "  check FILE                parse, resolve and shape-check only\n"
-    "  ir FILE [--model NAME] [--dot]\n"
-    "                            print a model's IR graph as text or Graphviz DOT\n"
-    "  gradcheck FILE [--model NAME] [--seed N]\n"
-    "                            check every parameter's gradient against finite\n"
-    "                            differences; exit 1 above the tolerance\n"
-    "  fmt [-w | --check] FILE...\n"
-    "                            print FILE in canonical layout, comments kept;\n"
-    "                            -w rewrites the files in place, --check lists\n"
-    "                            those not formatted and exits 1\n"
-    "  report FILE.jsonl... [--html F] [--csv F] [--text]\n"
-    "                            render saved JSON Lines reports (several files:\n"
-    "                            overlaid) without re-running; --text (the default\n"
-    "                            without --html or --csv) prints the tables\n"
-    "  report --diff A.jsonl B.jsonl [--factor X]\n"
-    "                            per run and layer, what changed from A to B by\n"
-    "                            more than a factor X (default 2)\n"
-    "  repl [FILE] [--echo]      an interactive session (FILE loaded first); also\n"
-    "                            'vg' alone on a terminal. --echo prints the prompts\n"
-    "                            and input lines too, as a transcript\n"
-    "  --help, --version\n"
-    "\n"
+/* The commands, in the order `vg --help` lists them. */
+typedef enum Cmd {
+    CMD_RUN, CMD_CHECK, CMD_IR, CMD_GRADCHECK, CMD_FMT, CMD_REPORT, CMD_REPL, NCMDS
+} Cmd;
+
+typedef struct Command {
+    const char *name;
+    const char *usage[2];  /* its forms, after "vg "; the second may be NULL */
+    const char *summary;   /* `vg --help`'s line(s) */
+    const char *about;     /* `vg NAME --help`'s paragraph */
+    const char *exits;     /* its exit statuses, when not exit_text's */
+} Command;
+
+static const Command commands[NCMDS] = {
+    [CMD_RUN] = {"run", {"run FILE [options]"},
+                 "train every run in FILE, print its gradient-flow\n"
+                 "reports, then check its expect lines",
+                 "Prepares every run of FILE (reporting every error before training any),\n"
+                 "trains them in order, prints each run's gradient-flow reports, then\n"
+                 "checks the file's expect lines. The header names the BLAS library, its\n"
+                 "kernel and the thread count.", NULL},
+    [CMD_CHECK] = {"check", {"check FILE [options]"},
+                   "parse, resolve and shape-check only",
+                   "Parses, resolves and shape-checks every run of FILE, and every model no\n"
+                   "run trains whose parameters all have defaults, without training.", NULL},
+    [CMD_IR] = {"ir", {"ir FILE [--model NAME] [--dot]"},
+                "print a model's IR graph as text or Graphviz DOT",
+                "Prints the graph of operations of a model as text, or as Graphviz DOT.",
+                NULL},
+    [CMD_GRADCHECK] = {"gradcheck", {"gradcheck FILE [--model NAME] [--seed N]"},
+                       "check every parameter's gradient against finite\n"
+                       "differences; exit 1 above the tolerance",
+                       "Compares every parameter's gradient with central finite differences\n"
+                       "(in double precision) and prints the worst error per layer.",
+                       "0 every gradient within the tolerance, 1 one above it,\n"
+                       "2 usage, syntax or semantic error."},
+    [CMD_FMT] = {"fmt", {"fmt [-w | --check] FILE..."},
+                 "print FILE in canonical layout, comments kept;\n"
+                 "-w rewrites the files in place, --check lists\n"
+                 "those not formatted and exits 1",
+                 "Prints each FILE in canonical layout, comments kept.",
+                 "0 ok, 1 --check found a file not formatted, 2 usage or\n"
+                 "syntax error, 3 a file that cannot be written."},
+    [CMD_REPORT] = {"report", {"report FILE.jsonl [FILE.jsonl ...] [--html F] [--csv F] [--text]",
+                               "report --diff A.jsonl B.jsonl [--factor X]"},
+                    "render saved JSON Lines reports (several files:\n"
+                    "overlaid) without re-running; with --diff, per run\n"
+                    "and layer, what changed from A to B by more than a\n"
+                    "factor X",
+                    "Renders reports saved by `vg run --json` without re-running them: every\n"
+                    "file's runs together, overlaid in every chart (a run name found in two\n"
+                    "files becomes FILE:NAME). A file whose vg was killed is read up to its\n"
+                    "last complete line.",
+                    "0 ok, 2 usage or a file that is not a vg report, 3 a file\n"
+                    "that cannot be written."},
+    [CMD_REPL] = {"repl", {"repl [FILE] [--echo]"},
+                  "an interactive session (FILE loaded first); also\n"
+                  "'vg' alone on a terminal",
+                  "An interactive session: items, bindings and expressions line by line,\n"
+                  "and commands such as :run, :list and :ir (:help lists them). FILE is\n"
+                  "loaded first. Input that is not a terminal runs as a script.", NULL},
+};
+
+#define ON(cmd) (1u << (cmd))
+#define RUN_OR_CHECK (ON(CMD_RUN) | ON(CMD_CHECK))
+
+/* Every option of every command: the commands taking it, its name, another
+ * spelling (or NULL), its value's name (NULL: a flag) and its help. The
+ * parsing of run, check, ir and gradcheck, `vg COMMAND --help` and the
+ * shell completion (`vg complete`) all read this table: a new option is a
+ * row here. */
+typedef struct Option {
+    unsigned cmds;
+    const char *name, *alias, *value, *help;
+} Option;
+
+static const Option options[] = {
+    {RUN_OR_CHECK, "--run", NULL, "NAME",
+     "train only the run or run family NAME, or one\n"
+     "member: --run 'grid[20, 0.5]'"},
+    {RUN_OR_CHECK, "--set", NULL, "KEY=VALUE",
+     "override a training setting (VALUE is .vg syntax)"},
+    {RUN_OR_CHECK | ON(CMD_GRADCHECK), "--seed", NULL, "N",
+     "override every run's seed (gradcheck: the seed\n"
+     "of the initialisation)"},
+    {RUN_OR_CHECK, "--seed-offset", NULL, "N",
+     "add N to every run's seed, family members included"},
+    {RUN_OR_CHECK | ON(CMD_IR) | ON(CMD_GRADCHECK), "--threads", NULL, "N",
+     "BLAS threads (default: OPENBLAS_NUM_THREADS, else\n"
+     "OMP_NUM_THREADS, else 2 on two or more cores when a\n"
+     "GEMM of the model is large enough to gain, else 1)"},
+    {RUN_OR_CHECK, "--max-memory", NULL, "SIZE",
+     "refuse a run whose parameters and buffers need more\n"
+     "(default 4G; suffixes K, M, G, T; 0: no limit)"},
+    {ON(CMD_RUN), "--save", NULL, "FILE",
+     "write each run's parameters after training as\n"
+     "safetensors (several runs: FILE.RUN.ext each)"},
+    {ON(CMD_RUN), "--load", NULL, "FILE", "start every run from FILE's parameters"},
+    {ON(CMD_RUN), "--json", NULL, "FILE", "also write the reports as JSON Lines"},
+    {ON(CMD_RUN), "--csv", NULL, "FILE", "also write them as CSV: run,step,layer,metric,value"},
+    {ON(CMD_RUN), "--html", NULL, "FILE", "also write them as one HTML page of charts"},
+    {ON(CMD_RUN), "--quiet", NULL, NULL,
+     "print only the final table of each run and the expects"},
+    {ON(CMD_RUN), "--time", NULL, NULL, "print each run's training time per step on stderr"},
+    {ON(CMD_IR) | ON(CMD_GRADCHECK), "--model", NULL, "NAME",
+     "the model (default: the first run's model, else\n"
+     "the first model)"},
+    {ON(CMD_IR), "--dot", NULL, NULL, "print the graph as Graphviz DOT"},
+    {ON(CMD_FMT), "-w", "--write", NULL, "rewrite the files in place"},
+    {ON(CMD_FMT), "--check", NULL, NULL, "list the files not formatted and exit 1"},
+    {ON(CMD_REPORT), "--html", NULL, "F", "write the page of charts to F"},
+    {ON(CMD_REPORT), "--csv", NULL, "F", "write the CSV (run,step,layer,metric,value) to F"},
+    {ON(CMD_REPORT), "--text", NULL, NULL,
+     "print the tables and expect results (the default\n"
+     "when neither --html nor --csv is given)"},
+    {ON(CMD_REPORT), "--diff", NULL, NULL,
+     "per run and layer, the metrics of the initial and\n"
+     "final reports that changed from A to B by more\n"
+     "than a factor, and the verdicts that changed"},
+    {ON(CMD_REPORT), "--factor", NULL, "X", "the factor of --diff (default 2; above 1)"},
+    {ON(CMD_REPL), "--echo", NULL, NULL,
+     "print the prompts and input lines too, as a transcript"},
+};
+enum { NOPTIONS = sizeof options / sizeof *options };
+
+static const char environment_text[] =
     "environment:\n"
     "  VG_PATH                   colon-separated folders searched for imports after\n"
     "                            the importing file's folder\n"
@@ -85,10 +165,89 @@ static const char usage_text[] =
     "  OPENBLAS_NUM_THREADS      BLAS threads when --threads is not given\n"
     "  OMP_NUM_THREADS           the same, when OPENBLAS_NUM_THREADS is not set\n"
     "  NO_COLOR                  set and not empty: no colour (nor with TERM=dumb,\n"
-    "                            nor on what is not a terminal)\n"
-    "\n"
-    "exit status: 0 ok, 1 an expect failed, 2 usage, syntax or semantic error,\n"
-    "3 runtime failure (non-finite values, I/O), 130/143 interrupted.\n";
+    "                            nor on what is not a terminal)\n";
+
+static const char exit_text[] =
+    "0 ok, 1 an expect failed, 2 usage, syntax or semantic error,\n"
+    "3 runtime failure (non-finite values, I/O), 130/143 interrupted.";
+
+/* "  LEFT" then text from column col (on the next line when LEFT reaches
+ * it), each further line of text indented to col too. */
+static void print_entry(FILE *f, const char *left, const char *text, int col)
+{
+    int n = fprintf(f, "  %s", left);
+    if (n >= col - 1) {
+        fputc('\n', f);
+        n = 0;
+    }
+    fprintf(f, "%*s", col - n, "");
+    for (const char *s = text; *s; s++) {
+        fputc(*s, f);
+        if (*s == '\n')
+            fprintf(f, "%*s", col, "");
+    }
+    fputc('\n', f);
+}
+
+static void print_usage(FILE *f)
+{
+    fputs("usage: vg COMMAND [ARGS]\n\ncommands:\n", f);
+    for (int i = 0; i < NCMDS; i++) {
+        const Command *c = &commands[i];
+        if (c->usage[1])
+            fprintf(f, "  %s\n", c->usage[0]);
+        print_entry(f, c->usage[1] ? c->usage[1] : c->usage[0], c->summary, 28);
+    }
+    fputs("  --help, --version\n"
+          "\n"
+          "Every command prints its options with --help, as in 'vg run --help'.\n\n", f);
+    fputs(environment_text, f);
+    fprintf(f, "\nexit status: %s\n", exit_text);
+}
+
+static void print_command_help(FILE *f, Cmd cmd)
+{
+    const Command *c = &commands[cmd];
+    fprintf(f, "usage: vg %s\n", c->usage[0]);
+    if (c->usage[1])
+        fprintf(f, "       vg %s\n", c->usage[1]);
+    fprintf(f, "\n%s\n\noptions:\n", c->about);
+    for (int i = 0; i < NOPTIONS; i++) {
+        const Option *o = &options[i];
+        if (!(o->cmds & ON(cmd)))
+            continue;
+        char left[64];
+        snprintf(left, sizeof left, "%s%s%s%s%s", o->name, o->alias ? ", " : "",
+                 o->alias ? o->alias : "", o->value ? " " : "", o->value ? o->value : "");
+        print_entry(f, left, o->help, 24);
+    }
+    print_entry(f, "--help, -h", "print this usage", 24);
+    fprintf(f, "\nexit status: %s\n", c->exits ? c->exits : exit_text);
+}
+
+/* The option of cmd spelt a, or NULL. */
+static const Option *find_option(Cmd cmd, const char *a)
+{
+    for (int i = 0; i < NOPTIONS; i++)
+        if ((options[i].cmds & ON(cmd)) &&
+            (strcmp(options[i].name, a) == 0 || (options[i].alias && strcmp(options[i].alias, a) == 0)))
+            return &options[i];
+    return NULL;
+}
+
+static int unknown_option(Cmd cmd, const char *a)
+{
+    const char *mine[NOPTIONS];
+    int n = 0;
+    for (int i = 0; i < NOPTIONS; i++)
+        if (options[i].cmds & ON(cmd))
+            mine[n++] = options[i].name;
+    const char *best = diag_suggest(a, mine, n);
+    fprintf(stderr, "vg: unknown option '%s' for 'vg %s'%s%s%s\nTry 'vg %s --help'.\n", a,
+            commands[cmd].name, best ? "; did you mean '" : "", best ? best : "",
+            best ? "'?" : "", commands[cmd].name);
+    return EXIT_USAGE;
+}
 
 typedef struct Cli {
     const char *cmd, *file, *run_only, *model;
@@ -142,35 +301,6 @@ static bool parse_size(const char *s, size_t *out)
         return false;
     *out = (size_t)v;
     return true;
-}
-
-static const char *const valued_options[] = {"--run", "--model", "--seed", "--seed-offset",
-                                             "--threads",
-                                             "--max-memory", "--set",
-                                             "--save", "--load", "--json", "--csv", "--html"};
-static const char *const flag_options[] = {"--quiet", "--dot", "--time"};
-enum {
-    NVALUED = sizeof valued_options / sizeof *valued_options,
-    NFLAGS = sizeof flag_options / sizeof *flag_options,
-};
-
-static bool is_one_of(const char *a, const char *const *list, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (strcmp(a, list[i]) == 0)
-            return true;
-    return false;
-}
-
-static int unknown_option(const char *a)
-{
-    const char *all[NVALUED + NFLAGS];
-    memcpy(all, valued_options, sizeof valued_options);
-    memcpy(all + NVALUED, flag_options, sizeof flag_options);
-    const char *best = diag_suggest(a, all, NVALUED + NFLAGS);
-    fprintf(stderr, "vg: unknown option '%s'%s%s%s\nTry 'vg --help'.\n", a,
-            best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
-    return EXIT_USAGE;
 }
 
 static int option_value(Cli *c, const char *opt, char *val)
@@ -241,8 +371,9 @@ static int env_threads(int *out)
     return 0;
 }
 
-/* Options may come before or after the file. Returns 0 or an exit code. */
-static int parse_cli(int argc, char **argv, Cli *c)
+/* vg run, check, ir and gradcheck: options (those of cmd in the table
+ * above) may come before or after the file. Returns 0 or an exit code. */
+static int parse_cli(int argc, char **argv, Cmd cmd, Cli *c)
 {
     memset(c, 0, sizeof *c);
     c->seed = -1;
@@ -251,24 +382,25 @@ static int parse_cli(int argc, char **argv, Cli *c)
     c->cmd = argv[1];
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
+        const Option *o = a[0] == '-' && a[1] ? find_option(cmd, a) : NULL;
         if (a[0] != '-' || strcmp(a, "-") == 0) {
             if (c->file)
                 return usage_error("unexpected argument '%s'", a);
             c->file = a;
+        } else if (!o) {
+            return unknown_option(cmd, a);
         } else if (strcmp(a, "--quiet") == 0) {
             c->quiet = true;
         } else if (strcmp(a, "--time") == 0) {
             c->time = true;
         } else if (strcmp(a, "--dot") == 0) {
             c->dot = true;
-        } else if (is_one_of(a, valued_options, NVALUED)) {
+        } else {
             if (i + 1 == argc)
                 return usage_error("option '%s' needs a value", a);
             int rc = option_value(c, a, argv[++i]);
             if (rc)
                 return rc;
-        } else {
-            return unknown_option(a);
         }
     }
     if (!c->file)
@@ -580,7 +712,7 @@ static int cmd_fmt(int argc, char **argv)
             mode = m;
         else if (a[0] == '-' && a[1]) {
             free(files);
-            return usage_error("unknown option '%s' for 'vg fmt' (it takes -w and --check)", a);
+            return unknown_option(CMD_FMT, a);
         } else
             files[n++] = argv[i];
     }
@@ -589,27 +721,6 @@ static int cmd_fmt(int argc, char **argv)
     free(files);
     return rc;
 }
-
-static const char report_help[] =
-    "usage: vg report FILE.jsonl [FILE.jsonl ...] [--html F] [--csv F] [--text]\n"
-    "       vg report --diff A.jsonl B.jsonl [--factor X]\n"
-    "\n"
-    "Renders reports saved by `vg run --json` without re-running them: every\n"
-    "file's runs together, overlaid in every chart (a run name found in two\n"
-    "files becomes FILE:NAME). A file whose vg was killed is read up to its\n"
-    "last complete line.\n"
-    "\n"
-    "  --html F      write the page of charts to F\n"
-    "  --csv F       write the CSV (run,step,layer,metric,value) to F\n"
-    "  --text        print the tables and expect results (the default when\n"
-    "                neither --html nor --csv is given)\n"
-    "  --diff A B    per run and layer, the metrics of the initial and final\n"
-    "                reports that changed from A to B by more than a factor,\n"
-    "                and the verdicts that changed\n"
-    "  --factor X    the factor of --diff (default 2; above 1)\n"
-    "\n"
-    "exit status: 0 ok, 2 usage or a file that is not a vg report, 3 a file\n"
-    "that cannot be written.\n";
 
 /* Writes one report format to path, all or nothing. */
 static bool write_report_file(const char *path, void (*w)(FILE *, const ReportData *),
@@ -631,10 +742,6 @@ static int cmd_report(int argc, char **argv)
     double factor = 2;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(report_help, stdout);
-            return 0;
-        }
         bool valued = strcmp(a, "--html") == 0 || strcmp(a, "--csv") == 0 ||
                       strcmp(a, "--factor") == 0;
         if (valued && i + 1 >= argc)
@@ -653,7 +760,7 @@ static int cmd_report(int argc, char **argv)
         } else if (strcmp(a, "--diff") == 0) {
             diff = true;
         } else if (a[0] == '-' && a[1]) {
-            return usage_error("unknown option '%s' for 'vg report' (see 'vg report --help')", a);
+            return unknown_option(CMD_REPORT, a);
         } else if (nfiles == (int)(sizeof files / sizeof *files)) {
             return usage_error("more than 256 files%s", "");
         } else {
@@ -698,7 +805,7 @@ static int cmd_repl(int argc, char **argv)
         if (strcmp(argv[i], "--echo") == 0)
             o.echo = true;
         else if (argv[i][0] == '-' && argv[i][1])
-            return usage_error("unknown option '%s' for 'vg repl' (it takes --echo)", argv[i]);
+            return unknown_option(CMD_REPL, argv[i]);
         else if (o.file)
             return usage_error("unexpected argument '%s'", argv[i]);
         else
@@ -707,42 +814,108 @@ static int cmd_repl(int argc, char **argv)
     return repl_session(stdin, stdout, stderr, &o);
 }
 
+/* The hidden helper of the shell completions (editors/bash-completion/vg,
+ * editors/zsh/_vg), one name a line, so that they list what this vg takes:
+ *   vg complete commands         the commands
+ *   vg complete options CMD      CMD's options: NAME<TAB>VALUE (VALUE empty
+ *                                for a flag)
+ *   vg complete runs FILE        the run and run family names of FILE
+ *   vg complete models FILE      the model names of FILE (and its imports)
+ * A FILE that does not load lists what was read before the error; nothing
+ * is printed on stderr, as a completion must not disturb the line. */
+static int cmd_complete(int argc, char **argv)
+{
+    const char *what = argc > 2 ? argv[2] : "";
+    if (strcmp(what, "commands") == 0 && argc == 3) {
+        for (int i = 0; i < NCMDS; i++)
+            puts(commands[i].name);
+        return 0;
+    }
+    if (argc != 4)
+        return EXIT_USAGE;
+    if (strcmp(what, "options") == 0) {
+        int cmd = 0;
+        while (cmd < NCMDS && strcmp(commands[cmd].name, argv[3]) != 0)
+            cmd++;
+        if (cmd == NCMDS)
+            return EXIT_USAGE;
+        for (int i = 0; i < NOPTIONS; i++) {
+            const Option *o = &options[i];
+            if (!(o->cmds & ON(cmd)))
+                continue;
+            printf("%s\t%s\n", o->name, o->value ? o->value : "");
+            if (o->alias)
+                printf("%s\t%s\n", o->alias, o->value ? o->value : "");
+        }
+        return 0;
+    }
+    bool runs = strcmp(what, "runs") == 0;
+    if (!runs && strcmp(what, "models") != 0)
+        return EXIT_USAGE;
+    Program p;
+    program_init(&p);
+    program_load(&p, argv[3], SPAN_NONE);
+    if (runs)
+        for (int i = 0; i < p.ntrains; i++)
+            puts(p.trains[i]->str);
+    else
+        for (int i = 0; i < p.nsyms; i++)
+            if (p.syms[i].kind == SYM_MODEL)
+                puts(p.syms[i].name);
+    program_free(&p);
+    return 0;
+}
+
+static bool is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
         return cmd_repl(argc, argv);
     if (argc < 2) {
-        fputs(usage_text, stderr);
+        print_usage(stderr);
         return EXIT_USAGE;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage_text, stdout);
+    if (is_help(argv[1])) {
+        print_usage(stdout);
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("vg %s\n", VG_VERSION);
         return 0;
     }
-    static const char *const cmds[] = {"run", "check", "ir", "fmt", "repl", "gradcheck",
-                                       "report"};
+    if (strcmp(argv[1], "complete") == 0)
+        return cmd_complete(argc, argv);
+    const char *names[NCMDS];
     int which = -1;
-    for (int i = 0; i < 7; i++)
-        if (strcmp(argv[1], cmds[i]) == 0)
+    for (int i = 0; i < NCMDS; i++) {
+        names[i] = commands[i].name;
+        if (strcmp(argv[1], names[i]) == 0)
             which = i;
-    if (which == 4)
-        return cmd_repl(argc, argv);
-    if (which == 3)
-        return cmd_fmt(argc, argv);
-    if (which == 6)
-        return cmd_report(argc, argv);
+    }
     if (which < 0) {
-        const char *best = diag_suggest(argv[1], cmds, 7);
+        const char *best = diag_suggest(argv[1], names, NCMDS);
         fprintf(stderr, "vg: unknown command '%s'%s%s%s\nTry 'vg --help'.\n", argv[1],
                 best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
         return EXIT_USAGE;
     }
+    Cmd cmd = (Cmd)which;
+    for (int i = 2; i < argc; i++)
+        if (is_help(argv[i])) {
+            print_command_help(stdout, cmd);
+            return 0;
+        }
+    if (cmd == CMD_REPL)
+        return cmd_repl(argc, argv);
+    if (cmd == CMD_FMT)
+        return cmd_fmt(argc, argv);
+    if (cmd == CMD_REPORT)
+        return cmd_report(argc, argv);
     Cli c;
-    int rc = parse_cli(argc, argv, &c);
+    int rc = parse_cli(argc, argv, cmd, &c);
     if (rc)
         return rc;
     blas_set_threads(c.threads ? c.threads : 1);
@@ -751,8 +924,8 @@ int main(int argc, char **argv)
     if (!program_load(&p, c.file, SPAN_NONE)) {
         rc = fail_with_diags(&p, EXIT_USAGE);
     } else {
-        rc = which == 0 ? cmd_run(&p, &c) : which == 1 ? cmd_check(&p, &c)
-           : which == 5 ? cmd_gradcheck(&p, &c) : cmd_ir(&p, &c);
+        rc = cmd == CMD_RUN ? cmd_run(&p, &c) : cmd == CMD_CHECK ? cmd_check(&p, &c)
+           : cmd == CMD_GRADCHECK ? cmd_gradcheck(&p, &c) : cmd_ir(&p, &c);
     }
     program_free(&p);
     return rc;

@@ -19,12 +19,7 @@
 set -u
 # a thread count from the environment would change the report headers
 unset OPENBLAS_NUM_THREADS OMP_NUM_THREADS
-# The goldens were blessed with OpenBLAS's Haswell kernels. OpenBLAS 0.3.21
-# takes AVX-512 CPUs it does not know for Prescott, whose generic kernels
-# round differently in the last digits; a core set in the environment wins.
-if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
-    export OPENBLAS_CORETYPE=Haswell
-fi
+. tests/coretype.sh
 build=${1:-build}
 pattern=${2:-}
 blessing=${BLESS:-0}
@@ -165,6 +160,9 @@ suite -c -b bad         sh tests/golden/run.sh "$vg" tests/bad
 suite       fmt         sh tests/fmt/run.sh "$vg"
 suite       interrupt   sh tests/bad/interrupt.sh "$vg"
 suite       cli         sh tests/cli/run.sh "$vg"
+suite       man         sh tests/man/run.sh "$build"
+suite       install     sh tests/install/run.sh "$build"
+suite       completion  sh tests/completion/run.sh "$build"
 suite       layers      sh tests/layers/run.sh
 for gc in tests/gradcheck/*.vg; do
     suite "gradcheck/$(basename "$gc" .vg)" "$vg" gradcheck "$gc"

@@ -65,6 +65,23 @@ expect "OPENBLAS_NUM_THREADS first" 0 "core [^,]*, 2 threads$" \
     env OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=3 "$vg" run --quiet tiny.vg
 expect "--threads over the variables" 0 "core [^,]*, 1 thread$" \
     env OPENBLAS_NUM_THREADS=2 "$vg" run --quiet --threads 1 tiny.vg
+# a model whose largest GEMM (64·256·256 = 2^22) gets two threads by the
+# automatic rule on two cores: OPENBLAS_NUM_THREADS=1 still gets one
+cat >"$tmp/wide.vg" <<'VG'
+model wide() {
+    input x[256]
+    layer a { h = tanh(dense(x, 256)) }
+    layer out { y = dense(h, 2) }
+    return y
+}
+settings s { data = blobs(points = 64, classes = 2, dims = 256); loss = cross_entropy; optimizer = sgd(lr = 0.1); batch = 64; steps = 1 }
+train r = wide() with s
+VG
+if [ "$(getconf _NPROCESSORS_ONLN)" -ge 2 ]; then
+    expect "automatic threads" 0 "core [^,]*, 2 threads$" "$vg" run --quiet wide.vg
+fi
+expect "OPENBLAS_NUM_THREADS=1" 0 "core [^,]*, 1 thread$" env OPENBLAS_NUM_THREADS=1 "$vg" run --quiet wide.vg
+expect "OMP_NUM_THREADS=1" 0 "core [^,]*, 1 thread$" env OMP_NUM_THREADS=1 "$vg" run --quiet wide.vg
 expect "a bad OMP_NUM_THREADS" 2 "^vg: OMP_NUM_THREADS needs an integer from 1 to 256, got 'many'$" \
     env OMP_NUM_THREADS=many "$vg" run tiny.vg
 

@@ -1,0 +1,1 @@
+check --json out.jsonl tests/golden/check_ok.vg
