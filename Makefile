@@ -158,7 +158,15 @@ mandir     ?= $(datadir)/man
 docdir     ?= $(datadir)/doc/vg
 bashcompdir ?= $(datadir)/bash-completion/completions
 zshcompdir ?= $(datadir)/zsh/site-functions
-INSTALLS = bin stdlib man1 man7 doc examples bashcomp zshcomp
+# Editors (docs/editors.md): Vim's and Neovim's system-wide runtime
+# folders, Emacs's site-lisp, and a VS Code extension folder to link into
+# ~/.vscode/extensions (VS Code has no system-wide one).
+vimdir     ?= $(datadir)/vim/vimfiles
+nvimdir    ?= $(datadir)/nvim/site
+emacsdir   ?= $(datadir)/emacs/site-lisp
+vscodedir  ?= $(datadir)/vg/vscode
+INSTALLS = bin stdlib man1 man7 doc examples bashcomp zshcomp \
+           vimsyn vimftd vimftp nvimsyn nvimftd nvimftp emacs vscode vscodesyn
 bin_FILES      = $(BUILD)/vg
 bin_DIR        = $(bindir)
 bin_MODE       = 755
@@ -168,7 +176,7 @@ man1_FILES     = $(filter %.1,$(MAN))
 man1_DIR       = $(mandir)/man1
 man7_FILES     = $(filter %.7,$(MAN))
 man7_DIR       = $(mandir)/man7
-doc_FILES      = README.md docs/language.md docs/report.md
+doc_FILES      = README.md docs/language.md docs/report.md docs/editors.md
 doc_DIR        = $(docdir)
 examples_FILES = $(wildcard examples/*.vg)
 examples_DIR   = $(docdir)/examples
@@ -176,8 +184,27 @@ bashcomp_FILES = editors/bash-completion/vg
 bashcomp_DIR   = $(bashcompdir)
 zshcomp_FILES  = editors/zsh/_vg
 zshcomp_DIR    = $(zshcompdir)
+vimsyn_FILES   = editors/vim/syntax/vg.vim
+vimsyn_DIR     = $(vimdir)/syntax
+vimftd_FILES   = editors/vim/ftdetect/vg.vim
+vimftd_DIR     = $(vimdir)/ftdetect
+vimftp_FILES   = editors/vim/ftplugin/vg.vim
+vimftp_DIR     = $(vimdir)/ftplugin
+nvimsyn_FILES  = $(vimsyn_FILES)
+nvimsyn_DIR    = $(nvimdir)/syntax
+nvimftd_FILES  = $(vimftd_FILES)
+nvimftd_DIR    = $(nvimdir)/ftdetect
+nvimftp_FILES  = $(vimftp_FILES)
+nvimftp_DIR    = $(nvimdir)/ftplugin
+emacs_FILES    = editors/emacs/vg-mode.el
+emacs_DIR      = $(emacsdir)
+vscode_FILES   = editors/vscode/package.json editors/vscode/language-configuration.json
+vscode_DIR     = $(vscodedir)
+vscodesyn_FILES = editors/vscode/syntaxes/vg.tmLanguage.json
+vscodesyn_DIR  = $(vscodedir)/syntaxes
 # Folders that hold nothing but vg's files, removed by `make uninstall`.
-VG_DIRS = $(datadir)/vg/stdlib $(datadir)/vg $(docdir)/examples $(docdir)
+VG_DIRS = $(datadir)/vg/stdlib $(vscodedir)/syntaxes $(vscodedir) $(datadir)/vg \
+          $(docdir)/examples $(docdir)
 
 # scdoc makes the man pages; where it is missing (`make deps` installs it)
 # `make install` installs everything else and says so.

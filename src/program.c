@@ -153,8 +153,7 @@ static void search_path(Program *p, const char *name, const char *base_dir, Sear
         search_add(sp, p->stdlib_dir, "the stdlib");
 }
 
-/* Finds the file an import names; NULL if nowhere. */
-static char *resolve_import(Program *p, const char *name, const char *base_dir)
+const char *program_resolve_import(Program *p, const char *name, const char *base_dir)
 {
     char *c = NULL;
     if (strncmp(name, "std/", 4) == 0) {
@@ -216,10 +215,11 @@ static bool in_list(const char **list, int n, const char *s)
 }
 
 static bool load_resolved(Program *p, const char *path, Span at);
+static bool load_source(Program *p, const char *key, int file);
 
 static bool add_import(Program *p, const AstNode *item, const char *base_dir)
 {
-    char *path = resolve_import(p, item->str, base_dir);
+    const char *path = program_resolve_import(p, item->str, base_dir);
     if (!path) {
         diag_error(&p->diag, item->span, "cannot find import \"%s\"", item->str);
         note_searched(p, item->str, base_dir);
@@ -315,10 +315,15 @@ static bool load_resolved(Program *p, const char *path, Span at)
     }
     if (in_list(p->loaded, p->nloaded, canon))
         return true;
-    const char *key = arena_strdup(&p->arena, canon);
     int file = source_load(&p->sources, path);
     if (file < 0)
         return diag_error(&p->diag, at, "cannot open '%s': %s", path, strerror(errno));
+    return load_source(p, arena_strdup(&p->arena, canon), file);
+}
+
+/* Parses source `file`, known as key, and adds its items. */
+static bool load_source(Program *p, const char *key, int file)
+{
     if (p->root_file < 0)
         p->root_file = file;
     AstNode *prog = parse_file(&p->arena, &p->diag, file);
@@ -368,4 +373,11 @@ bool program_load(Program *p, const char *path, Span at)
     if (S_ISDIR(st.st_mode))
         return diag_error(&p->diag, at, "cannot open '%s': Is a directory", path);
     return load_resolved(p, path, at);
+}
+
+bool program_load_text(Program *p, const char *path, const char *text, size_t len)
+{
+    char canon[PATH_MAX];
+    const char *key = arena_strdup(&p->arena, realpath(path, canon) ? canon : path);
+    return load_source(p, key, source_add(&p->sources, path, text, len));
 }

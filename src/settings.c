@@ -30,6 +30,11 @@ static const char *const key_names[K_COUNT] = {
     [K_EXPLODE] = "exploding_above",
 };
 
+const char *settings_key(int i)
+{
+    return i >= 0 && i < K_COUNT ? key_names[i] : NULL;
+}
+
 static bool spec_of_kind(Ctx *e, const Value *v, SpecKind k, Span at, const char *key,
                          const Spec **out, bool allow_none)
 {

@@ -92,6 +92,7 @@ typedef struct RecurrentStats {
 typedef struct OpDef {
     const char *name;       /* as written in .vg ("dense", "+") */
     const char *sig;        /* "x:T units:I init:Z=xavier_uniform bias:B=true" */
+    const char *doc;        /* one line, for `vg lsp`'s hover */
     OpKind kind;
     /* Sets n->shape from inputs and args, declares parameters; false with a
      * diagnostic naming the op and the shapes. */

@@ -53,6 +53,12 @@ void program_free(Program *p);
  * any error. The at span is where the load was asked for (an import), or
  * SPAN_NONE for the command line. */
 bool program_load(Program *p, const char *path, Span at);
+/* The same for a file whose text is given rather than read (an editor's
+ * unsaved buffer): its imports are found relative to path's folder. */
+bool program_load_text(Program *p, const char *path, const char *text, size_t len);
+/* The file an import names, searched as program_load searches it, in the
+ * program arena; NULL if nowhere. */
+const char *program_resolve_import(Program *p, const char *name, const char *base_dir);
 /* Adds one already-parsed item (files and the REPL share this): enters its
  * name, records trains and expects, follows imports relative to base_dir. */
 bool program_add_item(Program *p, const AstNode *item, const char *base_dir);

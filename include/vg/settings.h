@@ -41,6 +41,9 @@ bool settings_of(Program *p, const Member *m, const SettingOverride *cli,
  * bundle), without the command line; false, with no diagnostic, when
  * neither sets it. */
 bool settings_value(Program *p, const AstNode *train, const char *key, Value *out);
+/* The i-th key a settings bundle or a train's overrides may set ("data",
+ * "optimizer", …), or NULL past the last (for completion). */
+const char *settings_key(int i);
 /* The loss (OpId) of the train item whose model call `call` is, or -1. */
 int settings_call_loss(Program *p, const AstNode *call);
 

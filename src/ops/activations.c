@@ -108,6 +108,7 @@ static double sigmoid_deriv(double z, const IrNode *n)
 const OpDef REAL_NAME(op_sigmoid) = {
     .name = "sigmoid",
     .sig = "x:T",
+    .doc = "logistic sigmoid 1/(1 + e^-x), elementwise; saturates on both sides (sup of the derivative 1/4)",
     .kind = OPK_ACTIVATION,
     .infer = act_infer,
     .forward = sigmoid_forward,
@@ -137,6 +138,7 @@ static double tanh_deriv(double z, const IrNode *n)
 const OpDef REAL_NAME(op_tanh) = {
     .name = "tanh",
     .sig = "x:T",
+    .doc = "hyperbolic tangent, elementwise; saturates on both sides",
     .kind = OPK_ACTIVATION,
     .infer = act_infer,
     .forward = tanh_forward,
@@ -165,6 +167,7 @@ static double relu_deriv(double z, const IrNode *n)
 const OpDef REAL_NAME(op_relu) = {
     .name = "relu",
     .sig = "x:T",
+    .doc = "rectifier max(x, 0), elementwise (Nair & Hinton 2010)",
     .kind = OPK_ACTIVATION,
     .infer = act_infer,
     .forward = relu_forward,
@@ -193,6 +196,7 @@ static double identity_deriv(double z, const IrNode *n)
 const OpDef REAL_NAME(op_identity) = {
     .name = "identity",
     .sig = "x:T",
+    .doc = "y = x: no nonlinearity",
     .kind = OPK_ACTIVATION,
     .infer = act_infer,
     .forward = identity_forward,
@@ -296,6 +300,7 @@ ACTIVATION(leaky_relu, slope_of)
 const OpDef REAL_NAME(op_leaky_relu) = {
     .name = "leaky_relu",
     .sig = "x:T slope:N=" XSTR(LEAKY_SLOPE),
+    .doc = "x for x > 0, else slope·x, elementwise (Maas et al. 2013)",
     ACTIVATION_FIELDS(leaky_relu),
     .max_deriv = 1,  /* max(1, slope): 1 at the default */
 };
@@ -318,6 +323,7 @@ ACTIVATION(elu, alpha_of)
 const OpDef REAL_NAME(op_elu) = {
     .name = "elu",
     .sig = "x:T alpha:N=" XSTR(ELU_ALPHA),
+    .doc = "x for x > 0, else alpha·(e^x - 1), elementwise (Clevert et al. 2016)",
     ACTIVATION_FIELDS(elu),
     .max_deriv = 1,  /* max(1, α): 1 at the default */
 };
@@ -341,6 +347,7 @@ ACTIVATION(selu, no_param)
 const OpDef REAL_NAME(op_selu) = {
     .name = "selu",
     .sig = "x:T",
+    .doc = "scaled ELU with the self-normalising constants (Klambauer et al. 2017)",
     ACTIVATION_FIELDS(selu),
     .max_deriv = SELU_LAMBDA * SELU_ALPHA,
 };
@@ -365,6 +372,7 @@ ACTIVATION(gelu, no_param)
 const OpDef REAL_NAME(op_gelu) = {
     .name = "gelu",
     .sig = "x:T",
+    .doc = "x·Φ(x), the exact Gaussian error linear unit (Hendrycks & Gimpel 2016)",
     ACTIVATION_FIELDS(gelu),
     .max_deriv = 1.1289041451851548,
 };
@@ -388,6 +396,7 @@ ACTIVATION(softsign, no_param)
 const OpDef REAL_NAME(op_softsign) = {
     .name = "softsign",
     .sig = "x:T",
+    .doc = "x/(1 + |x|), elementwise; saturates on both sides",
     ACTIVATION_FIELDS(softsign),
     .max_deriv = 1,
     .saturating = true,
@@ -413,6 +422,7 @@ ACTIVATION(softplus, no_param)
 const OpDef REAL_NAME(op_softplus) = {
     .name = "softplus",
     .sig = "x:T",
+    .doc = "log(1 + e^x), elementwise, a smooth relu",
     ACTIVATION_FIELDS(softplus),
     .max_deriv = 1,  /* the supremum, approached as z → ∞ */
 };
@@ -437,6 +447,7 @@ ACTIVATION(swish, no_param)
 const OpDef REAL_NAME(op_swish) = {
     .name = "swish",
     .sig = "x:T",
+    .doc = "x·sigmoid(x), also SiLU (Ramachandran et al. 2017)",
     ACTIVATION_FIELDS(swish),
     .max_deriv = 1.0998393201289,  /* rounded up from 1.09983932012887 */
 };
@@ -461,6 +472,7 @@ ACTIVATION(hard_tanh, no_param)
 const OpDef REAL_NAME(op_hard_tanh) = {
     .name = "hard_tanh",
     .sig = "x:T",
+    .doc = "x clipped to [-1, 1], elementwise",
     ACTIVATION_FIELDS(hard_tanh),
     .max_deriv = 1,
     .saturating = true,

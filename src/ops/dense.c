@@ -84,6 +84,7 @@ static void dense_backward(const OpCtx *c)
 const OpDef REAL_NAME(op_dense) = {
     .name = "dense",
     .sig = "x:T units:I init:Z=xavier_uniform bias:B=true",
+    .doc = "fully connected layer y = x·W + b, W from init; [F] -> [units], per step on [T, F]",
     .kind = OPK_LAYER,
     .infer = dense_infer,
     .forward = dense_forward,

@@ -107,6 +107,7 @@ static void cross_entropy_backward(const OpCtx *c)
 const OpDef REAL_NAME(op_cross_entropy) = {
     .name = "cross_entropy",
     .sig = "logits:T target:T",
+    .doc = "softmax cross-entropy of logits against class targets, averaged over the batch",
     .kind = OPK_LOSS,
     .infer = cross_entropy_infer,
     .work_floats = cross_entropy_work,
@@ -163,6 +164,7 @@ static void mse_backward(const OpCtx *c)
 const OpDef REAL_NAME(op_mse) = {
     .name = "mse",
     .sig = "prediction:T target:T",
+    .doc = "mean squared error of the prediction against real-valued targets",
     .kind = OPK_LOSS,
     .infer = mse_infer,
     .forward = mse_forward,
@@ -215,6 +217,7 @@ static void bce_backward(const OpCtx *c)
 const OpDef REAL_NAME(op_bce) = {
     .name = "bce",
     .sig = "logits:T target:T",
+    .doc = "binary cross-entropy of logits against 0/1 targets, averaged",
     .kind = OPK_LOSS,
     .infer = bce_infer,
     .forward = bce_forward,

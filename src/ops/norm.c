@@ -170,6 +170,7 @@ static void batchnorm_backward(const OpCtx *c)
 const OpDef REAL_NAME(op_batchnorm) = {
     .name = "batchnorm",
     .sig = "x:T momentum:N=0.1 eps:N=1e-5",
+    .doc = "batch normalisation per feature, with running statistics (Ioffe & Szegedy 2015)",
     .kind = OPK_LAYER,
     .infer = batchnorm_infer,
     .work_floats = batchnorm_work,
@@ -220,6 +221,7 @@ static void layernorm_backward(const OpCtx *c)
 const OpDef REAL_NAME(op_layernorm) = {
     .name = "layernorm",
     .sig = "x:T eps:N=1e-5",
+    .doc = "normalisation over the features of each row (Ba et al. 2016)",
     .kind = OPK_LAYER,
     .infer = layernorm_infer,
     .work_floats = layernorm_work,

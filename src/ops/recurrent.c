@@ -357,6 +357,7 @@ static const Cell rnn_cell = {
 const OpDef REAL_NAME(op_rnn) = {
     .name = "rnn",
     .sig = "x:T units:I act:A=tanh init:Z=xavier_uniform recurrent_init:Z=orthogonal",
+    .doc = "Elman recurrent layer over [T, F]: h_t = act(x_t·W_ih + h_{t-1}·W_hh + b)",
     .kind = OPK_RECURRENT,
     .infer = rec_infer,
     .work_floats = rec_work,
@@ -430,6 +431,7 @@ static const Cell lstm_cell = {
 const OpDef REAL_NAME(op_lstm) = {
     .name = "lstm",
     .sig = "x:T units:I forget_bias:N=1 init:Z=xavier_uniform recurrent_init:Z=orthogonal",
+    .doc = "long short-term memory over [T, F] with a forget gate (Hochreiter & Schmidhuber 1997)",
     .kind = OPK_RECURRENT,
     .infer = rec_infer,
     .work_floats = rec_work,
@@ -502,6 +504,7 @@ static const Cell gru_cell = {
 const OpDef REAL_NAME(op_gru) = {
     .name = "gru",
     .sig = "x:T units:I init:Z=xavier_uniform recurrent_init:Z=orthogonal",
+    .doc = "gated recurrent unit over [T, F], PyTorch's variant (Cho et al. 2014)",
     .kind = OPK_RECURRENT,
     .infer = rec_infer,
     .work_floats = rec_work,

@@ -8,11 +8,13 @@
 const OpDef REAL_NAME(op_input) = {
     .name = "input",
     .sig = "",
+    .doc = "the model input (written `input x[...]`, not called)",
     .kind = OPK_SOURCE,
 };
 
 const OpDef REAL_NAME(op_target) = {
     .name = "target",
     .sig = "",
+    .doc = "the training targets (filled by the run)",
     .kind = OPK_SOURCE,
 };

@@ -81,6 +81,7 @@ static void add_backward(const OpCtx *c)
 const OpDef REAL_NAME(op_add) = {
     .name = "+",
     .sig = "x:T y:T",
+    .doc = "elementwise sum of two tensors of one shape",
     .kind = OPK_TENSOR,
     .infer = same_shape_infer,
     .forward = add_forward,
@@ -108,6 +109,7 @@ static void sub_backward(const OpCtx *c)
 const OpDef REAL_NAME(op_sub) = {
     .name = "-",
     .sig = "x:T y:T",
+    .doc = "elementwise difference of two tensors of one shape",
     .kind = OPK_TENSOR,
     .infer = same_shape_infer,
     .forward = sub_forward,
@@ -145,6 +147,7 @@ static void mul_backward(const OpCtx *c)
 const OpDef REAL_NAME(op_mul) = {
     .name = "*",
     .sig = "x:T y:T",
+    .doc = "elementwise product of two tensors of one shape",
     .kind = OPK_TENSOR,
     .infer = same_shape_infer,
     .forward = mul_forward,
@@ -181,6 +184,7 @@ static void scale_backward(const OpCtx *c)
 const OpDef REAL_NAME(op_scale) = {
     .name = "scale",
     .sig = "x:T factor:N",
+    .doc = "a tensor times a number",
     .kind = OPK_TENSOR,
     .infer = unary_infer,
     .forward = scale_forward,
@@ -245,6 +249,7 @@ static void concat_backward(const OpCtx *c)
 const OpDef REAL_NAME(op_concat) = {
     .name = "concat",
     .sig = "x:*",
+    .doc = "joins tensors along their last axis",
     .kind = OPK_TENSOR,
     .infer = concat_infer,
     .forward = concat_forward,
@@ -295,6 +300,7 @@ static void softmax_backward(const OpCtx *c)
 const OpDef REAL_NAME(op_softmax) = {
     .name = "softmax",
     .sig = "x:T",
+    .doc = "softmax over the last axis",
     .kind = OPK_TENSOR,
     .infer = unary_infer,
     .forward = softmax_forward,
@@ -357,6 +363,7 @@ static void dropout_backward(const OpCtx *c)
 const OpDef REAL_NAME(op_dropout) = {
     .name = "dropout",
     .sig = "x:T rate:N",
+    .doc = "inverted dropout: keeps each unit with probability 1 - rate while training",
     .kind = OPK_TENSOR,
     .infer = dropout_infer,
     .work_floats = dropout_work,
@@ -407,6 +414,7 @@ static void last_backward(const OpCtx *c)
 const OpDef REAL_NAME(op_last) = {
     .name = "last",
     .sig = "x:T",
+    .doc = "the last time step of a sequence: [T, F] -> [F]",
     .kind = OPK_TENSOR,
     .infer = last_infer,
     .forward = last_forward,

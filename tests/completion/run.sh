@@ -54,8 +54,10 @@ expect_bash() {
 if bash -c '. /usr/share/bash-completion/bash_completion && . editors/bash-completion/vg &&
         complete -p vg' | grep -qx 'complete -F _vg vg'; then ok
 else bad "bash: complete -p vg after sourcing the completion"; fi
-expect_bash "vg " "run check ir gradcheck fmt report repl --help --version"
+expect_bash "vg " "run check ir gradcheck fmt report repl lsp --help --version"
 expect_bash "vg r" "run report repl"
+expect_bash "vg l" "lsp"
+expect_bash "vg lsp -" "--help"
 expect_bash "vg run --q" "--quiet"
 expect_bash "vg run --se" "--set --seed --seed-offset"
 expect_bash "vg check --j" ""

@@ -27,7 +27,11 @@ if make --no-print-directory BUILD="$build" PREFIX=/opt/vg DESTDIR="$dest" insta
 then ok; else cat "$tmp/log"; bad "make install"; fi
 for f in bin/vg share/vg/stdlib/blocks.vg share/vg/stdlib/presets.vg share/man/man1/vg.1 \
          share/man/man7/vg-language.7 share/doc/vg/README.md share/doc/vg/examples/resnet2016.vg \
-         share/bash-completion/completions/vg share/zsh/site-functions/_vg; do
+         share/bash-completion/completions/vg share/zsh/site-functions/_vg \
+         share/vim/vimfiles/syntax/vg.vim share/vim/vimfiles/ftdetect/vg.vim \
+         share/nvim/site/syntax/vg.vim share/nvim/site/ftplugin/vg.vim \
+         share/emacs/site-lisp/vg-mode.el share/vg/vscode/package.json \
+         share/vg/vscode/syntaxes/vg.tmLanguage.json; do
     if [ -f "$prefix/$f" ]; then ok; else bad "make install did not install PREFIX/$f"; fi
 done
 if [ -x "$prefix/bin/vg" ]; then ok; else bad "PREFIX/bin/vg is not executable"; fi
@@ -43,7 +47,8 @@ then ok; else cat "$tmp/log"; bad "make uninstall"; fi
 # what is left beyond what was there before: the shared folders install made
 extra=$(comm -13 "$tmp/before" "$tmp/after" | grep -v -x -e ./opt/vg/share/man/man7 \
     -e ./opt/vg/share/bash-completion -e ./opt/vg/share/bash-completion/completions \
-    -e ./opt/vg/share/zsh -e ./opt/vg/share/zsh/site-functions)
+    -e ./opt/vg/share/zsh -e ./opt/vg/share/zsh/site-functions \
+    -e './opt/vg/share/n\{0,1\}vim.*' -e './opt/vg/share/emacs.*')
 if [ -z "$extra" ]; then ok; else bad "left after make uninstall: $extra"; fi
 gone=$(comm -23 "$tmp/before" "$tmp/after")
 if [ -z "$gone" ]; then ok; else bad "make uninstall removed what it did not install: $gone"; fi

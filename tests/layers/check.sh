@@ -47,8 +47,17 @@ done | awk -v doc="$doc" -v root="$root/" '
         if (target ~ /\.def$/)   # X-macro lists belong to the header that includes them
             next
         from = module(file); to = module(target)
-        if (!(from in layer)) { printf "%s: module %s is in no layer of %s\n", file, from, doc; bad = 1; next }
-        if (!(to in layer)) { printf "%s: includes vg/%s, whose module %s is in no layer\n", file, target, to; bad = 1; next }
+        if (!(from in layer)) {
+            if (!(file in told))
+                printf "%s: module %s is in no layer of %s\n", file, from, doc
+            told[file] = bad = 1
+            next
+        }
+        if (!(to in layer)) {
+            printf "%s: includes vg/%s, whose module %s is in no layer\n", file, target, to
+            bad = 1
+            next
+        }
         if (from == to || layer[to] < layer[from] || (layer[to] == layer[from] && tied[from]))
             next
         printf "%s: includes vg/%s (layer %d, %s) from layer %d (%s)%s\n", file, target,

@@ -48,7 +48,7 @@ section OPTIONS | awk '
 cmds=$(sed -n '/^commands:/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p' "$tmp/help" | sort -u)
 [ -n "$cmds" ] || bad "vg --help lists no command"
 for cmd in $cmds; do
-    if "$vg" "$cmd" --help >"$tmp/cmd-help" 2>&1 && head -1 "$tmp/cmd-help" | grep -q "^usage: vg $cmd "
+    if "$vg" "$cmd" --help >"$tmp/cmd-help" 2>&1 && head -1 "$tmp/cmd-help" | grep -q "^usage: vg $cmd\( \|$\)"
     then ok; else bad "vg $cmd --help"; fi
     if grep -q "^\*vg $cmd\*" "$scd"; then ok; else bad "vg(1) has no entry *vg $cmd*"; fi
     sed -n '/^options:/,/^$/s/^  \(-[^ ,]*\)\(, \(-[^ ,]*\)\)\{0,1\}.*/\1 \3/p' "$tmp/cmd-help" |

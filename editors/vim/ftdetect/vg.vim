@@ -1,0 +1,2 @@
+" Vim/Neovim filetype detection for vg programs (.vg).
+autocmd BufNewFile,BufRead *.vg setfiletype vg

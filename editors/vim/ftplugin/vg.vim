@@ -1,0 +1,9 @@
+" Vim/Neovim settings for vg programs: '#' comments, four-space indent
+" (the layout of `vg fmt`).
+if exists('b:did_ftplugin')
+  finish
+endif
+let b:did_ftplugin = 1
+setlocal commentstring=#\ %s comments=:#
+setlocal expandtab shiftwidth=4 softtabstop=4
+let b:undo_ftplugin = 'setlocal commentstring< comments< expandtab< shiftwidth< softtabstop<'
