@@ -14,9 +14,19 @@
 # script's own clock: start-up and the reports every run makes at its
 # first and last step are left out.
 #
+# Then the sweep benchmark: bench/sweep.vg's 192-net grid, end to end —
+# one `vg run` (with `-j 2` when this vg has -j) against the same grid in
+# PyTorch (bench/sweep_torch.py), one process per core, each looping over
+# its share of the grid, under jemalloc (or tcmalloc, or glibc's tuned
+# malloc: whichever is installed first). Wall time from start to the last
+# process's end, and the CPU time of all processes; BENCH_SWEEP_REPS rounds
+# alternating vg and PyTorch, medians and the median of per-round ratios.
+#
 # Environment: BENCH_REPS (5), BENCH_THREADS (1), BENCH_PYTHON, BENCH_MODELS
 # ("m1 m2 m3 m4 m5"), BENCH_CLOCK (wall, or cpu on a machine shared with
-# other work), BENCH_SCALE (multiplies every step count; 1).
+# other work), BENCH_SCALE (multiplies every step count; 1), BENCH_SWEEP
+# (1; 0 skips the sweep), BENCH_SWEEP_REPS (3), BENCH_SWEEP_PROCS (the
+# cores online).
 set -u
 BUILD=${1:-build}
 VG=$BUILD/vg
@@ -163,4 +173,61 @@ if [ $HAVE_TORCH = no ]; then
     echo
     echo "PyTorch columns empty: python3-torch is not installed. For the comparison:"
     echo "    apt-get install python3-torch && make bench"
+fi
+
+# ---- the sweep ----
+[ "${BENCH_SWEEP:-1}" = 1 ] || exit 0
+SWEEP_REPS=${BENCH_SWEEP_REPS:-3}
+PROCS=${BENCH_SWEEP_PROCS:-$(nproc 2>/dev/null || echo 1)}
+JOBS=""
+"$VG" --help | grep -q -- ' -j N' && JOBS="-j $PROCS"
+PRELOAD="" ALLOC="glibc malloc, tuned"
+for lib in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 \
+           /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4; do
+    [ -f "$lib" ] && { PRELOAD=$lib ALLOC=$(basename "$lib"); break; }
+done
+# PyTorch's processes, started together and waited for together: sh -c
+# SWEEP_TORCH sh PROCS PRELOAD PYTHON OUT (each process's output in OUT.K)
+SWEEP_TORCH='pids=""; k=0
+while [ "$k" -lt "$1" ]; do
+    (cd bench && LD_PRELOAD=$2 OPENBLAS_NUM_THREADS=1 "$3" sweep_torch.py --part "$k" --of "$1" \
+        >"$4.$k" 2>&1) &
+    pids="$pids $!"; k=$((k + 1))
+done
+st=0
+for p in $pids; do wait "$p" || st=1; done
+exit $st'
+# timed OUT CMD…: appends "wall cpu" (seconds; cpu: user + system of CMD
+# and every process it waited for) to OUT
+timed() {
+    out=$1
+    shift
+    if /usr/bin/time -f '%e %U %S' -o "$TMP/t" "$@" >"$TMP/sweep.out" 2>&1; then
+        awk '{ print $1, $2 + $3 }' "$TMP/t" >>"$out"
+    else
+        echo "bench/run.sh: failed: $*" >&2
+        sed -n '1,5p' "$TMP/sweep.out" >&2
+    fi
+}
+r=1
+while [ "$r" -le "$SWEEP_REPS" ]; do
+    echo "bench: sweep round $r of $SWEEP_REPS" >&2
+    # shellcheck disable=SC2086 # JOBS is empty or two words
+    timed "$TMP/sweep.vg" "$VG" run bench/sweep.vg --quiet --threads 1 $JOBS
+    [ $HAVE_TORCH = yes ] && timed "$TMP/sweep.pt" sh -c "$SWEEP_TORCH" sh "$PROCS" "$PRELOAD" \
+        "$PYTHON" "$TMP/sweep.pt"
+    r=$((r + 1))
+done
+printf '\nsweep: bench/sweep.vg, 192 runs (8 depths × 8 σw² × 3 seeds, 200 steps each) · %s rounds, medians\n\n' \
+    "$SWEEP_REPS"
+printf '%-44s %10s %10s\n' "" "wall s" "cpu s"
+printf '%-44s %10s %10s\n' "vg, ${JOBS:-one process (this vg has no -j)}" \
+    "$(col "$TMP/sweep.vg" 1)" "$(col "$TMP/sweep.vg" 2)"
+if [ $HAVE_TORCH = yes ]; then
+    printf '%-44s %10s %10s\n' "PyTorch, $PROCS processes, $ALLOC" \
+        "$(col "$TMP/sweep.pt" 1)" "$(col "$TMP/sweep.pt" 2)"
+    cratio() {
+        paste "$TMP/sweep.pt" "$TMP/sweep.vg" | awk -v c="$1" '$(c + 2) > 0 { print $c / $(c + 2) }' | median
+    }
+    printf '%-44s %9.1f× %9.1f×\n' "PyTorch / vg" "$(cratio 1)" "$(cratio 2)"
 fi

@@ -17,6 +17,7 @@
 #include "vg/ast.h"
 #include "vg/blas.h"
 #include "vg/check.h"
+#include "vg/checkpoint.h"
 #include "vg/elab.h"
 #include "vg/expect.h"
 #include "vg/family.h"
@@ -144,6 +145,14 @@ static const Option options[] = {
     {ON(CMD_RUN), "--json", NULL, "FILE", "also write the reports as JSON Lines"},
     {ON(CMD_RUN), "--csv", NULL, "FILE", "also write them as CSV: run,step,layer,metric,value"},
     {ON(CMD_RUN), "--html", NULL, "FILE", "also write them as one HTML page of charts"},
+    {ON(CMD_RUN), "--checkpoint", NULL, "DIR",
+     "write each run's whole training state into DIR\n"
+     "every N steps, at its end and when interrupted"},
+    {ON(CMD_RUN), "--checkpoint-every", NULL, "N", "steps between checkpoints (default 1000)"},
+    {ON(CMD_RUN), "--resume", NULL, NULL,
+     "continue every run from its checkpoint in the\n"
+     "--checkpoint DIR (a run without one starts anew):\n"
+     "the same output as a run never interrupted"},
     {ON(CMD_RUN), "--quiet", NULL, NULL,
      "print only the final table of each run and the expects"},
     {ON(CMD_RUN), "--time", NULL, NULL, "print each run's training time per step on stderr"},
@@ -263,14 +272,16 @@ static int unknown_option(Cmd cmd, const char *a)
 
 typedef struct Cli {
     const char *cmd, *file, *run_only, *model;
-    const char *save, *load;   /* checkpoints, or NULL */
+    const char *save, *load;   /* parameter files, or NULL */
+    const char *checkpoint;    /* --checkpoint DIR, or NULL */
+    long long checkpoint_every;
     const char *outputs[REPORT_NFORMATS];  /* --json, --csv, --html, or NULL */
     SettingOverride sets[64];
     int nsets;
     long long seed, seed_offset;
     int threads;
     size_t max_memory;         /* --max-memory, bytes; 0: no limit */
-    bool quiet, dot, time;
+    bool quiet, dot, time, resume;
 } Cli;
 
 static int usage_error(const char *fmt, const char *arg)
@@ -326,6 +337,12 @@ static int option_value(Cli *c, const char *opt, char *val)
         c->save = val;
     } else if (strcmp(opt, "--load") == 0) {
         c->load = val;
+    } else if (strcmp(opt, "--checkpoint") == 0) {
+        c->checkpoint = val;
+    } else if (strcmp(opt, "--checkpoint-every") == 0) {
+        if (!parse_long(val, 1, LONG_MAX, &n))
+            return usage_error("--checkpoint-every needs a positive integer, got '%s'", val);
+        c->checkpoint_every = n;
     } else if (strcmp(opt, "--json") == 0) {
         c->outputs[REPORT_JSON] = val;
     } else if (strcmp(opt, "--csv") == 0) {
@@ -407,6 +424,8 @@ static int parse_cli(int argc, char **argv, Cmd cmd, Cli *c)
             c->time = true;
         } else if (strcmp(a, "--dot") == 0) {
             c->dot = true;
+        } else if (strcmp(a, "--resume") == 0) {
+            c->resume = true;
         } else {
             if (i + 1 == argc)
                 return usage_error("option '%s' needs a value", a);
@@ -417,6 +436,9 @@ static int parse_cli(int argc, char **argv, Cmd cmd, Cli *c)
     }
     if (!c->file)
         return usage_error("'%s' needs a FILE", c->cmd);
+    if (!c->checkpoint && (c->resume || c->checkpoint_every))
+        return usage_error("%s needs --checkpoint DIR", c->resume ? "--resume"
+                                                                  : "--checkpoint-every");
     return c->threads ? 0 : env_threads(&c->threads);
 }
 
@@ -503,6 +525,54 @@ static int default_threads(const RunSet *rs)
     return most >= TWO_THREADS_FROM && sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
 }
 
+/* The options that change what a run computes, as the command line
+ * spells them, for a checkpoint's identity ("none" without any); --load
+ * shows in the initial parameters, which a checkpoint hashes. */
+static char *training_options(const Cli *c)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    if (!f) {
+        perror("vg: internal error: open_memstream");
+        abort();
+    }
+    if (c->seed >= 0)
+        fprintf(f, " --seed %lld", c->seed);
+    if (c->seed_offset)
+        fprintf(f, " --seed-offset %lld", c->seed_offset);
+    for (int i = 0; i < c->nsets; i++)
+        fprintf(f, " --set %s=%s", c->sets[i].key, c->sets[i].value);
+    fclose(f);
+    char *out = xstrdup(n ? buf + 1 : "none");
+    free(buf);
+    return out;
+}
+
+/* --checkpoint DIR: identifies every selected run and, with --resume,
+ * restores those that have a checkpoint — all before any trains, so a
+ * refused checkpoint costs no time. Returns 0 or an exit code. */
+static int begin_checkpoints(Program *p, int nfiles, const Cli *c, RunSet *rs,
+                             Checkpointer *ck)
+{
+    char *settings = training_options(c);
+    bool ok = checkpoint_open(ck, p, nfiles, c->checkpoint,
+                              c->checkpoint_every ? (long)c->checkpoint_every
+                                                  : CHECKPOINT_DEFAULT_EVERY,
+                              settings, &p->diag);
+    free(settings);
+    if (!ok)
+        return EXIT_RUNTIME;
+    for (int i = 0; i < rs->n; i++) {
+        if (!rs->runs[i]->ready)
+            continue;
+        CheckpointStatus st = checkpoint_begin(ck, p, rs->runs[i], c->resume);
+        if (st == CKPT_REFUSED || st == CKPT_BAD)
+            return st == CKPT_REFUSED ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    return 0;
+}
+
 static int cmd_run(Program *p, const Cli *c)
 {
     /* An empty file is a valid program with nothing to do (docs/reliability.md). */
@@ -512,6 +582,7 @@ static int cmd_run(Program *p, const Cli *c)
     }
     TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed,
                       .seed_offset = c->seed_offset, .max_memory = c->max_memory};
+    int nfiles = p->sources.n;  /* the program's files, before --set and --run add theirs */
     RunSet rs = {0};
     if (!check_prepare_runs(p, &o, c->run_only, &rs)) {
         runset_free(&rs);
@@ -522,8 +593,22 @@ static int cmd_run(Program *p, const Cli *c)
         runset_free(&rs);
         return fail_with_diags(p, loaded);
     }
+    if (!c->threads)
+        blas_set_threads(default_threads(&rs));
+    Checkpointer ck = {0};
+    int begun = c->checkpoint ? begin_checkpoints(p, nfiles, c, &rs, &ck) : 0;
+    if (begun) {
+        checkpoint_close(&ck);
+        runset_free(&rs);
+        return fail_with_diags(p, begun);
+    }
+    if (c->checkpoint) {
+        o.on_step = checkpoint_on_step;
+        o.step_ctx = &ck;
+    }
     ReportOutputs outs;
     if (!report_outputs_open(&outs, c->outputs, &p->diag)) {
+        checkpoint_close(&ck);
         runset_free(&rs);
         return fail_with_diags(p, EXIT_RUNTIME);
     }
@@ -539,8 +624,6 @@ static int cmd_run(Program *p, const Cli *c)
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    if (!c->threads)
-        blas_set_threads(default_threads(&rs));
     char blas[128];
     printf("vg %s · %s · %s\n\n", VG_VERSION, c->file, blas_describe(blas, sizeof blas));
     bool color = diag_color_for(stdout);
@@ -552,6 +635,9 @@ static int cmd_run(Program *p, const Cli *c)
             continue;
         last = r;
         report_progress_start(&progress, stderr, r);
+        /* a run resumed from a checkpoint comes with its reports so far */
+        if (r->nreports)
+            report_outputs_replay(&outs, r);
         status = run_train(p, r, -1, &o);
         report_progress_clear(&progress);
         report_outputs_run_end(&outs, r);
@@ -587,6 +673,7 @@ static int cmd_run(Program *p, const Cli *c)
             status = EXIT_RUNTIME;
     }
     free(res);
+    checkpoint_close(&ck);
     runset_free(&rs);
     return status;
 }

@@ -133,6 +133,12 @@ void report_outputs_on_report(const Run *r, void *outputs)
         report_json_report(&o->json, r);
 }
 
+void report_outputs_replay(ReportOutputs *o, const Run *r)
+{
+    if (o->streaming)
+        report_json_replay(&o->json, r);
+}
+
 void report_outputs_run_end(ReportOutputs *o, const Run *r)
 {
     if (o->streaming)

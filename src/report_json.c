@@ -412,6 +412,17 @@ void report_json_report(ReportJson *j, const Run *r)
     line_end(j);
 }
 
+void report_json_replay(ReportJson *j, const Run *r)
+{
+    int i = stream_index(j, r);
+    for (int k = 0; i >= 0 && k < r->nreports; k++) {
+        pending_steps(j, i, r->reports[k].step);
+        line_begin(j);
+        report(j->line, r, &r->reports[k]);
+        line_end(j);
+    }
+}
+
 void report_json_end(ReportJson *j, const Run *r)
 {
     int i = stream_index(j, r);
@@ -449,13 +460,7 @@ void report_write_json(FILE *out, const ReportDoc *d)
         Run *r = d->rs->runs[i];
         if (!r->ready)
             continue;
-        /* a run's reports, each after the steps before it */
-        for (int k = 0; k < r->nreports; k++) {
-            pending_steps(&j, i, r->reports[k].step);
-            line_begin(&j);
-            report(j.line, r, &r->reports[k]);
-            line_end(&j);
-        }
+        report_json_replay(&j, r);
         report_json_end(&j, r);
     }
     report_json_finish(&j);

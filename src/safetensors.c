@@ -14,6 +14,7 @@
 #include "vg/safetensors.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,8 +43,24 @@ static void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+static const char *const dtype_names[ST_NDTYPES] = {
+    [ST_F32] = "F32", [ST_F64] = "F64", [ST_I32] = "I32", [ST_I64] = "I64",
+    [ST_U64] = "U64", [ST_U8] = "U8",
+};
+static const int dtype_bytes[ST_NDTYPES] = {
+    [ST_F32] = 4, [ST_F64] = 8, [ST_I32] = 4, [ST_I64] = 8, [ST_U64] = 8, [ST_U8] = 1,
+};
+
+static size_t tensor_elems(const StTensor *t)
+{
+    size_t n = 1;
+    for (int k = 0; k < t->rank; k++)
+        n *= (size_t)t->dim[k];
+    return n;
+}
+
 /* The header JSON, padded with spaces to a multiple of 8 bytes. */
-static char *header_json(const IrGraph *g, const char *const *meta, size_t *len)
+static char *header_json(const StTensor *t, int nt, const char *const *meta, size_t *len)
 {
     char *buf = NULL;
     size_t n = 0;
@@ -62,14 +79,13 @@ static char *header_json(const IrGraph *g, const char *const *meta, size_t *len)
     }
     fputc('}', f);
     size_t at = 0;
-    for (int i = 0; i < g->nparams; i++) {
-        const IrParam *p = &g->params[i];
-        size_t bytes = shape_size(p->shape) * 4;
+    for (int i = 0; i < nt; i++) {
+        size_t bytes = tensor_elems(&t[i]) * (size_t)dtype_bytes[t[i].dtype];
         fputc(',', f);
-        json_string(f, p->name);
-        fputs(":{\"dtype\":\"F32\",\"shape\":[", f);
-        for (int k = 0; k < p->shape.rank; k++)
-            fprintf(f, "%s%ld", k ? "," : "", p->shape.dim[k]);
+        json_string(f, t[i].name);
+        fprintf(f, ":{\"dtype\":\"%s\",\"shape\":[", dtype_names[t[i].dtype]);
+        for (int k = 0; k < t[i].rank; k++)
+            fprintf(f, "%s%ld", k ? "," : "", t[i].dim[k]);
         fprintf(f, "],\"data_offsets\":[%zu,%zu]}", at, at + bytes);
         at += bytes;
     }
@@ -90,16 +106,26 @@ static void put_le(unsigned char *b, uint64_t v, int bytes)
         b[i] = (unsigned char)(v >> (8 * i));
 }
 
-static bool write_floats(FILE *f, const float *x, size_t n)
+/* n elements of `size` bytes each, little-endian whatever the host. */
+static bool write_le(FILE *f, const void *x, size_t n, int size)
 {
     unsigned char buf[4096];
     size_t used = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &x[i], 4);
-        put_le(buf + used, u, 4);
-        used += 4;
-        if (used == sizeof buf || i + 1 == n) {
+    const unsigned char *src = x;
+    for (size_t i = 0; i < n; i++, src += size) {
+        uint64_t u = 0;
+        if (size == 1) {
+            u = src[0];
+        } else if (size == 4) {
+            uint32_t v;
+            memcpy(&v, src, 4);
+            u = v;
+        } else {
+            memcpy(&u, src, 8);
+        }
+        put_le(buf + used, u, size);
+        used += (size_t)size;
+        if (used + 8 > sizeof buf || i + 1 == n) {
             if (fwrite(buf, 1, used, f) != used)
                 return false;
             used = 0;
@@ -108,30 +134,45 @@ static bool write_floats(FILE *f, const float *x, size_t n)
     return true;
 }
 
-static bool write_all(FILE *f, const IrGraph *g, const ParamStore *ps, const char *header,
-                      size_t len)
+static bool write_all(FILE *f, const StTensor *t, int nt, const char *header, size_t len)
 {
     unsigned char n8[8];
     put_le(n8, len, 8);
     if (fwrite(n8, 1, 8, f) != 8 || fwrite(header, 1, len, f) != len)
         return false;
-    for (int i = 0; i < g->nparams; i++)
-        if (!write_floats(f, ps->value + g->params[i].offset, shape_size(g->params[i].shape)))
+    for (int i = 0; i < nt; i++)
+        if (!write_le(f, t[i].data, tensor_elems(&t[i]), dtype_bytes[t[i].dtype]))
             return false;
-    return true;
+    return fflush(f) == 0 && fsync(fileno(f)) == 0;
 }
 
-bool safetensors_save(const char *path, const IrGraph *g, const ParamStore *ps,
-                      const char *const *meta, DiagSink *d)
+/* The folder's entry for a renamed file reaches the disk only when the
+ * folder itself is flushed. */
+static void sync_folder(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? xstrdup(path) : xstrdup(".");
+    if (slash)
+        dir[slash == path ? 1 : slash - path] = '\0';
+    int fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+bool safetensors_write(const char *path, const StTensor *t, int nt, const char *const *meta,
+                       DiagSink *d)
 {
     size_t len;
-    char *header = header_json(g, meta, &len);
+    char *header = header_json(t, nt, meta, &len);
     size_t plen = strlen(path);
     char *tmp = xmalloc(plen + 16);
     snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(tmp);
     FILE *f = fd < 0 ? NULL : fdopen(fd, "wb");
-    bool ok = f && fchmod(fd, 0644) == 0 && write_all(f, g, ps, header, len);
+    bool ok = f && fchmod(fd, 0644) == 0 && write_all(f, t, nt, header, len);
     int err = errno;
     if (f && fclose(f) != 0 && ok) {
         ok = false;
@@ -143,13 +184,30 @@ bool safetensors_save(const char *path, const IrGraph *g, const ParamStore *ps,
         ok = false;
         err = errno;
     }
-    if (!ok) {
+    if (ok)
+        sync_folder(path);
+    else {
         if (fd >= 0)
             remove(tmp);
         diag_error(d, SPAN_NONE, "cannot write checkpoint '%s': %s", path, strerror(err));
     }
     free(tmp);
     free(header);
+    return ok;
+}
+
+bool safetensors_save(const char *path, const IrGraph *g, const ParamStore *ps,
+                      const char *const *meta, DiagSink *d)
+{
+    StTensor *t = xcalloc((size_t)g->nparams + 1, sizeof *t);
+    for (int i = 0; i < g->nparams; i++) {
+        const IrParam *p = &g->params[i];
+        t[i] = (StTensor){.name = p->name, .dtype = ST_F32, .rank = p->shape.rank,
+                          .data = ps->value + p->offset};
+        memcpy(t[i].dim, p->shape.dim, sizeof(long) * (size_t)p->shape.rank);
+    }
+    bool ok = safetensors_write(path, t, g->nparams, meta, d);
+    free(t);
     return ok;
 }
 
@@ -409,7 +467,7 @@ static bool value(Json *j, int depth)
 
 /* ---- the header's entries ---- */
 
-typedef struct Entry {
+typedef struct StEntry {
     const char *name;
     const char *dtype;       /* NULL when absent */
     int rank;                /* -1 when "shape" is absent */
@@ -482,8 +540,34 @@ static bool entry(Json *j, Entry *e)
     return expect_char(j, '}', "',' or '}'");
 }
 
-/* The header object: every entry but "__metadata__" (checked, skipped). */
-static bool header(Json *j, Entry **out, int *count)
+/* "__metadata__": its string values kept as key, value pairs; values of
+ * other kinds, which the format does not define, checked and skipped. */
+static bool metadata(Json *j, StFile *f)
+{
+    int cap = 0;
+    if (!expect_char(j, '{', "an object of metadata"))
+        return false;
+    if (accept(j, '}'))
+        return true;
+    do {
+        char *key, *val;
+        if (!string(j, &key) || !expect_char(j, ':', "':'"))
+            return false;
+        skip_ws(j);
+        if (j->i < j->n && j->s[j->i] == '"') {
+            if (!string(j, &val))
+                return false;
+            VEC_PUSH(f->meta, f->nmeta, cap, key);
+            VEC_PUSH(f->meta, f->nmeta, cap, val);
+        } else if (!value(j, 1)) {
+            return false;
+        }
+    } while (accept(j, ','));
+    return expect_char(j, '}', "',' or '}'");
+}
+
+/* The header object: the entries and the metadata. */
+static bool header(Json *j, StFile *f, Entry **out, int *count)
 {
     int cap = 0;
     *out = NULL;
@@ -496,7 +580,7 @@ static bool header(Json *j, Entry **out, int *count)
         if (!string(j, &key) || !expect_char(j, ':', "':'"))
             return false;
         if (strcmp(key, "__metadata__") == 0) {
-            if (!value(j, 1))
+            if (!metadata(j, f))
                 return false;
         } else {
             VEC_PUSH(*out, *count, cap, ((Entry){.name = key}));
@@ -514,20 +598,9 @@ static bool header(Json *j, Entry **out, int *count)
 
 /* ---- reading ---- */
 
-typedef struct Loader {
-    const char *path;
-    const IrGraph *g;
-    DiagSink *d;
-    unsigned char *bytes;
-    size_t size;          /* of the file */
-    size_t data_at;       /* where the data starts */
-    Entry *entries;
-    int nentries;
-} Loader;
-
-static SafetensorsStatus bad(Loader *l, const char *fmt, ...)
+static SafetensorsStatus bad(StFile *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static SafetensorsStatus bad(Loader *l, const char *fmt, ...)
+static SafetensorsStatus bad(StFile *l, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -538,7 +611,7 @@ static SafetensorsStatus bad(Loader *l, const char *fmt, ...)
     return ST_BAD_FILE;
 }
 
-static SafetensorsStatus read_file(Loader *l)
+static SafetensorsStatus read_file(StFile *l)
 {
     FILE *f = fopen(l->path, "rb");
     if (!f)
@@ -557,7 +630,7 @@ static SafetensorsStatus read_file(Loader *l)
     return err ? bad(l, "cannot read it: %s", strerror(e)) : ST_OK;
 }
 
-static SafetensorsStatus parse_header(Loader *l, Arena *arena)
+static SafetensorsStatus parse_header(StFile *l)
 {
     if (l->size < 8)
         return bad(l, "the file is truncated: %zu bytes, less than the 8-byte header length",
@@ -568,8 +641,8 @@ static SafetensorsStatus parse_header(Loader *l, Arena *arena)
     if (n > l->size - 8)
         return bad(l, "the file is truncated: the header length is %llu bytes, but only %zu "
                    "follow", (unsigned long long)n, l->size - 8);
-    Json j = {.s = (const char *)l->bytes + 8, .n = (size_t)n, .arena = arena};
-    bool ok = header(&j, &l->entries, &l->nentries);
+    Json j = {.s = (const char *)l->bytes + 8, .n = (size_t)n, .arena = l->arena};
+    bool ok = header(&j, l, &l->entries, &l->nentries);
     if (!ok && j.i == j.n)
         return bad(l, "the header is not valid safetensors JSON: expected %s at the end of "
                    "the header (%zu bytes)", j.err, j.n);
@@ -593,7 +666,7 @@ static size_t entry_elems(const Entry *e)
 }
 
 /* Every entry well-formed and inside the data, whatever the graph. */
-static SafetensorsStatus check_entries(Loader *l)
+static SafetensorsStatus check_entries(StFile *l)
 {
     size_t data = l->size - l->data_at;
     for (int i = 0; i < l->nentries; i++) {
@@ -612,7 +685,7 @@ static SafetensorsStatus check_entries(Loader *l)
     return ST_OK;
 }
 
-static int find_entry(const Loader *l, const char *name)
+static int find_entry(const StFile *l, const char *name)
 {
     for (int i = 0; i < l->nentries; i++)
         if (strcmp(l->entries[i].name, name) == 0)
@@ -638,9 +711,9 @@ static char *dims_str(const Entry *e, char *buf, size_t n)
     return buf;
 }
 
-static SafetensorsStatus mismatch(Loader *l, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static SafetensorsStatus mismatch(Loader *l, const char *fmt, ...)
+static SafetensorsStatus mismatch(StFile *l, const IrGraph *g, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static SafetensorsStatus mismatch(StFile *l, const IrGraph *g, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -648,27 +721,27 @@ static SafetensorsStatus mismatch(Loader *l, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     diag_error(l->d, SPAN_NONE, "checkpoint '%s' does not fit model '%s': %s", l->path,
-               l->g->name, msg);
+               g->name, msg);
     return ST_MISMATCH;
 }
 
 /* The graph's parameters in declaration order, then the file's extra
  * tensors in file order: the first mismatch is reported. */
-static SafetensorsStatus match(Loader *l)
+static SafetensorsStatus match(StFile *l, const IrGraph *g)
 {
     char a[96], b[96];
-    for (int i = 0; i < l->g->nparams; i++) {
-        const IrParam *p = &l->g->params[i];
+    for (int i = 0; i < g->nparams; i++) {
+        const IrParam *p = &g->params[i];
         int at = find_entry(l, p->name);
         if (at < 0)
-            return mismatch(l, "it has no tensor '%s'", p->name);
+            return mismatch(l, g, "it has no tensor '%s'", p->name);
         Entry *e = &l->entries[at];
         e->used = true;
         if (strcmp(e->dtype, "F32") != 0)
-            return mismatch(l, "tensor '%s' has dtype %s, but vg reads F32 only", p->name,
+            return mismatch(l, g, "tensor '%s' has dtype %s, but vg reads F32 only", p->name,
                             e->dtype);
         if (e->rank > IR_MAX_RANK || !shape_eq(entry_shape(e), p->shape))
-            return mismatch(l, "tensor '%s' has shape %s, but the model's is %s", p->name,
+            return mismatch(l, g, "tensor '%s' has shape %s, but the model's is %s", p->name,
                             dims_str(e, a, sizeof a), shape_str(p->shape, b, sizeof b));
         if (e->end - e->begin != entry_elems(e) * 4)
             return bad(l, "tensor '%s' of shape %s takes %zu bytes of data, not %zu",
@@ -677,15 +750,15 @@ static SafetensorsStatus match(Loader *l)
     }
     for (int i = 0; i < l->nentries; i++)
         if (!l->entries[i].used)
-            return mismatch(l, "it has a tensor '%s' that the model does not have",
+            return mismatch(l, g, "it has a tensor '%s' that the model does not have",
                             l->entries[i].name);
     return ST_OK;
 }
 
-static void copy_in(const Loader *l, ParamStore *ps)
+static void copy_in(const StFile *l, const IrGraph *g, ParamStore *ps)
 {
-    for (int i = 0; i < l->g->nparams; i++) {
-        const IrParam *p = &l->g->params[i];
+    for (int i = 0; i < g->nparams; i++) {
+        const IrParam *p = &g->params[i];
         const Entry *e = &l->entries[find_entry(l, p->name)];
         const unsigned char *src = l->bytes + l->data_at + e->begin;
         float *dst = ps->value + p->offset;
@@ -697,23 +770,109 @@ static void copy_in(const Loader *l, ParamStore *ps)
     }
 }
 
+SafetensorsStatus safetensors_open(StFile *f, const char *path, DiagSink *d)
+{
+    *f = (StFile){.path = path, .d = d, .arena = xmalloc(sizeof(Arena))};
+    arena_init(f->arena);
+    SafetensorsStatus st = read_file(f);
+    if (st == ST_OK)
+        st = parse_header(f);
+    if (st == ST_OK)
+        st = check_entries(f);
+    if (st != ST_OK)
+        safetensors_close(f);
+    return st;
+}
+
+void safetensors_close(StFile *f)
+{
+    free(f->entries);
+    free(f->meta);
+    free(f->bytes);
+    if (f->arena) {
+        arena_free(f->arena);
+        free(f->arena);
+    }
+    *f = (StFile){0};
+}
+
+const char *safetensors_meta(const StFile *f, const char *key)
+{
+    for (int i = 0; i + 1 < f->nmeta; i += 2)
+        if (strcmp(f->meta[i], key) == 0)
+            return f->meta[i + 1];
+    return NULL;
+}
+
+bool safetensors_has(const StFile *f, const char *name)
+{
+    return find_entry(f, name) >= 0;
+}
+
+static bool damaged(StFile *l, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool damaged(StFile *l, const char *name, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    diag_error(l->d, SPAN_NONE, "checkpoint '%s' is damaged: tensor '%s' %s", l->path, name,
+               msg);
+    return false;
+}
+
+bool safetensors_read(StFile *l, const char *name, StDtype dt, int rank, const long *dim,
+                      void *out)
+{
+    int at = find_entry(l, name);
+    if (at < 0)
+        return damaged(l, name, "is missing");
+    const Entry *e = &l->entries[at];
+    char a[96], b[96];
+    Entry want = {.rank = rank};
+    memcpy(want.dim, dim, sizeof(long) * (size_t)rank);
+    if (strcmp(e->dtype, dtype_names[dt]) != 0)
+        return damaged(l, name, "has dtype %s, not %s", e->dtype, dtype_names[dt]);
+    bool same = e->rank == rank;
+    for (int k = 0; same && k < rank; k++)
+        same = e->dim[k] == dim[k];
+    size_t size = (size_t)dtype_bytes[dt], n = entry_elems(&want);
+    if (!same)
+        return damaged(l, name, "has shape %s, not %s", dims_str(e, a, sizeof a),
+                       dims_str(&want, b, sizeof b));
+    if (e->end - e->begin != n * size)
+        return damaged(l, name, "takes %zu bytes of data, not %zu", e->end - e->begin,
+                       n * size);
+    const unsigned char *src = l->bytes + l->data_at + e->begin;
+    unsigned char *dst = out;
+    for (size_t i = 0; i < n; i++, src += size, dst += size) {
+        uint64_t u = 0;
+        for (int k = (int)size - 1; k >= 0; k--)
+            u = u << 8 | src[k];
+        if (size == 1) {
+            dst[0] = (unsigned char)u;
+        } else if (size == 4) {
+            uint32_t v = (uint32_t)u;
+            memcpy(dst, &v, 4);
+        } else {
+            memcpy(dst, &u, 8);
+        }
+    }
+    return true;
+}
+
 SafetensorsStatus safetensors_load(const char *path, const IrGraph *g, ParamStore *ps,
                                    DiagSink *d)
 {
-    Loader l = {.path = path, .g = g, .d = d};
-    Arena arena;
-    arena_init(&arena);
-    SafetensorsStatus st = read_file(&l);
+    StFile f;
+    SafetensorsStatus st = safetensors_open(&f, path, d);
+    if (st != ST_OK)
+        return st;
+    st = match(&f, g);
     if (st == ST_OK)
-        st = parse_header(&l, &arena);
-    if (st == ST_OK)
-        st = check_entries(&l);
-    if (st == ST_OK)
-        st = match(&l);
-    if (st == ST_OK)
-        copy_in(&l, ps);
-    free(l.entries);
-    free(l.bytes);
-    arena_free(&arena);
+        copy_in(&f, g, ps);
+    safetensors_close(&f);
     return st;
 }

@@ -538,7 +538,8 @@ int run_train(Program *p, Run *r, long steps, const TrainOptions *o)
             return st == PRETRAIN_FAILED ? 3 : nonfinite(p, r, why);
         }
     }
-    if (r->nreports == 0 || r->reports[r->nreports - 1].step != r->step)
+    /* the initial report; a run resumed from a checkpoint has its reports */
+    if (r->nreports == 0)
         add_report(r, o);
     exec_ready(&r->train);
     if (r->log.n == 0)
@@ -561,6 +562,8 @@ int run_train(Program *p, Run *r, long steps, const TrainOptions *o)
             stop_clock(r, first, wall, cpu);
         if (report_due(r, r->step, last))
             add_report(r, o);
+        if (o->on_step && !o->on_step(r, o->step_ctx))
+            return 3;
         if (o->progress)
             o->progress(r, o->progress_ctx);
     }

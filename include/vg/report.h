@@ -113,6 +113,10 @@ typedef struct ReportJson {
 } ReportJson;
 void report_json_begin(ReportJson *j, FILE *f, const ReportDoc *d);
 void report_json_report(ReportJson *j, const Run *r);
+/* Every report r has so far, each after the step log before it: what the
+ * stream would hold had this vg made them (a run resumed from a
+ * checkpoint). */
+void report_json_replay(ReportJson *j, const Run *r);
 void report_json_end(ReportJson *j, const Run *r);
 void report_json_finish(ReportJson *j);
 /* ---- reports as data: what the CSV, the HTML and `vg report` show ---- */
@@ -228,6 +232,9 @@ bool report_outputs_open(ReportOutputs *o, const char *const paths[REPORT_NFORMA
 void report_outputs_begin(ReportOutputs *o, const ReportDoc *d);
 void report_outputs_on_report(const Run *r, void *outputs);
 void report_outputs_run_end(ReportOutputs *o, const Run *r);
+/* The reports a run resumed from a checkpoint already has, streamed
+ * before it trains on (report_json_replay). */
+void report_outputs_replay(ReportOutputs *o, const Run *r);
 bool report_outputs_write(ReportOutputs *o, const ReportDoc *d, DiagSink *diag);
 
 #endif

@@ -126,6 +126,11 @@ typedef struct TrainOptions {
     /* Called after each report is added (the JSON Lines stream); NULL: none. */
     void (*on_report)(const struct Run *r, void *ctx);
     void *report_ctx;
+    /* Called after every training step and its report, if one was due
+     * (checkpoint_on_step); false stops training with status 3, a
+     * diagnostic saying why. NULL: none. */
+    bool (*on_step)(const struct Run *r, void *ctx);
+    void *step_ctx;
 } TrainOptions;
 
 /* Elaborates, loads data and plans the run of member m (which must live
