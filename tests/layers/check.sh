@@ -49,7 +49,7 @@ done | awk -v doc="$doc" -v root="$root/" '
         from = module(file); to = module(target)
         if (!(from in layer)) {
             if (!(file in told))
-                printf "%s: module %s is in no layer of %s\n", file, from, doc
+                printf "%s: module %s is in no layer: add it to the table of %s\n", file, from, doc
             told[file] = bad = 1
             next
         }
