@@ -98,6 +98,11 @@ void elab_describe(const Value *v, char *buf, size_t n);
 void value_print(FILE *out, const Value *v);
 /* What value_print writes, as a malloc'd string to free. */
 char *value_text(const Value *v);
+/* The same, with `and` and `or` evaluating both sides whatever the left
+ * one's value: checking that every name of an expect resolves, before
+ * the runs give its values (expect_check_static). */
+bool elab_eval_every_branch(Program *p, const RunValues *runs, const AstNode *expr,
+                            Value *out);
 /* Every name visible at the top level, for completion and suggestions. */
 int elab_global_names(Program *p, const char **out, int max);
 
