@@ -179,12 +179,29 @@ static bool apply_block(Ctx *e, Settings *s, bool *set, const AstNode *first)
     return ok;
 }
 
-/* A --set value is .vg source: parse it as an expression of its own. */
+/* Command-line text as a source, added once however many runs read it, so
+ * that its diagnostics are not repeated for each run. */
+static int cli_source(Ctx *e, const char *path, const char *text)
+{
+    const SourceSet *ss = &e->p->sources;
+    for (int i = 0; i < ss->n; i++)
+        if (strcmp(ss->files[i].path, path) == 0 && strcmp(ss->files[i].text, text) == 0)
+            return i;
+    return source_add(&e->p->sources, path, text, strlen(text));
+}
+
+/* A --set value is .vg source: parse it as an expression of its own. An
+ * unknown key is shown in the option as typed, the caret under the key. */
 static bool apply_cli(Ctx *e, Settings *s, bool *set, const SettingOverride *o)
 {
-    char *text = arena_printf(e->arena, "%s", o->value);
+    if (key_index(o->key) < 0) {
+        const char *typed = arena_printf(e->arena, "%s=%s", o->key, o->value);
+        int len = (int)strlen(o->key);
+        Span key = {cli_source(e, "--set", typed), 1, 1, 1, len > 0 ? len : 1};
+        return apply_setting(e, s, set, o->key, &(Value){0}, key);
+    }
     const char *path = arena_printf(e->arena, "--set %s", o->key);
-    int file = source_add(&e->p->sources, path, text, strlen(text));
+    int file = cli_source(e, path, o->value);
     AstNode *entry = NULL;
     ParseStatus st = parse_entry(e->arena, e->d, file, &entry);
     if (st != PARSE_OK || !entry || entry->kind != AST_EXPR_STMT) {
