@@ -14,6 +14,7 @@
 
 #include "vg/ops.h"
 #include "vg/parse.h"
+#include "vg/schedule.h"
 #include "vg/train.h"
 
 typedef struct Binding {
@@ -232,7 +233,8 @@ int elab_global_names(Program *p, const char **out, int max)
             out[n++] = nm;
     }
     for (int i = 0; i < SPEC_COUNT && n < max; i++)
-        out[n++] = spec_table[i].name;
+        if (i != SPEC_THEN)  /* a keyword, not a name */
+            out[n++] = spec_table[i].name;
     for (size_t i = 0; i < sizeof constants / sizeof *constants && (int)n < max; i++)
         out[n++] = constants[i];
     return n;
@@ -1212,9 +1214,47 @@ static bool binary_values(Elab *e, const AstNode *n, Value l, Value r, Value *ou
     return true;
 }
 
+/* One side of `a then b`: a schedule (warmup, cosine, step, or a `then`). */
+static bool then_phase(Elab *e, const AstNode *side, const Value **out)
+{
+    if (side->kind == AST_NAME && strcmp(side->str, "constant") == 0 &&
+        !frame_find(e->frame, side->str) && !program_lookup(e->p, side->str))
+        return diag_error(e->d, side->span, "'then' joins warmup, cosine and step schedules; "
+                          "'constant' is only a whole schedule (each phase holds its last "
+                          "learning rate already)");
+    Value *v = arena_alloc(e->arena, sizeof *v);
+    if (!eval(e, side, v))
+        return false;
+    if (v->kind != VAL_SPEC || spec_table[v->spec->id].kind != SPEC_SCHED) {
+        char got[64];
+        describe(v, got, sizeof got);
+        return diag_error(e->d, side->span,
+                          "'then' joins schedules (warmup, cosine, step), got %s", got);
+    }
+    *out = v;
+    return true;
+}
+
+/* `a then b` is the spec SPEC_THEN of its two schedules. */
+static bool eval_then(Elab *e, const AstNode *n, Value *out)
+{
+    const Value *first, *second;
+    if (!then_phase(e, n->a, &first) || !then_phase(e, n->b, &second))
+        return false;
+    Value *args = arena_alloc(e->arena, 2 * sizeof *args);
+    args[0] = *first;
+    args[1] = *second;
+    Spec *s = arena_alloc(e->arena, sizeof *s);
+    *s = (Spec){.id = SPEC_THEN, .nargs = 2, .args = args, .span = n->span};
+    *out = (Value){.kind = VAL_SPEC, .spec = s};
+    return true;
+}
+
 static bool eval_binary(Elab *e, const AstNode *n, Value *out)
 {
     Value l, r;
+    if (n->op == AST_OP_THEN)
+        return eval_then(e, n, out);
     if (!eval(e, n->a, &l))
         return false;
     /* `and` and `or` look at their right side only when they need it,
@@ -1329,6 +1369,9 @@ static bool write_source(Elab *e, FILE *f, const Value *v, Span at)
     case VAL_NONE: fputs("none", f); return true;
     case VAL_OP: fputs(op_def(v->op)->name, f); return true;
     case VAL_SPEC: {
+        if (v->spec->id == SPEC_THEN)
+            return write_source(e, f, &v->spec->args[0], at) && fputs(" then ", f) >= 0 &&
+                   write_source(e, f, &v->spec->args[1], at);
         /* the arguments that differ from their defaults: he_normal, normal(std = 0.1) */
         const Sig *sig = spec_sig(v->spec->id);
         fputs(spec_table[v->spec->id].name, f);
@@ -1646,14 +1689,15 @@ static bool exec_block(Elab *e, const AstNode *first)
 /* ---- settings ---- */
 
 typedef enum { K_DATA, K_LOSS, K_OPTIM, K_BATCH, K_STEPS, K_SEED, K_REPORT, K_PROBE,
-               K_CLIP, K_PRETRAIN, K_TEST, K_NONFINITE, K_VANISH, K_EXPLODE, K_COUNT } Key;
+               K_CLIP, K_PRETRAIN, K_TEST, K_NONFINITE, K_VANISH, K_EXPLODE, K_SCHEDULE,
+               K_COUNT } Key;
 
 static const char *const key_names[K_COUNT] = {
     [K_DATA] = "data", [K_LOSS] = "loss", [K_OPTIM] = "optimizer", [K_BATCH] = "batch",
     [K_STEPS] = "steps", [K_SEED] = "seed", [K_REPORT] = "report", [K_PROBE] = "probe",
     [K_CLIP] = "clip", [K_PRETRAIN] = "pretrain", [K_TEST] = "test",
     [K_NONFINITE] = "on_nonfinite", [K_VANISH] = "vanishing_below",
-    [K_EXPLODE] = "exploding_above",
+    [K_EXPLODE] = "exploding_above", [K_SCHEDULE] = "schedule",
 };
 
 const char *elab_setting_key(int i)
@@ -1770,6 +1814,19 @@ static bool apply_setting(Elab *e, Settings *s, bool *set, const char *key, cons
         return real_value(e, v, at, key, &s->vanishing_below);
     case K_EXPLODE:
         return real_value(e, v, at, key, &s->exploding_above);
+    case K_SCHEDULE:
+        if (v->kind == VAL_STR && strcmp(v->str, "constant") == 0) {
+            s->schedule = NULL;
+            return true;
+        }
+        if (v->kind == VAL_SPEC && spec_table[v->spec->id].kind == SPEC_SCHED) {
+            s->schedule = v->spec;
+            return schedule_check(e->d, v->spec);
+        }
+        char got[64];
+        describe(v, got, sizeof got);
+        return diag_error(e->d, at, "'schedule' must be constant, warmup, cosine, step or "
+                          "a 'then' of them, got %s", got);
     case K_COUNT:
         break;
     }
@@ -1777,10 +1834,16 @@ static bool apply_setting(Elab *e, Settings *s, bool *set, const char *key, cons
 }
 
 /* A setting's value. on_nonfinite takes a bare word, so any other word is
- * a wrong value for that key rather than an unknown name. */
+ * a wrong value for that key rather than an unknown name; schedule's
+ * `constant` is that word, not the init of the same name. */
 static bool setting_value(Elab *e, const char *key, const AstNode *expr, Value *out)
 {
     if (expr->kind == AST_NAME && strcmp(key, key_names[K_NONFINITE]) == 0) {
+        *out = (Value){.kind = VAL_STR, .str = expr->str};
+        return true;
+    }
+    if (expr->kind == AST_NAME && strcmp(key, key_names[K_SCHEDULE]) == 0 &&
+        strcmp(expr->str, "constant") == 0) {
         *out = (Value){.kind = VAL_STR, .str = expr->str};
         return true;
     }
@@ -1963,6 +2026,12 @@ void value_print(FILE *out, const Value *v)
     case VAL_OP: fputs(op_def(v->op)->name, out); break;
     case VAL_SPEC: {
         const Spec *s = v->spec;
+        if (s->id == SPEC_THEN) {
+            value_print(out, &s->args[0]);
+            fputs(" then ", out);
+            value_print(out, &s->args[1]);
+            break;
+        }
         const Sig *sig = spec_sig(s->id);
         fprintf(out, "%s(", spec_table[s->id].name);
         for (int i = 0; i < s->nargs; i++) {
