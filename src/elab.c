@@ -1214,9 +1214,25 @@ static bool binary_values(Elab *e, const AstNode *n, Value l, Value r, Value *ou
     return true;
 }
 
+/* A schedule's name that names nothing (`linear(100)`): the schedules vg
+ * has say more than "unknown name". */
+static bool unknown_schedule(Elab *e, const AstNode *expr)
+{
+    const AstNode *name = expr->kind == AST_CALL ? expr->a : expr;
+    if (name->kind != AST_NAME || frame_find(e->frame, name->str) ||
+        program_lookup(e->p, name->str) || builtin_find(name->str))
+        return false;
+    diag_error(e->d, name->span, "unknown schedule '%s'", name->str);
+    diag_note(e->d, "a schedule is constant, warmup(steps), cosine(steps, min = 0), "
+              "step(every, factor), or one of them then another");
+    return true;
+}
+
 /* One side of `a then b`: a schedule (warmup, cosine, step, or a `then`). */
 static bool then_phase(Elab *e, const AstNode *side, const Value **out)
 {
+    if (unknown_schedule(e, side))
+        return false;
     if (side->kind == AST_NAME && strcmp(side->str, "constant") == 0 &&
         !frame_find(e->frame, side->str) && !program_lookup(e->p, side->str))
         return diag_error(e->d, side->span, "'then' joins warmup, cosine and step schedules; "
@@ -1228,8 +1244,10 @@ static bool then_phase(Elab *e, const AstNode *side, const Value **out)
     if (v->kind != VAL_SPEC || spec_table[v->spec->id].kind != SPEC_SCHED) {
         char got[64];
         describe(v, got, sizeof got);
-        return diag_error(e->d, side->span,
-                          "'then' joins schedules (warmup, cosine, step), got %s", got);
+        const char *kind =
+            v->kind == VAL_SPEC ? spec_kind_name(spec_table[v->spec->id].kind) : NULL;
+        return diag_error(e->d, side->span, "'then' joins schedules (warmup, cosine, step), "
+                          "got %s%s%s", kind ? kind : "", kind ? " " : "", got);
     }
     *out = v;
     return true;
@@ -1842,10 +1860,13 @@ static bool setting_value(Elab *e, const char *key, const AstNode *expr, Value *
         *out = (Value){.kind = VAL_STR, .str = expr->str};
         return true;
     }
-    if (expr->kind == AST_NAME && strcmp(key, key_names[K_SCHEDULE]) == 0 &&
-        strcmp(expr->str, "constant") == 0) {
-        *out = (Value){.kind = VAL_STR, .str = expr->str};
-        return true;
+    if (strcmp(key, key_names[K_SCHEDULE]) == 0) {
+        if (expr->kind == AST_NAME && strcmp(expr->str, "constant") == 0) {
+            *out = (Value){.kind = VAL_STR, .str = expr->str};
+            return true;
+        }
+        if (unknown_schedule(e, expr))
+            return false;
     }
     return eval(e, expr, out);
 }
