@@ -14,11 +14,11 @@
 
 #include "vg/ops.h"
 #include "vg/parse.h"
-#include "vg/train.h"
 
 typedef struct Binding {
     const char *name;   /* NULL once a loop variable has ended */
     Value v;
+    const AstNode *arg; /* a parameter's argument at the call, while it holds its value */
 } Binding;
 
 /* One model or def invocation. Blocks inside it share the frame. */
@@ -26,6 +26,7 @@ typedef struct Frame {
     Binding *b;
     int n, cap;
     int layer;          /* layer opened in this frame, or -1 */
+    const char *model;  /* the model's name in a model's frame; NULL in a def's */
 } Frame;
 
 typedef struct Elab {
@@ -33,7 +34,7 @@ typedef struct Elab {
     DiagSink *d;
     Arena *arena;
     IrGraph *g;          /* NULL outside a model */
-    const RunSet *runs;  /* NULL before any run */
+    const RunValues *runs;  /* NULL before any run */
     const Member *scope; /* a family member's axis variables, or NULL */
     Frame *frame;        /* NULL at the top level */
     int depth;
@@ -60,6 +61,11 @@ static Value bool_value(bool b)
     return (Value){.kind = VAL_BOOL, .num = b};
 }
 
+static const Member *run_member_at(const Elab *e, int run)
+{
+    return e->runs->member(e->runs->ctx, run);
+}
+
 /* ---- names ---- */
 
 static Binding *frame_find(Frame *f, const char *name)
@@ -77,9 +83,10 @@ static void frame_bind(Frame *f, const char *name, Value v)
     Binding *b = frame_find(f, name);
     if (b) {
         b->v = v;
+        b->arg = NULL;
         return;
     }
-    Binding nb = {name, v};
+    Binding nb = {name, v, NULL};
     VEC_PUSH(f->b, f->n, f->cap, nb);
 }
 
@@ -188,12 +195,12 @@ static bool lookup(Elab *e, const char *name, Span at, Value *out, bool *found)
         }
     }
     if (e->runs) {
-        int r = runset_find(e->runs, name);
+        int r = e->runs->find(e->runs->ctx, name);
         if (r >= 0) {
             *out = (Value){.kind = VAL_RUN, .run = r};
             return true;
         }
-        const AstNode *family = runset_find_family(e->runs, name);
+        const AstNode *family = e->runs->find_family(e->runs->ctx, name);
         if (family) {
             *out = (Value){.kind = VAL_FAMILY, .ast = family, .str = family->str};
             return true;
@@ -232,7 +239,8 @@ int elab_global_names(Program *p, const char **out, int max)
             out[n++] = nm;
     }
     for (int i = 0; i < SPEC_COUNT && n < max; i++)
-        out[n++] = spec_table[i].name;
+        if (i != SPEC_THEN)  /* a keyword, not a name */
+            out[n++] = spec_table[i].name;
     for (size_t i = 0; i < sizeof constants / sizeof *constants && (int)n < max; i++)
         out[n++] = constants[i];
     return n;
@@ -251,8 +259,8 @@ static bool unknown_name(Elab *e, const char *name, Span at)
     for (int i = 0; e->scope && i < e->scope->naxes && n < MAXN; i++)
         cands[n++] = e->scope->vars[i];
     for (int i = 0; e->runs && i < e->runs->n && n < MAXN; i++) {
-        const Run *r = e->runs->runs[i];
-        cands[n++] = r->ast && r->ast->list2.n ? r->ast->str : r->name;
+        const Member *m = run_member_at(e, i);
+        cands[n++] = m && m->train->list2.n ? m->train->str : e->runs->name(e->runs->ctx, i);
     }
     n += elab_global_names(e->p, cands + n, MAXN - n);
     const char *best = diag_suggest(name, cands, n);
@@ -300,7 +308,7 @@ static const char *type_name(ArgType t)
     return "a value";
 }
 
-static void describe(const Value *v, char *buf, size_t n)
+void elab_describe(const Value *v, char *buf, size_t n)
 {
     switch (v->kind) {
     case VAL_NUM:
@@ -316,25 +324,50 @@ static void describe(const Value *v, char *buf, size_t n)
     }
 }
 
-static bool check_type(Elab *e, const char *callee, const SigParam *p, const Value *v, Span at)
+static bool type_ok(const SigParam *p, const Value *v)
 {
-    bool ok;
     switch (p->type) {
-    case ARG_TENSOR: case ARG_TENSORS: ok = v->kind == VAL_TENSOR; break;
-    case ARG_NUM: ok = v->kind == VAL_NUM && isfinite(v->num); break;
-    case ARG_INT: ok = v->kind == VAL_NUM && v->num == floor(v->num) && fabs(v->num) < 9e15; break;
-    case ARG_BOOL: ok = v->kind == VAL_BOOL; break;
-    case ARG_STR: ok = v->kind == VAL_STR; break;
-    case ARG_ACT: ok = v->kind == VAL_OP && op_def(v->op)->kind == OPK_ACTIVATION; break;
-    case ARG_INIT: ok = v->kind == VAL_SPEC && spec_table[v->spec->id].kind == SPEC_INIT; break;
-    default: ok = true; break;
+    case ARG_TENSOR: case ARG_TENSORS: return v->kind == VAL_TENSOR;
+    case ARG_NUM: return v->kind == VAL_NUM && isfinite(v->num);
+    case ARG_INT: return v->kind == VAL_NUM && v->num == floor(v->num) && fabs(v->num) < 9e15;
+    case ARG_BOOL: return v->kind == VAL_BOOL;
+    case ARG_STR: return v->kind == VAL_STR;
+    case ARG_ACT: return v->kind == VAL_OP && op_def(v->op)->kind == OPK_ACTIVATION;
+    case ARG_INIT: return v->kind == VAL_SPEC && spec_table[v->spec->id].kind == SPEC_INIT;
+    default: return true;
     }
-    if (ok)
-        return true;
+}
+
+/* "callee: argument 'name' must be TYPE, got WHAT" at `at`. */
+static bool type_error(Elab *e, const char *callee, const char *name, ArgType type,
+                       const Value *v, Span at)
+{
     char got[64];
-    describe(v, got, sizeof got);
-    return diag_error(e->d, at, "%s: argument '%s' must be %s, got %s", callee, p->name,
-                      type_name(p->type), got);
+    elab_describe(v, got, sizeof got);
+    return diag_error(e->d, at, "%s: argument '%s' must be %s, got %s", callee, name,
+                      type_name(type), got);
+}
+
+/* Whether the argument expression x (of value v) suits p; an error if not.
+ * When x names a parameter, the mistake has two places: a model's argument
+ * is fixed at the call, so the error is the model's, there, with a note at
+ * this use; a def's is shown at this use, with a note at the call that
+ * passed it. */
+static bool check_arg(Elab *e, const char *callee, const SigParam *p, const Value *v,
+                      const AstNode *x)
+{
+    if (type_ok(p, v))
+        return true;
+    const Binding *b = x->kind == AST_NAME ? frame_find(e->frame, x->str) : NULL;
+    if (b && b->arg && e->frame->model) {
+        type_error(e, e->frame->model, x->str, p->type, v, b->arg->span);
+        diag_note_at(e->d, x->span, "'%s' is used here, as %s's '%s'", x->str, callee, p->name);
+        return false;
+    }
+    type_error(e, callee, p->name, p->type, v, x->span);
+    if (b && b->arg)
+        diag_note_at(e->d, b->arg->span, "'%s' is given here", x->str);
+    return false;
 }
 
 /* A default as written in a signature: a number, true/false, a "string",
@@ -425,7 +458,7 @@ static bool bind_sig(Elab *e, const char *callee, const Sig *sig, const AstNode 
             slot = pos < sig->n ? pos : sig->n - 1;
             pos++;
             if (set[slot] && variadic && slot == sig->n - 1) {
-                if (!check_type(e, callee, &sig->p[slot], &v, a->span))
+                if (!check_arg(e, callee, &sig->p[slot], &v, a))
                     return false;
                 if (nextra == IR_MAX_IN)
                     return diag_error(e->d, a->span, "%s takes at most %d inputs", callee,
@@ -434,7 +467,7 @@ static bool bind_sig(Elab *e, const char *callee, const Sig *sig, const AstNode 
                 continue;
             }
         }
-        if (!check_type(e, callee, &sig->p[slot], &v, a->kind == AST_KWARG ? a->a->span : a->span))
+        if (!check_arg(e, callee, &sig->p[slot], &v, a->kind == AST_KWARG ? a->a : a))
             return false;
         args[slot] = v;
         set[slot] = true;
@@ -498,6 +531,7 @@ static bool bind_params(Elab *caller, Elab *callee, const AstNode *fn, const Ast
     for (const AstNode *q = fn->list.head; q && np < SIG_MAX * 4; q = q->next)
         params[np++] = q;
     Value vals[SIG_MAX * 4];
+    const AstNode *given[SIG_MAX * 4];  /* each set parameter's argument */
     bool set[SIG_MAX * 4] = {false};
     int pos = 0;
     for (const AstNode *a = call ? call->list.head : NULL; a; a = a->next) {
@@ -525,6 +559,7 @@ static bool bind_params(Elab *caller, Elab *callee, const AstNode *fn, const Ast
         }
         if (!eval(caller, expr, &vals[slot]))
             return false;
+        given[slot] = expr;
         set[slot] = true;
     }
     for (int i = 0; i < np; i++) {
@@ -536,6 +571,8 @@ static bool bind_params(Elab *caller, Elab *callee, const AstNode *fn, const Ast
                 return false;
         }
         frame_bind(callee->frame, params[i]->str, vals[i]);
+        if (set[i])
+            frame_find(callee->frame, params[i]->str)->arg = given[i];
     }
     return true;
 }
@@ -586,7 +623,7 @@ static bool model_call(Elab e, const AstNode *call, IrGraph *g)
         return diag_error(e.d, call->a->span, "unknown model '%s'", call->a->str);
     }
     const AstNode *fn = s->ast;
-    Frame frame = {.layer = -1};
+    Frame frame = {.layer = -1, .model = fn->str};
     Elab inner = e;
     inner.g = g;
     inner.frame = &frame;
@@ -880,7 +917,7 @@ static bool eval_call(Elab *e, const AstNode *n, Value *out)
                           "models are called only in `train` items");
     default: {
         char got[64];
-        describe(&callee, got, sizeof got);
+        elab_describe(&callee, got, sizeof got);
         return diag_error(e->d, f->span, "%s is not callable", got);
     }
     }
@@ -897,12 +934,12 @@ static bool member_value(Elab *e, const AstNode *n, const Value *obj, const void
                           "%s[*].%s for all of them", obj->str, obj->str, n->str);
     if (obj->kind >= VAL_RUN && obj->kind <= VAL_SERIES && e->runs) {
         char err[256];
-        if (run_member(e->runs, obj, n->str, out, err, sizeof err))
+        if (e->runs->get(e->runs->ctx, obj, n->str, out, err, sizeof err))
             return true;
         return diag_error(e->d, n->span, "%s", err);
     }
     char got[64];
-    describe(obj, got, sizeof got);
+    elab_describe(obj, got, sizeof got);
     return diag_error(e->d, n->span, "%s has no member '%s'", got, n->str);
 }
 
@@ -934,12 +971,12 @@ static void axis_values_note(Elab *e, const AstNode *train, int k, const char *v
     size_t len = 0;
     int shown = 0;
     for (int i = 0; i < e->runs->n && len < sizeof buf; i++) {
-        const Member *m = e->runs->runs[i]->member;
+        const Member *m = run_member_at(e, i);
         if (!m || m->train != train)
             continue;
         bool seen = false;  /* values repeat with the other axes: list each once */
         for (int j = 0; j < i && !seen; j++) {
-            const Member *o = e->runs->runs[j]->member;
+            const Member *o = run_member_at(e, j);
             seen = o && o->train == train && strcmp(o->texts[k], m->texts[k]) == 0;
         }
         if (seen)
@@ -977,14 +1014,14 @@ static bool family_index(Elab *e, const AstNode *n, const Value *fam, const Indi
     for (int k = 0; k < naxes && missing < 0; k++) {
         bool found = ix->star[k];
         for (int i = 0; i < e->runs->n && !found; i++) {
-            const Member *m = e->runs->runs[i]->member;
+            const Member *m = run_member_at(e, i);
             found = m && m->train == train && strcmp(m->texts[k], want[k]) == 0;
         }
         if (!found)
             missing = k;
     }
     for (int i = 0; i < e->runs->n && missing < 0; i++) {
-        const Member *m = e->runs->runs[i]->member;
+        const Member *m = run_member_at(e, i);
         bool match = m && m->train == train;
         for (int k = 0; k < naxes && match; k++)
             match = ix->star[k] || strcmp(m->texts[k], want[k]) == 0;
@@ -1032,7 +1069,7 @@ static bool index_value(Elab *e, const AstNode *n, const Value *obj, const void 
     if (obj->kind == VAL_FAMILY && e->runs)
         return family_index(e, n, obj, ix, out);
     char got[64];
-    describe(obj, got, sizeof got);
+    elab_describe(obj, got, sizeof got);
     for (int i = 0; i < ix->n; i++)
         if (ix->star[i]) {
             diag_error(e->d, ix->at[i]->span, "'*' ranges over an axis of a run family, "
@@ -1046,7 +1083,7 @@ static bool index_value(Elab *e, const AstNode *n, const Value *obj, const void 
         if (idx->kind != VAL_NUM || idx->num != floor(idx->num))
             return diag_error(e->d, ix->at[0]->span, "an index must be an integer");
         char err[256];
-        if (run_index(e->runs, obj, (long)idx->num, out, err, sizeof err))
+        if (e->runs->index(e->runs->ctx, obj, (long)idx->num, out, err, sizeof err))
             return true;
         return diag_error(e->d, n->span, "%s", err);
     }
@@ -1212,9 +1249,74 @@ static bool binary_values(Elab *e, const AstNode *n, Value l, Value r, Value *ou
     return true;
 }
 
+/* A schedule's name that names nothing (`linear(100)`): the schedules vg
+ * has say more than "unknown name". */
+static bool unknown_schedule(Elab *e, const AstNode *expr)
+{
+    const AstNode *name = expr->kind == AST_CALL ? expr->a : expr;
+    if (name->kind != AST_NAME || frame_find(e->frame, name->str) ||
+        program_lookup(e->p, name->str) || builtin_find(name->str))
+        return false;
+    for (int i = 0; e->scope && i < e->scope->naxes; i++)
+        if (strcmp(e->scope->vars[i], name->str) == 0)
+            return false;
+    diag_error(e->d, name->span, "unknown schedule '%s'", name->str);
+    diag_note(e->d, "a schedule is constant, warmup(steps), cosine(steps, min = 0), "
+              "step(every, factor), or one of them then another");
+    return true;
+}
+
+bool elab_unknown_schedule(Program *p, const Member *m, const AstNode *expr)
+{
+    Elab e = {.p = p, .d = &p->diag, .arena = &p->arena, .scope = m};
+    return unknown_schedule(&e, expr);
+}
+
+/* One side of `a then b`: a schedule (warmup, cosine, step, or a `then`). */
+static bool then_phase(Elab *e, const AstNode *side, const Value **out)
+{
+    if (unknown_schedule(e, side))
+        return false;
+    if (side->kind == AST_NAME && strcmp(side->str, "constant") == 0 &&
+        !frame_find(e->frame, side->str) && !program_lookup(e->p, side->str))
+        return diag_error(e->d, side->span, "'then' joins warmup, cosine and step schedules; "
+                          "'constant' is only a whole schedule (each phase holds its last "
+                          "learning rate already)");
+    Value *v = arena_alloc(e->arena, sizeof *v);
+    if (!eval(e, side, v))
+        return false;
+    if (v->kind != VAL_SPEC || spec_table[v->spec->id].kind != SPEC_SCHED) {
+        char got[64];
+        elab_describe(v, got, sizeof got);
+        const char *kind =
+            v->kind == VAL_SPEC ? spec_kind_name(spec_table[v->spec->id].kind) : NULL;
+        return diag_error(e->d, side->span, "'then' joins schedules (warmup, cosine, step), "
+                          "got %s%s%s", kind ? kind : "", kind ? " " : "", got);
+    }
+    *out = v;
+    return true;
+}
+
+/* `a then b` is the spec SPEC_THEN of its two schedules. */
+static bool eval_then(Elab *e, const AstNode *n, Value *out)
+{
+    const Value *first, *second;
+    if (!then_phase(e, n->a, &first) || !then_phase(e, n->b, &second))
+        return false;
+    Value *args = arena_alloc(e->arena, 2 * sizeof *args);
+    args[0] = *first;
+    args[1] = *second;
+    Spec *s = arena_alloc(e->arena, sizeof *s);
+    *s = (Spec){.id = SPEC_THEN, .nargs = 2, .args = args, .span = n->span};
+    *out = (Value){.kind = VAL_SPEC, .spec = s};
+    return true;
+}
+
 static bool eval_binary(Elab *e, const AstNode *n, Value *out)
 {
     Value l, r;
+    if (n->op == AST_OP_THEN)
+        return eval_then(e, n, out);
     if (!eval(e, n->a, &l))
         return false;
     /* `and` and `or` look at their right side only when they need it,
@@ -1299,15 +1401,21 @@ static bool eval(Elab *e, const AstNode *n, Value *out)
     }
 }
 
-bool elab_eval(Program *p, const RunSet *runs, const AstNode *expr, Value *out)
+bool elab_eval(Program *p, const RunValues *runs, const AstNode *expr, Value *out)
 {
     Elab e = {.p = p, .d = &p->diag, .arena = &p->arena, .runs = runs};
     return eval(&e, expr, out);
 }
 
-bool elab_eval_every_branch(Program *p, const RunSet *runs, const AstNode *expr, Value *out)
+bool elab_eval_every_branch(Program *p, const RunValues *runs, const AstNode *expr, Value *out)
 {
     Elab e = {.p = p, .d = &p->diag, .arena = &p->arena, .runs = runs, .every_branch = true};
+    return eval(&e, expr, out);
+}
+
+bool elab_eval_member(Program *p, const Member *m, const AstNode *expr, Value *out)
+{
+    Elab e = {.p = p, .d = &p->diag, .arena = &p->arena, .scope = m};
     return eval(&e, expr, out);
 }
 
@@ -1329,6 +1437,9 @@ static bool write_source(Elab *e, FILE *f, const Value *v, Span at)
     case VAL_NONE: fputs("none", f); return true;
     case VAL_OP: fputs(op_def(v->op)->name, f); return true;
     case VAL_SPEC: {
+        if (v->spec->id == SPEC_THEN)
+            return write_source(e, f, &v->spec->args[0], at) && fputs(" then ", f) >= 0 &&
+                   write_source(e, f, &v->spec->args[1], at);
         /* the arguments that differ from their defaults: he_normal, normal(std = 0.1) */
         const Sig *sig = spec_sig(v->spec->id);
         fputs(spec_table[v->spec->id].name, f);
@@ -1578,7 +1689,7 @@ static bool stmt_for(Elab *e, const AstNode *s)
     if (!int_value(e, s->a, "a loop bound", -(1L << 40), &lo) ||
         !int_value(e, s->b, "a loop bound", -(1L << 40), &hi))
         return false;
-    VEC_PUSH(e->frame->b, e->frame->n, e->frame->cap, ((Binding){s->str, num_value(0)}));
+    VEC_PUSH(e->frame->b, e->frame->n, e->frame->cap, ((Binding){s->str, num_value(0), NULL}));
     int slot = e->frame->n - 1;
     bool ok = true;
     for (long i = lo; i <= hi && ok && !e->returned; i++) {
@@ -1643,314 +1754,6 @@ static bool exec_block(Elab *e, const AstNode *first)
     return true;
 }
 
-/* ---- settings ---- */
-
-typedef enum { K_DATA, K_LOSS, K_OPTIM, K_BATCH, K_STEPS, K_SEED, K_REPORT, K_PROBE,
-               K_CLIP, K_PRETRAIN, K_TEST, K_NONFINITE, K_VANISH, K_EXPLODE, K_COUNT } Key;
-
-static const char *const key_names[K_COUNT] = {
-    [K_DATA] = "data", [K_LOSS] = "loss", [K_OPTIM] = "optimizer", [K_BATCH] = "batch",
-    [K_STEPS] = "steps", [K_SEED] = "seed", [K_REPORT] = "report", [K_PROBE] = "probe",
-    [K_CLIP] = "clip", [K_PRETRAIN] = "pretrain", [K_TEST] = "test",
-    [K_NONFINITE] = "on_nonfinite", [K_VANISH] = "vanishing_below",
-    [K_EXPLODE] = "exploding_above",
-};
-
-const char *elab_setting_key(int i)
-{
-    return i >= 0 && i < K_COUNT ? key_names[i] : NULL;
-}
-
-static bool spec_of_kind(Elab *e, const Value *v, SpecKind k, Span at, const char *key,
-                         const Spec **out, bool allow_none)
-{
-    if (allow_none && v->kind == VAL_NONE) {
-        *out = NULL;
-        return true;
-    }
-    if (v->kind == VAL_SPEC && spec_table[v->spec->id].kind == k) {
-        *out = v->spec;
-        return true;
-    }
-    char got[64];
-    describe(v, got, sizeof got);
-    return diag_error(e->d, at, "'%s' must be a%s %s%s, got %s", key,
-                      k == SPEC_INIT || k == SPEC_OPTIM ? "n" : "", spec_kind_name(k),
-                      allow_none ? " or none" : "", got);
-}
-
-static bool count_value(Elab *e, const Value *v, Span at, const char *key, long lo, long *out)
-{
-    if (v->kind != VAL_NUM || v->num != floor(v->num) || v->num > 1e12)
-        return diag_error(e->d, at, "'%s' must be an integer", key);
-    if (v->num < lo)
-        return diag_error(e->d, at, "'%s' must be at least %ld, got %g", key, lo, v->num);
-    *out = (long)v->num;
-    return true;
-}
-
-static bool real_value(Elab *e, const Value *v, Span at, const char *key, double *out)
-{
-    if (v->kind != VAL_NUM || !isfinite(v->num))
-        return diag_error(e->d, at, "'%s' must be a number", key);
-    *out = v->num;
-    return true;
-}
-
-static int key_index(const char *key)
-{
-    for (int i = 0; i < K_COUNT; i++)
-        if (strcmp(key, key_names[i]) == 0)
-            return i;
-    return -1;
-}
-
-static bool apply_setting(Elab *e, Settings *s, bool *set, const char *key, const Value *v,
-                          Span at)
-{
-    int k = key_index(key);
-    if (k < 0) {
-        const char *best = diag_suggest(key, key_names, K_COUNT);
-        for (int i = 0; best && i < K_COUNT; i++)
-            if (key_names[i] == best)
-                set[i] = true;  /* the slip already explains why it is missing */
-        if (best)
-            return diag_error(e->d, at, "unknown setting '%s'; did you mean '%s'?", key, best);
-        return diag_error(e->d, at, "unknown setting '%s'", key);
-    }
-    set[k] = true;
-    long x;
-    switch ((Key)k) {
-    case K_DATA:
-        s->data_span = at;
-        return spec_of_kind(e, v, SPEC_DATA, at, key, &s->data, false);
-    case K_LOSS:
-        if (v->kind != VAL_OP || op_def(v->op)->kind != OPK_LOSS)
-            return diag_error(e->d, at, "'loss' must be cross_entropy, bce or mse");
-        s->loss = v->op;
-        return true;
-    case K_OPTIM:
-        return spec_of_kind(e, v, SPEC_OPTIM, at, key, &s->optimizer, false);
-    case K_BATCH:
-        return count_value(e, v, at, key, 1, &s->batch);
-    case K_STEPS:
-        return count_value(e, v, at, key, 0, &s->steps);
-    case K_SEED:
-        if (!count_value(e, v, at, key, 0, &x))
-            return false;
-        s->seed = (uint64_t)x;
-        return true;
-    case K_REPORT:
-        return count_value(e, v, at, key, 0, &s->report);
-    case K_PROBE:
-        if (v->kind == VAL_STR && strcmp(v->str, "all") == 0) {
-            s->probe = 0;
-            return true;
-        }
-        return count_value(e, v, at, key, 1, &s->probe);
-    case K_CLIP:
-        return spec_of_kind(e, v, SPEC_CLIP, at, key, &s->clip, true);
-    case K_PRETRAIN:
-        return spec_of_kind(e, v, SPEC_PRETRAIN, at, key, &s->pretrain, true);
-    case K_TEST:
-        if (!real_value(e, v, at, key, &s->test))
-            return false;
-        if (s->test < 0 || s->test >= 1)
-            return diag_error(e->d, at, "'test' must be a fraction in [0, 1), got %g", s->test);
-        return true;
-    case K_NONFINITE:
-        if (v->kind == VAL_STR && (strcmp(v->str, "fail") == 0 || strcmp(v->str, "stop") == 0)) {
-            s->stop_on_nonfinite = v->str[0] == 's';
-            return true;
-        }
-        if (v->kind == VAL_STR)
-            return diag_error(e->d, at, "'on_nonfinite' must be fail or stop, got '%s'", v->str);
-        return diag_error(e->d, at, "'on_nonfinite' must be fail or stop");
-    case K_VANISH:
-        return real_value(e, v, at, key, &s->vanishing_below);
-    case K_EXPLODE:
-        return real_value(e, v, at, key, &s->exploding_above);
-    case K_COUNT:
-        break;
-    }
-    return false;
-}
-
-/* A setting's value. on_nonfinite takes a bare word, so any other word is
- * a wrong value for that key rather than an unknown name. */
-static bool setting_value(Elab *e, const char *key, const AstNode *expr, Value *out)
-{
-    if (expr->kind == AST_NAME && strcmp(key, key_names[K_NONFINITE]) == 0) {
-        *out = (Value){.kind = VAL_STR, .str = expr->str};
-        return true;
-    }
-    return eval(e, expr, out);
-}
-
-static bool apply_block(Elab *e, Settings *s, bool *set, const AstNode *first)
-{
-    bool ok = true;
-    for (const AstNode *kv = first; kv; kv = kv->next) {
-        Value v;
-        if (!setting_value(e, kv->str, kv->a, &v)) {
-            /* The value's error explains why the setting is missing. */
-            int k = key_index(kv->str);
-            if (k >= 0)
-                set[k] = true;
-            ok = false;
-            continue;
-        }
-        ok &= apply_setting(e, s, set, kv->str, &v, kv->span);
-    }
-    return ok;
-}
-
-/* A --set value is .vg source: parse it as an expression of its own. */
-static bool apply_cli(Elab *e, Settings *s, bool *set, const SettingOverride *o)
-{
-    char *text = arena_printf(e->arena, "%s", o->value);
-    const char *path = arena_printf(e->arena, "--set %s", o->key);
-    int file = source_add(&e->p->sources, path, text, strlen(text));
-    AstNode *entry = NULL;
-    ParseStatus st = parse_entry(e->arena, e->d, file, &entry);
-    if (st != PARSE_OK || !entry || entry->kind != AST_EXPR_STMT) {
-        if (st != PARSE_ERROR)
-            diag_error(e->d, SPAN_NONE, "--set %s=%s: the value must be an expression",
-                       o->key, o->value);
-        return false;
-    }
-    Value v;
-    if (!setting_value(e, o->key, entry->a, &v))
-        return false;
-    return apply_setting(e, s, set, o->key, &v, entry->span);
-}
-
-enum { MAX_SETTINGS_CHAIN = 64 };
-
-/* The settings bundle `name` names from `at`, or NULL with an error. */
-static const AstNode *settings_named(Elab *e, const char *name, Span at)
-{
-    Symbol *s = program_lookup(e->p, name);
-    if (s && s->kind == SYM_SETTINGS)
-        return s->ast;
-    const char *names[256];
-    int n = 0;
-    for (int i = 0; i < e->p->nsyms && n < 256; i++)
-        if (e->p->syms[i].kind == SYM_SETTINGS)
-            names[n++] = e->p->syms[i].name;
-    const char *best = diag_suggest(name, names, n);
-    if (best)
-        diag_error(e->d, at, "unknown settings '%s'; did you mean '%s'?", name, best);
-    else
-        diag_error(e->d, at, "unknown settings '%s'", name);
-    if (s)
-        diag_note(e->d, "'%s' is a %s, not a settings bundle", name, ast_kind_name(s->ast->kind));
-    return NULL;
-}
-
-/* The bundles `item` (a train or a settings item) builds on, its own `with`
- * first and the last base last; -1 after an error (an unknown name, or a
- * bundle that extends itself). */
-static int settings_chain(Elab *e, const AstNode *item, const AstNode **chain)
-{
-    int n = 0;
-    for (const AstNode *at = item; at->str2; at = chain[n - 1]) {
-        const AstNode *b = settings_named(e, at->str2, at->span);
-        if (!b)
-            return -1;
-        for (int i = 0; i < n; i++)
-            if (chain[i] == b) {
-                diag_error(e->d, b->span, "settings '%s' extends itself", b->str);
-                char path[512];
-                size_t len = 0;
-                for (int j = i; j < n && len < sizeof path; j++)
-                    len += (size_t)snprintf(path + len, sizeof path - len, "%s with %s; ",
-                                            chain[j]->str, chain[j]->str2);
-                if (len >= sizeof path)
-                    len = sizeof path - 1;
-                diag_note(e->d, "%.*s: one of them must not use 'with'",
-                          len > 2 ? (int)len - 2 : 0, path);
-                return -1;
-            }
-        if (n == MAX_SETTINGS_CHAIN) {
-            diag_error(e->d, b->span, "settings '%s': more than %d bundles extend one another",
-                       b->str, MAX_SETTINGS_CHAIN);
-            return -1;
-        }
-        chain[n++] = b;
-    }
-    return n;
-}
-
-bool elab_settings(Program *p, const Member *m, const SettingOverride *cli, int ncli,
-                   long long seed_override, Settings *out)
-{
-    const AstNode *train = m->train;
-    Elab e = {.p = p, .d = &p->diag, .arena = &p->arena};
-    Elab scoped = e;
-    scoped.scope = m;
-    *out = (Settings){.loss = -1, .probe = 256, .vanishing_below = 1e-3,
-                      .exploding_above = 1e3, .span = train->span, .data_span = train->span};
-    bool set[K_COUNT] = {false};
-    bool ok = true;
-    if (train->str2) {
-        const AstNode *chain[MAX_SETTINGS_CHAIN];
-        int n = settings_chain(&e, train, chain);
-        if (n < 0)
-            return false;
-        /* The base first: each bundle overrides the one it extends. */
-        for (int i = n - 1; i >= 0; i--)
-            ok &= apply_block(&e, out, set, chain[i]->list.head);
-    }
-    ok &= apply_block(&scoped, out, set, train->list.head);
-    for (int i = 0; i < ncli; i++)
-        ok &= apply_cli(&e, out, set, &cli[i]);
-    if (seed_override >= 0) {
-        out->seed = (uint64_t)seed_override;
-        set[K_SEED] = true;
-    }
-    static const Key required[] = {K_DATA, K_LOSS, K_OPTIM, K_BATCH, K_STEPS};
-    for (size_t i = 0; i < sizeof required / sizeof *required; i++)
-        if (!set[required[i]])
-            ok = diag_error(e.d, train->span, "run '%s' has no '%s' setting", m->name,
-                            key_names[required[i]]);
-    return ok;
-}
-
-static const AstNode *find_kwarg(const AstNode *first, const char *key)
-{
-    const AstNode *found = NULL;
-    for (const AstNode *kv = first; kv; kv = kv->next)
-        if (strcmp(kv->str, key) == 0)
-            found = kv;  /* the last one counts, as in apply_block */
-    return found;
-}
-
-bool elab_setting_value(Program *p, const AstNode *train, const char *key, Value *out)
-{
-    const AstNode *kv = find_kwarg(train->list.head, key);
-    /* Follows `with` as elab_settings does, without its errors. */
-    const AstNode *at = train;
-    for (int depth = 0; !kv && at->str2 && depth < MAX_SETTINGS_CHAIN; depth++) {
-        Symbol *bundle = program_lookup(p, at->str2);
-        if (!bundle || bundle->kind != SYM_SETTINGS)
-            break;
-        at = bundle->ast;
-        kv = find_kwarg(at->list.head, key);
-    }
-    return kv && elab_eval(p, NULL, kv->a, out);
-}
-
-int elab_call_loss(Program *p, const AstNode *call)
-{
-    Value v;
-    for (int i = 0; i < p->ntrains; i++)
-        if (p->trains[i]->a == call && elab_setting_value(p, p->trains[i], "loss", &v) &&
-            v.kind == VAL_OP && op_def(v.op)->kind == OPK_LOSS)
-            return v.op;
-    return -1;
-}
-
 /* ---- printing ---- */
 
 void value_print(FILE *out, const Value *v)
@@ -1963,6 +1766,12 @@ void value_print(FILE *out, const Value *v)
     case VAL_OP: fputs(op_def(v->op)->name, out); break;
     case VAL_SPEC: {
         const Spec *s = v->spec;
+        if (s->id == SPEC_THEN) {
+            value_print(out, &s->args[0]);
+            fputs(" then ", out);
+            value_print(out, &s->args[1]);
+            break;
+        }
         const Sig *sig = spec_sig(s->id);
         fprintf(out, "%s(", spec_table[s->id].name);
         for (int i = 0; i < s->nargs; i++) {
@@ -1985,4 +1794,11 @@ void value_print(FILE *out, const Value *v)
     case VAL_DEF: fprintf(out, "def %s", v->ast->str); break;
     default: fprintf(out, "<%s>", value_kind_name(v->kind)); break;
     }
+}
+
+char *value_text(const Value *v)
+{
+    MemText t;
+    value_print(mem_text_open(&t), v);
+    return mem_text_close(&t);
 }

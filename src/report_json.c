@@ -87,7 +87,7 @@ static void key_str(FILE *out, const char *k, const char *s)
 /* A value as value_print shows it; null for none. */
 static void key_value_text(FILE *out, const char *k, const Value *v)
 {
-    char *t = v->kind == VAL_NONE ? NULL : report_value_text(v);
+    char *t = v->kind == VAL_NONE ? NULL : value_text(v);
     key_str(out, k, t);
     free(t);
 }
@@ -116,6 +116,10 @@ static void settings(FILE *out, const Run *r)
         key_int(out, "probe", s->probe);
     key_spec(out, "clip", s->clip);
     key_spec(out, "pretrain", s->pretrain);
+    if (s->schedule)
+        key_spec(out, "schedule", s->schedule);
+    else
+        key_str(out, "schedule", "constant");
     key_num(out, "test", s->test);
     key_str(out, "on_nonfinite", s->stop_on_nonfinite ? "stop" : "fail");
     key_num(out, "vanishing_below", s->vanishing_below);
@@ -123,7 +127,7 @@ static void settings(FILE *out, const Run *r)
     fputc('}', out);
 }
 
-static void run_header(FILE *out, const Run *r)
+void report_json_run(FILE *out, const Run *r)
 {
     char *call = report_call_text(r);
     fputs("{\"name\":", out);
@@ -185,7 +189,7 @@ static void header(FILE *out, const ReportDoc *d)
             continue;
         if (!first)
             fputc(',', out);
-        run_header(out, r);
+        report_json_run(out, r);
         first = false;
     }
     fputs("]}\n", out);
@@ -288,7 +292,7 @@ static void side(FILE *out, const char *k, const ExpectResult *e, const Value *v
 static void expect(FILE *out, const Program *p, const ExpectResult *e)
 {
     const AstNode *cond = e->ast->a;
-    char *text = report_expr_text(cond);
+    char *text = ast_text(cond);
     fputs("{\"type\":\"expect\",\"file\":", out);
     str(out, p->sources.files[e->ast->span.file].path);
     key_int(out, "line", e->ast->span.first_line);
@@ -302,7 +306,7 @@ static void expect(FILE *out, const Program *p, const ExpectResult *e)
     fputc('[', out);
     for (int i = 0; i < e->nlists; i++) {
         const ListSummary *l = &e->lists[i];
-        char *t = report_expr_text(l->expr);
+        char *t = ast_text(l->expr);
         fputs(i ? ",{\"expr\":" : "{\"expr\":", out);
         str(out, t);
         key_int(out, "n", l->n);

@@ -127,11 +127,10 @@ suite() {
 }
 
 # example FILE: runs an example; each of its `expect` lines is a test. Its
-# page is kept for the layout test, its JSON Lines for examples_table.
+# report files are kept for the layout, schema and examples-table tests.
 example() {
-    name=$(basename "$1" .vg)
-    "$vg" run --quiet "$1" --html "$build/pages/$name.html" \
-        --json "$build/examples/$name.jsonl" >"$tmp/example" 2>&1
+    f=$build/pages/$(basename "$1" .vg)
+    "$vg" run --quiet "$1" --json "$f.jsonl" --csv "$f.csv" --html "$f.html" >"$tmp/example" 2>&1
     status=$?
     cat "$tmp/example"
     echo "expects: $(grep -c '^  PASS ' "$tmp/example") passed, $(grep -c '^  FAIL ' "$tmp/example") failed"
@@ -153,14 +152,14 @@ layout() {
 # are written first).
 examples_table() {
     for ex in examples/*.vg; do
-        report=$build/examples/$(basename "$ex" .vg).jsonl
+        report=$build/pages/$(basename "$ex" .vg).jsonl
         [ -f "$report" ] || "$vg" run --quiet "$ex" --json "$report" >/dev/null 2>&1
     done
-    python3 tests/examples_table.py --check "$build/examples"
+    python3 tests/examples_table.py --check "$build/pages"
 }
 
-mkdir -p "$build/pages" "$build/examples"
-rm -f "$build/pages/"*.html "$build/examples/"*.jsonl
+mkdir -p "$build/pages"
+rm -f "$build/pages/"*.html "$build/pages/"*.jsonl "$build/pages/"*.csv
 
 # The suites. Adding one is one line: `suite [-c] [-b] NAME COMMAND...`.
 for t in "$build"/tests/test_*; do
@@ -173,10 +172,12 @@ suite -c -b bad         sh tests/golden/run.sh "$vg" tests/bad
 suite       fmt         sh tests/fmt/run.sh "$vg"
 suite       interrupt   sh tests/bad/interrupt.sh "$vg"
 suite       cli         sh tests/cli/run.sh "$vg"
+suite       sweep       sh tests/sweep/run.sh "$vg"
 suite       checkpoint  sh tests/cli/checkpoint.sh "$vg"
 suite       man         sh tests/man/run.sh "$build"
 suite       install     sh tests/install/run.sh "$build"
 suite       completion  sh tests/completion/run.sh "$build"
+suite       layers      sh tests/layers/run.sh
 suite -c    editors     sh tests/editors/run.sh "$vg"
 for gc in tests/gradcheck/*.vg; do
     suite "gradcheck/$(basename "$gc" .vg)" "$vg" gradcheck "$gc"
@@ -185,6 +186,7 @@ for ex in examples/*.vg; do
     suite "example/$(basename "$ex" .vg)" example "$ex"
 done
 suite       layout      layout
+suite -c    example-files sh tests/report/examples.sh "$vg" "$build/pages"
 suite       examples-table examples_table
 
 echo

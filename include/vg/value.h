@@ -92,7 +92,9 @@ typedef struct Sig {
 void sig_parse(Sig *out, const char *text);
 
 /* ---- spec built-ins ---- */
-typedef enum SpecKind { SPEC_INIT, SPEC_DATA, SPEC_OPTIM, SPEC_CLIP, SPEC_PRETRAIN } SpecKind;
+typedef enum SpecKind {
+    SPEC_INIT, SPEC_DATA, SPEC_OPTIM, SPEC_CLIP, SPEC_PRETRAIN, SPEC_SCHED,
+} SpecKind;
 
 #define X(id, name, kind, sig) id,
 typedef enum SpecId {
@@ -119,8 +121,5 @@ double spec_num(const Spec *s, const char *name);
 
 bool value_truthy(const Value *v);
 const char *value_kind_name(ValKind k);   /* "number", "tensor", ... */
-/* Prints a value as the REPL and `expect` messages show it (defined with
- * the evaluator in elab.c, which knows ops and runs). */
-void value_print(FILE *out, const Value *v);
 
 #endif

@@ -423,9 +423,12 @@ static void test_completion(void **state)
     char *after_layer = pos_msg(3, "completion", 15, 27); /* "small.initial.fc[1].|" */
     char *in_call = pos_msg(4, "completion", 14, 18);     /* "mlp(|depth" */
     char *word = pos_msg(5, "completion", 4, 32);         /* "tanh(d|ense" */
-    const char *const bodies[] = {open, change, at_key, after_run, after_layer, in_call, word};
+    char *data = pos_msg(6, "completion", 10, 11);        /* "data = |xor" */
+    char *loss = pos_msg(7, "completion", 11, 11);        /* "loss = |cross_entropy" */
+    const char *const bodies[] = {open, change, at_key, after_run, after_layer, in_call, word,
+                                  data, loss};
     Session s;
-    run(&s, bodies, 7);
+    run(&s, bodies, 9);
     assert_int_equal(json_object_array_length(diagnostics(&s, URI)), 1);
     json_object *l = labels_of(get(answer(&s, 1), "result"));
     assert_string_equal(str(l, "optimizer.insertText"), "optimizer = ");
@@ -455,13 +458,58 @@ static void test_completion(void **state)
     assert_string_equal(str(l, "dense.detail"),
                         "dense(x, units, init = xavier_uniform, bias = true)");
     json_object_put(l);
+    l = labels_of(get(answer(&s, 6), "result"));  /* the data sets, no other name */
+    assert_non_null(get(l, "spirals"));
+    assert_non_null(get(l, "fashion_mnist"));
+    assert_string_equal(str(l, "xor.detail"), "data set: xor(points, noise = 0.1)");
+    assert_null(get(l, "dense"));
+    assert_null(get(l, "sgd"));
+    assert_null(get(l, "model"));
+    json_object_put(l);
+    l = labels_of(get(answer(&s, 7), "result"));  /* the losses */
+    assert_non_null(get(l, "cross_entropy"));
+    assert_non_null(get(l, "mse"));
+    assert_null(get(l, "relu"));
+    json_object_put(l);
     done(&s);
     free(open);
     free(change);
+    free(data);
+    free(loss);
     free(at_key);
     free(after_run);
     free(after_layer);
     free(in_call);
+    free(word);
+}
+
+/* After `schedule =` the schedules and constant; after `then` (a keyword,
+ * offered among the names) the same schedules. */
+static void test_completion_of_schedules(void **state)
+{
+    (void)state;
+    char *open = open_msg(URI, "settings s {\n    schedule = warmup(5) then cosine(10)\n}\n");
+    char *value = pos_msg(1, "completion", 1, 15);   /* "schedule = |warmup" */
+    char *word = pos_msg(2, "completion", 1, 27);    /* "warmup(5) th|en" */
+    const char *const bodies[] = {open, value, word};
+    Session s;
+    run(&s, bodies, 3);
+    json_object *l = labels_of(get(answer(&s, 1), "result"));
+    assert_non_null(get(l, "warmup"));
+    assert_non_null(get(l, "cosine"));
+    assert_non_null(get(l, "step"));
+    assert_string_equal(str(l, "cosine.detail"), "schedule: cosine(steps, min = 0)");
+    assert_non_null(get(l, "constant"));
+    assert_null(get(l, "then"));  /* a keyword, not a schedule of its own */
+    assert_null(get(l, "sgd"));
+    assert_null(get(l, "xavier_uniform"));
+    json_object_put(l);
+    l = labels_of(get(answer(&s, 2), "result"));
+    assert_non_null(get(l, "then"));
+    json_object_put(l);
+    done(&s);
+    free(open);
+    free(value);
     free(word);
 }
 
@@ -517,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_diagnostics_of_syntax_and_notes),
         cmocka_unit_test(test_diagnostics_in_imports),
         cmocka_unit_test(test_completion),
+        cmocka_unit_test(test_completion_of_schedules),
         cmocka_unit_test(test_hover_definition_formatting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
