@@ -37,7 +37,7 @@ done
 if [ -x "$prefix/bin/vg" ]; then ok; else bad "PREFIX/bin/vg is not executable"; fi
 
 mkdir "$tmp/elsewhere"
-if (cd "$tmp/elsewhere" && "$prefix/bin/vg" run --quiet "$prefix/share/doc/vg/examples/resnet2016.vg" \
+if (cd "$tmp/elsewhere" && "$prefix/bin/vg" run --quiet "$prefix/share/doc/vg/examples/resnet2016.vg" --run "residual[1]" \
         >"$tmp/out" 2>&1); then ok
 else cat "$tmp/out"; bad "the installed vg runs resnet2016.vg from another folder"; fi
 
