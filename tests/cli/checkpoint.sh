@@ -1,7 +1,7 @@
 #!/bin/sh
 # vg run --checkpoint / --resume: a vg killed with SIGKILL at a random step
 # (and one stopped by SIGTERM), resumed, prints and writes exactly what an
-# uninterrupted vg does — stdout, --json, --csv and every --save file, byte
+# uninterrupted vg does — stdout, --json, --csv, --html and every --save file, byte
 # for byte; checkpoints from another program, other settings, a damaged
 # file and a folder that cannot be written are refused by their messages.
 # Usage: tests/cli/checkpoint.sh path/to/vg
@@ -47,13 +47,13 @@ train pre = mlp(act = sigmoid) with base { pretrain = autoencoder(steps = 50, lr
 train rec = seq() with base { data = adding(length = 12, points = 200); loss = mse; test = 0 }
 expect median(fam[*].final.loss) < 1
 VG
-outputs() { echo "--json $1.jsonl --csv $1.csv --save $1.st"; }
+outputs() { echo "--json $1.jsonl --csv $1.csv --html $1.html --save $1.st"; }
 # shellcheck disable=SC2046
 "$vg" run ck.vg $(outputs full) >full.out 2>full.err || { bad "uninterrupted run"; cat full.err; }
 
 # same NAME: the resumed vg's stdout and files are the uninterrupted one's
 same() {
-    for f in full.out full.jsonl full.csv full.*.st; do
+    for f in full.out full.jsonl full.csv full.html full.*.st; do
         g=res${f#full}
         if ! cmp -s "$f" "$g"; then bad "$1: $g differs from $f"; return; fi
     done
