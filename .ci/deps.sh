@@ -3,7 +3,7 @@
 # Called by `make demo` and `make check`; needs root (or sudo) only when
 # something is actually missing.
 set -eu
-need="re2c bison libopenblas-dev libcmocka-dev libedit-dev pkg-config zlib1g-dev make gcc libxml2-utils dataset-fashion-mnist python3-jsonschema libjson-c-dev chromium scdoc mandoc man-db lintian dpkg-dev bash-completion zsh neovim"
+need="re2c bison libopenblas-dev libcmocka-dev libedit-dev pkg-config zlib1g-dev make gcc libxml2-utils dataset-fashion-mnist python3-jsonschema libjson-c-dev chromium scdoc mandoc man-db lintian dpkg-dev bash-completion zsh neovim emacs-nox elpa-eglot"
 missing=""
 for p in $need; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -5,6 +5,7 @@
 #include "vg/arena.h"
 #include "vg/check.h"
 #include "vg/elab.h"
+#include "vg/expect.h"
 #include "vg/family.h"
 
 bool check_prepare_runs(Program *p, const TrainOptions *o, const char *run_only, RunSet *rs)
@@ -27,6 +28,11 @@ bool check_prepare_runs(Program *p, const TrainOptions *o, const char *run_only,
             continue;
         ok &= run_prepare(p, ml.m[i], o, r);
     }
+    /* an expect that names nothing real fails here, not after hours of
+     * training; not when the runs themselves could not be listed, as
+     * every expect would then name an unknown run */
+    if (ml.n > 0 || p->ntrains == 0)
+        ok &= expect_check_static(p, rs, p->expects, p->nexpects);
     free(selected);
     member_list_free(&ml);
     return ok;

@@ -40,6 +40,7 @@ typedef struct Elab {
     long iterations;
     bool returned;
     Value ret;
+    bool every_branch;   /* `and` and `or` evaluate their right side always */
 } Elab;
 
 /* Identifiers that denote symbolic setting values. */
@@ -1218,7 +1219,7 @@ static bool eval_binary(Elab *e, const AstNode *n, Value *out)
         return false;
     /* `and` and `or` look at their right side only when they need it,
      * except over a list, whose every element needs it. */
-    if ((n->op == AST_OP_AND || n->op == AST_OP_OR) && l.kind != VAL_LIST) {
+    if ((n->op == AST_OP_AND || n->op == AST_OP_OR) && l.kind != VAL_LIST && !e->every_branch) {
         bool lv = value_truthy(&l);
         if ((n->op == AST_OP_AND && !lv) || (n->op == AST_OP_OR && lv)) {
             *out = bool_value(lv);
@@ -1301,6 +1302,12 @@ static bool eval(Elab *e, const AstNode *n, Value *out)
 bool elab_eval(Program *p, const RunSet *runs, const AstNode *expr, Value *out)
 {
     Elab e = {.p = p, .d = &p->diag, .arena = &p->arena, .runs = runs};
+    return eval(&e, expr, out);
+}
+
+bool elab_eval_every_branch(Program *p, const RunSet *runs, const AstNode *expr, Value *out)
+{
+    Elab e = {.p = p, .d = &p->diag, .arena = &p->arena, .runs = runs, .every_branch = true};
     return eval(&e, expr, out);
 }
 

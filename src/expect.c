@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vg/metrics.h"
 #include "vg/report.h"
 
 const char *expect_outcome_name(ExpectOutcome o)
@@ -75,6 +76,25 @@ static bool is_comparison(const AstNode *n)
     }
 }
 
+/* Evaluates an expect's condition into v, which must be a boolean; false,
+ * with a diagnostic, if it does not evaluate or is anything else. */
+static bool eval_condition(Program *p, const RunSet *rs, const AstNode *cond, bool every_branch,
+                           Value *v)
+{
+    if (!(every_branch ? elab_eval_every_branch : elab_eval)(p, rs, cond, v))
+        return false;
+    if (v->kind == VAL_LIST) {
+        diag_error(&p->diag, cond->span, "an expect must be true or false, got a list of %d",
+                   v->len);
+        diag_note(&p->diag, "reduce it: all(...), any(...), or fraction(...) >= 0.9");
+        return false;
+    }
+    if (v->kind != VAL_BOOL)
+        return diag_error(&p->diag, cond->span, "an expect must be true or false, got a %s",
+                          value_kind_name(v->kind));
+    return true;
+}
+
 static ExpectOutcome check_one(Program *p, const RunSet *rs, const AstNode *item,
                                ExpectResult *res)
 {
@@ -87,20 +107,41 @@ static ExpectOutcome check_one(Program *p, const RunSet *rs, const AstNode *item
         res->has_sides = true;
     }
     Value v;
-    if (!elab_eval(p, rs, cond, &v))
+    if (!eval_condition(p, rs, cond, false, &v))
         return EXPECT_ERROR;
-    if (v.kind == VAL_LIST) {
-        diag_error(&p->diag, cond->span, "an expect must be true or false, got a list of %d",
-                   v.len);
-        diag_note(&p->diag, "reduce it: all(...), any(...), or fraction(...) >= 0.9");
-        return EXPECT_ERROR;
-    }
-    if (v.kind != VAL_BOOL) {
-        diag_error(&p->diag, cond->span, "an expect must be true or false, got a %s",
-                   value_kind_name(v.kind));
-        return EXPECT_ERROR;
-    }
     return v.num ? EXPECT_PASS : EXPECT_FAIL;
+}
+
+bool expect_check_static(Program *p, RunSet *rs, const AstNode *const *items, int n)
+{
+    /* every prepared run that has no report yet gets a placeholder one */
+    bool *placed = xcalloc((size_t)rs->n + 1, sizeof *placed);
+    for (int i = 0; i < rs->n; i++) {
+        Run *r = rs->runs[i];
+        if (!r->ready || r->nreports > 0)
+            continue;
+        if (r->repcap < 1) {
+            r->reports = xrealloc(r->reports, sizeof *r->reports);
+            r->repcap = 1;
+        }
+        metrics_placeholder(r, &r->reports[0]);
+        r->nreports = placed[i] = 1;
+    }
+    bool ok = true;
+    for (int i = 0; i < n; i++) {
+        Value v;
+        /* a run that was not prepared (vg run --run) has no layers to
+         * resolve: its expects are skipped after the runs too */
+        ok &= names_untrained_run(p, items[i]->a, rs) ||
+              eval_condition(p, rs, items[i]->a, true, &v);
+    }
+    for (int i = 0; i < rs->n; i++)
+        if (placed[i]) {
+            report_free(&rs->runs[i]->reports[0], rs->runs[i]->g.nlayers);
+            rs->runs[i]->nreports = 0;
+        }
+    free(placed);
+    return ok;
 }
 
 /* ---- the lists an expect's aggregates reduce ---- */

@@ -88,6 +88,7 @@ void program_free(Program *p)
     free(p->expects);
     free(p->loaded);
     free(p->loading);
+    free(p->imported_at);
     arena_free(&p->arena);
     memset(p, 0, sizeof *p);
 }
@@ -318,7 +319,28 @@ static bool load_resolved(Program *p, const char *path, Span at)
     int file = source_load(&p->sources, path);
     if (file < 0)
         return diag_error(&p->diag, at, "cannot open '%s': %s", path, strerror(errno));
+    if (file >= p->importedcap) {
+        int cap = file * 2 + 8;
+        p->imported_at = xrealloc(p->imported_at, (size_t)cap * sizeof *p->imported_at);
+        for (int i = p->importedcap; i < cap; i++)
+            p->imported_at[i] = SPAN_NONE;
+        p->importedcap = cap;
+    }
+    p->imported_at[file] = at;
     return load_source(p, arena_strdup(&p->arena, canon), file);
+}
+
+Span program_import_of(const Program *p, int file, int into)
+{
+    /* each step goes to the file that imported this one; a chain never
+     * holds a file twice (cycles are refused), so it is at most n long */
+    for (int steps = 0; file >= 0 && file < p->importedcap && steps < p->sources.n; steps++) {
+        Span at = p->imported_at[file];
+        if (at.file == into)
+            return at;
+        file = at.file;
+    }
+    return SPAN_NONE;
 }
 
 /* Parses source `file`, known as key, and adds its items. */

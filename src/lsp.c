@@ -348,8 +348,9 @@ static void publish(Server *s, const char *uri, json_object *diagnostics)
 
 /* Publishes p's diagnostics: the document's own (also those without a
  * place, such as an unreadable import's folder), and each imported file's
- * under its URI; an imported file that had diagnostics last time and has
- * none now is cleared. */
+ * under its URI and again, with its place in the message, at the
+ * document's import that brought it in; an imported file that had
+ * diagnostics last time and has none now is cleared. */
 static void publish_all(Server *s, Doc *d, Program *p)
 {
     int nf = p->sources.n;
@@ -367,6 +368,17 @@ static void publish_all(Server *s, Doc *d, Program *p)
         if (!per[slot])
             per[slot] = json_object_new_array();
         json_object_array_add(per[slot], diagnostic_json(&p->arena, src, &placed));
+        Span via = slot == nf ? SPAN_NONE : program_import_of(p, f, root);
+        if (via.file == root) {
+            /* the document's own import that brought the error in */
+            Diag shown = *dg;
+            shown.span = via;
+            shown.msg = arena_printf(&p->arena, "in %s:%d:%d: %s", p->sources.files[f].path,
+                                     dg->span.first_line, dg->span.first_column, dg->msg);
+            if (!per[nf])
+                per[nf] = json_object_new_array();
+            json_object_array_add(per[nf], diagnostic_json(&p->arena, &doc_src, &shown));
+        }
     }
     publish(s, d->uri, per[nf] ? per[nf] : json_object_new_array());
     char **now = NULL;

@@ -35,7 +35,11 @@
 
 enum { EXIT_EXPECT = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
 
-/* The commands, in the order `vg --help` lists them. */
+/* The commands, in the order `vg --help` lists them. A new command is an
+ * entry here, a row of commands[], rows of options[] for its options and
+ * its call in main(); vg(1) must name it and its options, as
+ * tests/man/run.sh checks, and the shell completions learn them from
+ * `vg complete`. */
 typedef enum Cmd {
     CMD_RUN, CMD_CHECK, CMD_IR, CMD_GRADCHECK, CMD_FMT, CMD_REPORT, CMD_REPL, CMD_LSP, NCMDS
 } Cmd;

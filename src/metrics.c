@@ -248,19 +248,24 @@ static void activation_stats(const Exec *e, int layer, LayerMetrics *m, SatCount
  * recorded during the probe's backward pass (exec plans T floats for it);
  * bptt_ratio = bptt[1] / bptt[T], the gradient's change through time as
  * `ratio` is its change through depth (absent when bptt[T] is 0). */
+int metrics_bptt_node(const IrGraph *g, int layer)
+{
+    for (int i = g->n - 1; i >= 0; i--)
+        if (g->nodes[i].layer == layer && op_def(g->nodes[i].op)->kind == OPK_RECURRENT)
+            return i;
+    return -1;
+}
+
 static void bptt_curve(const Exec *e, int layer, LayerMetrics *m)
 {
-    for (int i = e->g->n - 1; i >= 0; i--) {
-        const IrNode *nd = &e->g->nodes[i];
-        if (nd->layer != layer || op_def(nd->op)->kind != OPK_RECURRENT)
-            continue;
-        m->bptt_len = (int)nd->shape.dim[0];
-        m->bptt = xmalloc((size_t)m->bptt_len * sizeof *m->bptt);
-        memcpy(m->bptt, e->bptt[i], (size_t)m->bptt_len * sizeof *m->bptt);
-        double last = m->bptt[m->bptt_len - 1];
-        m->bptt_ratio = last == 0 ? NAN : m->bptt[0] / last;
+    int i = metrics_bptt_node(e->g, layer);
+    if (i < 0)
         return;
-    }
+    m->bptt_len = (int)e->g->nodes[i].shape.dim[0];
+    m->bptt = xmalloc((size_t)m->bptt_len * sizeof *m->bptt);
+    memcpy(m->bptt, e->bptt[i], (size_t)m->bptt_len * sizeof *m->bptt);
+    double last = m->bptt[m->bptt_len - 1];
+    m->bptt_ratio = last == 0 ? NAN : m->bptt[0] / last;
 }
 
 /* The factor by which mean-field theory says layer `layer` scales the
@@ -454,6 +459,27 @@ double metrics_baseline(const Dataset *d, int loss, const int *rows, int n)
     }
     free(counts);
     return total / (double)width;
+}
+
+void metrics_placeholder(const Run *r, Report *rep)
+{
+    const IrGraph *g = &r->g;
+    *rep = (Report){.loss = NAN, .accuracy = NAN, .test_accuracy = NAN, .global_norm = NAN,
+                    .clipped = NAN};
+    rep->layers = xcalloc((size_t)g->nlayers + 1, sizeof *rep->layers);
+    for (int l = 0; l < g->nlayers; l++) {
+        LayerMetrics *m = &rep->layers[l];
+        for (int k = 0; k < M_COUNT; k++)
+            metric_set(m, (MetricId)k, NAN);
+        m->verdict_by = -1;
+        int node = metrics_bptt_node(g, l);
+        if (node < 0)
+            continue;
+        m->bptt_len = (int)g->nodes[node].shape.dim[0];
+        m->bptt = xmalloc((size_t)m->bptt_len * sizeof *m->bptt);
+        for (int t = 0; t < m->bptt_len; t++)
+            m->bptt[t] = NAN;
+    }
 }
 
 void report_free(Report *rep, int nlayers)

@@ -544,9 +544,13 @@ static int bind(Repl *r, AstNode *e)
     return 0;
 }
 
-/* An expect entered at the prompt is checked at once, on its own. */
+/* An expect entered at the prompt is checked at once, on its own: first
+ * that it resolves against the runs as defined (as `vg check` does), so a
+ * misspelling is an error even before its run has trained. */
 static int check_expect(Repl *r, const AstNode *item)
 {
+    if (!expect_check_static(&r->p, &r->runs, &item, 1))
+        return EXIT_ERROR;
     ExpectResult res;
     int code = expect_check_one(&r->p, &r->runs, item, &res);
     expect_print(r->out, &r->p, &res, 1, r->color_out);

@@ -693,8 +693,45 @@ static int find_layer_family(const IrGraph *g, const char *name, bool *exact)
     return -1;
 }
 
+/* "; did you mean 'X'?" into buf for the name closest to name among what
+ * may follow a report (run-level values, layers, layer families by their
+ * own name) and, on_run, a run; else "". */
+static void suggest_member(const Run *r, const char *name, bool on_run, char *buf, size_t n)
+{
+    static const char *const on_runs[] = {"initial", "final", "baseline", "diverged",
+                                          "diverged_at"};
+    enum { NLEVELS = sizeof run_levels / sizeof *run_levels,
+           NRUN = sizeof on_runs / sizeof *on_runs };
+    const IrGraph *g = &r->g;
+    const char **cands = xmalloc(sizeof *cands * (size_t)(NLEVELS + NRUN + 2 * g->nlayers));
+    char **families = xcalloc((size_t)g->nlayers + 1, sizeof *families);
+    int nc = 0;
+    for (int i = 0; i < NLEVELS; i++)
+        cands[nc++] = run_levels[i];
+    for (int i = 0; on_run && i < NRUN; i++)
+        cands[nc++] = on_runs[i];
+    for (int l = 0; l < g->nlayers; l++) {
+        const char *ln = g->layers[l].name, *bracket = strchr(ln, '[');
+        cands[nc++] = ln;
+        if (bracket) {
+            size_t len = (size_t)(bracket - ln);
+            families[l] = xmalloc(len + 1);
+            memcpy(families[l], ln, len);
+            families[l][len] = '\0';
+            cands[nc++] = families[l];
+        }
+    }
+    const char *best = diag_suggest(name, cands, nc);
+    snprintf(buf, n, "%s%s%s", best ? "; did you mean '" : "", best ? best : "",
+             best ? "'?" : "");
+    for (int l = 0; l < g->nlayers; l++)
+        free(families[l]);
+    free(families);
+    free(cands);
+}
+
 static bool report_member(const RunSet *rs, const Value *obj, const char *name, Value *out,
-                          char *err, size_t n)
+                          char *err, size_t n, bool on_run)
 {
     const Run *r = rs->runs[obj->run];
     const Report *rep = report_of(r, obj->report);
@@ -713,7 +750,9 @@ static bool report_member(const RunSet *rs, const Value *obj, const char *name, 
                        .report = obj->report, .str = name};
         return true;
     }
-    snprintf(err, n, "run '%s' has no layer or value '%s'", r->name, name);
+    char hint[300];
+    suggest_member(r, name, on_run, hint, sizeof hint);
+    snprintf(err, n, "run '%s' has no layer or value '%s'%s", r->name, name, hint);
     return false;
 }
 
@@ -770,10 +809,10 @@ bool run_member(const RunSet *rs, const Value *obj, const char *name, Value *out
         }
         {
             Value fin = {.kind = VAL_REPORT, .run = obj->run, .report = -1};
-            return report_member(rs, &fin, name, out, err, n);
+            return report_member(rs, &fin, name, out, err, n, true);
         }
     case VAL_REPORT:
-        return report_member(rs, obj, name, out, err, n);
+        return report_member(rs, obj, name, out, err, n, false);
     case VAL_LAYER:
         return layer_member(rs, obj, name, out, err, n);
     case VAL_LAYERS:

@@ -13,8 +13,9 @@
  * selection, NULL for all) only those it selects. Every member has a Run
  * in rs, in file order; those not selected stay unprepared. `vg run`
  * prepares them all before training any, so a mistake in the last run is
- * reported before minutes are spent on the first. false: diagnostics in
- * p->diag (every error, not the first). */
+ * reported before minutes are spent on the first; and every expect of p
+ * is resolved against them (expect_check_static), so a misspelt metric is
+ * too. false: diagnostics in p->diag (every error, not the first). */
 bool check_prepare_runs(Program *p, const TrainOptions *o, const char *run_only, RunSet *rs);
 /* Elaborates, with its defaults, each model that no run trains and whose
  * parameters all have one. */

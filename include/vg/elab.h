@@ -100,6 +100,11 @@ int elab_call_loss(Program *p, const AstNode *call);
 /* Evaluates an expression at the top level (lets, expects, the REPL); runs
  * may be NULL when no run exists yet. */
 bool elab_eval(Program *p, const struct RunSet *runs, const AstNode *expr, Value *out);
+/* The same, with `and` and `or` evaluating both sides whatever the left
+ * one's value: checking that every name of an expect resolves, before
+ * the runs give its values (expect_check_static). */
+bool elab_eval_every_branch(Program *p, const struct RunSet *runs, const AstNode *expr,
+                            Value *out);
 /* The i-th key a settings bundle or a train's overrides may set ("data",
  * "optimizer", …), or NULL past the last (for completion). */
 const char *elab_setting_key(int i);

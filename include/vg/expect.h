@@ -43,6 +43,14 @@ int expect_check_all(Program *p, const RunSet *rs, ExpectResult *results);
 /* Checks one AST_EXPECT item (the REPL's, as it is entered); the same
  * status for it alone. */
 int expect_check_one(Program *p, const RunSet *rs, const AstNode *item, ExpectResult *res);
+/* Checks, before any training, that items[0..n) (AST_EXPECT) resolve:
+ * every run, family member, layer, metric, `bptt` (recurrent layers only)
+ * and time step, list and family index, aggregate and type, against
+ * placeholder reports of the prepared runs (metrics_placeholder), `and`
+ * and `or` evaluating both sides. false, with a diagnostic at each mistake,
+ * if one does not; the runs are left as they were. Expects naming a run
+ * that was not prepared are left to expect_check_all. */
+bool expect_check_static(Program *p, RunSet *rs, const AstNode *const *items, int n);
 void expect_print(FILE *out, const Program *p, const ExpectResult *results, int n, bool color);
 /* One list's summary, as the expect lines show it under the verdict:
  * "sig[*].final.loss: n 10, min 0.01, median 0.1, max 0.9; 9 of 10 hold". */

@@ -36,6 +36,15 @@ int metric_lookup(const char *name);   /* MetricId or -1 */
 bool metric_recurrent(MetricId id);
 
 void metrics_measure(Run *r, Report *out);
+/* A report of run r with nothing measured: every value NaN, a recurrent
+ * layer's bptt curve of its T steps too. What expects are checked against
+ * before training, so that a name that does not resolve (a layer, a metric,
+ * bptt of a layer without a recurrent op, a time step past T) is an error
+ * before any step runs. Free with report_free. */
+void metrics_placeholder(const Run *r, Report *out);
+/* The node whose state a layer's bptt curve follows (its last recurrent
+ * op), or -1 for a layer without one. */
+int metrics_bptt_node(const IrGraph *g, int layer);
 /* Σx² in double (the training step's gradient norm uses it too). */
 double metrics_sum_sq(const float *x, size_t n);
 /* Accuracy of logits against targets over rows (NaN for real targets). */

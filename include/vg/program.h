@@ -41,6 +41,9 @@ typedef struct Program {
         const char *shown;       /* its path as the user wrote it */
     } *loading;                  /* the import stack, for cycle messages */
     int nloaded, loadedcap, nloading, loadingcap;
+    Span *imported_at;           /* per source: the import that loaded it, or
+                                    SPAN_NONE (the main file, the REPL's) */
+    int importedcap;
     const char *stdlib_dir;      /* overridable for tests (VG_STDLIB) */
     int root_file;               /* source index of the main file, -1 */
     bool allow_redefine;         /* the REPL: a new item replaces an old one */
@@ -59,6 +62,10 @@ bool program_load_text(Program *p, const char *path, const char *text, size_t le
 /* The file an import names, searched as program_load searches it, in the
  * program arena; NULL if nowhere. */
 const char *program_resolve_import(Program *p, const char *name, const char *base_dir);
+/* The import in source `into` through which source `file` was loaded,
+ * directly or by way of the files it imports; SPAN_NONE when none was (an
+ * editor shows an imported file's errors at that import too). */
+Span program_import_of(const Program *p, int file, int into);
 /* Adds one already-parsed item (files and the REPL share this): enters its
  * name, records trains and expects, follows imports relative to base_dir. */
 bool program_add_item(Program *p, const AstNode *item, const char *base_dir);

@@ -376,6 +376,14 @@ static void test_diagnostics_in_imports(void **state)
     assert_int_equal(json_object_array_length(d), 1);
     assert_int_equal(num(d, "0.range.start.line"), 1);
     assert_non_null(strstr(str(d, "0.message"), "'a' is already defined\nnote: the constant 'a'"));
+    /* and at the import that brings it in, saying where */
+    d = diagnostics(&s, uri);
+    assert_int_equal(json_object_array_length(d), 1);
+    assert_int_equal(num(d, "0.range.start.line"), 0);
+    assert_int_equal(num(d, "0.range.end.character"), 12);
+    char want[128];
+    snprintf(want, sizeof want, "in %s:2:1: 'a' is already defined\nnote: ", lib);
+    assert_memory_equal(str(d, "0.message"), want, strlen(want));
     done(&s);
     /* the import gone, its file's diagnostics are cleared */
     run(&s, bodies, 2);
