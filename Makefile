@@ -4,6 +4,7 @@
 #   make            build build/vg
 #   make demo       install missing dependencies, build, run the demo example
 #   make check      install missing dependencies, build, run every test
+#   make check-slurm  vg plan's jobs on a real single-node Slurm (as root)
 #                   (T=PATTERN: only the suites or tests it names, tests/README.md)
 #   make bless      rewrite the golden outputs from the current ones (T= too)
 #   make sanitize   the test suite under ASan + UBSan (build/asan)
@@ -48,7 +49,7 @@ TEST_SRC = $(wildcard tests/unit/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HEADERS  = $(wildcard include/vg/*.h include/vg/*.def) $(GEN)/parser.h
 
-.PHONY: all demo check check-deb bless deps test sanitize fuzz valgrind bench man install \
+.PHONY: all demo check check-deb check-slurm bless deps test sanitize fuzz valgrind bench man install \
         uninstall deb clean
 
 all: $(BUILD)/vg
@@ -67,6 +68,14 @@ check: deps
 
 # T=PATTERN runs only the suites or tests PATTERN names (tests/run.sh).
 T ?=
+# A real Slurm (slurmctld, slurmd and munged on this machine, started and
+# stopped by the test) runs the jobs of `vg plan --engine slurm`; its
+# packages are installed here rather than for every `make check`.
+check-slurm: deps
+	@sh .ci/deps.sh slurm
+	@$(MAKE) --no-print-directory $(BUILD)/vg
+	@sh tests/slurm/run.sh $(BUILD)/vg
+
 test: $(BUILD)/vg $(TEST_BIN) man
 	@sh tests/run.sh $(BUILD) '$(T)'
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vg/ast.h"
@@ -31,6 +32,7 @@
 #include "vg/report.h"
 #include "vg/repl.h"
 #include "vg/safetensors.h"
+#include "vg/sweep.h"
 #include "vg/train.h"
 
 enum { EXIT_EXPECT = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
@@ -41,7 +43,8 @@ enum { EXIT_EXPECT = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
  * tests/man/run.sh checks, and the shell completions learn them from
  * `vg complete`. */
 typedef enum Cmd {
-    CMD_RUN, CMD_CHECK, CMD_IR, CMD_GRADCHECK, CMD_FMT, CMD_REPORT, CMD_REPL, CMD_LSP, NCMDS
+    CMD_RUN, CMD_PLAN, CMD_MERGE, CMD_CHECK, CMD_IR, CMD_GRADCHECK, CMD_FMT, CMD_REPORT,
+    CMD_REPL, CMD_LSP, NCMDS
 } Cmd;
 
 typedef struct Command {
@@ -60,6 +63,23 @@ static const Command commands[NCMDS] = {
                  "trains them in order, prints each run's gradient-flow reports, then\n"
                  "checks the file's expect lines. The header names the BLAS library, its\n"
                  "kernel and the thread count.", NULL},
+    [CMD_PLAN] = {"plan", {"plan FILE [--engine parallel|slurm] -o DIR [options]"},
+                  "write one job per run (vg run --member NAME --part\n"
+                  "DIR/...) into DIR/jobs, and DIR/parallel.sh for GNU\n"
+                  "parallel or DIR/slurm.sh for Slurm's sbatch",
+                  "Writes one job per selected run of FILE into DIR/jobs: a `vg run` of that\n"
+                  "run alone, which keeps its results in a part file in DIR, with the options\n"
+                  "that shape results. DIR/parallel.sh runs the jobs with GNU parallel (a\n"
+                  "second run resumes); with --engine slurm, DIR/slurm.sh is an array job\n"
+                  "for sbatch. `vg merge FILE DIR` then reports them.", NULL},
+    [CMD_MERGE] = {"merge", {"merge FILE DIR [options]"},
+                   "report the parts in DIR as vg run FILE would",
+                   "Reads the parts in DIR (written by the jobs of `vg plan`, or by `vg run\n"
+                   "--parts DIR`) and prints, writes and checks exactly what `vg run FILE`\n"
+                   "with the same options would. A part made by another vg, from another\n"
+                   "program text or with other settings is refused, by name.",
+                   "0 ok, 1 an expect failed, 2 usage, syntax or semantic error, or a\n"
+                   "part refused, 3 a run with no part, or I/O."},
     [CMD_CHECK] = {"check", {"check FILE [options]"},
                    "parse, resolve and shape-check only",
                    "Parses, resolves and shape-checks every run of FILE, and every model no\n"
@@ -114,6 +134,8 @@ static const Command commands[NCMDS] = {
 
 #define ON(cmd) (1u << (cmd))
 #define RUN_OR_CHECK (ON(CMD_RUN) | ON(CMD_CHECK))
+/* the commands that make (or report) the runs `vg run` makes */
+#define RUNS (RUN_OR_CHECK | ON(CMD_PLAN) | ON(CMD_MERGE))
 
 /* Every option of every command: the commands taking it, its name, another
  * spelling (or NULL), its value's name (NULL: a flag) and its help. The
@@ -126,41 +148,59 @@ typedef struct Option {
 } Option;
 
 static const Option options[] = {
-    {RUN_OR_CHECK, "--run", NULL, "NAME",
+    {RUNS, "--run", NULL, "NAME",
      "train only the run or run family NAME, or one\n"
      "member: --run 'grid[20, 0.5]'"},
-    {RUN_OR_CHECK, "--set", NULL, "KEY=VALUE",
+    {ON(CMD_RUN), "--member", NULL, "NAME", "as --run, naming exactly one run"},
+    {ON(CMD_RUN), "-j", "--jobs", "N",
+     "train the runs in N worker processes; the output\n"
+     "is the same bytes as without -j"},
+    {ON(CMD_RUN), "--parts", NULL, "DIR",
+     "keep each run's results as a part in DIR; runs\n"
+     "whose part is there are not trained again (resume)"},
+    {ON(CMD_RUN), "--part", NULL, "FILE",
+     "keep the one selected run's results in FILE (or\n"
+     "read them from it, when it holds them)"},
+    {ON(CMD_PLAN), "--engine", NULL, "ENGINE",
+     "parallel (GNU parallel, the default) or slurm"},
+    {ON(CMD_PLAN), "-o", NULL, "DIR", "the folder of the jobs, their script and parts"},
+    {RUNS, "--set", NULL, "KEY=VALUE",
      "override a training setting (VALUE is .vg syntax)"},
-    {RUN_OR_CHECK | ON(CMD_GRADCHECK), "--seed", NULL, "N",
+    {RUNS | ON(CMD_GRADCHECK), "--seed", NULL, "N",
      "override every run's seed (gradcheck: the seed\n"
      "of the initialisation)"},
-    {RUN_OR_CHECK, "--seed-offset", NULL, "N",
+    {RUNS, "--seed-offset", NULL, "N",
      "add N to every run's seed, family members included"},
-    {RUN_OR_CHECK | ON(CMD_IR) | ON(CMD_GRADCHECK), "--threads", NULL, "N",
+    {RUNS | ON(CMD_IR) | ON(CMD_GRADCHECK), "--threads", NULL, "N",
      "BLAS threads (default: OPENBLAS_NUM_THREADS, else\n"
      "OMP_NUM_THREADS, else 2 on two or more cores when a\n"
      "GEMM of the model is large enough to gain, else 1)"},
-    {RUN_OR_CHECK, "--max-memory", NULL, "SIZE",
+    {RUNS, "--max-memory", NULL, "SIZE",
      "refuse a run whose parameters and buffers need more\n"
      "(default 4G; suffixes K, M, G, T; 0: no limit)"},
-    {ON(CMD_RUN), "--save", NULL, "FILE",
+    {ON(CMD_RUN) | ON(CMD_PLAN), "--save", NULL, "FILE",
      "write each run's parameters after training as\n"
      "safetensors (several runs: FILE.RUN.ext each)"},
-    {ON(CMD_RUN), "--load", NULL, "FILE", "start every run from FILE's parameters"},
-    {ON(CMD_RUN), "--json", NULL, "FILE", "also write the reports as JSON Lines"},
-    {ON(CMD_RUN), "--csv", NULL, "FILE", "also write them as CSV: run,step,layer,metric,value"},
-    {ON(CMD_RUN), "--html", NULL, "FILE", "also write them as one HTML page of charts"},
+    {ON(CMD_RUN) | ON(CMD_PLAN) | ON(CMD_MERGE), "--load", NULL, "FILE",
+     "start every run from FILE's parameters"},
+    {ON(CMD_RUN) | ON(CMD_MERGE), "--json", NULL, "FILE", "also write the reports as JSON Lines"},
+    {ON(CMD_RUN) | ON(CMD_MERGE), "--csv", NULL, "FILE",
+     "also write them as CSV: run,step,layer,metric,value"},
+    {ON(CMD_RUN) | ON(CMD_MERGE), "--html", NULL, "FILE",
+     "also write them as one HTML page of charts"},
+    {ON(CMD_RUN) | ON(CMD_MERGE), "--quiet", NULL, NULL,
+     "print only the final table of each run and the expects"},
+    {ON(CMD_RUN) | ON(CMD_MERGE), "--time", NULL, NULL,
+     "print each run's training time per step on stderr"},
     {ON(CMD_RUN), "--checkpoint", NULL, "DIR",
      "write each run's whole training state into DIR\n"
      "every N steps, at its end and when interrupted"},
-    {ON(CMD_RUN), "--checkpoint-every", NULL, "N", "steps between checkpoints (default 1000)"},
+    {ON(CMD_RUN) | ON(CMD_PLAN), "--checkpoint-every", NULL, "N",
+     "steps between checkpoints (default 1000)"},
     {ON(CMD_RUN), "--resume", NULL, NULL,
      "continue every run from its checkpoint in the\n"
      "--checkpoint DIR (a run without one starts anew):\n"
      "the same output as a run never interrupted"},
-    {ON(CMD_RUN), "--quiet", NULL, NULL,
-     "print only the final table of each run and the expects"},
-    {ON(CMD_RUN), "--time", NULL, NULL, "print each run's training time per step on stderr"},
     {ON(CMD_IR) | ON(CMD_GRADCHECK), "--model", NULL, "NAME",
      "the model (default: the first run's model, else\n"
      "the first model)"},
@@ -277,6 +317,14 @@ static int unknown_option(Cmd cmd, const char *a)
 
 typedef struct Cli {
     const char *cmd, *file, *run_only, *model;
+    const char *dir;           /* vg merge's folder of parts */
+    const char *parts, *part;  /* --parts DIR, --part FILE */
+    const char *engine, *out;  /* vg plan's --engine and -o */
+    bool member;               /* --member: the name must select one run */
+    int jobs;                  /* -j: worker processes; 0: none, train in vg itself */
+
+
+
     const char *save, *load;   /* parameter files, or NULL */
     const char *checkpoint;    /* --checkpoint DIR, or NULL */
     long long checkpoint_every;
@@ -334,8 +382,25 @@ static bool parse_size(const char *s, size_t *out)
 static int option_value(Cli *c, const char *opt, char *val)
 {
     long long n;
-    if (strcmp(opt, "--run") == 0) {
+    if (strcmp(opt, "--run") == 0 || strcmp(opt, "--member") == 0) {
+        if (c->run_only)
+            return usage_error("give one --run or --member%s", "");
         c->run_only = val;
+        c->member = opt[2] == 'm';
+    } else if (strcmp(opt, "--parts") == 0) {
+        c->parts = val;
+    } else if (strcmp(opt, "--part") == 0) {
+        c->part = val;
+    } else if (strcmp(opt, "--engine") == 0) {
+        if (strcmp(val, "parallel") != 0 && strcmp(val, "slurm") != 0)
+            return usage_error("--engine is parallel or slurm, got '%s'", val);
+        c->engine = val;
+    } else if (strcmp(opt, "-o") == 0) {
+        c->out = val;
+    } else if (strcmp(opt, "-j") == 0) {
+        if (!parse_long(val, 1, 1024, &n))
+            return usage_error("-j needs an integer from 1 to 1024, got '%s'", val);
+        c->jobs = (int)n;
     } else if (strcmp(opt, "--model") == 0) {
         c->model = val;
     } else if (strcmp(opt, "--save") == 0) {
@@ -405,8 +470,20 @@ static int env_threads(int *out)
     return 0;
 }
 
-/* vg run, check, ir and gradcheck: options (those of cmd in the table
- * above) may come before or after the file. Returns 0 or an exit code. */
+/* What the table of options cannot say. */
+static int check_options(Cmd cmd, const Cli *c)
+{
+    if (cmd == CMD_MERGE && !c->dir)
+        return usage_error("'vg merge' needs FILE and the folder of its parts%s", "");
+    if (cmd == CMD_PLAN && !c->out)
+        return usage_error("'vg plan' needs -o DIR, the folder of its jobs and parts%s", "");
+    if (c->part && (c->jobs || c->parts))
+        return usage_error("--part keeps one run's results: it takes no -j or --parts%s", "");
+    return 0;
+}
+
+/* vg run, plan, merge, check, ir and gradcheck: options (those of cmd in
+ * the table above) may come before or after the file. Returns 0 or an exit code. */
 static int parse_cli(int argc, char **argv, Cmd cmd, Cli *c)
 {
     memset(c, 0, sizeof *c);
@@ -418,9 +495,9 @@ static int parse_cli(int argc, char **argv, Cmd cmd, Cli *c)
         const char *a = argv[i];
         const Option *o = a[0] == '-' && a[1] ? find_option(cmd, a) : NULL;
         if (a[0] != '-' || strcmp(a, "-") == 0) {
-            if (c->file)
+            if (c->file && (c->dir || cmd != CMD_MERGE))
                 return usage_error("unexpected argument '%s'", a);
-            c->file = a;
+            *(c->file ? &c->dir : &c->file) = a;
         } else if (!o) {
             return unknown_option(cmd, a);
         } else if (strcmp(a, "--quiet") == 0) {
@@ -434,16 +511,20 @@ static int parse_cli(int argc, char **argv, Cmd cmd, Cli *c)
         } else {
             if (i + 1 == argc)
                 return usage_error("option '%s' needs a value", a);
-            int rc = option_value(c, a, argv[++i]);
+            int rc = option_value(c, o->name, argv[++i]);
             if (rc)
                 return rc;
         }
     }
     if (!c->file)
         return usage_error("'%s' needs a FILE", c->cmd);
-    if (!c->checkpoint && (c->resume || c->checkpoint_every))
+    /* vg plan's jobs checkpoint into DIR/checkpoints */
+    if (!c->checkpoint && (c->resume || (c->checkpoint_every && cmd != CMD_PLAN)))
         return usage_error("%s needs --checkpoint DIR", c->resume ? "--resume"
                                                                   : "--checkpoint-every");
+    int rc = check_options(cmd, c);
+    if (rc)
+        return rc;
     return c->threads ? 0 : env_threads(&c->threads);
 }
 
@@ -578,7 +659,171 @@ static int begin_checkpoints(Program *p, int nfiles, const Cli *c, RunSet *rs,
     return 0;
 }
 
-static int cmd_run(Program *p, const Cli *c)
+/* The runs `vg run` (and plan, merge) makes: check_prepare_runs, and with
+ * --member or --part, exactly one of them. */
+static bool prepare_runs(Program *p, const Cli *c, const TrainOptions *o, RunSet *rs)
+{
+    if (!check_prepare_runs(p, o, c->run_only, rs))
+        return false;
+    if (!c->member && !c->part)
+        return true;
+    int n = 0, first = -1;
+    for (int i = 0; i < rs->n; i++)
+        if (rs->runs[i]->ready && n++ == 0)
+            first = i;
+    if (n == 1)
+        return true;
+    if (c->member)
+        return diag_error(&p->diag, SPAN_NONE, "--member names one run, and '%s' names %d; "
+                          "give each axis a value, as in %s", c->run_only, n,
+                          rs->runs[first]->name);
+    return diag_error(&p->diag, SPAN_NONE, "--part keeps the results of one run, and %d are "
+                      "selected; name it with --member", n);
+}
+
+/* What trains a run, in vg itself or in a sweep's worker: run_train, then
+ * --save. */
+typedef struct Trainer {
+    const Cli *c;
+    const RunSet *rs;
+    const TrainOptions *o;
+    ReportProgress *progress;   /* NULL: no progress line */
+} Trainer;
+
+static int train_one(Program *p, Run *r, void *ctx)
+{
+    const Trainer *t = ctx;
+    if (t->progress)
+        report_progress_start(t->progress, stderr, r);
+    int status = run_train(p, r, -1, t->o);
+    if (t->progress)
+        report_progress_clear(t->progress);
+    if (status == 0 && t->c->save)
+        status = save_checkpoint(p, t->c, t->rs, r);
+    return status;
+}
+
+/* Where `vg run` and `vg merge` get each run's results from: training it
+ * here (and with --part F, keeping them in F, or reading F when it is
+ * already complete), the workers of a sweep (-j N, --parts DIR), or the
+ * parts in a folder (vg merge). */
+typedef struct Results {
+    enum { FROM_HERE, FROM_SWEEP, FROM_FOLDER } from;
+    Trainer t;
+    ReportOutputs *outs;      /* streams the reports of runs read from parts */
+    PartKey key;
+    Sweep sweep;
+    const char *folder;
+    int lost;                 /* runs whose results are not there */
+    FILE *missing;            /* vg merge: their names, comma-separated */
+    char *missing_text;
+    size_t missing_len;
+} Results;
+
+typedef enum Got { GOT_RUN, GOT_NONE, GOT_STOP } Got;
+
+static void note_missing(Results *res, const Run *r)
+{
+    if (!res->missing && !(res->missing = open_memstream(&res->missing_text, &res->missing_len))) {
+        perror("vg: internal error: open_memstream");
+        abort();
+    }
+    fprintf(res->missing, "%s%s", res->lost ? ", " : "", r->name);
+    res->lost++;
+}
+
+static Got obtain(Program *p, const Cli *c, Results *res, int i, Run *r, int *status)
+{
+    PartStatus ps;
+    switch (res->from) {
+    case FROM_SWEEP:
+        switch (sweep_result(&res->sweep, i, status)) {
+        case SWEEP_OK:
+            report_outputs_replay(res->outs, r);
+            return GOT_RUN;
+        case SWEEP_INTERRUPTED:
+            return GOT_STOP;
+        case SWEEP_LOST:
+            res->lost++;
+            return GOT_NONE;
+        default:
+            *status = EXIT_RUNTIME;
+            return GOT_STOP;
+        }
+    case FROM_FOLDER: {
+        char *path = part_path(res->folder, r->member);
+        ps = part_read(path, &res->key, r, status, &p->diag);
+        free(path);
+        break;
+    }
+    default:
+        ps = c->part ? part_read(c->part, &res->key, r, status, &p->diag) : PART_MISSING;
+        if (ps == PART_MISSING) {
+            /* a run resumed from a checkpoint comes with its reports so far */
+            report_outputs_replay(res->outs, r);
+            int from = p->diag.n;
+            *status = train_one(p, r, &res->t);
+            if (c->part && !train_interrupted &&
+                !part_write(c->part, &res->key, r, *status, &p->diag, from) && !*status)
+                *status = EXIT_RUNTIME;
+            return GOT_RUN;
+        }
+    }
+    if (ps == PART_OK) {
+        report_outputs_replay(res->outs, r);
+        return GOT_RUN;
+    }
+    if (ps == PART_MISSING) {
+        note_missing(res, r);
+        return GOT_NONE;
+    }
+    *status = ps == PART_REFUSED ? EXIT_USAGE : EXIT_RUNTIME;
+    return GOT_STOP;
+}
+
+/* Sets up where results come from; 0 or an exit code (diagnostics in
+ * p->diag). */
+static int results_begin(Program *p, const Cli *c, int nfiles, RunSet *rs, Results *res)
+{
+    if (c->jobs || c->parts || c->part || c->dir) {
+        if (!part_key_init(&res->key, p, nfiles, c->load, &p->diag))
+            return EXIT_RUNTIME;
+    }
+    if (c->dir) {
+        struct stat info;
+        if (stat(c->dir, &info) != 0 || !S_ISDIR(info.st_mode)) {
+            diag_error(&p->diag, SPAN_NONE, "cannot read the folder '%s': %s", c->dir,
+                       strerror(stat(c->dir, &info) != 0 ? errno : ENOTDIR));
+            return EXIT_USAGE;
+        }
+        res->from = FROM_FOLDER;
+        res->folder = c->dir;
+        for (int i = 0; i < rs->n; i++) {
+            /* a stale part is refused before anything is printed */
+            char *path = rs->runs[i]->ready ? part_path(c->dir, rs->runs[i]->member) : NULL;
+            PartStatus st = path ? part_check(path, &res->key, rs->runs[i], &p->diag) : PART_OK;
+            free(path);
+            if (st == PART_REFUSED || st == PART_BAD)
+                return EXIT_USAGE;
+        }
+        return 0;
+    }
+    for (int i = 0; c->part && i < rs->n; i++)
+        if (rs->runs[i]->ready && part_check(c->part, &res->key, rs->runs[i], &p->diag) > PART_MISSING)
+            return EXIT_USAGE;
+    if (c->jobs || c->parts) {
+        res->from = FROM_SWEEP;
+        if (!sweep_begin(&res->sweep, p, rs, &res->key, c->jobs ? c->jobs : 1, c->parts,
+                         train_one, &res->t))
+            return EXIT_USAGE;  /* the caller ends the sweep */
+    }
+    return 0;
+}
+
+/* vg run, and vg merge (c->dir set): every selected run's results, from
+ * wherever they come, printed and written in file order, then the
+ * expects. */
+static int cmd_run(Program *p, const Cli *c, int nfiles)
 {
     /* An empty file is a valid program with nothing to do (docs/reliability.md). */
     if (p->ntrains == 0 && p->nexpects == 0) {
@@ -587,9 +832,8 @@ static int cmd_run(Program *p, const Cli *c)
     }
     TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed,
                       .seed_offset = c->seed_offset, .max_memory = c->max_memory};
-    int nfiles = p->sources.n;  /* the program's files, before --set and --run add theirs */
     RunSet rs = {0};
-    if (!check_prepare_runs(p, &o, c->run_only, &rs)) {
+    if (!prepare_runs(p, c, &o, &rs)) {
         runset_free(&rs);
         return fail_with_diags(p, EXIT_USAGE);
     }
@@ -601,86 +845,277 @@ static int cmd_run(Program *p, const Cli *c)
     if (!c->threads)
         blas_set_threads(default_threads(&rs));
     Checkpointer ck = {0};
-    int begun = c->checkpoint ? begin_checkpoints(p, nfiles, c, &rs, &ck) : 0;
-    if (begun) {
-        checkpoint_close(&ck);
-        runset_free(&rs);
-        return fail_with_diags(p, begun);
-    }
+    int status = c->checkpoint ? begin_checkpoints(p, nfiles, c, &rs, &ck) : 0;
     if (c->checkpoint) {
         o.on_step = checkpoint_on_step;
         o.step_ctx = &ck;
     }
+    /* a worker streams nothing: its parent does, from its part */
+    TrainOptions wo = o;
+    ReportProgress progress;
     ReportOutputs outs;
-    if (!report_outputs_open(&outs, c->outputs, &p->diag)) {
+    Results res = {.t = {.c = c, .rs = &rs, .o = &wo}, .outs = &outs};
+    if (!c->quiet && !c->jobs && !c->parts && isatty(fileno(stderr)))
+        res.t.progress = &progress;
+    if (status == 0)
+        status = results_begin(p, c, nfiles, &rs, &res);
+    if (status == 0 && !report_outputs_open(&outs, c->outputs, &p->diag))
+        status = EXIT_RUNTIME;
+    if (status) {
+        if (res.from == FROM_SWEEP)
+            sweep_end(&res.sweep);
         checkpoint_close(&ck);
         runset_free(&rs);
-        return fail_with_diags(p, EXIT_RUNTIME);
+        return fail_with_diags(p, status);
     }
     /* the files hold the reports so far even after a failure (exit 3) */
     ReportDoc doc = {.p = p, .rs = &rs, .file = c->file};
     report_outputs_begin(&outs, &doc);
     o.on_report = report_outputs_on_report;
     o.report_ctx = &outs;
-    ReportProgress progress;
-    if (!c->quiet && isatty(fileno(stderr))) {
-        o.progress = report_progress;
-        o.progress_ctx = &progress;
+    if (res.from == FROM_HERE) {
+        wo = o;
+        wo.progress = res.t.progress ? report_progress : NULL;
+        wo.progress_ctx = &progress;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    if (res.from != FROM_SWEEP) {
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+    }
     char blas[128];
     printf("vg %s · %s · %s\n\n", VG_VERSION, c->file, blas_describe(blas, sizeof blas));
     bool color = diag_color_for(stdout);
-    int status = 0;
     const Run *last = NULL;
     for (int i = 0; i < rs.n && status == 0 && !train_interrupted; i++) {
         Run *r = rs.runs[i];
         if (!r->ready)
             continue;
         last = r;
-        report_progress_start(&progress, stderr, r);
-        /* a run resumed from a checkpoint comes with its reports so far */
-        if (r->nreports)
-            report_outputs_replay(&outs, r);
-        status = run_train(p, r, -1, &o);
-        report_progress_clear(&progress);
+        Got got = obtain(p, c, &res, i, r, &status);
+        if (got == GOT_STOP)
+            break;
+        if (got == GOT_NONE)
+            continue;
         report_outputs_run_end(&outs, r);
         print_run(p, r, c->quiet, color);
         if (c->time)
             print_timing(r);
         fflush(stdout);
-        if (status == 0 && c->save)
-            status = save_checkpoint(p, c, &rs, r);
     }
+    if (res.from == FROM_SWEEP)
+        sweep_end(&res.sweep);
     diag_render_all(stderr, &p->diag, diag_color_for(stderr));
     if (train_interrupted) {
-        fprintf(stderr, "vg: interrupted by %s: run '%s' stopped after step %ld of %ld; "
-                "the reports so far are above, and no expect was checked\n",
-                train_interrupted == SIGINT ? "SIGINT" : "SIGTERM", last ? last->name : "?",
-                last ? last->step : 0L, last ? last->set.steps : 0L);
+        if (res.from == FROM_SWEEP)
+            fprintf(stderr, "vg: interrupted by %s: the workers were stopped; the reports of "
+                    "the runs before the first unfinished one are above, and no expect was "
+                    "checked\n", train_interrupted == SIGINT ? "SIGINT" : "SIGTERM");
+        else
+            fprintf(stderr, "vg: interrupted by %s: run '%s' stopped after step %ld of %ld; "
+                    "the reports so far are above, and no expect was checked\n",
+                    train_interrupted == SIGINT ? "SIGINT" : "SIGTERM", last ? last->name : "?",
+                    last ? last->step : 0L, last ? last->set.steps : 0L);
         status = 128 + (int)train_interrupted;
     }
-    ExpectResult *res = NULL;
+    if (res.missing) {
+        fclose(res.missing);
+        fprintf(stderr, "vg: %d run%s of '%s' ha%s no part in '%s': %s\n", res.lost,
+                res.lost == 1 ? "" : "s", c->file, res.lost == 1 ? "s" : "ve", c->dir,
+                res.missing_text);
+        free(res.missing_text);
+    }
+    if (res.lost && status == 0) {
+        fprintf(stderr, "vg: no expect was checked: %d run%s missing\n", res.lost,
+                res.lost == 1 ? " is" : "s are");
+        status = EXIT_RUNTIME;
+    }
+    ExpectResult *er = NULL;
     if (status == 0 && p->nexpects) {
-        res = xcalloc((size_t)p->nexpects, sizeof *res);
+        er = xcalloc((size_t)p->nexpects, sizeof *er);
         diag_clear(&p->diag);
-        status = expect_check_all(p, &rs, res);
-        expect_print(stdout, p, res, p->nexpects, color);
+        status = expect_check_all(p, &rs, er);
+        expect_print(stdout, p, er, p->nexpects, color);
         diag_render_all(stderr, &p->diag, diag_color_for(stderr));
     }
-    doc.expects = res;
-    doc.nexpects = res ? p->nexpects : 0;
+    doc.expects = er;
+    doc.nexpects = er ? p->nexpects : 0;
     diag_clear(&p->diag);
     if (!report_outputs_write(&outs, &doc, &p->diag)) {
         diag_render_all(stderr, &p->diag, diag_color_for(stderr));
         if (status < EXIT_RUNTIME)
             status = EXIT_RUNTIME;
     }
-    free(res);
+    free(er);
     checkpoint_close(&ck);
     runset_free(&rs);
     return status;
+}
+
+/* A word for sh: in single quotes, each ' as '\''. */
+static void shell_word(FILE *f, const char *w)
+{
+    fputc('\'', f);
+    for (; *w; w++)
+        fputs(*w == '\'' ? "'\\''" : (char[2]){*w, 0}, f);
+    fputc('\'', f);
+}
+
+/* The options a job (and vg merge) needs to make the same runs: those that
+ * change results, as given. */
+static void result_options(FILE *f, const Cli *c, const char *load)
+{
+    for (int i = 0; i < c->nsets; i++) {
+        char *kv = xmalloc(strlen(c->sets[i].key) + strlen(c->sets[i].value) + 2);
+        sprintf(kv, "%s=%s", c->sets[i].key, c->sets[i].value);
+        fputs(" --set ", f);
+        shell_word(f, kv);
+        free(kv);
+    }
+    if (c->seed >= 0)
+        fprintf(f, " --seed %lld", c->seed);
+    if (c->seed_offset)
+        fprintf(f, " --seed-offset %lld", c->seed_offset);
+    if (c->threads)
+        fprintf(f, " --threads %d", c->threads);
+    if (load) {
+        fputs(" --load ", f);
+        shell_word(f, load);
+    }
+}
+
+/* Writes text to DIR/name all or nothing, executable when exec. */
+static bool write_plan_file(const char *dir, const char *name, const char *text, bool exec,
+                            DiagSink *diag)
+{
+    char *path = xmalloc(strlen(dir) + strlen(name) + 2);
+    sprintf(path, "%s/%s", dir, name);
+    ReportFile rf;
+    bool ok = report_file_open(&rf, path, diag);
+    if (ok) {
+        fputs(text, rf.f);
+        if (exec)
+            fchmod(fileno(rf.f), 0755);
+        ok = report_file_commit(&rf, diag);
+    }
+    free(path);
+    return ok;
+}
+
+static char *absolute(const char *path, DiagSink *diag)
+{
+    char *abs = realpath(path, NULL);
+    if (!abs)
+        diag_error(diag, SPAN_NONE, "cannot find '%s': %s", path, strerror(errno));
+    return abs;
+}
+
+/* vg plan FILE [--engine parallel|slurm] -o DIR: one job per selected run,
+ * each `vg run FILE --member NAME --part DIR/PART` with the options that
+ * shape results, in DIR/jobs, and the script that runs them on the
+ * engine. Paths are absolute, so the jobs run from anywhere that sees the
+ * same files (a cluster's shared file system). */
+static int cmd_plan(Program *p, const Cli *c)
+{
+    TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed,
+                      .seed_offset = c->seed_offset, .max_memory = c->max_memory};
+    RunSet rs = {0};
+    bool ok = prepare_runs(p, c, &o, &rs);
+    if (ok && mkdir(c->out, 0777) != 0 && errno != EEXIST)
+        ok = diag_error(&p->diag, SPAN_NONE, "cannot make the folder '%s': %s", c->out,
+                        strerror(errno));
+    char *vg = ok ? absolute("/proc/self/exe", &p->diag) : NULL;
+    char *file = vg ? absolute(c->file, &p->diag) : NULL;
+    char *dir = file ? absolute(c->out, &p->diag) : NULL;
+    char *load = dir && c->load ? absolute(c->load, &p->diag) : NULL;
+    ok = dir && (load || !c->load);
+    char *jobs = NULL, *script = NULL;
+    size_t njobs_len = 0, nscript = 0;
+    int njobs = 0;
+    if (ok) {
+        if (!c->threads)
+            blas_set_threads(default_threads(&rs));
+        BlasInfo b;
+        blas_info(&b);
+        char *checkpoints = xmalloc(strlen(dir) + 16);
+        sprintf(checkpoints, "%s/checkpoints", dir);
+        FILE *f = open_memstream(&jobs, &njobs_len);
+        for (int i = 0; f && i < rs.n; i++) {
+            const Run *r = rs.runs[i];
+            if (!r->ready)
+                continue;
+            char *part = part_path(dir, r->member);
+            shell_word(f, vg);
+            fputs(" run ", f);
+            shell_word(f, file);
+            fputs(" --member ", f);
+            shell_word(f, r->name);
+            fputs(" --part ", f);
+            shell_word(f, part);
+            result_options(f, c, load);
+            if (!c->threads)
+                fprintf(f, " --threads %d", b.threads);
+            if (c->max_memory != TRAIN_DEFAULT_MAX_MEMORY)
+                fprintf(f, " --max-memory %zu", c->max_memory);
+            /* a job killed or requeued goes on from its last checkpoint */
+            fputs(" --checkpoint ", f);
+            shell_word(f, checkpoints);
+            fputs(" --resume", f);
+            if (c->checkpoint_every)
+                fprintf(f, " --checkpoint-every %lld", c->checkpoint_every);
+            if (c->save) {
+                char *save = safetensors_run_path(c->save, r->name);
+                fputs(" --save ", f);
+                shell_word(f, save);
+                free(save);
+            }
+            fputs(" --quiet\n", f);
+            free(part);
+            njobs++;
+        }
+        fclose(f);
+        free(checkpoints);
+        f = open_memstream(&script, &nscript);
+        bool slurm = c->engine && strcmp(c->engine, "slurm") == 0;
+        if (slurm) {
+            const char *base = strrchr(file, '/') + 1;
+            fprintf(f, "#!/bin/sh\n#SBATCH --job-name=vg-%.*s\n#SBATCH --array=1-%d\n"
+                    "#SBATCH --cpus-per-task=%d\n#SBATCH --output=%s/slurm-%%A_%%a.out\n"
+                    "#SBATCH --requeue\n"
+                    "# vg plan: array task K runs line K of jobs, one run each. A task\n"
+                    "# whose part is complete reads it and ends, so submitting this\n"
+                    "# again runs only what is missing.\n"
+                    "exec sh -c \"$(sed -n \"${SLURM_ARRAY_TASK_ID}p\" '%s/jobs')\"\n",
+                    (int)strcspn(base, "."), base, njobs, b.threads, dir, dir);
+        } else {
+            fprintf(f, "#!/bin/sh\n"
+                    "# vg plan: runs the jobs with GNU parallel, one job per core unless\n"
+                    "# -j N is given here. The job log makes a second run resume: jobs\n"
+                    "# that finished are skipped, failed ones run again.\n"
+                    "exec parallel --joblog '%s/parallel.log' --resume-failed \"$@\" < '%s/jobs'\n",
+                    dir, dir);
+        }
+        fclose(f);
+        ok = write_plan_file(dir, "jobs", jobs, false, &p->diag) &&
+             write_plan_file(dir, slurm ? "slurm.sh" : "parallel.sh", script, true, &p->diag);
+        if (ok) {
+            printf("%d job%s in %s/jobs\nrun them: %s %s/%s\nthen: vg merge ", njobs,
+                   njobs == 1 ? "" : "s", c->out, slurm ? "sbatch" : "sh", c->out,
+                   slurm ? "slurm.sh" : "parallel.sh");
+            shell_word(stdout, c->file);
+            putchar(' ');
+            shell_word(stdout, c->out);
+            result_options(stdout, c, c->load);
+            putchar('\n');
+        }
+    }
+    free(jobs);
+    free(script);
+    free(vg);
+    free(file);
+    free(dir);
+    free(load);
+    runset_free(&rs);
+    return ok ? 0 : fail_with_diags(p, dir ? EXIT_RUNTIME : EXIT_USAGE);
 }
 
 static int cmd_check(Program *p, const Cli *c)
@@ -983,7 +1418,10 @@ int main(int argc, char **argv)
     if (!program_load(&p, c.file, SPAN_NONE)) {
         rc = fail_with_diags(&p, EXIT_USAGE);
     } else {
-        rc = cmd == CMD_RUN ? cmd_run(&p, &c) : cmd == CMD_CHECK ? cmd_check(&p, &c)
+        /* the program's own files: data files are read later */
+        int nfiles = p.sources.n;
+        rc = cmd == CMD_RUN || cmd == CMD_MERGE ? cmd_run(&p, &c, nfiles)
+           : cmd == CMD_PLAN ? cmd_plan(&p, &c) : cmd == CMD_CHECK ? cmd_check(&p, &c)
            : cmd == CMD_GRADCHECK ? cmd_gradcheck(&p, &c) : cmd_ir(&p, &c);
     }
     program_free(&p);

@@ -123,7 +123,7 @@ static void settings(FILE *out, const Run *r)
     fputc('}', out);
 }
 
-static void run_header(FILE *out, const Run *r)
+void report_json_run(FILE *out, const Run *r)
 {
     char *call = report_call_text(r);
     fputs("{\"name\":", out);
@@ -185,7 +185,7 @@ static void header(FILE *out, const ReportDoc *d)
             continue;
         if (!first)
             fputc(',', out);
-        run_header(out, r);
+        report_json_run(out, r);
         first = false;
     }
     fputs("]}\n", out);

@@ -160,6 +160,7 @@ suite -c -b bad         sh tests/golden/run.sh "$vg" tests/bad
 suite       fmt         sh tests/fmt/run.sh "$vg"
 suite       interrupt   sh tests/bad/interrupt.sh "$vg"
 suite       cli         sh tests/cli/run.sh "$vg"
+suite       sweep       sh tests/sweep/run.sh "$vg"
 suite       checkpoint  sh tests/cli/checkpoint.sh "$vg"
 suite       man         sh tests/man/run.sh "$build"
 suite       install     sh tests/install/run.sh "$build"

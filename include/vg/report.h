@@ -83,6 +83,10 @@ typedef struct ReportDoc {
  * reads the versions before it. */
 enum { REPORT_SCHEMA_VERSION = 3 };
 
+/* A run as the JSON header lists it: its name, call, axes, seed, every
+ * setting and its layers, as one JSON object. */
+void report_json_run(FILE *out, const Run *r);
+
 /* The whole document as JSON Lines in one go (the REPL's `json`). */
 void report_write_json(FILE *out, const ReportDoc *d);
 

@@ -54,7 +54,7 @@ expect_bash() {
 if bash -c '. /usr/share/bash-completion/bash_completion && . editors/bash-completion/vg &&
         complete -p vg' | grep -qx 'complete -F _vg vg'; then ok
 else bad "bash: complete -p vg after sourcing the completion"; fi
-expect_bash "vg " "run check ir gradcheck fmt report repl lsp --help --version"
+expect_bash "vg " "run plan merge check ir gradcheck fmt report repl lsp --help --version"
 expect_bash "vg r" "run report repl"
 expect_bash "vg l" "lsp"
 expect_bash "vg lsp -" "--help"
@@ -66,6 +66,9 @@ expect_bash "vg run fam.vg --run " "deep grid"
 expect_bash "vg check fam.vg --run d" "deep"
 expect_bash "vg ir fam.vg --model " "net other"
 expect_bash "vg run " "fam.vg sub"
+expect_bash "vg plan fam.vg --engine " "parallel slurm"
+expect_bash "vg run fam.vg --member " "deep grid"
+expect_bash "vg run --pa" "--parts --part"
 
 # zsh: _arguments and _describe print their arguments instead of offering
 if command -v zsh >/dev/null; then

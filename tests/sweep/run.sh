@@ -1,0 +1,122 @@
+#!/bin/sh
+# Sweeps: `vg run -j N` prints, writes and checks exactly what `vg run`
+# does (stdout, stderr, exit status, JSON Lines, CSV, HTML); a sweep killed
+# with SIGKILL resumes from its parts (--parts) and ends as one that was
+# not; a worker killed is named by its run, and the other runs are kept;
+# a part from a changed program or other settings is refused by name; and
+# `vg plan` + GNU parallel + `vg merge` gives the report of `vg run -j 1`.
+# Usage: tests/sweep/run.sh path/to/vg
+set -u
+vg=$(cd "$(dirname "${1:-build/vg}")" && pwd)/$(basename "${1:-build/vg}")
+cd "$(dirname "$0")" || exit 2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export NO_COLOR=1 VG_PATH=
+pass=0; fail=0; skip=0
+check() {  # check WHAT COMMAND...
+    what=$1; shift
+    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "sweep: FAIL: $what"; fi
+}
+# run NAME ARGS...: vg's stdout, stderr and status into $tmp/NAME.{out,err,code}
+run() {
+    name=$1; shift
+    "$vg" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
+    echo $? >"$tmp/$name.code"
+}
+# same WHAT A B [FILES...]: runs A and B printed the same, and wrote the same files
+same() {
+    what=$1 a=$2 b=$3; shift 3
+    for x in out err code "$@"; do
+        check "$what: $x" cmp -s "$tmp/$a.$x" "$tmp/$b.$x"
+    done
+}
+outputs() { echo --json "$tmp/$1.jsonl" --csv "$tmp/$1.csv" --html "$tmp/$1.html"; }
+
+# -j 1 (vg alone) and -j 2 (two workers): the same bytes everywhere, for
+# a sweep with warnings and a family-level expect, and one whose expect fails
+for f in sweep.vg ../golden/family_expect.vg; do
+    n=$(basename "$f" .vg)
+    run "$n-1" run "$f" $(outputs "$n-1")
+    run "$n-2" run "$f" -j 2 $(outputs "$n-2")
+    run "$n-3" run "$f" -j 3 --parts "$tmp/$n-parts" $(outputs "$n-3")
+    same "$n: -j 2" "$n-1" "$n-2" jsonl csv html
+    same "$n: -j 3 --parts" "$n-1" "$n-3" jsonl csv html
+    run "$n-m" merge "$f" "$tmp/$n-parts" $(outputs "$n-m")
+    same "$n: vg merge" "$n-1" "$n-m" jsonl csv html
+done
+check "warnings of the workers' runs reach stderr" grep -q "warning: run 'lr\[1e30, 1\]'" "$tmp/sweep-2.err"
+check "family_expect's failing expect: exit 1" grep -qx 1 "$tmp/family_expect-2.code"
+check "no temporary folder is left" sh -c "! ls '${TMPDIR:-/tmp}' | grep -q '^vg-sweep\.'"
+
+# A sweep killed (SIGKILL, no warning) after its first parts resumes from
+# them: the parts written before stay as they were, and the report is the
+# one of a sweep never killed.
+long="--set steps=30000 --quiet"
+run whole run sweep.vg $long
+"$vg" run sweep.vg $long -j 1 --parts "$tmp/kill" >/dev/null 2>&1 </dev/null &
+pid=$!
+n=0
+while [ $n -lt 300 ] && [ ! -f "$tmp/kill/lr.1.part" ]; do sleep 0.1; n=$((n + 1)); done
+kill -KILL $pid
+wait $pid 2>/dev/null
+sleep 0.5   # the worker follows its parent (PR_SET_PDEATHSIG)
+check "killed sweep: some parts were written" test -f "$tmp/kill/lr.0.part"
+check "killed sweep: not all of them" test ! -f "$tmp/kill/wide.part"
+cp "$tmp/kill/lr.0.part" "$tmp/lr.0.before"
+run resumed run sweep.vg $long -j 2 --parts "$tmp/kill"
+same "killed and resumed sweep" whole resumed
+check "resumed sweep: a finished part was not trained again" cmp -s "$tmp/lr.0.before" "$tmp/kill/lr.0.part"
+
+# A worker killed: its run is named, with its train item, and the others
+# are printed; no expect is checked; exit 3.
+"$vg" run sweep.vg $long -j 2 >"$tmp/lost2.out" 2>"$tmp/lost2.err" </dev/null &
+pid=$!
+n=0
+while [ $n -lt 100 ] && [ -z "$(pgrep -P $pid)" ]; do sleep 0.05; n=$((n + 1)); done
+kill -KILL "$(pgrep -P $pid | sort -n | head -1)"
+wait $pid
+code=$?
+check "killed worker: exit status $code, expected 3" test $code = 3
+check "killed worker: named by its run" grep -qx "sweep.vg:20:1: error: run 'lr\[0.1, 1\]': its worker process was killed by signal 9 (Killed)" "$tmp/lost2.err"
+check "killed worker: the other runs are printed" grep -q "^run wide" "$tmp/lost2.out"
+check "killed worker: its run is not" sh -c "! grep -q '^run lr\[0.1, 1\]' '$tmp/lost2.out'"
+check "killed worker: no expect is checked" grep -qx "vg: no expect was checked: 1 run is missing" "$tmp/lost2.err"
+
+# Parts are refused, by name, when the program's text or the settings
+# changed since they were made; merge names the runs with no part.
+cp sweep.vg "$tmp/p.vg"
+"$vg" run "$tmp/p.vg" -j 2 --parts "$tmp/p" >/dev/null 2>&1
+echo "# a comment changes the text" >>"$tmp/p.vg"
+run changed merge "$tmp/p.vg" "$tmp/p"
+check "changed program: exit 2" grep -qx 2 "$tmp/changed.code"
+check "changed program: the part is named" grep -qx "vg: error: part '$tmp/p/lr.0.part' was made from a different program text" "$tmp/changed.err"
+check "changed program: nothing is printed" test ! -s "$tmp/changed.out"
+run changed-run run "$tmp/p.vg" --parts "$tmp/p"
+check "changed program: vg run --parts refuses it too" grep -q "lr.0.part' was made from a different program text" "$tmp/changed-run.err"
+cp sweep.vg "$tmp/p.vg"
+run offset merge "$tmp/p.vg" "$tmp/p" --seed-offset 1
+check "other settings: refused" grep -qx "vg: error: part '$tmp/p/lr.0.part' was made with other settings than run 'lr\[0.1, 1\]' has here" "$tmp/offset.err"
+rm "$tmp/p/lr.3.part"
+run missing merge "$tmp/p.vg" "$tmp/p"
+check "missing part: exit 3" grep -qx 3 "$tmp/missing.code"
+check "missing part: the run is named" grep -qx "vg: 1 run of '$tmp/p.vg' has no part in '$tmp/p': lr\[1, 2\]" "$tmp/missing.err"
+
+# vg plan for GNU parallel: one job per run, run by parallel (and run again
+# to resume: nothing is left to do), merged into the report of vg run -j 1.
+if command -v parallel >/dev/null 2>&1; then
+    run plan plan sweep.vg -o "$tmp/plan" --seed-offset 3
+    check "plan: 7 jobs" test "$(wc -l <"$tmp/plan/jobs")" = 7
+    check "plan: says how to merge" grep -qx "then: vg merge 'sweep.vg' '$tmp/plan' --seed-offset 3" "$tmp/plan.out"
+    sh "$tmp/plan/parallel.sh" -j 2 >/dev/null 2>&1
+    check "parallel: every job ended well" test "$(awk 'NR > 1 && $7 == 0' "$tmp/plan/parallel.log" | wc -l)" = 7
+    sh "$tmp/plan/parallel.sh" -j 2 >/dev/null 2>&1
+    check "parallel: run again, nothing is re-run" test "$(awk 'NR > 1' "$tmp/plan/parallel.log" | wc -l)" = 7
+    run ref run sweep.vg --seed-offset 3 $(outputs ref)
+    run merged merge sweep.vg "$tmp/plan" --seed-offset 3 $(outputs merged)
+    same "plan + parallel + merge" ref merged jsonl csv html
+else
+    skip=$((skip + 1)); echo "sweep: skipped: GNU parallel is not installed (.ci/deps.sh installs it)"
+fi
+
+echo "sweep: $pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
