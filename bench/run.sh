@@ -183,7 +183,7 @@ SWEEP_REPS=${BENCH_SWEEP_REPS:-3}
 # (not nproc: it counts OMP_NUM_THREADS, exported above)
 PROCS=${BENCH_SWEEP_PROCS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
 JOBS=""
-"$VG" --help | grep -q -- ' -j N' && JOBS="-j $PROCS"
+"$VG" run --help | grep -q -- '--jobs N' && JOBS="-j $PROCS"
 PRELOAD="" ALLOC="glibc malloc, tuned"
 for lib in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 \
            /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4; do
