@@ -704,6 +704,58 @@ static bool at_setting_key(const char *t, size_t off)
     return strncmp(t + q, "settings", 8) == 0 || strncmp(t + q, "train", 5) == 0;
 }
 
+/* The key of "KEY = |" when off is where its value goes, else NULL. */
+static const char *value_key(Arena *a, const char *t, size_t off)
+{
+    size_t q = off;
+    while (q > 0 && (t[q - 1] == ' ' || t[q - 1] == '\t'))
+        q--;
+    if (q == 0 || t[q - 1] != '=' || (q >= 2 && strchr("=<>!", t[q - 2])))
+        return NULL;
+    q--;
+    while (q > 0 && (t[q - 1] == ' ' || t[q - 1] == '\t'))
+        q--;
+    size_t e = q;
+    while (q > 0 && ident_char(t[q - 1]))
+        q--;
+    return q < e ? arena_strndup(a, t + q, e - q) : NULL;
+}
+
+/* The values that fit a settings key or a keyword argument whose values
+ * are of one kind (data = a data set, act = an activation, …), and the
+ * program's constants, which may hold one; false for any other key. */
+static bool complete_value(Program *p, const char *key, Items *it)
+{
+    static const struct { const char *key; int spec; int op; } kinds[] = {
+        {"data", SPEC_DATA, -1}, {"optimizer", SPEC_OPTIM, -1}, {"clip", SPEC_CLIP, -1},
+        {"pretrain", SPEC_PRETRAIN, -1}, {"init", SPEC_INIT, -1},
+        {"recurrent_init", SPEC_INIT, -1}, {"loss", -1, OPK_LOSS},
+        {"act", -1, OPK_ACTIVATION},
+    };
+    int k = -1;
+    for (int i = 0; i < (int)(sizeof kinds / sizeof *kinds); i++)
+        if (strcmp(kinds[i].key, key) == 0)
+            k = i;
+    if (k < 0)
+        return false;
+    for (int i = 0; i < SPEC_COUNT + OP_COUNT; i++) {
+        bool fits = i < SPEC_COUNT ? (int)spec_table[i].kind == kinds[k].spec
+                                   : (int)op_def(i - SPEC_COUNT)->kind == kinds[k].op;
+        if (!fits)
+            continue;
+        const char *name = i < SPEC_COUNT ? spec_table[i].name : op_def(i - SPEC_COUNT)->name;
+        const char *detail;
+        int kind = name_kind(p, name, &detail);
+        add_item(it, name, kind, detail, NULL);
+    }
+    if (kinds[k].spec == SPEC_CLIP || kinds[k].spec == SPEC_PRETRAIN)
+        add_item(it, "none", CK_CONSTANT, "no clipping or pre-training", NULL);
+    for (int i = 0; i < p->nsyms; i++)
+        if (p->syms[i].kind == SYM_LET)
+            add_item(it, p->syms[i].name, CK_CONSTANT, "let", NULL);
+    return true;
+}
+
 static void complete_names(Program *p, Items *it)
 {
     for (int i = 0; i < lex_keyword_count; i++)
@@ -736,9 +788,11 @@ static json_object *completion(Server *s, Doc *d, size_t off)
                 add_item(&it, elab_setting_key(i), CK_PROPERTY, "setting",
                          arena_concat(&p->arena, elab_setting_key(i), " = ", (char *)NULL));
         const char *callee = open_call(&p->arena, t, w);
+        const char *key = value_key(&p->arena, t, w);
         if (callee)
             complete_kwargs(p, callee, &it);
-        complete_names(p, &it);
+        if (!key || !complete_value(p, key, &it))
+            complete_names(p, &it);
     }
     free(it.labels);
     json_object *list = json_object_new_object();

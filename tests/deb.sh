@@ -16,6 +16,10 @@ bad() { fail=$((fail + 1)); echo "deb: FAIL: $1"; }
 export DEBIAN_FRONTEND=noninteractive
 . tests/coretype.sh
 
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deb: installing the package needs root" >&2
+    exit 1
+fi
 if dpkg-query -W -f='${Status}' vg 2>/dev/null | grep -q installed; then
     echo "deb: a vg package is installed already; remove it first (apt-get purge vg)" >&2
     exit 1

@@ -7,7 +7,8 @@
  *     errors in imported files published under those files' URIs;
  *   - completion: keywords, built-ins (ops, activations, inits, data sets,
  *     optimizers), settings keys inside settings and train blocks, keyword
- *     arguments inside a call, the program's names, run names, layer names
+ *     arguments inside a call, after "data =", "act =", "init =", … the
+ *     values of that kind, the program's names, run names, layer names
  *     and metric paths after "RUN." in expects;
  *   - hover: a built-in's signature and one-line doc, a model's or def's
  *     parameter list;

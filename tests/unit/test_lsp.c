@@ -423,9 +423,12 @@ static void test_completion(void **state)
     char *after_layer = pos_msg(3, "completion", 15, 27); /* "small.initial.fc[1].|" */
     char *in_call = pos_msg(4, "completion", 14, 18);     /* "mlp(|depth" */
     char *word = pos_msg(5, "completion", 4, 32);         /* "tanh(d|ense" */
-    const char *const bodies[] = {open, change, at_key, after_run, after_layer, in_call, word};
+    char *data = pos_msg(6, "completion", 10, 11);        /* "data = |xor" */
+    char *loss = pos_msg(7, "completion", 11, 11);        /* "loss = |cross_entropy" */
+    const char *const bodies[] = {open, change, at_key, after_run, after_layer, in_call, word,
+                                  data, loss};
     Session s;
-    run(&s, bodies, 7);
+    run(&s, bodies, 9);
     assert_int_equal(json_object_array_length(diagnostics(&s, URI)), 1);
     json_object *l = labels_of(get(answer(&s, 1), "result"));
     assert_string_equal(str(l, "optimizer.insertText"), "optimizer = ");
@@ -455,9 +458,24 @@ static void test_completion(void **state)
     assert_string_equal(str(l, "dense.detail"),
                         "dense(x, units, init = xavier_uniform, bias = true)");
     json_object_put(l);
+    l = labels_of(get(answer(&s, 6), "result"));  /* the data sets, no other name */
+    assert_non_null(get(l, "spirals"));
+    assert_non_null(get(l, "fashion_mnist"));
+    assert_string_equal(str(l, "xor.detail"), "data set: xor(points, noise = 0.1)");
+    assert_null(get(l, "dense"));
+    assert_null(get(l, "sgd"));
+    assert_null(get(l, "model"));
+    json_object_put(l);
+    l = labels_of(get(answer(&s, 7), "result"));  /* the losses */
+    assert_non_null(get(l, "cross_entropy"));
+    assert_non_null(get(l, "mse"));
+    assert_null(get(l, "relu"));
+    json_object_put(l);
     done(&s);
     free(open);
     free(change);
+    free(data);
+    free(loss);
     free(at_key);
     free(after_run);
     free(after_layer);
