@@ -16,8 +16,9 @@ bad() { fail=$((fail + 1)); echo "checkpoint: FAIL: $1"; }
 
 cat >ck.vg <<'VG'
 # Every kind of state a run carries: Adam's moments, momentum, a gradient
-# block (clip), dropout masks, batchnorm's running statistics, pre-training,
-# a recurrent layer's bptt curve, a test split, a run family.
+# block (clip), a learning-rate schedule, dropout masks, batchnorm's
+# running statistics, pre-training, a recurrent layer's bptt curve, a test
+# split, a run family.
 model mlp(act = tanh, rate = 0.0, bn = false) {
     input x[2]
     layer fc[1] { h = act(dense(x, 24)) }
@@ -42,7 +43,9 @@ settings base {
     batch = 16; steps = 3000; report = 150; test = 0.25
 }
 train fam[s in 1..2] = mlp(rate = 0.2) with base { seed = s }
-train momentum = mlp(bn = true) with base { optimizer = sgd(lr = 0.05, momentum = 0.9); clip = norm(1) }
+train momentum = mlp(bn = true) with base {
+    optimizer = sgd(lr = 0.05, momentum = 0.9); clip = norm(1); schedule = warmup(200) then cosine(2800)
+}
 train pre = mlp(act = sigmoid) with base { pretrain = autoencoder(steps = 50, lr = 0.5) }
 train rec = seq() with base { data = adding(length = 12, points = 200); loss = mse; test = 0 }
 expect median(fam[*].final.loss) < 1
