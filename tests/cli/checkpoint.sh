@@ -1,7 +1,7 @@
 #!/bin/sh
 # vg run --checkpoint / --resume: a vg killed with SIGKILL at a random step
 # (and one stopped by SIGTERM), resumed, prints and writes exactly what an
-# uninterrupted vg does — stdout, --json, --csv, --html and every --save file, byte
+# uninterrupted vg does — stdout, --json, --csv and every --save file, byte
 # for byte; checkpoints from another program, other settings, a damaged
 # file and a folder that cannot be written are refused by their messages.
 # Usage: tests/cli/checkpoint.sh path/to/vg
@@ -16,9 +16,9 @@ bad() { fail=$((fail + 1)); echo "checkpoint: FAIL: $1"; }
 
 cat >ck.vg <<'VG'
 # Every kind of state a run carries: Adam's moments, momentum, a gradient
-# block (clip), a learning-rate schedule, dropout masks, batchnorm's
-# running statistics, pre-training, a recurrent layer's bptt curve, a test
-# split, a run family.
+# block (clip), dropout masks, batchnorm's running statistics, pre-training,
+# a recurrent layer's bptt curve, a test split, a run family, and a
+# learning-rate schedule (resumed from the step count alone).
 model mlp(act = tanh, rate = 0.0, bn = false) {
     input x[2]
     layer fc[1] { h = act(dense(x, 24)) }
@@ -44,19 +44,20 @@ settings base {
 }
 train fam[s in 1..2] = mlp(rate = 0.2) with base { seed = s }
 train momentum = mlp(bn = true) with base {
-    optimizer = sgd(lr = 0.05, momentum = 0.9); clip = norm(1); schedule = warmup(200) then cosine(2800)
+    optimizer = sgd(lr = 0.05, momentum = 0.9); clip = norm(1)
+    schedule = warmup(300) then cosine(2000, min = 0.005)
 }
 train pre = mlp(act = sigmoid) with base { pretrain = autoencoder(steps = 50, lr = 0.5) }
 train rec = seq() with base { data = adding(length = 12, points = 200); loss = mse; test = 0 }
 expect median(fam[*].final.loss) < 1
 VG
-outputs() { echo "--json $1.jsonl --csv $1.csv --html $1.html --save $1.st"; }
+outputs() { echo "--json $1.jsonl --csv $1.csv --save $1.st"; }
 # shellcheck disable=SC2046
 "$vg" run ck.vg $(outputs full) >full.out 2>full.err || { bad "uninterrupted run"; cat full.err; }
 
 # same NAME: the resumed vg's stdout and files are the uninterrupted one's
 same() {
-    for f in full.out full.jsonl full.csv full.html full.*.st; do
+    for f in full.out full.jsonl full.csv full.*.st; do
         g=res${f#full}
         if ! cmp -s "$f" "$g"; then bad "$1: $g differs from $f"; return; fi
     done
