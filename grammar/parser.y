@@ -6,7 +6,8 @@
  * pseudo-token selects the start: a whole file, or one REPL entry.
  *
  * Error recovery resynchronises at statement, item and block boundaries
- * (`stmts error`, `items error`, `KEYWORD error block`); Bison's rule that
+ * (`stmts error`, `items error`, `KEYWORD error block`, and `KEYWORD error`
+ * to resume at the next item keyword); Bison's rule that
  * three tokens must be shifted before the next report keeps one slip from
  * producing a cascade. Every value is an arena pointer, so symbols discarded
  * during recovery need no %destructor: freeing the arena frees them. */
@@ -192,6 +193,12 @@ item
     | MODEL error block     { $$ = NULL; }
     | DEF error block       { $$ = NULL; }
     | SETTINGS error settings_body { $$ = NULL; }
+    /* ... unless no block follows at once (`settings more = base`): then
+     * the item ends there, and recovery resumes at the next item keyword
+     * instead of taking a later item's block for this one's. */
+    | MODEL error           { $$ = NULL; }
+    | DEF error             { $$ = NULL; }
+    | SETTINGS error        { $$ = NULL; }
     ;
 
 settings_body

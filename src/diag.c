@@ -179,6 +179,17 @@ void diag_note(DiagSink *d, const char *fmt, ...)
     }
 }
 
+void diag_note_at(DiagSink *d, Span at, const char *fmt, ...)
+{
+    if (d->n == 0 || d->dropped)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    Diag dg = { DIAG_NOTE, at, vformat(fmt, ap), NULL };
+    va_end(ap);
+    VEC_PUSH(d->items, d->n, d->cap, dg);
+}
+
 Span span_join(Span a, Span b)
 {
     Span s = a;

@@ -19,6 +19,7 @@
 typedef struct Binding {
     const char *name;   /* NULL once a loop variable has ended */
     Value v;
+    const AstNode *arg; /* a parameter's argument at the call, while it holds its value */
 } Binding;
 
 /* One model or def invocation. Blocks inside it share the frame. */
@@ -26,6 +27,7 @@ typedef struct Frame {
     Binding *b;
     int n, cap;
     int layer;          /* layer opened in this frame, or -1 */
+    const char *model;  /* the model's name in a model's frame; NULL in a def's */
 } Frame;
 
 typedef struct Elab {
@@ -77,9 +79,10 @@ static void frame_bind(Frame *f, const char *name, Value v)
     Binding *b = frame_find(f, name);
     if (b) {
         b->v = v;
+        b->arg = NULL;
         return;
     }
-    Binding nb = {name, v};
+    Binding nb = {name, v, NULL};
     VEC_PUSH(f->b, f->n, f->cap, nb);
 }
 
@@ -316,25 +319,50 @@ static void describe(const Value *v, char *buf, size_t n)
     }
 }
 
-static bool check_type(Elab *e, const char *callee, const SigParam *p, const Value *v, Span at)
+static bool type_ok(const SigParam *p, const Value *v)
 {
-    bool ok;
     switch (p->type) {
-    case ARG_TENSOR: case ARG_TENSORS: ok = v->kind == VAL_TENSOR; break;
-    case ARG_NUM: ok = v->kind == VAL_NUM && isfinite(v->num); break;
-    case ARG_INT: ok = v->kind == VAL_NUM && v->num == floor(v->num) && fabs(v->num) < 9e15; break;
-    case ARG_BOOL: ok = v->kind == VAL_BOOL; break;
-    case ARG_STR: ok = v->kind == VAL_STR; break;
-    case ARG_ACT: ok = v->kind == VAL_OP && op_def(v->op)->kind == OPK_ACTIVATION; break;
-    case ARG_INIT: ok = v->kind == VAL_SPEC && spec_table[v->spec->id].kind == SPEC_INIT; break;
-    default: ok = true; break;
+    case ARG_TENSOR: case ARG_TENSORS: return v->kind == VAL_TENSOR;
+    case ARG_NUM: return v->kind == VAL_NUM && isfinite(v->num);
+    case ARG_INT: return v->kind == VAL_NUM && v->num == floor(v->num) && fabs(v->num) < 9e15;
+    case ARG_BOOL: return v->kind == VAL_BOOL;
+    case ARG_STR: return v->kind == VAL_STR;
+    case ARG_ACT: return v->kind == VAL_OP && op_def(v->op)->kind == OPK_ACTIVATION;
+    case ARG_INIT: return v->kind == VAL_SPEC && spec_table[v->spec->id].kind == SPEC_INIT;
+    default: return true;
     }
-    if (ok)
-        return true;
+}
+
+/* "callee: argument 'name' must be TYPE, got WHAT" at `at`. */
+static bool type_error(Elab *e, const char *callee, const char *name, ArgType type,
+                       const Value *v, Span at)
+{
     char got[64];
     describe(v, got, sizeof got);
-    return diag_error(e->d, at, "%s: argument '%s' must be %s, got %s", callee, p->name,
-                      type_name(p->type), got);
+    return diag_error(e->d, at, "%s: argument '%s' must be %s, got %s", callee, name,
+                      type_name(type), got);
+}
+
+/* Whether the argument expression x (of value v) suits p; an error if not.
+ * When x names a parameter, the mistake has two places: a model's argument
+ * is fixed at the call, so the error is the model's, there, with a note at
+ * this use; a def's is shown at this use, with a note at the call that
+ * passed it. */
+static bool check_arg(Elab *e, const char *callee, const SigParam *p, const Value *v,
+                      const AstNode *x)
+{
+    if (type_ok(p, v))
+        return true;
+    const Binding *b = x->kind == AST_NAME ? frame_find(e->frame, x->str) : NULL;
+    if (b && b->arg && e->frame->model) {
+        type_error(e, e->frame->model, x->str, p->type, v, b->arg->span);
+        diag_note_at(e->d, x->span, "'%s' is used here, as %s's '%s'", x->str, callee, p->name);
+        return false;
+    }
+    type_error(e, callee, p->name, p->type, v, x->span);
+    if (b && b->arg)
+        diag_note_at(e->d, b->arg->span, "'%s' is given here", x->str);
+    return false;
 }
 
 /* A default as written in a signature: a number, true/false, a "string",
@@ -425,7 +453,7 @@ static bool bind_sig(Elab *e, const char *callee, const Sig *sig, const AstNode 
             slot = pos < sig->n ? pos : sig->n - 1;
             pos++;
             if (set[slot] && variadic && slot == sig->n - 1) {
-                if (!check_type(e, callee, &sig->p[slot], &v, a->span))
+                if (!check_arg(e, callee, &sig->p[slot], &v, a))
                     return false;
                 if (nextra == IR_MAX_IN)
                     return diag_error(e->d, a->span, "%s takes at most %d inputs", callee,
@@ -434,7 +462,7 @@ static bool bind_sig(Elab *e, const char *callee, const Sig *sig, const AstNode 
                 continue;
             }
         }
-        if (!check_type(e, callee, &sig->p[slot], &v, a->kind == AST_KWARG ? a->a->span : a->span))
+        if (!check_arg(e, callee, &sig->p[slot], &v, a->kind == AST_KWARG ? a->a : a))
             return false;
         args[slot] = v;
         set[slot] = true;
@@ -498,6 +526,7 @@ static bool bind_params(Elab *caller, Elab *callee, const AstNode *fn, const Ast
     for (const AstNode *q = fn->list.head; q && np < SIG_MAX * 4; q = q->next)
         params[np++] = q;
     Value vals[SIG_MAX * 4];
+    const AstNode *given[SIG_MAX * 4];  /* each set parameter's argument */
     bool set[SIG_MAX * 4] = {false};
     int pos = 0;
     for (const AstNode *a = call ? call->list.head : NULL; a; a = a->next) {
@@ -525,6 +554,7 @@ static bool bind_params(Elab *caller, Elab *callee, const AstNode *fn, const Ast
         }
         if (!eval(caller, expr, &vals[slot]))
             return false;
+        given[slot] = expr;
         set[slot] = true;
     }
     for (int i = 0; i < np; i++) {
@@ -536,6 +566,8 @@ static bool bind_params(Elab *caller, Elab *callee, const AstNode *fn, const Ast
                 return false;
         }
         frame_bind(callee->frame, params[i]->str, vals[i]);
+        if (set[i])
+            frame_find(callee->frame, params[i]->str)->arg = given[i];
     }
     return true;
 }
@@ -586,7 +618,7 @@ static bool model_call(Elab e, const AstNode *call, IrGraph *g)
         return diag_error(e.d, call->a->span, "unknown model '%s'", call->a->str);
     }
     const AstNode *fn = s->ast;
-    Frame frame = {.layer = -1};
+    Frame frame = {.layer = -1, .model = fn->str};
     Elab inner = e;
     inner.g = g;
     inner.frame = &frame;
@@ -1578,7 +1610,7 @@ static bool stmt_for(Elab *e, const AstNode *s)
     if (!int_value(e, s->a, "a loop bound", -(1L << 40), &lo) ||
         !int_value(e, s->b, "a loop bound", -(1L << 40), &hi))
         return false;
-    VEC_PUSH(e->frame->b, e->frame->n, e->frame->cap, ((Binding){s->str, num_value(0)}));
+    VEC_PUSH(e->frame->b, e->frame->n, e->frame->cap, ((Binding){s->str, num_value(0), NULL}));
     int slot = e->frame->n - 1;
     bool ok = true;
     for (long i = lo; i <= hi && ok && !e->returned; i++) {
@@ -1805,12 +1837,29 @@ static bool apply_block(Elab *e, Settings *s, bool *set, const AstNode *first)
     return ok;
 }
 
-/* A --set value is .vg source: parse it as an expression of its own. */
+/* Command-line text as a source, added once however many runs read it, so
+ * that its diagnostics are not repeated for each run. */
+static int cli_source(Elab *e, const char *path, const char *text)
+{
+    const SourceSet *ss = &e->p->sources;
+    for (int i = 0; i < ss->n; i++)
+        if (strcmp(ss->files[i].path, path) == 0 && strcmp(ss->files[i].text, text) == 0)
+            return i;
+    return source_add(&e->p->sources, path, text, strlen(text));
+}
+
+/* A --set value is .vg source: parse it as an expression of its own. An
+ * unknown key is shown in the option as typed, the caret under the key. */
 static bool apply_cli(Elab *e, Settings *s, bool *set, const SettingOverride *o)
 {
-    char *text = arena_printf(e->arena, "%s", o->value);
+    if (key_index(o->key) < 0) {
+        const char *typed = arena_printf(e->arena, "%s=%s", o->key, o->value);
+        int len = (int)strlen(o->key);
+        Span key = {cli_source(e, "--set", typed), 1, 1, 1, len > 0 ? len : 1};
+        return apply_setting(e, s, set, o->key, &(Value){0}, key);
+    }
     const char *path = arena_printf(e->arena, "--set %s", o->key);
-    int file = source_add(&e->p->sources, path, text, strlen(text));
+    int file = cli_source(e, path, o->value);
     AstNode *entry = NULL;
     ParseStatus st = parse_entry(e->arena, e->d, file, &entry);
     if (st != PARSE_OK || !entry || entry->kind != AST_EXPR_STMT) {

@@ -37,6 +37,20 @@ void member_list_free(MemberList *l)
     memset(l, 0, sizeof *l);
 }
 
+/* A note naming the program's runs (or its run families), if it has any. */
+static void note_trains(Program *p, bool families)
+{
+    char list[512];
+    size_t len = 0;
+    int n = 0;
+    for (int i = 0; i < p->ntrains && len < sizeof list; i++)
+        if ((p->trains[i]->list2.n > 0) == families)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", n++ ? ", " : "",
+                                    p->trains[i]->str);
+    if (n > 0)
+        diag_note(&p->diag, "%s: %s", families ? "run families" : "runs", list);
+}
+
 /* The train item named name, or NULL with a diagnostic. */
 static const AstNode *find_train(Program *p, const char *name, Span at)
 {
@@ -52,8 +66,11 @@ static const AstNode *find_train(Program *p, const char *name, Span at)
         if (best)
             diag_error(&p->diag, at, "no run or run family named '%s'; did you mean '%s'?",
                        name, best);
-        else
+        else {
             diag_error(&p->diag, at, "no run or run family named '%s'", name);
+            note_trains(p, false);
+            note_trains(p, true);
+        }
     }
     free(names);
     return found;

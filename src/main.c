@@ -1104,6 +1104,10 @@ static int cmd_plan(Program *p, const Cli *c)
             shell_word(stdout, c->file);
             putchar(' ');
             shell_word(stdout, c->out);
+            if (c->run_only) {
+                fputs(" --run ", stdout);
+                shell_word(stdout, c->run_only);
+            }
             result_options(stdout, c, c->load);
             putchar('\n');
         }

@@ -163,7 +163,8 @@ SweepOutcome sweep_result(Sweep *s, int i, int *status)
 
 void sweep_end(Sweep *s)
 {
-    for (int i = 0; train_interrupted && i < s->rs->n; i++)
+    /* a temporary folder's parts are thrown away: no worker need finish */
+    for (int i = 0; (train_interrupted || s->temporary) && i < s->rs->n; i++)
         if (s->pid[i] > 0)
             kill(s->pid[i], SIGTERM);
     while (s->running > 0) {

@@ -147,13 +147,25 @@ static bool check_loss_fits(Program *p, const Run *r)
         return r->set.loss != OP_CROSS_ENTROPY ||
                diag_error(&p->diag, r->set.span, "run '%s': cross_entropy needs class labels, "
                           "but the data set has real-valued targets; use mse", r->name);
-    size_t width = shape_size(r->g.nodes[r->g.output].shape);
-    size_t per_step = width / shape_size(r->data.y_shape);
-    if ((long)per_step < r->data.classes)
+    Shape out = r->g.nodes[r->g.output].shape;
+    size_t per_step = shape_size(out) / shape_size(r->data.y_shape);
+    if ((long)per_step >= r->data.classes)
+        return true;
+    if (shape_size(r->data.y_shape) == 1)
         return diag_error(&p->diag, r->set.data_span, "run '%s': the data set has %d "
                           "classes, but model '%s' outputs %zu logit%s", r->name,
                           r->data.classes, r->model, per_step, per_step == 1 ? "" : "s");
-    return true;
+    /* A target per time step ([T]) is scored against a row of logits per step. */
+    long steps = r->data.y_shape.dim[0];
+    char want[64], got[64];
+    shape_str(shape2(steps, r->data.classes), want, sizeof want);
+    shape_str(out, got, sizeof got);
+    diag_error(&p->diag, r->set.data_span, "run '%s': the data set's targets are [T] = [%ld], "
+               "one of %d classes per time step, so model '%s' must output [T, classes] = %s "
+               "logits; it outputs %s", r->name, steps, r->data.classes, r->model, want, got);
+    diag_note(&p->diag, "a recurrent layer's output [T, units] keeps a row per step: apply the "
+              "output layer to it rather than to last(...)");
+    return false;
 }
 
 /* ---- undoing a step that turns non-finite (Run.undo) ---- */

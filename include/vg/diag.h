@@ -72,6 +72,11 @@ void diag_warning(DiagSink *d, Span at, const char *fmt, ...)
 /* Attaches a note to the most recent diagnostic. */
 void diag_note(DiagSink *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Adds a note with a place of its own ("file:line:col: note: ..." and its
+ * excerpt) after the most recent diagnostic: the other end of a mistake
+ * that spans two places, such as a call and the use of its argument. */
+void diag_note_at(DiagSink *d, Span at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Renders one diagnostic; color adds ANSI bold/red where useful. */
 void diag_render(FILE *out, const SourceSet *s, const Diag *dg, bool color);

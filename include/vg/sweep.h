@@ -54,9 +54,9 @@ bool sweep_begin(Sweep *s, Program *p, RunSet *rs, const PartKey *k, int jobs, c
  * ones meanwhile); *status is the run's training status. Call in file
  * order. */
 SweepOutcome sweep_result(Sweep *s, int i, int *status);
-/* Starts no more workers; stops the running ones when interrupted, else
- * lets them finish (their parts stay in --parts); waits for them all and
- * removes a temporary folder. */
+/* Starts no more workers; lets the running ones finish when their parts
+ * stay (--parts, not interrupted), else stops them; waits for them all
+ * and removes a temporary folder. */
 void sweep_end(Sweep *s);
 
 #endif

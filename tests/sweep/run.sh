@@ -25,9 +25,9 @@ run() {
 }
 # same WHAT A B [FILES...]: runs A and B printed the same, and wrote the same files
 same() {
-    what=$1 a=$2 b=$3; shift 3
+    label=$1 a=$2 b=$3; shift 3
     for x in out err code "$@"; do
-        check "$what: $x" cmp -s "$tmp/$a.$x" "$tmp/$b.$x"
+        check "$label: $x" cmp -s "$tmp/$a.$x" "$tmp/$b.$x"
     done
 }
 outputs() { echo --json "$tmp/$1.jsonl" --csv "$tmp/$1.csv" --html "$tmp/$1.html"; }
@@ -100,6 +100,27 @@ rm "$tmp/p/lr.3.part"
 run missing merge "$tmp/p.vg" "$tmp/p"
 check "missing part: exit 3" grep -qx 3 "$tmp/missing.code"
 check "missing part: the run is named" grep -qx "vg: 1 run of '$tmp/p.vg' has no part in '$tmp/p': lr\[1, 2\]" "$tmp/missing.err"
+
+# A job of vg plan killed (SIGKILL) after a checkpoint goes on from it when
+# run again: its part then counts only the steps after the checkpoint (as
+# `vg merge --time` shows), and the merge is the uninterrupted run's.
+one="--run lr[0.1,1] --set steps=200000"
+run plan1 plan sweep.vg -o "$tmp/plan1" $one --checkpoint-every 5000
+check "plan: the merge command names the run" grep -qx "then: vg merge 'sweep.vg' '$tmp/plan1' --run 'lr\[0.1,1\]' --set 'steps=200000'" "$tmp/plan1.out"
+check "plan: the job checkpoints and resumes" grep -q -- "--checkpoint '$tmp/plan1/checkpoints' --resume --checkpoint-every 5000" "$tmp/plan1/jobs"
+sh -c "exec $(cat "$tmp/plan1/jobs")" >/dev/null 2>&1 </dev/null &
+pid=$!
+n=0
+while [ $n -lt 300 ] && ! ls "$tmp/plan1/checkpoints/"*.ckpt >/dev/null 2>&1; do sleep 0.05; n=$((n + 1)); done
+kill -KILL $pid
+wait $pid 2>/dev/null
+check "killed job: no part yet" test ! -f "$tmp/plan1/lr.0.part"
+sh -c "$(cat "$tmp/plan1/jobs")" >/dev/null 2>&1 </dev/null
+run resumed1 merge sweep.vg "$tmp/plan1" $one --time
+run whole1 run sweep.vg $one
+steps=$(sed -n "s/^time: run 'lr\[0.1, 1\]': \([0-9]*\) steps.*/\1/p" "$tmp/resumed1.err")
+check "killed job: resumed from its checkpoint (${steps:-?} steps after it)" test "${steps:-200000}" -lt 200000
+check "killed job: the merge is the uninterrupted run's" cmp -s "$tmp/whole1.out" "$tmp/resumed1.out"
 
 # vg plan for GNU parallel: one job per run, run by parallel (and run again
 # to resume: nothing is left to do), merged into the report of vg run -j 1.

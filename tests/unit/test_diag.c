@@ -174,6 +174,28 @@ static void test_two_notes(void **state)
     free(s);
 }
 
+/* A note with a place of its own is rendered as a diagnostic of its own,
+ * and is dropped with an error that was dropped. */
+static void test_note_at(void **state)
+{
+    Fx *f = *state;
+    int id = add(f, "m(w = \"16\")\nh = dense(x, w)\n");
+    diag_error(&f->d, at(id, 1, 7, 10), "bad");
+    diag_note_at(&f->d, at(id, 2, 14, 14), "'%s' is used here", "w");
+    diag_error(&f->d, at(id, 1, 7, 10), "bad");
+    diag_note_at(&f->d, at(id, 2, 14, 14), "dropped with its copy");
+    char *s = render(f, false);
+    assert_string_equal(s,
+        "t.vg:1:7: error: bad\n"
+        "    1 | m(w = \"16\")\n"
+        "      |       ^~~~\n"
+        "t.vg:2:14: note: 'w' is used here\n"
+        "    2 | h = dense(x, w)\n"
+        "      |              ^\n");
+    free(s);
+    assert_int_equal(f->d.errors, 2);
+}
+
 static void test_max_errors_counts_but_drops(void **state)
 {
     Fx *f = *state;
@@ -266,6 +288,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_render_color_only_when_asked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_are_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_notes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_note_at, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_errors_counts_but_drops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_add_keeps_nuls, setup, teardown),

@@ -1,0 +1,1 @@
+run --quiet --run nosuch tests/bad/lib/small.vg

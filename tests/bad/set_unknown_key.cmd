@@ -1,0 +1,1 @@
+run --quiet --set step=10 tests/bad/lib/family.vg
