@@ -5,6 +5,7 @@
 #define _DEFAULT_SOURCE  /* madvise, MADV_HUGEPAGE (Linux) */
 #include "vg/arena.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,6 +57,24 @@ char *xstrdup(const char *s)
 {
     size_t n = strlen(s) + 1;
     return memcpy(xmalloc(n), s, n);
+}
+
+FILE *mem_text_open(MemText *t)
+{
+    t->buf = NULL;
+    t->len = 0;
+    t->f = open_memstream(&t->buf, &t->len);
+    if (!t->f) {
+        fprintf(stderr, "vg: internal error: open_memstream: %s\n", strerror(errno));
+        abort();
+    }
+    return t->f;
+}
+
+char *mem_text_close(MemText *t)
+{
+    fclose(t->f);
+    return t->buf;
 }
 
 /* *bytes, rounded up to whole 2 MiB pages, 2 MiB-aligned

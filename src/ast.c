@@ -623,6 +623,13 @@ void ast_print(FILE *out, const AstNode *n, int indent)
     }
 }
 
+char *ast_text(const AstNode *n)
+{
+    MemText t;
+    ast_print(mem_text_open(&t), n, 0);
+    return mem_text_close(&t);
+}
+
 void ast_print_source(FILE *out, const AstNode *prog, const char *text, size_t len,
                       const AstComment *comments, int ncomments)
 {

@@ -833,3 +833,24 @@ void data_free(Dataset *ds)
     free(ds->name);
     *ds = (Dataset){0};
 }
+
+static void copy_rows(float *dst, const float *src, const int *rows, int n, size_t width)
+{
+    for (int i = 0; i < n; i++)
+        memcpy(dst + (size_t)i * width, src + (size_t)rows[i] * width, width * sizeof *dst);
+}
+
+void data_fill(const Dataset *ds, Exec *e, const int *rows, int n)
+{
+    copy_rows(exec_source(e, e->g->input), ds->x, rows, n, shape_size(ds->x_shape));
+    copy_rows(exec_source(e, e->g->target), ds->y, rows, n, shape_size(ds->y_shape));
+}
+
+int data_next_row(int *order, int n, int *cursor, Rng *rng)
+{
+    if (*cursor == n) {
+        rng_shuffle(rng, order, n);
+        *cursor = 0;
+    }
+    return order[(*cursor)++];
+}

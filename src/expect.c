@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "vg/metrics.h"
-#include "vg/report.h"
+#include "vg/runval.h"
 
 const char *expect_outcome_name(ExpectOutcome o)
 {
@@ -53,7 +53,7 @@ static bool names_untrained_run(Program *p, const AstNode *n, const RunSet *rs)
         for (const AstNode *c = n->list.head; c; c = c->next)
             skip |= names_untrained_run(p, c, rs);
         /* a selection that does not evaluate is reported by the check itself */
-        return skip || (elab_eval(p, rs, n, &v) && untrained(rs, &v));
+        return skip || (runs_eval(p, rs, n, &v) && untrained(rs, &v));
     }
     if (names_untrained_run(p, n->a, rs) || names_untrained_run(p, n->b, rs))
         return true;
@@ -81,7 +81,8 @@ static bool is_comparison(const AstNode *n)
 static bool eval_condition(Program *p, const RunSet *rs, const AstNode *cond, bool every_branch,
                            Value *v)
 {
-    if (!(every_branch ? elab_eval_every_branch : elab_eval)(p, rs, cond, v))
+    RunValues runs = run_values(rs);
+    if (!(every_branch ? elab_eval_every_branch : elab_eval)(p, &runs, cond, v))
         return false;
     if (v->kind == VAL_LIST) {
         diag_error(&p->diag, cond->span, "an expect must be true or false, got a list of %d",
@@ -102,7 +103,7 @@ static ExpectOutcome check_one(Program *p, const RunSet *rs, const AstNode *item
     if (names_untrained_run(p, cond, rs))
         return EXPECT_SKIP;
     if (is_comparison(cond)) {
-        if (!elab_eval(p, rs, cond->a, &res->lhs) || !elab_eval(p, rs, cond->b, &res->rhs))
+        if (!runs_eval(p, rs, cond->a, &res->lhs) || !runs_eval(p, rs, cond->b, &res->rhs))
             return EXPECT_ERROR;
         res->has_sides = true;
     }
@@ -124,7 +125,7 @@ bool expect_check_static(Program *p, RunSet *rs, const AstNode *const *items, in
             r->reports = xrealloc(r->reports, sizeof *r->reports);
             r->repcap = 1;
         }
-        metrics_placeholder(r, &r->reports[0]);
+        metrics_placeholder(&r->g, &r->reports[0]);
         r->nreports = placed[i] = 1;
     }
     bool ok = true;
@@ -194,20 +195,20 @@ static void collect_lists(Program *p, const RunSet *rs, const AstNode *n, Expect
         Value v, side;
         ListSummary s;
         bool found = false;
-        if (is_comparison(arg) && elab_eval(p, rs, arg, &v) && v.kind == VAL_LIST) {
+        if (is_comparison(arg) && runs_eval(p, rs, arg, &v) && v.kind == VAL_LIST) {
             int holds = 0;
             for (int i = 0; i < v.len; i++)
                 holds += v.items[i].kind == VAL_BOOL && v.items[i].num != 0;
             const AstNode *sides[] = {arg->a, arg->b};
             for (int k = 0; k < 2 && !found; k++)
-                found = elab_eval(p, rs, sides[k], &side) && side.len == v.len &&
+                found = runs_eval(p, rs, sides[k], &side) && side.len == v.len &&
                         side.len > 0 && side.items[0].kind == VAL_NUM &&
                         summarize(&side, sides[k], holds, &s);
         }
         if (!found)
-            found = elab_eval(p, rs, arg, &v) && summarize(&v, arg, -1, &s);
+            found = runs_eval(p, rs, arg, &v) && summarize(&v, arg, -1, &s);
         for (int i = 0; found && i < res->nlists; i++) {
-            char *a = report_expr_text(res->lists[i].expr), *b = report_expr_text(s.expr);
+            char *a = ast_text(res->lists[i].expr), *b = ast_text(s.expr);
             found = strcmp(a, b) != 0 || res->lists[i].holds != s.holds;
             free(a);
             free(b);
@@ -249,70 +250,4 @@ int expect_check_all(Program *p, const RunSet *rs, ExpectResult *results)
         status = s > status ? s : status;
     }
     return status;
-}
-
-static void print_side(FILE *out, const Value *v)
-{
-    char buf[32];
-    if (v->kind == VAL_NUM)
-        fputs(report_num(v->num, buf, sizeof buf), out);
-    else
-        value_print(out, v);
-}
-
-void expect_print_list(FILE *out, const ListSummary *s)
-{
-    ast_print(out, s->expr, 0);
-    expect_print_list_values(out, s);
-}
-
-void expect_print_list_values(FILE *out, const ListSummary *s)
-{
-    char a[32], b[32], c[32];
-    if (s->booleans) {
-        fprintf(out, ": %d of %d true", s->trues, s->n);
-        return;
-    }
-    fprintf(out, ": n %d", s->n);
-    if (s->nans)
-        fprintf(out, " (%d NaN)", s->nans);
-    if (s->nans < s->n)
-        fprintf(out, ", min %s, median %s, max %s", report_num(s->min, a, sizeof a),
-                report_num(s->median, b, sizeof b), report_num(s->max, c, sizeof c));
-    if (s->holds >= 0)
-        fprintf(out, "; %d of %d hold", s->holds, s->n);
-}
-
-void expect_print(FILE *out, const Program *p, const ExpectResult *results, int n, bool color)
-{
-    if (n == 0)
-        return;
-    fputs("expect\n", out);
-    for (int i = 0; i < n; i++) {
-        const ExpectResult *r = &results[i];
-        const Span *s = &r->ast->span;
-        const char *col = r->outcome == EXPECT_PASS ? "\033[32m"
-                        : r->outcome == EXPECT_SKIP ? "\033[33m" : "\033[31m";
-        fprintf(out, "  %s%s%s  ", color ? col : "", expect_outcome_name(r->outcome),
-                color ? "\033[0m" : "");
-        fprintf(out, "%s:%d: ", p->sources.files[s->file].path, s->first_line);
-        ast_print(out, r->ast->a, 0);
-        if (r->has_sides && r->outcome != EXPECT_ERROR) {
-            fputs("  [", out);
-            print_side(out, &r->lhs);
-            fprintf(out, " %s ", ast_op_name(r->ast->a->op));
-            print_side(out, &r->rhs);
-            fputc(']', out);
-        }
-        if (r->outcome == EXPECT_SKIP)
-            fputs("  (its run was not trained)", out);
-        if (r->ast->str2)
-            fprintf(out, "  %s", r->ast->str2);
-        fputc('\n', out);
-        for (int j = 0; j < r->nlists; j++) {
-            fputs("        ", out);
-            expect_print_list(out, &r->lists[j]);
-            fputc('\n', out);
-        }
-    }
 }

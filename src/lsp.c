@@ -22,6 +22,7 @@
 #include "vg/ops.h"
 #include "vg/parse.h"
 #include "vg/program.h"
+#include "vg/settings.h"
 
 /* JSON-RPC and LSP error codes. */
 enum {
@@ -784,9 +785,9 @@ static json_object *completion(Server *s, Doc *d, size_t off)
         complete_member(p, t, w - 1, &it);
     } else {
         if (at_setting_key(t, w))
-            for (int i = 0; elab_setting_key(i); i++)
-                add_item(&it, elab_setting_key(i), CK_PROPERTY, "setting",
-                         arena_concat(&p->arena, elab_setting_key(i), " = ", (char *)NULL));
+            for (int i = 0; settings_key(i); i++)
+                add_item(&it, settings_key(i), CK_PROPERTY, "setting",
+                         arena_concat(&p->arena, settings_key(i), " = ", (char *)NULL));
         const char *callee = open_call(&p->arena, t, w);
         const char *key = value_key(&p->arena, t, w);
         if (callee)

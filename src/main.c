@@ -27,7 +27,6 @@
 #include "vg/lsp.h"
 #include "vg/ops.h"
 #include "vg/parse.h"
-#include "vg/pretrain.h"
 #include "vg/program.h"
 #include "vg/report.h"
 #include "vg/repl.h"
@@ -551,7 +550,7 @@ static void print_timing(const Run *r)
 static void print_run(const Program *p, const Run *r, bool quiet, bool color)
 {
     report_print_header(stdout, p, r);
-    pretrain_print(stdout, r);
+    report_print_pretrain(stdout, r);
     for (int i = quiet ? r->nreports - 1 : 0; i < r->nreports; i++)
         if (i >= 0)
             report_print_table(stdout, r, &r->reports[i], color);
@@ -934,7 +933,7 @@ static int cmd_run(Program *p, const Cli *c, int nfiles)
         er = xcalloc((size_t)p->nexpects, sizeof *er);
         diag_clear(&p->diag);
         status = expect_check_all(p, &rs, er);
-        expect_print(stdout, p, er, p->nexpects, color);
+        report_print_expects(stdout, p, er, p->nexpects, color);
         diag_render_all(stderr, &p->diag, diag_color_for(stderr));
     }
     doc.expects = er;
@@ -1169,7 +1168,7 @@ static int cmd_gradcheck(Program *p, const Cli *c)
     GradcheckOptions o = {.seed = c->seed >= 0 ? (uint64_t)c->seed : 0};
     GradcheckResult res;
     int rc = EXIT_USAGE;
-    if (elab_model(p, call, &g) && gradcheck_attach_loss(&g, elab_call_loss(p, call), &p->diag) &&
+    if (elab_model(p, call, &g) && gradcheck_attach_loss(&g, settings_call_loss(p, call), &p->diag) &&
         gradcheck_run(&g, &o, &res, &p->diag)) {
         gradcheck_print(stdout, &res);
         rc = res.passed ? 0 : EXIT_EXPECT;

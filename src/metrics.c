@@ -13,6 +13,16 @@
 
 #include "vg/ops.h"
 
+const char *verdict_name(Verdict v)
+{
+    static const char *const names[] = {
+        [VERDICT_HEALTHY] = "healthy", [VERDICT_VANISHING] = "vanishing",
+        [VERDICT_EXPLODING] = "exploding", [VERDICT_SATURATED] = "saturated",
+        [VERDICT_DEAD] = "dead",
+    };
+    return names[v];
+}
+
 #define METRIC_NAME(id, field) [M_##id] = #field,
 const char *const metric_names[M_COUNT] = {METRIC_LIST(METRIC_NAME)};
 #undef METRIC_NAME
@@ -67,37 +77,37 @@ static size_t node_floats(const Exec *e, int node)
  * taken as each node finishes (without a gradient block, a node's
  * gradients last only until the next node's backward: exec.h). */
 typedef struct ProbePass {
-    Run *r;
+    const MeasureInput *in;
     double *g2;  /* per layer */
 } ProbePass;
 
 static void probe_node_done(void *ctx, int node)
 {
     ProbePass *pp = ctx;
-    const IrGraph *g = &pp->r->g;
+    const IrGraph *g = pp->in->g;
     const IrNode *n = &g->nodes[node];
     for (int k = 0; k < n->nparam; k++) {
         const IrParam *p = &g->params[n->param[k]];
         if (p->trainable && p->layer >= 0)
-            pp->g2[p->layer] += metrics_sum_sq(exec_param_grad(&pp->r->probe, node, k),
+            pp->g2[p->layer] += metrics_sum_sq(exec_param_grad(pp->in->probe, node, k),
                                        shape_size(p->shape));
     }
 }
 
-static void param_norms(const Run *r, int layer, double g2, LayerMetrics *m)
+static void param_norms(const MeasureInput *in, int layer, double g2, LayerMetrics *m)
 {
     double w2 = 0;
     int count = 0;
-    for (int i = 0; i < r->g.nparams; i++) {
-        const IrParam *p = &r->g.params[i];
+    for (int i = 0; i < in->g->nparams; i++) {
+        const IrParam *p = &in->g->params[i];
         if (p->layer != layer || !p->trainable)
             continue;
-        w2 += metrics_sum_sq(r->ps.value + p->offset, shape_size(p->shape));
+        w2 += metrics_sum_sq(in->params + p->offset, shape_size(p->shape));
         count++;
     }
     m->grad_norm = count ? sqrt(g2) : NAN;
     m->weight_norm = count ? sqrt(w2) : NAN;
-    m->update_ratio = count && r->step > 0 ? sqrt(r->update_sq[layer]) / m->weight_norm : NAN;
+    m->update_ratio = count && in->step > 0 ? sqrt(in->update_sq[layer]) / m->weight_norm : NAN;
 }
 
 /* The mean of x[0..n) into *mean, and the (population) variance, in two
@@ -273,9 +283,9 @@ static void bptt_curve(const Exec *e, int layer, LayerMetrics *m)
  * (Schoenholz et al. 2017; Glorot & Bengio 2010 eq. 14). Applies only to a
  * layer that is one dense op (optionally followed by one activation) fed by
  * the previous layer's output; NaN otherwise. */
-static double chain_factor(const Run *r, const Exec *e, int layer)
+static double chain_factor(const MeasureInput *in, const Exec *e, int layer)
 {
-    const IrGraph *g = &r->g;
+    const IrGraph *g = in->g;
     int dense = -1, act = -1, other = 0;
     for (int i = 0; i < g->n; i++) {
         if (g->nodes[i].layer != layer)
@@ -303,20 +313,20 @@ static double chain_factor(const Run *r, const Exec *e, int layer)
         return NAN;
     double mean;
     double sigma_w2 = (double)w->fan_in *
-                      mean_var(r->ps.value + w->offset, shape_size(w->shape), &mean);
+                      mean_var(in->params + w->offset, shape_size(w->shape), &mean);
     double ephi = 1.0;
     if (act >= 0)
         ephi = deriv_stats(e, act, 0).sq / (double)node_floats(e, act);
     return sigma_w2 * ephi;
 }
 
-static void predictions(const Run *r, const Exec *e, Report *rep)
+static void predictions(const MeasureInput *in, const Exec *e, Report *rep)
 {
-    int L = r->g.nlayers;
+    int L = in->g->nlayers;
     double prod = 1.0;
     rep->layers[L - 1].predicted = 1.0;
     for (int l = L - 2; l >= 0; l--) {
-        prod *= chain_factor(r, e, l + 1);
+        prod *= chain_factor(in, e, l + 1);
         rep->layers[l].predicted = sqrt(prod);
     }
 }
@@ -344,24 +354,26 @@ static Verdict verdict(const Settings *s, const LayerMetrics *m, bool has_grad, 
 }
 
 /* bce: a logit above 0 predicts 1; targets of 0.5 and above count as 1. */
-static double binary_accuracy(const Run *r, const float *logits, const float *targets, int rows)
+static double binary_accuracy(const MeasureInput *in, const float *logits, const float *targets,
+                              int rows)
 {
-    size_t n = (size_t)rows * shape_size(r->g.nodes[r->g.output].shape);
+    size_t n = (size_t)rows * shape_size(in->g->nodes[in->g->output].shape);
     long right = 0;
     for (size_t i = 0; i < n; i++)
         right += (logits[i] > 0) == (targets[i] >= 0.5f);
     return (double)right / (double)n;
 }
 
-double metrics_accuracy(const Run *r, const float *logits, const float *targets, int rows)
+double metrics_accuracy(const MeasureInput *in, const float *logits, const float *targets,
+                        int rows)
 {
-    if (r->set.loss == OP_BCE)
-        return binary_accuracy(r, logits, targets, rows);
-    int classes = r->data.classes;
+    if (in->set->loss == OP_BCE)
+        return binary_accuracy(in, logits, targets, rows);
+    int classes = in->data->classes;
     if (classes <= 0)
         return NAN;
-    size_t width = shape_size(r->g.nodes[r->g.output].shape);
-    size_t steps = shape_size(r->data.y_shape);  /* one label per time step */
+    size_t width = shape_size(in->g->nodes[in->g->output].shape);
+    size_t steps = shape_size(in->data->y_shape);  /* one label per time step */
     size_t c = width / steps;
     long right = 0;
     for (int b = 0; b < rows; b++)
@@ -376,11 +388,10 @@ double metrics_accuracy(const Run *r, const float *logits, const float *targets,
     return (double)right / ((double)rows * (double)steps);
 }
 
-void metrics_measure(Run *r, Report *rep)
+void metrics_measure(const MeasureInput *in, Report *rep)
 {
-    Exec *e = &r->probe;
-    const IrGraph *g = &r->g;
-    run_fill(r, e, r->probe_rows, e->batch);  /* a training step since has overwritten them */
+    Exec *e = in->probe;
+    const IrGraph *g = in->g;
     exec_forward(e, EXEC_PROBE);
     rep->layers = xcalloc((size_t)g->nlayers, sizeof *rep->layers);
     SatCount *rec = xcalloc((size_t)g->nlayers, sizeof *rec);
@@ -388,17 +399,17 @@ void metrics_measure(Run *r, Report *rep)
         rep->layers[l].bptt_ratio = NAN;
         recurrent_parts(e, l, &rep->layers[l], &rec[l]);
     }
-    ProbePass pass = {.r = r, .g2 = xcalloc((size_t)g->nlayers, sizeof *pass.g2)};
+    ProbePass pass = {.in = in, .g2 = xcalloc((size_t)g->nlayers, sizeof *pass.g2)};
     exec_backward_each(e, EXEC_PROBE, probe_node_done, &pass);
-    rep->step = r->step;
+    rep->step = in->step;
     rep->loss = exec_loss(e);
-    rep->accuracy = metrics_accuracy(r, e->val[g->output], e->val[g->target], e->batch);
-    rep->global_norm = r->step > 0 ? r->last_global_norm : NAN;
-    rep->clipped = r->step > 0 ? (double)r->clipped_steps / (double)r->step : 0;
+    rep->accuracy = metrics_accuracy(in, e->val[g->output], e->val[g->target], e->batch);
+    rep->global_norm = in->step > 0 ? in->last_global_norm : NAN;
+    rep->clipped = in->step > 0 ? (double)in->clipped_steps / (double)in->step : 0;
     rep->test_accuracy = NAN;
     for (int l = 0; l < g->nlayers; l++) {
         LayerMetrics *m = &rep->layers[l];
-        param_norms(r, l, pass.g2[l], m);
+        param_norms(in, l, pass.g2[l], m);
         output_stats(e, g->layers[l].output, m);
         activation_stats(e, l, m, rec[l]);
         bptt_curve(e, l, m);
@@ -410,9 +421,9 @@ void metrics_measure(Run *r, Report *rep)
     double top = rep->layers[g->nlayers - 1].act_grad_norm;
     for (int l = 0; l < g->nlayers; l++)
         rep->layers[l].ratio = top == 0 ? NAN : rep->layers[l].act_grad_norm / top;
-    predictions(r, e, rep);
+    predictions(in, e, rep);
     for (int l = 0; l < g->nlayers; l++)
-        rep->layers[l].verdict = verdict(&r->set, &rep->layers[l],
+        rep->layers[l].verdict = verdict(in->set, &rep->layers[l],
                                          e->grad[g->layers[l].output] != NULL,
                                          &rep->layers[l].verdict_by);
 }
@@ -461,9 +472,8 @@ double metrics_baseline(const Dataset *d, int loss, const int *rows, int n)
     return total / (double)width;
 }
 
-void metrics_placeholder(const Run *r, Report *rep)
+void metrics_placeholder(const IrGraph *g, Report *rep)
 {
-    const IrGraph *g = &r->g;
     *rep = (Report){.loss = NAN, .accuracy = NAN, .test_accuracy = NAN, .global_norm = NAN,
                     .clipped = NAN};
     rep->layers = xcalloc((size_t)g->nlayers + 1, sizeof *rep->layers);

@@ -27,7 +27,6 @@
 #include <string.h>
 
 #include "vg/ops.h"
-#include "vg/report.h"
 
 enum { CHAIN_MAX = 16 };
 
@@ -141,8 +140,8 @@ static void feed(Pretrainer *pt, const Chain *c, Exec *ae)
     Run *r = pt->r;
     int b = r->train.batch;
     for (int i = 0; i < b; i++)
-        pt->batch[i] = run_next_row(pt->rows, pt->nrows, &pt->cursor, &pt->rng);
-    run_fill(r, &r->train, pt->batch, b);
+        pt->batch[i] = data_next_row(pt->rows, pt->nrows, &pt->cursor, &pt->rng);
+    data_fill(&r->data, &r->train, pt->batch, b);
     exec_forward(&r->train, EXEC_EVAL);
     size_t bytes = (size_t)b * shape_size(r->g.nodes[c->input].shape) * sizeof(float);
     memcpy(exec_source(ae, ae->g->input), r->train.val[c->input], bytes);
@@ -228,28 +227,4 @@ PretrainStatus pretrain_run(Program *p, Run *r, const TrainOptions *o, char *why
     free(pt.rows);
     free(pt.batch);
     return st;
-}
-
-void pretrain_print(FILE *out, const Run *r)
-{
-    if (!r->pretrain)
-        return;
-    Value v = {.kind = VAL_SPEC, .spec = r->set.pretrain};
-    fputs("pretrain ", out);
-    value_print(out, &v);
-    fputs(", reconstruction mse of the first and last minibatch:\n", out);
-    int w = 5;
-    for (int l = 0; l < r->g.nlayers; l++)
-        if ((int)strlen(r->g.layers[l].name) > w)
-            w = (int)strlen(r->g.layers[l].name);
-    for (int l = 0; l < r->g.nlayers; l++) {
-        const PretrainLayer *pl = &r->pretrain[l];
-        char a[32], b[32];
-        fprintf(out, "  %-*s ", w, r->g.layers[l].name);
-        if (pl->skipped)
-            fprintf(out, "skipped: %s\n", pl->skipped);
-        else
-            fprintf(out, "%s -> %s\n", report_num(pl->first, a, sizeof a),
-                    report_num(pl->last, b, sizeof b));
-    }
 }

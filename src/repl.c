@@ -31,6 +31,7 @@
 #include "vg/parse.h"
 #include "vg/program.h"
 #include "vg/report.h"
+#include "vg/runval.h"
 #include "vg/train.h"
 
 enum {
@@ -528,7 +529,7 @@ static int bind(Repl *r, AstNode *e)
 {
     Program *p = &r->p;
     Value v;
-    if (!elab_eval(p, &r->runs, e->a, &v))
+    if (!runs_eval(p, &r->runs, e->a, &v))
         return EXIT_ERROR;
     AstNode *let = e;
     if (e->kind == AST_ASSIGN) {
@@ -553,7 +554,7 @@ static int check_expect(Repl *r, const AstNode *item)
         return EXIT_ERROR;
     ExpectResult res;
     int code = expect_check_one(&r->p, &r->runs, item, &res);
-    expect_print(r->out, &r->p, &res, 1, r->color_out);
+    report_print_expects(r->out, &r->p, &res, 1, r->color_out);
     return code;
 }
 
@@ -562,7 +563,7 @@ static int exec_entry(Repl *r, AstNode *e)
     Value v;
     switch (e->kind) {
     case AST_EXPR_STMT:
-        if (!elab_eval(&r->p, &r->runs, e->a, &v))
+        if (!runs_eval(&r->p, &r->runs, e->a, &v))
             return EXIT_ERROR;
         show_value(r, &v);
         return 0;
@@ -896,7 +897,7 @@ static int cmd_expect(Repl *r, const Word *a, int n)
     }
     ExpectResult *res = xcalloc((size_t)r->p.nexpects, sizeof *res);
     int code = expect_check_all(&r->p, &r->runs, res);
-    expect_print(r->out, &r->p, res, r->p.nexpects, r->color_out);
+    report_print_expects(r->out, &r->p, res, r->p.nexpects, r->color_out);
     free(res);
     return code;
 }

@@ -16,7 +16,7 @@ static char *spec_text(const Spec *spec)
     if (!spec)
         return NULL;
     Value v = {.kind = VAL_SPEC, .spec = spec};
-    return report_value_text(&v);
+    return value_text(&v);
 }
 
 static bool mentions(const AstNode *n, const char *name)
@@ -76,7 +76,7 @@ static void side_of(ReportSide *out, const Value *v)
     if (v->kind == VAL_NUM)
         *out = (ReportSide){.is_num = true, .num = v->num};
     else
-        *out = (ReportSide){.text = report_value_text(v)};
+        *out = (ReportSide){.text = value_text(v)};
 }
 
 static void expect_of(ReportExpect *out, const Program *p, const ExpectResult *e)
@@ -84,13 +84,13 @@ static void expect_of(ReportExpect *out, const Program *p, const ExpectResult *e
     const AstNode *cond = e->ast->a;
     *out = (ReportExpect){
         .file = xstrdup(p->sources.files[e->ast->span.file].path),
-        .line = e->ast->span.first_line, .expr = report_expr_text(cond),
+        .line = e->ast->span.first_line, .expr = ast_text(cond),
         .outcome = xstrdup(expect_outcome_name(e->outcome)),
         .message = e->ast->str2 ? xstrdup(e->ast->str2) : NULL,
     };
     out->lists = xcalloc((size_t)e->nlists + 1, sizeof *out->lists);
     for (int i = 0; i < e->nlists; i++)
-        out->lists[out->nlists++] = (ReportList){.expr = report_expr_text(e->lists[i].expr),
+        out->lists[out->nlists++] = (ReportList){.expr = ast_text(e->lists[i].expr),
                                                  .s = e->lists[i]};
     if (e->has_sides && e->outcome != EXPECT_ERROR) {
         out->op = xstrdup(ast_op_name(cond->op));

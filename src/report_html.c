@@ -1496,7 +1496,7 @@ static void expects(FILE *out, const ReportData *d)
             if (!m)
                 continue;
             fputs(e->lists[j].expr, m);
-            expect_print_list_values(m, &e->lists[j].s);
+            report_print_list_values(m, &e->lists[j].s);
             fclose(m);
             fputs("<br/><span class=\"msg list\">", out);
             esc(out, line);

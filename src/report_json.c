@@ -87,7 +87,7 @@ static void key_str(FILE *out, const char *k, const char *s)
 /* A value as value_print shows it; null for none. */
 static void key_value_text(FILE *out, const char *k, const Value *v)
 {
-    char *t = v->kind == VAL_NONE ? NULL : report_value_text(v);
+    char *t = v->kind == VAL_NONE ? NULL : value_text(v);
     key_str(out, k, t);
     free(t);
 }
@@ -288,7 +288,7 @@ static void side(FILE *out, const char *k, const ExpectResult *e, const Value *v
 static void expect(FILE *out, const Program *p, const ExpectResult *e)
 {
     const AstNode *cond = e->ast->a;
-    char *text = report_expr_text(cond);
+    char *text = ast_text(cond);
     fputs("{\"type\":\"expect\",\"file\":", out);
     str(out, p->sources.files[e->ast->span.file].path);
     key_int(out, "line", e->ast->span.first_line);
@@ -302,7 +302,7 @@ static void expect(FILE *out, const Program *p, const ExpectResult *e)
     fputc('[', out);
     for (int i = 0; i < e->nlists; i++) {
         const ListSummary *l = &e->lists[i];
-        char *t = report_expr_text(l->expr);
+        char *t = ast_text(l->expr);
         fputs(i ? ",{\"expr\":" : "{\"expr\":", out);
         str(out, t);
         key_int(out, "n", l->n);

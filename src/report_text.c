@@ -51,44 +51,11 @@ int report_utf8_len(const char *str)
     return n;
 }
 
-static FILE *memstream(char **buf, size_t *n)
-{
-    FILE *f = open_memstream(buf, n);
-    if (!f) {
-        fprintf(stderr, "vg: internal error: open_memstream: %s\n", strerror(errno));
-        abort();
-    }
-    return f;
-}
-
-char *report_value_text(const Value *v)
-{
-    char *buf;
-    size_t n;
-    FILE *f = memstream(&buf, &n);
-    value_print(f, v);
-    fclose(f);
-    return buf;
-}
-
-char *report_expr_text(const AstNode *expr)
-{
-    char *buf;
-    size_t n;
-    FILE *f = memstream(&buf, &n);
-    ast_print(f, expr, 0);
-    fclose(f);
-    return buf;
-}
-
 char *report_call_text(const Run *r)
 {
-    char *buf;
-    size_t n;
-    FILE *f = memstream(&buf, &n);
-    report_print_call(f, r);
-    fclose(f);
-    return buf;
+    MemText t;
+    report_print_call(mem_text_open(&t), r);
+    return mem_text_close(&t);
 }
 
 const char *const report_value_names[RV_COUNT] = {
@@ -266,7 +233,7 @@ void report_write_text(FILE *out, const ReportData *d, bool color)
         if (!r->ended)
             fprintf(out, "(no end line: vg stopped after step %ld)\n", r->steps);
     }
-    /* as `vg run` prints them (expect_print) */
+    /* as `vg run` prints them (report_print_expects) */
     if (d->nexpects)
         fputs("\nexpect\n", out);
     for (int i = 0; i < d->nexpects; i++) {
@@ -285,7 +252,7 @@ void report_write_text(FILE *out, const ReportData *d, bool color)
         fputc('\n', out);
         for (int j = 0; j < e->nlists; j++) {
             fprintf(out, "        %s", e->lists[j].expr);
-            expect_print_list_values(out, &e->lists[j].s);
+            report_print_list_values(out, &e->lists[j].s);
             fputc('\n', out);
         }
     }
@@ -331,4 +298,94 @@ void report_progress_clear(ReportProgress *pg)
         fflush(pg->out);
     }
     pg->width = 0;
+}
+
+void report_print_pretrain(FILE *out, const Run *r)
+{
+    if (!r->pretrain)
+        return;
+    Value v = {.kind = VAL_SPEC, .spec = r->set.pretrain};
+    fputs("pretrain ", out);
+    value_print(out, &v);
+    fputs(", reconstruction mse of the first and last minibatch:\n", out);
+    int w = 5;
+    for (int l = 0; l < r->g.nlayers; l++)
+        if ((int)strlen(r->g.layers[l].name) > w)
+            w = (int)strlen(r->g.layers[l].name);
+    for (int l = 0; l < r->g.nlayers; l++) {
+        const PretrainLayer *pl = &r->pretrain[l];
+        char a[32], b[32];
+        fprintf(out, "  %-*s ", w, r->g.layers[l].name);
+        if (pl->skipped)
+            fprintf(out, "skipped: %s\n", pl->skipped);
+        else
+            fprintf(out, "%s -> %s\n", report_num(pl->first, a, sizeof a),
+                    report_num(pl->last, b, sizeof b));
+    }
+}
+
+static void print_side(FILE *out, const Value *v)
+{
+    char buf[32];
+    if (v->kind == VAL_NUM)
+        fputs(report_num(v->num, buf, sizeof buf), out);
+    else
+        value_print(out, v);
+}
+
+void report_print_list(FILE *out, const ListSummary *s)
+{
+    ast_print(out, s->expr, 0);
+    report_print_list_values(out, s);
+}
+
+void report_print_list_values(FILE *out, const ListSummary *s)
+{
+    char a[32], b[32], c[32];
+    if (s->booleans) {
+        fprintf(out, ": %d of %d true", s->trues, s->n);
+        return;
+    }
+    fprintf(out, ": n %d", s->n);
+    if (s->nans)
+        fprintf(out, " (%d NaN)", s->nans);
+    if (s->nans < s->n)
+        fprintf(out, ", min %s, median %s, max %s", report_num(s->min, a, sizeof a),
+                report_num(s->median, b, sizeof b), report_num(s->max, c, sizeof c));
+    if (s->holds >= 0)
+        fprintf(out, "; %d of %d hold", s->holds, s->n);
+}
+
+void report_print_expects(FILE *out, const Program *p, const ExpectResult *results, int n, bool color)
+{
+    if (n == 0)
+        return;
+    fputs("expect\n", out);
+    for (int i = 0; i < n; i++) {
+        const ExpectResult *r = &results[i];
+        const Span *s = &r->ast->span;
+        const char *col = r->outcome == EXPECT_PASS ? "\033[32m"
+                        : r->outcome == EXPECT_SKIP ? "\033[33m" : "\033[31m";
+        fprintf(out, "  %s%s%s  ", color ? col : "", expect_outcome_name(r->outcome),
+                color ? "\033[0m" : "");
+        fprintf(out, "%s:%d: ", p->sources.files[s->file].path, s->first_line);
+        ast_print(out, r->ast->a, 0);
+        if (r->has_sides && r->outcome != EXPECT_ERROR) {
+            fputs("  [", out);
+            print_side(out, &r->lhs);
+            fprintf(out, " %s ", ast_op_name(r->ast->a->op));
+            print_side(out, &r->rhs);
+            fputc(']', out);
+        }
+        if (r->outcome == EXPECT_SKIP)
+            fputs("  (its run was not trained)", out);
+        if (r->ast->str2)
+            fprintf(out, "  %s", r->ast->str2);
+        fputc('\n', out);
+        for (int j = 0; j < r->nlists; j++) {
+            fputs("        ", out);
+            report_print_list(out, &r->lists[j]);
+            fputc('\n', out);
+        }
+    }
 }

@@ -165,6 +165,7 @@ suite       checkpoint  sh tests/cli/checkpoint.sh "$vg"
 suite       man         sh tests/man/run.sh "$build"
 suite       install     sh tests/install/run.sh "$build"
 suite       completion  sh tests/completion/run.sh "$build"
+suite       layers      sh tests/layers/run.sh
 suite -c    editors     sh tests/editors/run.sh "$vg"
 for gc in tests/gradcheck/*.vg; do
     suite "gradcheck/$(basename "$gc" .vg)" "$vg" gradcheck "$gc"

@@ -10,6 +10,7 @@
 #define VG_ARENA_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct ArenaChunk ArenaChunk;
 typedef struct Arena {
@@ -24,6 +25,16 @@ void *xrealloc_at(void *p, size_t n, const char *file, int line);
 #define xcalloc(c, s) xcalloc_at((c), (s), __FILE__, __LINE__)
 #define xrealloc(p, n) xrealloc_at((p), (n), __FILE__, __LINE__)
 char *xstrdup(const char *s);
+/* Text printed into memory (open_memstream), for the printers that write
+ * to a FILE: mem_text_open aborts, as xmalloc does, when it cannot open
+ * one; mem_text_close closes it and returns the text (len bytes), malloc'd. */
+typedef struct MemText {
+    FILE *f;
+    char *buf;
+    size_t len;
+} MemText;
+FILE *mem_text_open(MemText *t);
+char *mem_text_close(MemText *t);
 
 void arena_init(Arena *a);
 /* Zeroed memory, aligned for any type; owned by the arena. */

@@ -104,6 +104,8 @@ const char *ast_op_name(int op);
 /* Prints a node in canonical .vg layout (used by `vg fmt`, the REPL and
  * messages); indent is the nesting depth. */
 void ast_print(FILE *out, const AstNode *n, int indent);
+/* What ast_print writes at indent 0, as a malloc'd string to free. */
+char *ast_text(const AstNode *n);
 /* Prints a whole program (AST_PROGRAM) in the same layout, with the
  * comments of its source where they were: an own-line comment before what
  * follows it, an end-of-line comment after the line of the token it

@@ -11,7 +11,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "vg/diag.h"
+#include "vg/exec.h"
 #include "vg/ir.h"
+#include "vg/rng.h"
 #include "vg/value.h"
 
 typedef struct Dataset {
@@ -33,5 +35,12 @@ typedef struct Dataset {
 bool data_load(Dataset *ds, const Spec *spec, uint64_t seed, const char *base_dir, DiagSink *d);
 /* Frees what data_load allocated and zeroes ds; safe on a zeroed Dataset. */
 void data_free(Dataset *ds);
+
+/* For the passes that feed a plan (training, probe, test, pre-training):
+ * copies ds's rows into e's input and target sources; and the next row of
+ * a shuffled pass over order[0..n), reshuffled with rng when a pass ends
+ * (epochs, each row once per pass). */
+void data_fill(const Dataset *ds, Exec *e, const int *rows, int n);
+int data_next_row(int *order, int n, int *cursor, Rng *rng);
 
 #endif

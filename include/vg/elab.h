@@ -1,5 +1,5 @@
-/* elab.h — evaluating the language: models to IR graphs, settings to a
- * Settings record, and expressions to values.
+/* elab.h — evaluating the language: models to IR graphs and
+ * expressions to values.
  *
  * Elaboration runs a model's body once per `train`, with that run's
  * arguments: `for` loops unroll, `if`s choose, `def` calls inline, and every
@@ -10,7 +10,9 @@
 #define VG_ELAB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "vg/ir.h"
 #include "vg/program.h"
 
@@ -22,30 +24,6 @@ enum {
     ELAB_MAX_AXES = 16,                /* axes of one run family */
 };
 
-typedef struct Settings {
-    const Spec *data;
-    int loss;                  /* OpId of the loss */
-    const Spec *optimizer;
-    long batch, steps;
-    uint64_t seed;
-    long report;               /* 0: initial and final only */
-    long probe;                /* rows of the probe batch; 0: all */
-    const Spec *clip;          /* NULL: none */
-    const Spec *pretrain;      /* NULL: none */
-    double test;               /* held-out fraction */
-    bool stop_on_nonfinite;    /* on_nonfinite = stop */
-    double vanishing_below, exploding_above;
-    Span span;                 /* the train item, for run-time errors */
-    Span data_span;            /* where `data` was set */
-} Settings;
-
-/* A command-line override, `--set key=value` (value is .vg source). */
-typedef struct SettingOverride {
-    const char *key;
-    const char *value;
-} SettingOverride;
-
-struct RunSet;
 
 /* One run a train item declares: the item itself when it has no axes, or
  * one combination of a family's axis values. The axis variables are
@@ -59,6 +37,28 @@ typedef struct Member {
     const Value *vals;           /* this member's value of each */
     const char *const *texts;    /* each value as the name spells it */
 } Member;
+
+/* The runs an expression can name (`deep.final.fc[2].ratio`), as the
+ * training layer offers them (runval.h): elaboration knows runs only
+ * through this. Value.run indexes them, 0 .. n-1. */
+typedef struct RunValues {
+    const void *ctx;
+    int n;
+    /* Run i's name, and the member it is (NULL: a run the REPL retired). */
+    const char *(*name)(const void *ctx, int run);
+    const Member *(*member)(const void *ctx, int run);
+    /* The run named name, or -1; the train item of the run family named
+     * name, or NULL. */
+    int (*find)(const void *ctx, const char *name);
+    const AstNode *(*find_family)(const void *ctx, const char *name);
+    /* Member access on a run value (run.final, report.loss, layer.ratio,
+     * layer.bptt …) and indexing (run.final.fc[2], ….bptt[1]); false with
+     * a message in err (n bytes) when there is no such member or index. */
+    bool (*get)(const void *ctx, const Value *obj, const char *name, Value *out, char *err,
+                size_t n);
+    bool (*index)(const void *ctx, const Value *obj, long index, Value *out, char *err,
+                  size_t n);
+} RunValues;
 
 /* The one member of a train item without axes. */
 Member elab_plain_member(const AstNode *train);
@@ -86,28 +86,23 @@ bool elab_member_model(Program *p, const Member *m, IrGraph *g);
  * no arguments, which takes its defaults (the first model when NULL).
  * NULL when the program defines no model. Built in p's arena. */
 const AstNode *elab_model_call(Program *p, const char *model);
-/* The settings of a member: its train item's bundle, then the item's
- * overrides (where the member's axis variables are visible), then the
- * command line's. seed_override < 0 means none. */
-bool elab_settings(Program *p, const Member *m, const SettingOverride *cli,
-                   int ncli, long long seed_override, Settings *out);
-/* The value a train item gives one setting (its override block, else its
- * bundle), without the command line; false, with no diagnostic, when
- * neither sets it. */
-bool elab_setting_value(Program *p, const AstNode *train, const char *key, Value *out);
-/* The loss (OpId) of the train item whose model call `call` is, or -1. */
-int elab_call_loss(Program *p, const AstNode *call);
 /* Evaluates an expression at the top level (lets, expects, the REPL); runs
  * may be NULL when no run exists yet. */
-bool elab_eval(Program *p, const struct RunSet *runs, const AstNode *expr, Value *out);
+bool elab_eval(Program *p, const RunValues *runs, const AstNode *expr, Value *out);
+/* The same where a family member's axis variables are visible (a train
+ * item's override block; settings.h), without runs. */
+bool elab_eval_member(Program *p, const Member *m, const AstNode *expr, Value *out);
+/* A value as diagnostics name it: "0.5", "NaN", "'sigmoid'", "a tensor". */
+void elab_describe(const Value *v, char *buf, size_t n);
+/* Prints a value as the REPL and `expect` messages show it. */
+void value_print(FILE *out, const Value *v);
+/* What value_print writes, as a malloc'd string to free. */
+char *value_text(const Value *v);
 /* The same, with `and` and `or` evaluating both sides whatever the left
  * one's value: checking that every name of an expect resolves, before
  * the runs give its values (expect_check_static). */
-bool elab_eval_every_branch(Program *p, const struct RunSet *runs, const AstNode *expr,
+bool elab_eval_every_branch(Program *p, const RunValues *runs, const AstNode *expr,
                             Value *out);
-/* The i-th key a settings bundle or a train's overrides may set ("data",
- * "optimizer", …), or NULL past the last (for completion). */
-const char *elab_setting_key(int i);
 /* Every name visible at the top level, for completion and suggestions. */
 int elab_global_names(Program *p, const char **out, int max);
 

@@ -14,22 +14,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "vg/ir.h"
+#include "vg/ops.h"
 #include "vg/real.h"
 #include "vg/rng.h"
-
-struct OpDef;
-struct OpCtx;
-
-/* What a sweep is for; it decides dropout and batch normalisation. */
-typedef enum ExecMode {
-    EXEC_TRAIN,  /* a training step: dropout samples a mask; batchnorm normalises
-                    with the batch's statistics and moves its running ones */
-    EXEC_PROBE,  /* a report's probe: no dropout; batchnorm normalises with the
-                    probe's own statistics, as training does, and leaves the
-                    running ones alone */
-    EXEC_EVAL,   /* evaluation (test accuracy): no dropout; batchnorm uses its
-                    running statistics */
-} ExecMode;
 
 typedef struct ParamStore {
     real *value;   /* graph->param_floats */

@@ -51,12 +51,6 @@ int expect_check_one(Program *p, const RunSet *rs, const AstNode *item, ExpectRe
  * if one does not; the runs are left as they were. Expects naming a run
  * that was not prepared are left to expect_check_all. */
 bool expect_check_static(Program *p, RunSet *rs, const AstNode *const *items, int n);
-void expect_print(FILE *out, const Program *p, const ExpectResult *results, int n, bool color);
-/* One list's summary, as the expect lines show it under the verdict:
- * "sig[*].final.loss: n 10, min 0.01, median 0.1, max 0.9; 9 of 10 hold". */
-void expect_print_list(FILE *out, const ListSummary *s);
-/* The same without the list's expression: ": n 10, min …". */
-void expect_print_list_values(FILE *out, const ListSummary *s);
 const char *expect_outcome_name(ExpectOutcome o);
 
 #endif

@@ -9,7 +9,41 @@
 #ifndef VG_METRICS_H
 #define VG_METRICS_H
 
-#include "vg/train.h"
+#include "vg/data.h"
+#include "vg/exec.h"
+#include "vg/ir.h"
+#include "vg/settings.h"
+
+typedef enum Verdict {
+    VERDICT_HEALTHY, VERDICT_VANISHING, VERDICT_EXPLODING,
+    VERDICT_SATURATED, VERDICT_DEAD,
+} Verdict;
+const char *verdict_name(Verdict v);
+
+/* One layer at one report step. A metric that does not apply is NaN
+ * (printed "-", JSON null). */
+typedef struct LayerMetrics {
+    double grad_norm, weight_norm, act_grad_norm, act_mean, act_std;
+    double saturation, dead, update_ratio, ratio, bptt_ratio, predicted;
+    /* lstm: the gates' means and saturations and the cell tanh's
+     * saturation; gru: its update and reset gates */
+    double input_gate, forget_gate, output_gate, update_gate, reset_gate;
+    double input_gate_saturation, forget_gate_saturation, output_gate_saturation;
+    double cell_saturation, update_gate_saturation, reset_gate_saturation;
+    Verdict verdict;
+    int verdict_by;       /* the MetricId whose threshold decided the verdict;
+                             -1 for healthy */
+    float *bptt;          /* recurrent layers: ‖dLoss/dh_t‖, t = 1..T; else NULL */
+    int bptt_len;
+} LayerMetrics;
+
+typedef struct Report {
+    long step;
+    double loss, accuracy, test_accuracy;   /* test_accuracy NaN without test */
+    double global_norm;   /* pre-clip global gradient norm of the last step */
+    double clipped;       /* fraction of steps so far that were clipped */
+    LayerMetrics *layers; /* one per declared layer, in declaration order */
+} Report;
 
 /* The layer metrics by name, in the order reports show them: one list,
  * X(ID, field of LayerMetrics), for the ids, the names and the fields. */
@@ -35,20 +69,35 @@ int metric_lookup(const char *name);   /* MetricId or -1 */
 /* Measured only on layers with a recurrent op: bptt_ratio and the gates. */
 bool metric_recurrent(MetricId id);
 
-void metrics_measure(Run *r, Report *out);
-/* A report of run r with nothing measured: every value NaN, a recurrent
- * layer's bptt curve of its T steps too. What expects are checked against
- * before training, so that a name that does not resolve (a layer, a metric,
- * bptt of a layer without a recurrent op, a time step past T) is an error
- * before any step runs. Free with report_free. */
-void metrics_placeholder(const Run *r, Report *out);
+/* What a report is measured on: a run's probe plan, its rows already
+ * filled (data_fill), and the state its training has reached. */
+typedef struct MeasureInput {
+    const IrGraph *g;
+    const float *params;      /* the parameters' values (ParamStore) */
+    Exec *probe;
+    const Settings *set;      /* the loss and the verdicts' thresholds */
+    const Dataset *data;      /* classes and target shape, for accuracy */
+    long step;                /* steps done */
+    const double *update_sq;  /* per layer: Σ(Δw)² of the last step */
+    double last_global_norm;
+    long clipped_steps;
+} MeasureInput;
+
+void metrics_measure(const MeasureInput *in, Report *out);
+/* A report with nothing measured, for a run of graph g: every value NaN,
+ * a recurrent layer's bptt curve of its T steps too. What expects are
+ * checked against before training, so that a name that does not resolve
+ * (a layer, a metric, bptt of a layer without a recurrent op, a time step
+ * past T) is an error before any step runs. Free with report_free. */
+void metrics_placeholder(const IrGraph *g, Report *out);
 /* The node whose state a layer's bptt curve follows (its last recurrent
  * op), or -1 for a layer without one. */
 int metrics_bptt_node(const IrGraph *g, int layer);
 /* Σx² in double (the training step's gradient norm uses it too). */
 double metrics_sum_sq(const float *x, size_t n);
 /* Accuracy of logits against targets over rows (NaN for real targets). */
-double metrics_accuracy(const Run *r, const float *logits, const float *targets, int rows);
+double metrics_accuracy(const MeasureInput *in, const float *logits, const float *targets,
+                        int rows);
 /* The loss of the best constant prediction on rows[0..n) of d, the bar a
  * model must clear to have learned anything from its inputs: for mse the
  * targets' variance per output, for cross_entropy the entropy of the label

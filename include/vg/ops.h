@@ -24,8 +24,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "vg/exec.h"
 #include "vg/ir.h"
+#include "vg/real.h"
 
 struct Rng;
 
@@ -45,11 +45,22 @@ typedef enum OpKind {
     OPK_LOSS,        /* (logits, target) -> mean loss, shape [] */
 } OpKind;
 
+/* What a sweep is for; it decides dropout and batch normalisation. */
+typedef enum ExecMode {
+    EXEC_TRAIN,  /* a training step: dropout samples a mask; batchnorm normalises
+                    with the batch's statistics and moves its running ones */
+    EXEC_PROBE,  /* a report's probe: no dropout; batchnorm normalises with the
+                    probe's own statistics, as training does, and leaves the
+                    running ones alone */
+    EXEC_EVAL,   /* evaluation (test accuracy): no dropout; batchnorm uses its
+                    running statistics */
+} ExecMode;
+
 typedef struct OpCtx {
     const IrGraph *g;
     const IrNode *node;
     int batch;
-    ExecMode mode;          /* training, probing or evaluating (exec.h) */
+    ExecMode mode;          /* training, probing or evaluating */
     const real *in[IR_MAX_IN];
     real *din[IR_MAX_IN];
     bool din_overwrite[IR_MAX_IN];  /* write din[i] rather than add to it */

@@ -11,7 +11,6 @@
 #define VG_PRETRAIN_H
 
 #include <stddef.h>
-#include <stdio.h>
 #include "vg/train.h"
 
 typedef enum PretrainStatus {
@@ -24,8 +23,5 @@ typedef enum PretrainStatus {
 /* Pre-trains r's layers in place and fills r->pretrain (one entry per
  * declared layer). Needs r->set.pretrain. */
 PretrainStatus pretrain_run(Program *p, Run *r, const TrainOptions *o, char *why, size_t n);
-/* The per-layer reconstruction losses, under the run's header; nothing
- * when the run was not pre-trained. */
-void pretrain_print(FILE *out, const Run *r);
 
 #endif

@@ -32,15 +32,25 @@ bool report_recurrent(const Run *r);
 void report_print_table(FILE *out, const Run *r, const Report *rep, bool color);
 /* "model(args)" of a run, as written in its train item. */
 void report_print_call(FILE *out, const Run *r);
+/* The expect results (expect.h): a verdict line per expect, both sides
+ * of a comparison, and the lists its aggregates reduced. */
+void report_print_expects(FILE *out, const Program *p, const ExpectResult *results, int n,
+                          bool color);
+/* One list's summary, as the expect lines show it under the verdict:
+ * "sig[*].final.loss: n 10, min 0.01, median 0.1, max 0.9; 9 of 10 hold". */
+void report_print_list(FILE *out, const ListSummary *s);
+/* The same without the list's expression: ": n 10, min …". */
+void report_print_list_values(FILE *out, const ListSummary *s);
+/* A run's pre-training (pretrain.h): the per-layer reconstruction losses,
+ * under the run's header; nothing when the run was not pre-trained. */
+void report_print_pretrain(FILE *out, const Run *r);
 
 /* The length of the valid UTF-8 sequence at s (1 to 4), or 0 for a byte
  * that starts none: writers replace such bytes with U+FFFD, so a stray byte
  * in a message never makes a JSON or HTML file invalid. */
 int report_utf8_len(const char *s);
 
-/* What value_print and ast_print write, as a malloc'd string to free. */
-char *report_value_text(const Value *v);
-char *report_expr_text(const AstNode *expr);
+/* What report_print_call writes, as a malloc'd string to free. */
 char *report_call_text(const Run *r);
 
 /* The run-level values of a report, in the order every format shows them

@@ -16,39 +16,10 @@
 #include "vg/elab.h"
 #include "vg/exec.h"
 #include "vg/ir.h"
+#include "vg/metrics.h"
 #include "vg/optim.h"
 #include "vg/program.h"
-
-typedef enum Verdict {
-    VERDICT_HEALTHY, VERDICT_VANISHING, VERDICT_EXPLODING,
-    VERDICT_SATURATED, VERDICT_DEAD,
-} Verdict;
-const char *verdict_name(Verdict v);
-
-/* One layer at one report step. A metric that does not apply is NaN
- * (printed "-", JSON null). */
-typedef struct LayerMetrics {
-    double grad_norm, weight_norm, act_grad_norm, act_mean, act_std;
-    double saturation, dead, update_ratio, ratio, bptt_ratio, predicted;
-    /* lstm: the gates' means and saturations and the cell tanh's
-     * saturation; gru: its update and reset gates */
-    double input_gate, forget_gate, output_gate, update_gate, reset_gate;
-    double input_gate_saturation, forget_gate_saturation, output_gate_saturation;
-    double cell_saturation, update_gate_saturation, reset_gate_saturation;
-    Verdict verdict;
-    int verdict_by;       /* the MetricId whose threshold decided the verdict;
-                             -1 for healthy */
-    float *bptt;          /* recurrent layers: ‖dLoss/dh_t‖, t = 1..T; else NULL */
-    int bptt_len;
-} LayerMetrics;
-
-typedef struct Report {
-    long step;
-    double loss, accuracy, test_accuracy;   /* test_accuracy NaN without test */
-    double global_norm;   /* pre-clip global gradient norm of the last step */
-    double clipped;       /* fraction of steps so far that were clipped */
-    LayerMetrics *layers; /* one per declared layer, in declaration order */
-} Report;
+#include "vg/settings.h"
 
 /* The time of the steps of the last run_train call, for `vg run --time`:
  * each step and the reports scheduled by `report`, but not the reports every
@@ -172,13 +143,6 @@ bool run_prepare(Program *p, const Member *m, const TrainOptions *o, Run *r);
 int run_train(Program *p, Run *r, long steps, const TrainOptions *o);
 void run_free(Run *r);
 
-/* For the modules that feed a run's plans (pretrain.c): copies data rows
- * into e's input and target sources; and the next row of a shuffled pass
- * over order[0..n), reshuffled with rng when a pass ends (epochs, each row
- * once per pass). */
-void run_fill(const Run *r, Exec *e, const int *rows, int n);
-int run_next_row(int *order, int n, int *cursor, Rng *rng);
-
 /* Set by a SIGINT/SIGTERM handler: training stops after the current step. */
 extern volatile sig_atomic_t train_interrupted;
 
@@ -188,15 +152,5 @@ const AstNode *runset_find_family(const struct RunSet *rs, const char *name);
 /* Appends run, a zeroed or prepared Run from the heap; the set owns it. */
 void runset_push(RunSet *rs, Run *run);
 void runset_free(RunSet *rs);
-
-/* Member access on run values for the evaluator: run.initial, run.final,
- * run.diverged, report.loss, report.fc (a layer family), layer.ratio,
- * layer.bptt (a series) … Returns false with a message in err (n bytes)
- * when there is no such member. */
-bool run_member(const RunSet *rs, const Value *obj, const char *name, Value *out,
-                char *err, size_t n);
-/* Indexing a layer family (run.final.fc[2]) or a series (….bptt[1]). */
-bool run_index(const RunSet *rs, const Value *obj, long index, Value *out, char *err,
-               size_t n);
 
 #endif

@@ -119,8 +119,5 @@ double spec_num(const Spec *s, const char *name);
 
 bool value_truthy(const Value *v);
 const char *value_kind_name(ValKind k);   /* "number", "tensor", ... */
-/* Prints a value as the REPL and `expect` messages show it (defined with
- * the evaluator in elab.c, which knows ops and runs). */
-void value_print(FILE *out, const Value *v);
 
 #endif

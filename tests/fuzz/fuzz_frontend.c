@@ -25,6 +25,7 @@
 #include "vg/fmt.h"
 #include "vg/parse.h"
 #include "vg/program.h"
+#include "vg/settings.h"
 
 enum { FUZZ_MAX_BYTES = 64 << 20, FUZZ_BATCH = 64 };
 
@@ -108,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             Member *ms;
             int nm;
             if (elab_members(&p, p.trains[i], &ms, &nm) &&
-                elab_settings(&p, &ms[0], NULL, 0, -1, &s) && s.batch <= FUZZ_BATCH)
+                settings_of(&p, &ms[0], NULL, 0, -1, &s) && s.batch <= FUZZ_BATCH)
                 batch = (int)s.batch;
             elaborate(&p, p.trains[i]->a, batch);
         }

@@ -14,6 +14,7 @@
 #include "vg/elab.h"
 #include "vg/ops.h"
 #include "vg/program.h"
+#include "vg/settings.h"
 
 static char dir[64];
 
@@ -248,7 +249,7 @@ static void test_family_members(void **state)
     assert_string_equal(ms[11].vars[1], "s");
     assert_true(ms[11].vals[1].num == 4);
     Settings set;
-    assert_true(elab_settings(&p, &ms[11], NULL, 0, -1, &set));
+    assert_true(settings_of(&p, &ms[11], NULL, 0, -1, &set));
     assert_int_equal(set.seed, 40);
     IrGraph g;
     ir_init(&g, &p.arena, "m");
@@ -357,7 +358,7 @@ static void test_settings_layering(void **state)
     Settings s;
     SettingOverride cli[] = {{"batch", "3"}};
     Member m = elab_plain_member(p.trains[0]);
-    assert_true(elab_settings(&p, &m, cli, 1, 9, &s));
+    assert_true(settings_of(&p, &m, cli, 1, 9, &s));
     assert_int_equal(s.steps, 20);    /* the block overrides the bundle */
     assert_int_equal(s.batch, 3);     /* the command line overrides both */
     assert_int_equal(s.seed, 9);
@@ -379,7 +380,7 @@ static void test_setting_errors(void **state)
         "train r = m() { data = sgd(lr = 1) loss = cross_entropy batch = 0 steps = 1 }\n"));
     Settings s;
     Member m = elab_plain_member(p.trains[0]);
-    assert_false(elab_settings(&p, &m, NULL, 0, -1, &s));
+    assert_false(settings_of(&p, &m, NULL, 0, -1, &s));
     assert_int_equal(p.diag.n, 3);
     assert_string_equal(p.diag.items[0].msg, "'data' must be a data set, got 'sgd'");
     assert_string_equal(p.diag.items[1].msg, "'batch' must be at least 1, got 0");

@@ -21,6 +21,7 @@
 #include "vg/gradcheck.h"
 #include "vg/ops.h"
 #include "vg/program.h"
+#include "vg/settings.h"
 
 static const char *const models[] = {
     "tests/gradcheck/activations.vg", "tests/gradcheck/tensor.vg",
@@ -57,7 +58,7 @@ static void model_load(Model *m, const char *path)
     assert_non_null(call);
     ir_init(&m->g, &m->p.arena, call->a->str);
     assert_true(elab_model(&m->p, call, &m->g));
-    assert_true(gradcheck_attach_loss(&m->g, elab_call_loss(&m->p, call), &m->p.diag));
+    assert_true(gradcheck_attach_loss(&m->g, settings_call_loss(&m->p, call), &m->p.diag));
 }
 
 static void model_free(Model *m)

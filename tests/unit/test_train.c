@@ -137,7 +137,7 @@ static double held_out_accuracy(Run *r)
     Exec e;
     DiagSink d = {0};
     assert_true(exec_plan(&e, &r->g, &r->ps, ntest, 0, &d));
-    run_fill(r, &e, r->order + r->ntrain, ntest);
+    data_fill(&r->data, &e, r->order + r->ntrain, ntest);
     exec_forward(&e, EXEC_EVAL);
     const float *z = e.val[r->g.output];
     int right = 0;
@@ -440,7 +440,7 @@ static float *trained(const char *cell, int probe, int report, size_t *n)
     Exec e;
     DiagSink d = {0};
     assert_true(exec_plan(&e, &r.g, &r.ps, probe, 0, &d));
-    run_fill(&r, &e, r.probe_rows, probe);
+    data_fill(&r.data, &e, r.probe_rows, probe);
     exec_forward(&e, EXEC_PROBE);
     assert_float_equal(r.reports[r.nreports - 1].loss, exec_loss(&e), 0);
     exec_free(&e);

@@ -1,4 +1,4 @@
-/* load.c — files, imports and the top-level namespace.
+/* program.c — files, imports and the top-level namespace.
  *
  * An import is searched for in the importing file's folder, then in each
  * folder of VG_PATH (colon-separated), then in the stdlib folder; "std/X"
