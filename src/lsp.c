@@ -413,7 +413,7 @@ static void analyse(Server *s, Doc *d)
     if (program_load_text(p, d->path, d->text, d->len)) {
         TrainOptions o = {.seed = -1, .max_memory = TRAIN_DEFAULT_MAX_MEMORY};
         RunSet rs = {0};
-        check_prepare_runs(p, &o, NULL, &rs);
+        check_prepare_runs(p, &o, NULL, NULL, &rs);
         runset_free(&rs);
         check_untrained_models(p);
     }
