@@ -6,7 +6,7 @@
 # that are interrupted, and paths that cannot be written; the progress line
 # on a terminal and never off one. Skipped (exit status 77) without python3
 # and its jsonschema module (.ci/deps.sh installs python3-jsonschema).
-# BLESS=1 rewrites the texts it compares (v1.out, diff.out).
+# BLESS=1 rewrites the texts it compares (v1.out, v2.out, diff.out).
 # Usage: tests/report/run.sh path/to/vg
 set -u
 here=$(dirname "$0")
@@ -101,6 +101,33 @@ valid stop --runs 2 --expects 3
 expect "stop_nonfinite: diverged rows" "boom,1,-,diverged,1 boom,1,-,diverged_at,2 calm,5,-,diverged,0" \
     "$(grep ',diverged' "$tmp/stop/r.csv" | tr -d '\r' | tr '\n' ' ' | sed 's/ $//')"
 
+# Learning-rate schedules: every step's lr in the JSON Lines steps lines and
+# the CSV step_lr rows, worked out by hand (cos π/4 = 0.70710678, cos π/8 =
+# 0.92387953): warmup(2) then cosine(4, min = 0.1) of 1 is 1/2, 2/2, then
+# 0.1 + 0.9(1 + cos(πt/4))/2 for t = 0..4, held at 0.1; step(3, 0.5) halves
+# 0.01 at steps 3 and 6; cosine(8) of 0.01 is 0.005(1 + cos(πt/8)); and in
+# warmup(2) then cosine(2) then step(1, 0.5) of 0.1 the cosine starts at
+# step 2 and the step decay at step 4.
+run sched tests/golden/schedule.vg
+expect "schedule: exit status" 0 "$rc"
+valid sched --runs 5 --expects 1
+expect "schedule: lr of each step" "\
+[0.5,1,1,0.868198052,0.55,0.231801948,0.1,0.1] \
+[0.01,0.01,0.01,0.005,0.005,0.005,0.0025,0.0025] \
+[0.01,0.00961939766,0.00853553391,0.00691341716,0.005,0.00308658284,0.00146446609,0.000380602337] \
+[0.05,0.1,0.1,0.05,0.1,0.05,0.025,0.0125] \
+[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]" \
+    "$(grep -o '"lr":\[[^]]*\]' "$tmp/sched/r.jsonl" | sed 's/"lr"://' | paste -sd' ')"
+expect "schedule: step_lr rows of warm_cos" "0.5 1 1 0.868198052 0.55 0.231801948 0.1 0.1" \
+    "$(grep '^warm_cos,.*,step_lr,' "$tmp/sched/r.csv" | cut -d, -f5 | tr -d '\r' | paste -sd' ')"
+expect "schedule: the header's schedules" "\
+\"schedule\":\"warmup(steps = 2) then cosine(steps = 4, min = 0.1)\" \
+\"schedule\":\"step(every = 3, factor = 0.5)\" \
+\"schedule\":\"cosine(steps = 8, min = 0)\" \
+\"schedule\":\"warmup(steps = 2) then cosine(steps = 2, min = 0) then step(every = 1, factor = 0.5)\" \
+\"schedule\":\"constant\"" \
+    "$(grep -o '"schedule":"[^"]*"' "$tmp/sched/r.jsonl" | paste -sd' ')"
+
 # Recurrent layers: a bptt array per report (one number per time step), a
 # bptt[t] row per step, and a BPTT chart per run.
 run rec tests/report/recurrent.vg
@@ -181,6 +208,18 @@ expect "cut: the warning" "vg: warning: $tmp/kill/cut.jsonl:$((lines + 1)): the 
     "$(cat "$tmp/kill/cut.err")"
 if tail -1 "$tmp/kill/cut.out" | grep -q '^(no end line: vg stopped after step [0-9]*)$'; then ok
 else bad "cut: no note that the run has no end line"; fi
+# the page and the CSV of the cut file: valid, and the CSV holds the
+# reports of the lines before the cut one
+"$vg" report "$tmp/kill/cut.jsonl" --html "$tmp/kill/cut.html" --csv "$tmp/kill/cut.csv" \
+    2>/dev/null
+expect "cut: vg report --html --csv" 0 "$?"
+if $check --csv "$tmp/kill/cut.csv" --html "$tmp/kill/cut.html" --runs 1 \
+    >"$tmp/kill/cut.check" 2>&1; then ok
+else cat "$tmp/kill/cut.check"; bad "cut: vg report's files are invalid"; fi
+expect "cut: the CSV's report steps" \
+    "$(head -n "$lines" "$tmp/kill/cut.jsonl" | grep '"type":"report"' |
+       sed 's/.*"step":\([0-9]*\),.*/\1/' | tr '\n' ' ')" \
+    "$(grep ',-,loss,' "$tmp/kill/cut.csv" | cut -d, -f2 | tr '\n' ' ')"
 
 # vg report re-renders: the same CSV and HTML bytes as vg run wrote, and
 # the same text as vg run printed.
@@ -206,7 +245,7 @@ else cat "$tmp/v1.check"; bad "schema 1: invalid files"; fi
 # Schema 2 (before the runs' baseline): read, shown without a baseline.
 "$vg" report "$here/v2.jsonl" >"$tmp/v2.out" 2>&1
 expect "schema 2: exit status" 0 "$?"
-expect "schema 2: the text" "" "$(diff "$here/v2.out" "$tmp/v2.out")"
+same "schema 2: the text" "$here/v2.out" "$tmp/v2.out"
 "$vg" report "$here/v2.jsonl" --csv "$tmp/v2.csv" --html "$tmp/v2.html"
 if $check --csv "$tmp/v2.csv" --html "$tmp/v2.html" --runs 1 >"$tmp/v2.check" 2>&1; then ok
 else cat "$tmp/v2.check"; bad "schema 2: invalid files"; fi
