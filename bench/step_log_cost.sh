@@ -21,7 +21,7 @@ VG=$BUILD/vg
 REPS=${BENCH_REPS:-9}
 CLOCK=${BENCH_CLOCK:-cpu}
 [ -x "$VG" ] || { echo "bench/step_log_cost.sh: $VG is missing (run make)" >&2; exit 2; }
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
+export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -42,7 +42,7 @@ OFF=$tmp/src/build/vg
 # ms_per_step VG FILE STEPS
 ms_per_step() {
     # --time writes to stderr
-    VG_PATH= "$1" run "$2" --quiet --time --threads 1 --set steps="$3" 2>&1 >/dev/null |
+    VG_PATH="" "$1" run "$2" --quiet --time --threads 1 --set steps="$3" 2>&1 >/dev/null |
         sed -n "s/^time: .* \([0-9.e+-]*\) ms\/step $CLOCK.*/\1/p"
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
