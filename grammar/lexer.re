@@ -43,7 +43,7 @@
 const char *const lex_keywords[] = {
     "import", "model", "def", "settings", "train", "with", "input", "layer",
     "for", "in", "if", "else", "return", "expect", "let", "true", "false",
-    "and", "or", "not",
+    "and", "or", "not", "then",
 };
 const int lex_keyword_count = (int)(sizeof lex_keywords / sizeof lex_keywords[0]);
 
@@ -56,6 +56,7 @@ static const char *const token_names[] = {
     [T_IF] = "'if'", [T_ELSE] = "'else'", [T_RETURN] = "'return'",
     [T_EXPECT] = "'expect'", [T_LET] = "'let'", [T_TRUE] = "'true'",
     [T_FALSE] = "'false'", [T_AND] = "'and'", [T_OR] = "'or'", [T_NOT] = "'not'",
+    [T_THEN] = "'then'",
     [T_LPAREN] = "'('", [T_RPAREN] = "')'", [T_LBRACE] = "'{'", [T_RBRACE] = "'}'",
     [T_LBRACKET] = "'['", [T_RBRACKET] = "']'", [T_COMMA] = "','", [T_SEMI] = "';'",
     [T_DOT] = "'.'", [T_DOTDOT] = "'..'", [T_ASSIGN] = "'='", [T_PLUS] = "'+'",
@@ -351,6 +352,7 @@ int lex_next(Lexer *lx, Token *out)
             "and"       { return emit(lx, out, T_AND); }
             "or"        { return emit(lx, out, T_OR); }
             "not"       { return emit(lx, out, T_NOT); }
+            "then"      { return emit(lx, out, T_THEN); }
             ident       { return identifier(lx, out); }
             ["]         { return string(lx, out); }
 

@@ -92,6 +92,7 @@ static AstList append_arg(Parser *ctx, AstList l, AstNode *arg);
     TRAIN "'train'" WITH "'with'" INPUT "'input'" LAYER "'layer'" FOR "'for'"
     IN "'in'" IF "'if'" ELSE "'else'" RETURN "'return'" EXPECT "'expect'"
     LET "'let'" TRUE "'true'" FALSE "'false'" AND "'and'" OR "'or'" NOT "'not'"
+    THEN "'then'"
     DOTDOT "'..'" LE "'<='" GE "'>='" EQ "'=='" NE "'!='"
 %token <const char *> IDENT "identifier" STRING "string"
 %token <Token> NUMBER "number"
@@ -102,7 +103,9 @@ static AstList append_arg(Parser *ctx, AstList l, AstNode *arg);
 %nterm <const char *> opt_with opt_message
 
 /* Loosest first. Comparisons do not chain; '^' is right-associative and
- * binds tighter than unary minus, so -2^2 is -(2^2). */
+ * binds tighter than unary minus, so -2^2 is -(2^2). `then` joins
+ * learning-rate schedules, whole expressions each, so it binds loosest. */
+%left THEN
 %left OR
 %left AND
 %precedence NOT
@@ -321,6 +324,7 @@ if_stmt
 
 expr
     : primary
+    | expr[l] THEN expr[r]  { $$ = binary(ctx, AST_OP_THEN, $l, $r, @$); }
     | expr[l] OR expr[r]    { $$ = binary(ctx, AST_OP_OR, $l, $r, @$); }
     | expr[l] AND expr[r]   { $$ = binary(ctx, AST_OP_AND, $l, $r, @$); }
     | NOT expr[r]           { $$ = unary(ctx, AST_OP_NOT, $r, @$); }
@@ -477,6 +481,7 @@ static const int token_of[] = {
     [T_IF] = TOK_IF, [T_ELSE] = TOK_ELSE, [T_RETURN] = TOK_RETURN,
     [T_EXPECT] = TOK_EXPECT, [T_LET] = TOK_LET, [T_TRUE] = TOK_TRUE,
     [T_FALSE] = TOK_FALSE, [T_AND] = TOK_AND, [T_OR] = TOK_OR, [T_NOT] = TOK_NOT,
+    [T_THEN] = TOK_THEN,
     [T_LPAREN] = '(', [T_RPAREN] = ')', [T_LBRACE] = '{', [T_RBRACE] = '}',
     [T_LBRACKET] = '[', [T_RBRACKET] = ']', [T_COMMA] = ',', [T_SEMI] = ';',
     [T_DOT] = '.', [T_DOTDOT] = TOK_DOTDOT, [T_ASSIGN] = '=', [T_PLUS] = '+',
@@ -547,7 +552,7 @@ static const Group groups[G_COUNT] = {
 /* After a complete expression every operator could follow; listing them
  * would hide the one token that is missing (a ')' or a ','). */
 static const int operators[] = {
-    TOK_OR, TOK_AND, '<', '>', TOK_LE, TOK_GE, TOK_EQ, TOK_NE,
+    TOK_THEN, TOK_OR, TOK_AND, '<', '>', TOK_LE, TOK_GE, TOK_EQ, TOK_NE,
     '+', '-', '*', '/', '^', '(', '[', '.',
 };
 

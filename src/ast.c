@@ -68,6 +68,7 @@ const char *ast_op_name(int op)
     case AST_OP_AND: return "and";
     case AST_OP_OR: return "or";
     case AST_OP_NOT: return "not";
+    case AST_OP_THEN: return "then";
     default: return "?";
     }
 }
@@ -119,7 +120,7 @@ void ast_print_str(FILE *out, const char *s)
 
 /* Binding strength, loosest first; the grammar's %left/%right lines. */
 enum {
-    P_OR = 1, P_AND, P_NOT, P_CMP, P_SUM, P_PRODUCT, P_NEG, P_POW, P_POSTFIX, P_ATOM,
+    P_THEN = 1, P_OR, P_AND, P_NOT, P_CMP, P_SUM, P_PRODUCT, P_NEG, P_POW, P_POSTFIX, P_ATOM,
 };
 
 static int precedence(const AstNode *e)
@@ -129,6 +130,7 @@ static int precedence(const AstNode *e)
         return e->op == AST_OP_NOT ? P_NOT : P_NEG;
     case AST_BINARY:
         switch (e->op) {
+        case AST_OP_THEN: return P_THEN;
         case AST_OP_OR: return P_OR;
         case AST_OP_AND: return P_AND;
         case AST_OP_ADD: case AST_OP_SUB: return P_SUM;

@@ -8,14 +8,15 @@
 #include "vg/expect.h"
 #include "vg/family.h"
 
-bool check_prepare_runs(Program *p, const TrainOptions *o, const char *run_only, RunSet *rs)
+bool check_prepare_runs(Program *p, const TrainOptions *o, const char *option,
+                        const char *run_only, RunSet *rs)
 {
     MemberList ml;
     bool *selected = NULL;
     bool ok = family_members(p, &ml);
     if (ok) {
         selected = xcalloc((size_t)(ml.n ? ml.n : 1), sizeof *selected);
-        if (run_only && !family_select(p, &ml, "--run", run_only, selected))
+        if (run_only && !family_select(p, &ml, option, run_only, selected))
             ml.n = 0, ok = false;
     }
     for (int i = 0; i < ml.n; i++) {

@@ -239,7 +239,8 @@ int elab_global_names(Program *p, const char **out, int max)
             out[n++] = nm;
     }
     for (int i = 0; i < SPEC_COUNT && n < max; i++)
-        out[n++] = spec_table[i].name;
+        if (i != SPEC_THEN)  /* a keyword, not a name */
+            out[n++] = spec_table[i].name;
     for (size_t i = 0; i < sizeof constants / sizeof *constants && (int)n < max; i++)
         out[n++] = constants[i];
     return n;
@@ -1248,9 +1249,74 @@ static bool binary_values(Elab *e, const AstNode *n, Value l, Value r, Value *ou
     return true;
 }
 
+/* A schedule's name that names nothing (`linear(100)`): the schedules vg
+ * has say more than "unknown name". */
+static bool unknown_schedule(Elab *e, const AstNode *expr)
+{
+    const AstNode *name = expr->kind == AST_CALL ? expr->a : expr;
+    if (name->kind != AST_NAME || frame_find(e->frame, name->str) ||
+        program_lookup(e->p, name->str) || builtin_find(name->str))
+        return false;
+    for (int i = 0; e->scope && i < e->scope->naxes; i++)
+        if (strcmp(e->scope->vars[i], name->str) == 0)
+            return false;
+    diag_error(e->d, name->span, "unknown schedule '%s'", name->str);
+    diag_note(e->d, "a schedule is constant, warmup(steps), cosine(steps, min = 0), "
+              "step(every, factor), or one of them then another");
+    return true;
+}
+
+bool elab_unknown_schedule(Program *p, const Member *m, const AstNode *expr)
+{
+    Elab e = {.p = p, .d = &p->diag, .arena = &p->arena, .scope = m};
+    return unknown_schedule(&e, expr);
+}
+
+/* One side of `a then b`: a schedule (warmup, cosine, step, or a `then`). */
+static bool then_phase(Elab *e, const AstNode *side, const Value **out)
+{
+    if (unknown_schedule(e, side))
+        return false;
+    if (side->kind == AST_NAME && strcmp(side->str, "constant") == 0 &&
+        !frame_find(e->frame, side->str) && !program_lookup(e->p, side->str))
+        return diag_error(e->d, side->span, "'then' joins warmup, cosine and step schedules; "
+                          "'constant' is only a whole schedule (each phase holds its last "
+                          "learning rate already)");
+    Value *v = arena_alloc(e->arena, sizeof *v);
+    if (!eval(e, side, v))
+        return false;
+    if (v->kind != VAL_SPEC || spec_table[v->spec->id].kind != SPEC_SCHED) {
+        char got[64];
+        elab_describe(v, got, sizeof got);
+        const char *kind =
+            v->kind == VAL_SPEC ? spec_kind_name(spec_table[v->spec->id].kind) : NULL;
+        return diag_error(e->d, side->span, "'then' joins schedules (warmup, cosine, step), "
+                          "got %s%s%s", kind ? kind : "", kind ? " " : "", got);
+    }
+    *out = v;
+    return true;
+}
+
+/* `a then b` is the spec SPEC_THEN of its two schedules. */
+static bool eval_then(Elab *e, const AstNode *n, Value *out)
+{
+    const Value *first, *second;
+    if (!then_phase(e, n->a, &first) || !then_phase(e, n->b, &second))
+        return false;
+    Value *args = arena_alloc(e->arena, 2 * sizeof *args);
+    args[0] = *first;
+    args[1] = *second;
+    Spec *s = arena_alloc(e->arena, sizeof *s);
+    *s = (Spec){.id = SPEC_THEN, .nargs = 2, .args = args, .span = n->span};
+    *out = (Value){.kind = VAL_SPEC, .spec = s};
+    return true;
+}
+
 static bool eval_binary(Elab *e, const AstNode *n, Value *out)
 {
     Value l, r;
+    if (n->op == AST_OP_THEN)
+        return eval_then(e, n, out);
     if (!eval(e, n->a, &l))
         return false;
     /* `and` and `or` look at their right side only when they need it,
@@ -1371,6 +1437,9 @@ static bool write_source(Elab *e, FILE *f, const Value *v, Span at)
     case VAL_NONE: fputs("none", f); return true;
     case VAL_OP: fputs(op_def(v->op)->name, f); return true;
     case VAL_SPEC: {
+        if (v->spec->id == SPEC_THEN)
+            return write_source(e, f, &v->spec->args[0], at) && fputs(" then ", f) >= 0 &&
+                   write_source(e, f, &v->spec->args[1], at);
         /* the arguments that differ from their defaults: he_normal, normal(std = 0.1) */
         const Sig *sig = spec_sig(v->spec->id);
         fputs(spec_table[v->spec->id].name, f);
@@ -1697,6 +1766,12 @@ void value_print(FILE *out, const Value *v)
     case VAL_OP: fputs(op_def(v->op)->name, out); break;
     case VAL_SPEC: {
         const Spec *s = v->spec;
+        if (s->id == SPEC_THEN) {
+            value_print(out, &s->args[0]);
+            fputs(" then ", out);
+            value_print(out, &s->args[1]);
+            break;
+        }
         const Sig *sig = spec_sig(s->id);
         fprintf(out, "%s(", spec_table[s->id].name);
         for (int i = 0; i < s->nargs; i++) {

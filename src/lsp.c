@@ -413,7 +413,7 @@ static void analyse(Server *s, Doc *d)
     if (program_load_text(p, d->path, d->text, d->len)) {
         TrainOptions o = {.seed = -1, .max_memory = TRAIN_DEFAULT_MAX_MEMORY};
         RunSet rs = {0};
-        check_prepare_runs(p, &o, NULL, &rs);
+        check_prepare_runs(p, &o, NULL, NULL, &rs);
         runset_free(&rs);
         check_untrained_models(p);
     }
@@ -729,7 +729,7 @@ static bool complete_value(Program *p, const char *key, Items *it)
 {
     static const struct { const char *key; int spec; int op; } kinds[] = {
         {"data", SPEC_DATA, -1}, {"optimizer", SPEC_OPTIM, -1}, {"clip", SPEC_CLIP, -1},
-        {"pretrain", SPEC_PRETRAIN, -1}, {"init", SPEC_INIT, -1},
+        {"pretrain", SPEC_PRETRAIN, -1}, {"init", SPEC_INIT, -1}, {"schedule", SPEC_SCHED, -1},
         {"recurrent_init", SPEC_INIT, -1}, {"loss", -1, OPK_LOSS},
         {"act", -1, OPK_ACTIVATION},
     };
@@ -742,7 +742,7 @@ static bool complete_value(Program *p, const char *key, Items *it)
     for (int i = 0; i < SPEC_COUNT + OP_COUNT; i++) {
         bool fits = i < SPEC_COUNT ? (int)spec_table[i].kind == kinds[k].spec
                                    : (int)op_def(i - SPEC_COUNT)->kind == kinds[k].op;
-        if (!fits)
+        if (!fits || i == SPEC_THEN)  /* `then` is a keyword, offered as one */
             continue;
         const char *name = i < SPEC_COUNT ? spec_table[i].name : op_def(i - SPEC_COUNT)->name;
         const char *detail;
@@ -751,6 +751,8 @@ static bool complete_value(Program *p, const char *key, Items *it)
     }
     if (kinds[k].spec == SPEC_CLIP || kinds[k].spec == SPEC_PRETRAIN)
         add_item(it, "none", CK_CONSTANT, "no clipping or pre-training", NULL);
+    if (kinds[k].spec == SPEC_SCHED)
+        add_item(it, "constant", CK_CONSTANT, "the optimizer's lr at every step", NULL);
     for (int i = 0; i < p->nsyms; i++)
         if (p->syms[i].kind == SYM_LET)
             add_item(it, p->syms[i].name, CK_CONSTANT, "let", NULL);

@@ -661,7 +661,7 @@ static int begin_checkpoints(Program *p, int nfiles, const Cli *c, RunSet *rs,
  * --member or --part, exactly one of them. */
 static bool prepare_runs(Program *p, const Cli *c, const TrainOptions *o, RunSet *rs)
 {
-    if (!check_prepare_runs(p, o, c->run_only, rs))
+    if (!check_prepare_runs(p, o, c->member ? "--member" : "--run", c->run_only, rs))
         return false;
     if (!c->member && !c->part)
         return true;
@@ -1125,7 +1125,7 @@ static int cmd_check(Program *p, const Cli *c)
     TrainOptions o = {.sets = c->sets, .nsets = c->nsets, .seed = c->seed,
                       .seed_offset = c->seed_offset, .max_memory = c->max_memory};
     RunSet rs = {0};
-    bool ok = check_prepare_runs(p, &o, c->run_only, &rs);
+    bool ok = check_prepare_runs(p, &o, "--run", c->run_only, &rs);
     int rs_n = rs.n;
     runset_free(&rs);
     ok &= check_untrained_models(p);

@@ -58,7 +58,7 @@ static void run_of(ReportRun *out, const Run *r)
         .with = r->ast->str2 ? xstrdup(r->ast->str2) : NULL,
         .data = xstrdup(r->data.name ? r->data.name : "?"),
         .loss = xstrdup(op_def(s->loss)->name), .optimizer = spec_text(s->optimizer),
-        .clip = spec_text(s->clip), .seed = s->seed, .planned = s->steps, .batch = s->batch,
+        .clip = spec_text(s->clip), .schedule = spec_text(s->schedule), .seed = s->seed, .planned = s->steps, .batch = s->batch,
         .probe_rows = r->probe.batch, .baseline = r->baseline, .vanishing_below = s->vanishing_below,
         .exploding_above = s->exploding_above, .nlayers = r->g.nlayers,
         .reports = r->reports, .nreports = r->nreports, .log = r->log, .steps = r->step,
@@ -126,6 +126,7 @@ static void data_run_free(ReportRun *r, bool owned)
     free(r->loss);
     free(r->optimizer);
     free(r->clip);
+    free(r->schedule);
     for (int l = 0; l < r->nlayers; l++)
         free(r->layers[l]);
     free(r->layers);

@@ -116,6 +116,10 @@ static void settings(FILE *out, const Run *r)
         key_int(out, "probe", s->probe);
     key_spec(out, "clip", s->clip);
     key_spec(out, "pretrain", s->pretrain);
+    if (s->schedule)
+        key_spec(out, "schedule", s->schedule);
+    else
+        key_str(out, "schedule", "constant");
     key_num(out, "test", s->test);
     key_str(out, "on_nonfinite", s->stop_on_nonfinite ? "stop" : "fail");
     key_num(out, "vanishing_below", s->vanishing_below);

@@ -144,6 +144,14 @@ static void header_run(Reader *rd, json_object *o, ReportRun *r)
     r->data = get_str(rd, s, "data", false);
     r->optimizer = get_str(rd, s, "optimizer", false);
     r->clip = get_str(rd, s, "clip", true);
+    /* Files from before learning-rate schedules have none: constant. */
+    if (json_object_object_get_ex(s, "schedule", NULL)) {
+        r->schedule = get_str(rd, s, "schedule", false);
+        if (r->schedule && strcmp(r->schedule, "constant") == 0) {
+            free(r->schedule);
+            r->schedule = NULL;
+        }
+    }
     r->planned = (long)get_int(rd, s, "steps");
     r->batch = (long)get_int(rd, s, "batch");
     r->vanishing_below = get_num(rd, s, "vanishing_below");

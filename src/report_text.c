@@ -99,6 +99,11 @@ void report_print_header(FILE *out, const Program *p, const Run *r)
         fputs(" · clip ", out);
         value_print(out, &c);
     }
+    if (s->schedule) {
+        Value c = {.kind = VAL_SPEC, .spec = s->schedule};
+        fputs(" · schedule ", out);
+        value_print(out, &c);
+    }
     fputc('\n', out);
 }
 
@@ -201,6 +206,8 @@ void report_write_text(FILE *out, const ReportData *d, bool color)
         print_baseline(out, r->baseline);
         if (r->clip)
             fprintf(out, " · clip %s", r->clip);
+        if (r->schedule)
+            fprintf(out, " · schedule %s", r->schedule);
         fputc('\n', out);
         MetricId cols[REPORT_MAX_COLUMNS];
         int ncols = report_data_columns(r->recurrent, cols);

@@ -9,6 +9,7 @@
 
 #include "vg/ops.h"
 #include "vg/parse.h"
+#include "vg/schedule.h"
 
 /* Where settings are evaluated: the program, and the family member whose
  * axis variables a train item's override block sees (NULL elsewhere). */
@@ -20,14 +21,15 @@ typedef struct Ctx {
 } Ctx;
 
 typedef enum { K_DATA, K_LOSS, K_OPTIM, K_BATCH, K_STEPS, K_SEED, K_REPORT, K_PROBE,
-               K_CLIP, K_PRETRAIN, K_TEST, K_NONFINITE, K_VANISH, K_EXPLODE, K_COUNT } Key;
+               K_CLIP, K_PRETRAIN, K_TEST, K_NONFINITE, K_VANISH, K_EXPLODE, K_SCHEDULE,
+               K_COUNT } Key;
 
 static const char *const key_names[K_COUNT] = {
     [K_DATA] = "data", [K_LOSS] = "loss", [K_OPTIM] = "optimizer", [K_BATCH] = "batch",
     [K_STEPS] = "steps", [K_SEED] = "seed", [K_REPORT] = "report", [K_PROBE] = "probe",
     [K_CLIP] = "clip", [K_PRETRAIN] = "pretrain", [K_TEST] = "test",
     [K_NONFINITE] = "on_nonfinite", [K_VANISH] = "vanishing_below",
-    [K_EXPLODE] = "exploding_above",
+    [K_EXPLODE] = "exploding_above", [K_SCHEDULE] = "schedule",
 };
 
 const char *settings_key(int i)
@@ -144,6 +146,19 @@ static bool apply_setting(Ctx *e, Settings *s, bool *set, const char *key, const
         return real_value(e, v, at, key, &s->vanishing_below);
     case K_EXPLODE:
         return real_value(e, v, at, key, &s->exploding_above);
+    case K_SCHEDULE:
+        if (v->kind == VAL_STR && strcmp(v->str, "constant") == 0) {
+            s->schedule = NULL;
+            return true;
+        }
+        if (v->kind == VAL_SPEC && spec_table[v->spec->id].kind == SPEC_SCHED) {
+            s->schedule = v->spec;
+            return schedule_check(e->d, v->spec);
+        }
+        char got[64];
+        elab_describe(v, got, sizeof got);
+        return diag_error(e->d, at, "'schedule' must be constant, warmup, cosine, step or "
+                          "a 'then' of them, got %s", got);
     case K_COUNT:
         break;
     }
@@ -151,12 +166,21 @@ static bool apply_setting(Ctx *e, Settings *s, bool *set, const char *key, const
 }
 
 /* A setting's value. on_nonfinite takes a bare word, so any other word is
- * a wrong value for that key rather than an unknown name. */
+ * a wrong value for that key rather than an unknown name; schedule's
+ * `constant` is that word, not the init of the same name. */
 static bool setting_value(Ctx *e, const char *key, const AstNode *expr, Value *out)
 {
     if (expr->kind == AST_NAME && strcmp(key, key_names[K_NONFINITE]) == 0) {
         *out = (Value){.kind = VAL_STR, .str = expr->str};
         return true;
+    }
+    if (strcmp(key, key_names[K_SCHEDULE]) == 0) {
+        if (expr->kind == AST_NAME && strcmp(expr->str, "constant") == 0) {
+            *out = (Value){.kind = VAL_STR, .str = expr->str};
+            return true;
+        }
+        if (elab_unknown_schedule(e->p, e->scope, expr))
+            return false;
     }
     return elab_eval_member(e->p, e->scope, expr, out);
 }

@@ -18,6 +18,7 @@
 #include "vg/exit.h"
 #include "vg/ops.h"
 #include "vg/pretrain.h"
+#include "vg/schedule.h"
 
 static bool check_data_fits(Program *p, Run *r)
 {
@@ -476,6 +477,7 @@ static bool step_once(Run *r, char *why, size_t n)
     StepPass pass = {.r = r, .fused = !r->set.clip, .held = !isfinite(loss)};
     memset(r->update_sq, 0, sizeof(double) * (size_t)r->g.nlayers);
     memset(r->grad_bad, 0, sizeof(bool) * (size_t)r->g.nlayers);
+    r->opt.lr = schedule_lr(r->set.schedule, spec_num(r->set.optimizer, "lr"), r->step);
     optim_begin_step(&r->opt);
     exec_backward_each(&r->train, EXEC_TRAIN, node_done, &pass);
     double norm = sqrt(pass.grad_sq);

@@ -82,6 +82,7 @@ const char *spec_kind_name(SpecKind k)
     static const char *const names[] = {
         [SPEC_INIT] = "init", [SPEC_DATA] = "data set", [SPEC_OPTIM] = "optimizer",
         [SPEC_CLIP] = "clip mode", [SPEC_PRETRAIN] = "pre-training",
+        [SPEC_SCHED] = "schedule",
     };
     return names[k];
 }

@@ -25,7 +25,7 @@
 (defconst vg-keywords
   '("import" "model" "def" "settings" "train" "with" "input" "layer"
     "for" "in" "if" "else" "return" "expect" "let" "true" "false"
-    "and" "or" "not"))
+    "and" "or" "not" "then"))
 
 (defconst vg-font-lock-keywords
   `((,(regexp-opt '("true" "false") 'symbols) . font-lock-constant-face)

@@ -92,6 +92,10 @@ bool elab_eval(Program *p, const RunValues *runs, const AstNode *expr, Value *ou
 /* The same where a family member's axis variables are visible (a train
  * item's override block; settings.h), without runs. */
 bool elab_eval_member(Program *p, const Member *m, const AstNode *expr, Value *out);
+/* When expr (a settings value) is a name, or a call of one, that names
+ * nothing, an "unknown schedule" error listing the schedules vg has, and
+ * true; false, with no diagnostic, otherwise. */
+bool elab_unknown_schedule(Program *p, const Member *m, const AstNode *expr);
 /* A value as diagnostics name it: "0.5", "NaN", "'sigmoid'", "a tensor". */
 void elab_describe(const Value *v, char *buf, size_t n);
 /* Prints a value as the REPL and `expect` messages show it. */

@@ -121,6 +121,7 @@ void report_json_finish(ReportJson *j);
 typedef struct ReportRun {
     char *name, *call, *with;     /* with: NULL without a settings bundle */
     char *data, *loss, *optimizer, *clip;  /* the settings as text; clip NULL: none */
+    char *schedule;       /* the lr schedule as text; NULL: constant */
     unsigned long long seed;
     long planned, batch;          /* the settings' steps and batch */
     int probe_rows;

@@ -19,6 +19,7 @@ typedef struct Settings {
     long probe;                /* rows of the probe batch; 0: all */
     const Spec *clip;          /* NULL: none */
     const Spec *pretrain;      /* NULL: none */
+    const Spec *schedule;      /* of the learning rate (schedule.h); NULL: constant */
     double test;               /* held-out fraction */
     bool stop_on_nonfinite;    /* on_nonfinite = stop */
     double vanishing_below, exploding_above;

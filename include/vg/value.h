@@ -96,7 +96,9 @@ void sig_parse(Sig *out, const char *text);
 const Sig *sig_cached(Sig *cache, bool *parsed, int i, const char *text);
 
 /* ---- spec built-ins ---- */
-typedef enum SpecKind { SPEC_INIT, SPEC_DATA, SPEC_OPTIM, SPEC_CLIP, SPEC_PRETRAIN } SpecKind;
+typedef enum SpecKind {
+    SPEC_INIT, SPEC_DATA, SPEC_OPTIM, SPEC_CLIP, SPEC_PRETRAIN, SPEC_SCHED,
+} SpecKind;
 
 #define X(id, name, kind, sig) id,
 typedef enum SpecId {

@@ -17,7 +17,8 @@ bad() { fail=$((fail + 1)); echo "checkpoint: FAIL: $1"; }
 cat >ck.vg <<'VG'
 # Every kind of state a run carries: Adam's moments, momentum, a gradient
 # block (clip), dropout masks, batchnorm's running statistics, pre-training,
-# a recurrent layer's bptt curve, a test split, a run family.
+# a recurrent layer's bptt curve, a test split, a run family, and a
+# learning-rate schedule (resumed from the step count alone).
 model mlp(act = tanh, rate = 0.0, bn = false) {
     input x[2]
     layer fc[1] { h = act(dense(x, 24)) }
@@ -42,7 +43,10 @@ settings base {
     batch = 16; steps = 3000; report = 150; test = 0.25
 }
 train fam[s in 1..2] = mlp(rate = 0.2) with base { seed = s }
-train momentum = mlp(bn = true) with base { optimizer = sgd(lr = 0.05, momentum = 0.9); clip = norm(1) }
+train momentum = mlp(bn = true) with base {
+    optimizer = sgd(lr = 0.05, momentum = 0.9); clip = norm(1)
+    schedule = warmup(300) then cosine(2000, min = 0.005)
+}
 train pre = mlp(act = sigmoid) with base { pretrain = autoencoder(steps = 50, lr = 0.5) }
 train rec = seq() with base { data = adding(length = 12, points = 200); loss = mse; test = 0 }
 expect median(fam[*].final.loss) < 1

@@ -118,7 +118,7 @@
                          (not (or (eolp) (eq (char-after) ?#)))))
                  (operator (save-excursion
                              (back-to-indentation)
-                             (looking-at "[-+*/^<>=]\\|\\(?:and\\|or\\)\\_>"))))
+                             (looking-at "[-+*/^<>=]\\|\\(?:and\\|or\\|then\\)\\_>"))))
             (when (and code (not continued) (not operator)
                        (or (null open) (eq (char-after open) ?{)))
               (let ((before (current-indentation)))

@@ -21,7 +21,7 @@ local group_of = {
   import = 'Include', model = 'Structure', def = 'Structure', settings = 'Structure',
   ['for'] = 'Repeat', ['in'] = 'Repeat', ['if'] = 'Conditional', ['else'] = 'Conditional',
   ['true'] = 'Boolean', ['false'] = 'Boolean',
-  ['and'] = 'Operator', ['or'] = 'Operator', ['not'] = 'Operator',
+  ['and'] = 'Operator', ['or'] = 'Operator', ['not'] = 'Operator', ['then'] = 'Operator',
 }
 local keyword_groups = { vgInclude = 1, vgStructure = 1, vgStatement = 1, vgRepeat = 1,
                          vgConditional = 1, vgBoolean = 1, vgOperator = 1 }

@@ -27,6 +27,7 @@ for k in ('true', 'false'):
     SCOPE_OF[k] = 'constant.language.boolean'
 for k in ('and', 'or', 'not'):
     SCOPE_OF[k] = 'keyword.operator.logical'
+SCOPE_OF['then'] = 'keyword.operator.word'
 KEYWORD_SCOPES = ('keyword.', 'storage.', 'constant.language.')
 
 

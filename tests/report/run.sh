@@ -101,6 +101,33 @@ valid stop --runs 2 --expects 3
 expect "stop_nonfinite: diverged rows" "boom,1,-,diverged,1 boom,1,-,diverged_at,2 calm,5,-,diverged,0" \
     "$(grep ',diverged' "$tmp/stop/r.csv" | tr -d '\r' | tr '\n' ' ' | sed 's/ $//')"
 
+# Learning-rate schedules: every step's lr in the JSON Lines steps lines and
+# the CSV step_lr rows, worked out by hand (cos π/4 = 0.70710678, cos π/8 =
+# 0.92387953): warmup(2) then cosine(4, min = 0.1) of 1 is 1/2, 2/2, then
+# 0.1 + 0.9(1 + cos(πt/4))/2 for t = 0..4, held at 0.1; step(3, 0.5) halves
+# 0.01 at steps 3 and 6; cosine(8) of 0.01 is 0.005(1 + cos(πt/8)); and in
+# warmup(2) then cosine(2) then step(1, 0.5) of 0.1 the cosine starts at
+# step 2 and the step decay at step 4.
+run sched tests/golden/schedule.vg
+expect "schedule: exit status" 0 "$rc"
+valid sched --runs 5 --expects 1
+expect "schedule: lr of each step" "\
+[0.5,1,1,0.868198052,0.55,0.231801948,0.1,0.1] \
+[0.01,0.01,0.01,0.005,0.005,0.005,0.0025,0.0025] \
+[0.01,0.00961939766,0.00853553391,0.00691341716,0.005,0.00308658284,0.00146446609,0.000380602337] \
+[0.05,0.1,0.1,0.05,0.1,0.05,0.025,0.0125] \
+[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]" \
+    "$(grep -o '"lr":\[[^]]*\]' "$tmp/sched/r.jsonl" | sed 's/"lr"://' | paste -sd' ')"
+expect "schedule: step_lr rows of warm_cos" "0.5 1 1 0.868198052 0.55 0.231801948 0.1 0.1" \
+    "$(grep '^warm_cos,.*,step_lr,' "$tmp/sched/r.csv" | cut -d, -f5 | tr -d '\r' | paste -sd' ')"
+expect "schedule: the header's schedules" "\
+\"schedule\":\"warmup(steps = 2) then cosine(steps = 4, min = 0.1)\" \
+\"schedule\":\"step(every = 3, factor = 0.5)\" \
+\"schedule\":\"cosine(steps = 8, min = 0)\" \
+\"schedule\":\"warmup(steps = 2) then cosine(steps = 2, min = 0) then step(every = 1, factor = 0.5)\" \
+\"schedule\":\"constant\"" \
+    "$(grep -o '"schedule":"[^"]*"' "$tmp/sched/r.jsonl" | paste -sd' ')"
+
 # Recurrent layers: a bptt array per report (one number per time step), a
 # bptt[t] row per step, and a BPTT chart per run.
 run rec tests/report/recurrent.vg

@@ -48,6 +48,15 @@ check "warnings of the workers' runs reach stderr" grep -q "warning: run 'lr\[1e
 check "family_expect's failing expect: exit 1" grep -qx 1 "$tmp/family_expect-2.code"
 check "no temporary folder is left" sh -c "! ls '${TMPDIR:-/tmp}' | grep -q '^vg-sweep\.'"
 
+# --member names exactly one run, and its diagnostics say --member
+run member-family run sweep.vg --member lr
+check "--member of a family: exit 2" grep -qx 2 "$tmp/member-family.code"
+check "--member of a family: the message" grep -qx "vg: error: --member names one run, and 'lr' names 6; give each axis a value, as in lr\[0.1, 1\]" "$tmp/member-family.err"
+run member-none run sweep.vg --member 'lr[5, 1]'
+check "--member of no run: named as --member" grep -qx -- "--member:1:1: error: run family 'lr' has no member lr\[5, 1\]" "$tmp/member-none.err"
+run part-two run sweep.vg --run lr --part "$tmp/two.part"
+check "--part of six runs: refused" grep -qx "vg: error: --part keeps the results of one run, and 6 are selected; name it with --member" "$tmp/part-two.err"
+
 # A sweep killed (SIGKILL, no warning) after its first parts resumes from
 # them: the parts written before stay as they were, and the report is the
 # one of a sweep never killed.

@@ -88,14 +88,14 @@ static void test_keywords(void **state)
 {
     Fx *f = *state;
     lex(f, "import model def settings train with input layer for in if else return "
-           "expect let true false and or not");
+           "expect let true false and or not then");
     static const int want[] = {
         T_IMPORT, T_MODEL, T_DEF, T_SETTINGS, T_TRAIN, T_WITH, T_INPUT, T_LAYER,
         T_FOR, T_IN, T_IF, T_ELSE, T_RETURN, T_EXPECT, T_LET, T_TRUE, T_FALSE,
-        T_AND, T_OR, T_NOT, T_EOF,
+        T_AND, T_OR, T_NOT, T_THEN, T_EOF,
     };
     assert_kinds(f, want, (int)(sizeof want / sizeof want[0]));
-    assert_int_equal(lex_keyword_count, 20);
+    assert_int_equal(lex_keyword_count, 21);
     for (int i = 0; i < lex_keyword_count; i++) {
         char quoted[32];
         snprintf(quoted, sizeof quoted, "'%s'", lex_keywords[i]);
@@ -107,10 +107,11 @@ static void test_keywords(void **state)
 static void test_identifiers_are_not_keywords(void **state)
 {
     Fx *f = *state;
-    lex(f, "models in_ _x iff Layer2 notable");
-    static const char *const names[] = { "models", "in_", "_x", "iff", "Layer2", "notable" };
-    assert_int_equal(f->n, 7);
-    for (int i = 0; i < 6; i++) {
+    lex(f, "models in_ _x iff Layer2 notable thence");
+    static const char *const names[] = { "models", "in_", "_x", "iff", "Layer2", "notable",
+                                         "thence" };
+    assert_int_equal(f->n, 8);
+    for (int i = 0; i < 7; i++) {
         assert_int_equal(f->toks[i].kind, T_IDENT);
         assert_string_equal(f->toks[i].text, names[i]);
     }

@@ -483,6 +483,36 @@ static void test_completion(void **state)
     free(word);
 }
 
+/* After `schedule =` the schedules and constant; after `then` (a keyword,
+ * offered among the names) the same schedules. */
+static void test_completion_of_schedules(void **state)
+{
+    (void)state;
+    char *open = open_msg(URI, "settings s {\n    schedule = warmup(5) then cosine(10)\n}\n");
+    char *value = pos_msg(1, "completion", 1, 15);   /* "schedule = |warmup" */
+    char *word = pos_msg(2, "completion", 1, 27);    /* "warmup(5) th|en" */
+    const char *const bodies[] = {open, value, word};
+    Session s;
+    run(&s, bodies, 3);
+    json_object *l = labels_of(get(answer(&s, 1), "result"));
+    assert_non_null(get(l, "warmup"));
+    assert_non_null(get(l, "cosine"));
+    assert_non_null(get(l, "step"));
+    assert_string_equal(str(l, "cosine.detail"), "schedule: cosine(steps, min = 0)");
+    assert_non_null(get(l, "constant"));
+    assert_null(get(l, "then"));  /* a keyword, not a schedule of its own */
+    assert_null(get(l, "sgd"));
+    assert_null(get(l, "xavier_uniform"));
+    json_object_put(l);
+    l = labels_of(get(answer(&s, 2), "result"));
+    assert_non_null(get(l, "then"));
+    json_object_put(l);
+    done(&s);
+    free(open);
+    free(value);
+    free(word);
+}
+
 static void test_hover_definition_formatting(void **state)
 {
     (void)state;
@@ -535,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_diagnostics_of_syntax_and_notes),
         cmocka_unit_test(test_diagnostics_in_imports),
         cmocka_unit_test(test_completion),
+        cmocka_unit_test(test_completion_of_schedules),
         cmocka_unit_test(test_hover_definition_formatting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,7 @@ syn keyword vgStatement   train with input layer return expect let
 syn keyword vgRepeat      for in
 syn keyword vgConditional if else
 syn keyword vgBoolean     true false
-syn keyword vgOperator    and or not
+syn keyword vgOperator    and or not then
 
 " Numbers as the lexer reads them, digits ("." digits)? | "." digits, then
 " an exponent: 12, 0.5, .5, 1e-3, 2E+3; 1..3 is two numbers; fc1 is a name.
