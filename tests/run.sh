@@ -127,9 +127,10 @@ suite() {
 }
 
 # example FILE: runs an example; each of its `expect` lines is a test. Its
-# page is kept for the layout test.
+# report files are kept for the layout and schema tests.
 example() {
-    "$vg" run --quiet "$1" --html "$build/pages/$(basename "$1" .vg).html" >"$tmp/example" 2>&1
+    f=$build/pages/$(basename "$1" .vg)
+    "$vg" run --quiet "$1" --json "$f.jsonl" --csv "$f.csv" --html "$f.html" >"$tmp/example" 2>&1
     status=$?
     cat "$tmp/example"
     echo "expects: $(grep -c '^  PASS ' "$tmp/example") passed, $(grep -c '^  FAIL ' "$tmp/example") failed"
@@ -147,7 +148,7 @@ layout() {
 }
 
 mkdir -p "$build/pages"
-rm -f "$build/pages/"*.html
+rm -f "$build/pages/"*.html "$build/pages/"*.jsonl "$build/pages/"*.csv
 
 # The suites. Adding one is one line: `suite [-c] [-b] NAME COMMAND...`.
 for t in "$build"/tests/test_*; do
@@ -174,6 +175,7 @@ for ex in examples/*.vg; do
     suite "example/$(basename "$ex" .vg)" example "$ex"
 done
 suite       layout      layout
+suite -c    example-files sh tests/report/examples.sh "$vg" "$build/pages"
 
 echo
 if [ "$ran" = 0 ]; then

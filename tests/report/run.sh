@@ -6,7 +6,7 @@
 # that are interrupted, and paths that cannot be written; the progress line
 # on a terminal and never off one. Skipped (exit status 77) without python3
 # and its jsonschema module (.ci/deps.sh installs python3-jsonschema).
-# BLESS=1 rewrites the texts it compares (v1.out, diff.out).
+# BLESS=1 rewrites the texts it compares (v1.out, v2.out, diff.out).
 # Usage: tests/report/run.sh path/to/vg
 set -u
 here=$(dirname "$0")
@@ -208,6 +208,18 @@ expect "cut: the warning" "vg: warning: $tmp/kill/cut.jsonl:$((lines + 1)): the 
     "$(cat "$tmp/kill/cut.err")"
 if tail -1 "$tmp/kill/cut.out" | grep -q '^(no end line: vg stopped after step [0-9]*)$'; then ok
 else bad "cut: no note that the run has no end line"; fi
+# the page and the CSV of the cut file: valid, and the CSV holds the
+# reports of the lines before the cut one
+"$vg" report "$tmp/kill/cut.jsonl" --html "$tmp/kill/cut.html" --csv "$tmp/kill/cut.csv" \
+    2>/dev/null
+expect "cut: vg report --html --csv" 0 "$?"
+if $check --csv "$tmp/kill/cut.csv" --html "$tmp/kill/cut.html" --runs 1 \
+    >"$tmp/kill/cut.check" 2>&1; then ok
+else cat "$tmp/kill/cut.check"; bad "cut: vg report's files are invalid"; fi
+expect "cut: the CSV's report steps" \
+    "$(head -n "$lines" "$tmp/kill/cut.jsonl" | grep '"type":"report"' |
+       sed 's/.*"step":\([0-9]*\),.*/\1/' | tr '\n' ' ')" \
+    "$(grep ',-,loss,' "$tmp/kill/cut.csv" | cut -d, -f2 | tr '\n' ' ')"
 
 # vg report re-renders: the same CSV and HTML bytes as vg run wrote, and
 # the same text as vg run printed.
@@ -233,7 +245,7 @@ else cat "$tmp/v1.check"; bad "schema 1: invalid files"; fi
 # Schema 2 (before the runs' baseline): read, shown without a baseline.
 "$vg" report "$here/v2.jsonl" >"$tmp/v2.out" 2>&1
 expect "schema 2: exit status" 0 "$?"
-expect "schema 2: the text" "" "$(diff "$here/v2.out" "$tmp/v2.out")"
+same "schema 2: the text" "$here/v2.out" "$tmp/v2.out"
 "$vg" report "$here/v2.jsonl" --csv "$tmp/v2.csv" --html "$tmp/v2.html"
 if $check --csv "$tmp/v2.csv" --html "$tmp/v2.html" --runs 1 >"$tmp/v2.check" 2>&1; then ok
 else cat "$tmp/v2.check"; bad "schema 2: invalid files"; fi
