@@ -152,7 +152,7 @@ rm -f "$build/pages/"*.html "$build/pages/"*.jsonl "$build/pages/"*.csv
 
 # The suites. Adding one is one line: `suite [-c] [-b] NAME COMMAND...`.
 for t in "$build"/tests/test_*; do
-    [ -x "$t" ] && suite "unit/${t##*/}" "$t"
+    [ -x "$t" ] && suite -c "unit/${t##*/}" "$t"
 done
 suite -c -b golden      sh tests/golden/run.sh "$vg"
 suite -c -b repl        sh tests/repl/run.sh "$vg"

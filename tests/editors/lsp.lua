@@ -28,13 +28,12 @@ local function open(path)
   return vim.api.nvim_get_current_buf()
 end
 
+local exit_code, exit_signal
 local client_id = vim.lsp.start_client({
   name = 'vg',
   cmd = { vg, 'lsp' },
   root_dir = dir,
-  on_exit = function(code)
-    if code ~= 0 then io.stderr:write('lsp.lua: vg lsp exited with ' .. code .. '\n') end
-  end,
+  on_exit = function(code, signal) exit_code, exit_signal = code, signal end,
 })
 expect(client_id, 'vim.lsp.start_client failed')
 
@@ -125,10 +124,14 @@ expect(vim.deep_equal(have, want), 'formatted buffer differs from vg fmt:\n' ..
   table.concat(have, '\n') .. '\n--- wanted:\n' .. table.concat(want, '\n'))
 expect(#want > 4 and want[1] == '# a comment is kept', 'vg fmt output looks wrong')
 
--- the server shuts down cleanly when asked
+-- the server shuts down cleanly when asked: the client sends shutdown, then
+-- exit
 local client = vim.lsp.get_client_by_id(client_id)
 client.stop()
-got = vim.wait(timeout, function() return client.is_stopped() end, 20)
+got = vim.wait(timeout, function() return exit_code ~= nil end, 20)
 expect(got, 'vg lsp did not stop')
+-- shutdown, then exit: status 0 (and no leak report under ASan)
+expect(exit_code == 0 and exit_signal == 0,
+  ('vg lsp exited with status %s, signal %s'):format(exit_code, exit_signal))
 print('lsp.lua: ok')
 vim.cmd('qall!')
