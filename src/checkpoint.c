@@ -522,7 +522,7 @@ static bool read_pretrain(Program *p, StFile *f, Run *r)
         free(r->pretrain);
         r->pretrain = xcalloc((size_t)L, sizeof *r->pretrain);
         for (long l = 0; l < L; l++) {
-            char key[32];
+            char key[48];  /* room for any long, so -O1's -Wformat-truncation holds */
             snprintf(key, sizeof key, "pretrain_skipped.%ld", l);
             const char *skipped = safetensors_meta(f, key);
             r->pretrain[l] = (PretrainLayer){
