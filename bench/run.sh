@@ -23,17 +23,17 @@
 # alternating vg and PyTorch, medians and the median of per-round ratios.
 #
 # Environment: BENCH_REPS (5), BENCH_THREADS (1), BENCH_PYTHON, BENCH_MODELS
-# ("m1 m2 m3 m4 m5"), BENCH_CLOCK (wall, or cpu on a machine shared with
-# other work), BENCH_SCALE (multiplies every step count; 1), BENCH_SWEEP
-# (1; 0 skips the sweep), BENCH_SWEEP_REPS (3), BENCH_SWEEP_PROCS (the
-# cores online).
+# ("m1 m2 m3 m4 m5"; empty: the sweep alone), BENCH_CLOCK (wall, or cpu on
+# a machine shared with other work), BENCH_SCALE (multiplies every step
+# count; 1), BENCH_SWEEP (1; 0 skips the sweep), BENCH_SWEEP_REPS (3),
+# BENCH_SWEEP_PROCS (the cores online).
 set -u
 BUILD=${1:-build}
 VG=$BUILD/vg
 SGEMM=$BUILD/bench/sgemm
 REPS=${BENCH_REPS:-5}
 THREADS=${BENCH_THREADS:-1}
-MODELS=${BENCH_MODELS:-m1 m2 m3 m4 m5}
+MODELS=${BENCH_MODELS-m1 m2 m3 m4 m5}
 CLOCK=${BENCH_CLOCK:-wall}
 SCALE=${BENCH_SCALE:-1}
 # PyTorch at its best: glibc's allocator keeps freed buffers instead of
@@ -115,7 +115,7 @@ done
 scaled() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); print v < 1 ? 1 : v }'; }
 
 r=1
-while [ "$r" -le "$REPS" ]; do
+while [ -n "$MODELS" ] && [ "$r" -le "$REPS" ]; do
     echo "bench: round $r of $REPS" >&2
     "$SGEMM" 1024 1024 1024 "$THREADS" | awk '{ print $1 }' >>"$TMP/sgemm"
     for m in $MODELS; do
@@ -142,45 +142,48 @@ ratio() {
     paste "$1" "$2" | awk '$1 != "fail" && $3 != "fail" && $3 > 0 { print $1 / $3 }' | median
 }
 
-SG=$(median <"$TMP/sgemm")
-printf '\nvg %s · %s · sgemm 1024³ %s GFLOP/s · %s rounds, medians, %s clock\n\n' \
-    "$("$VG" --version | awk '{ print $2 }')" \
-    "$("$VG" run bench/m5_tiny.vg --set steps=0 --quiet --threads "$THREADS" | sed -n '1s/^vg [^·]*· [^·]*· //p')" \
-    "$SG" "$REPS" "$CLOCK"
-printf '%-16s %10s %10s %10s %10s %8s %8s %9s %7s %8s %8s\n' model "vg ms" "vg+rep ms" "torch ms" \
-    "torch+rep" "torch/vg" "(+rep)" "vg GFLOP/s" "% sgemm" "vg MB" "torch MB"
-for m in $MODELS; do
-    set -- $(info "$m")
-    case " $SKIP " in
-    *" $m "*) printf '%-16s %s\n' "$(label "$m")" "(skipped: vg check fails, see above)"; continue ;;
-    esac
-    vg=$(col "$TMP/$m.vg" 1) vgr=$(col "$TMP/$m.vgr" 1)
-    pt=$(col "$TMP/$m.pt" 1) ptr=$(col "$TMP/$m.ptr" 1)
-    awk -v l="$(label "$m")" -v vg="$vg" -v vgr="$vgr" -v pt="$pt" -v ptr="$ptr" \
-        -v q="$(ratio "$TMP/$m.pt" "$TMP/$m.vg")" -v qr="$(ratio "$TMP/$m.ptr" "$TMP/$m.vgr")" \
-        -v mf="$4" -v sg="$SG" -v rss="$(col "$TMP/$m.vg" 2)" -v prss="$(col "$TMP/$m.pt" 2)" '
-        function num(x, fmt) { return x == "nan" || x == "" ? "-" : sprintf(fmt, x) }
-        BEGIN {
-            gf = vg > 0 ? mf / vg : "nan"
-            printf "%-16s %10s %10s %10s %10s %8s %8s %9s %7s %8s %8s\n", l,
-                num(vg, "%.3f"), num(vgr, "%.3f"), num(pt, "%.3f"), num(ptr, "%.3f"),
-                num(q, "%.2f×"), num(qr, "%.2f×"), num(gf, "%.1f"),
-                gf == "nan" ? "-" : sprintf("%.0f%%", 100 * gf / sg),
-                num(rss / 1024, "%.1f"), num(prss / 1024, "%.1f")
-        }'
-done
-if [ $HAVE_TORCH = no ]; then
-    echo
-    echo "PyTorch columns empty: python3-torch is not installed. For the comparison:"
-    echo "    apt-get install python3-torch && make bench"
+if [ -n "$MODELS" ]; then
+    SG=$(median <"$TMP/sgemm")
+    printf '\nvg %s · %s · sgemm 1024³ %s GFLOP/s · %s rounds, medians, %s clock\n\n' \
+        "$("$VG" --version | awk '{ print $2 }')" \
+        "$("$VG" run bench/m5_tiny.vg --set steps=0 --quiet --threads "$THREADS" | sed -n '1s/^vg [^·]*· [^·]*· //p')" \
+        "$SG" "$REPS" "$CLOCK"
+    printf '%-16s %10s %10s %10s %10s %8s %8s %9s %7s %8s %8s\n' model "vg ms" "vg+rep ms" "torch ms" \
+        "torch+rep" "torch/vg" "(+rep)" "vg GFLOP/s" "% sgemm" "vg MB" "torch MB"
+    for m in $MODELS; do
+        set -- $(info "$m")
+        case " $SKIP " in
+        *" $m "*) printf '%-16s %s\n' "$(label "$m")" "(skipped: vg check fails, see above)"; continue ;;
+        esac
+        vg=$(col "$TMP/$m.vg" 1) vgr=$(col "$TMP/$m.vgr" 1)
+        pt=$(col "$TMP/$m.pt" 1) ptr=$(col "$TMP/$m.ptr" 1)
+        awk -v l="$(label "$m")" -v vg="$vg" -v vgr="$vgr" -v pt="$pt" -v ptr="$ptr" \
+            -v q="$(ratio "$TMP/$m.pt" "$TMP/$m.vg")" -v qr="$(ratio "$TMP/$m.ptr" "$TMP/$m.vgr")" \
+            -v mf="$4" -v sg="$SG" -v rss="$(col "$TMP/$m.vg" 2)" -v prss="$(col "$TMP/$m.pt" 2)" '
+            function num(x, fmt) { return x == "nan" || x == "" ? "-" : sprintf(fmt, x) }
+            BEGIN {
+                gf = vg > 0 ? mf / vg : "nan"
+                printf "%-16s %10s %10s %10s %10s %8s %8s %9s %7s %8s %8s\n", l,
+                    num(vg, "%.3f"), num(vgr, "%.3f"), num(pt, "%.3f"), num(ptr, "%.3f"),
+                    num(q, "%.2f×"), num(qr, "%.2f×"), num(gf, "%.1f"),
+                    gf == "nan" ? "-" : sprintf("%.0f%%", 100 * gf / sg),
+                    num(rss / 1024, "%.1f"), num(prss / 1024, "%.1f")
+            }'
+    done
+    if [ $HAVE_TORCH = no ]; then
+        echo
+        echo "PyTorch columns empty: python3-torch is not installed. For the comparison:"
+        echo "    apt-get install python3-torch && make bench"
+    fi
 fi
 
 # ---- the sweep ----
 [ "${BENCH_SWEEP:-1}" = 1 ] || exit 0
 SWEEP_REPS=${BENCH_SWEEP_REPS:-3}
-PROCS=${BENCH_SWEEP_PROCS:-$(nproc 2>/dev/null || echo 1)}
+# (not nproc: it counts OMP_NUM_THREADS, exported above)
+PROCS=${BENCH_SWEEP_PROCS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
 JOBS=""
-"$VG" --help | grep -q -- ' -j N' && JOBS="-j $PROCS"
+"$VG" run --help | grep -q -- '--jobs N' && JOBS="-j $PROCS"
 PRELOAD="" ALLOC="glibc malloc, tuned"
 for lib in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 \
            /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4; do
@@ -221,13 +224,15 @@ done
 printf '\nsweep: bench/sweep.vg, 192 runs (8 depths × 8 σw² × 3 seeds, 200 steps each) · %s rounds, medians\n\n' \
     "$SWEEP_REPS"
 printf '%-44s %10s %10s\n' "" "wall s" "cpu s"
-printf '%-44s %10s %10s\n' "vg, ${JOBS:-one process (this vg has no -j)}" \
+printf '%-44s %10.2f %10.2f\n' "vg, ${JOBS:-one process (this vg has no -j)}" \
     "$(col "$TMP/sweep.vg" 1)" "$(col "$TMP/sweep.vg" 2)"
 if [ $HAVE_TORCH = yes ]; then
-    printf '%-44s %10s %10s\n' "PyTorch, $PROCS processes, $ALLOC" \
+    printf '%-44s %10.2f %10.2f\n' "PyTorch, $PROCS processes, $ALLOC" \
         "$(col "$TMP/sweep.pt" 1)" "$(col "$TMP/sweep.pt" 2)"
     cratio() {
         paste "$TMP/sweep.pt" "$TMP/sweep.vg" | awk -v c="$1" '$(c + 2) > 0 { print $c / $(c + 2) }' | median
     }
     printf '%-44s %9.1f× %9.1f×\n' "PyTorch / vg" "$(cratio 1)" "$(cratio 2)"
+else
+    echo "(no PyTorch row: python3-torch is not installed)"
 fi

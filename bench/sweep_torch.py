@@ -5,7 +5,7 @@ bench/run.sh starts one of these per core, each with --part K --of N: it
 trains the members K, K+N, K+2N … of the grid (8 depths × 8 σw² × 3 seeds,
 in the order of vg's run family) in one loop, so Python and torch start
 once per process, not once per net. Each member is what vg trains: a tanh
-net of 32 units per layer, weights N(0, σw²/fan_in) and zero biases, an
+net of 16 units per layer, weights N(0, σw²/fan_in) and zero biases, an
 output layer N(0, 1/fan_in); two rings of 1024 points (noise 0.1); plain
 SGD (lr 0.02), batch 32 in shuffled epochs, 200 steps; and vg's reports at
 the first and last step: a forward and backward pass on a probe batch of
@@ -34,7 +34,7 @@ from torch_bench import Stack, layer_report
 DEPTHS = [2, 4, 6, 8, 12, 16, 24, 32]
 SW2S = [0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4]
 SEEDS = [1, 2, 3]
-WIDTH, POINTS, NOISE, LR, BATCH, STEPS, PROBE = 32, 1024, 0.1, 0.02, 32, 200, 256
+WIDTH, POINTS, NOISE, LR, BATCH, STEPS, PROBE = 16, 1024, 0.1, 0.02, 32, 200, 256
 
 
 def circles(g):
