@@ -21,7 +21,7 @@ for ex in examples/*.vg; do
     selected "$name" || continue
     f=$dir/$name
     if [ ! -f "$f.jsonl" ] || [ ! -f "$f.csv" ] || [ ! -f "$f.html" ]; then
-        VG_PATH= "$vg" run --quiet "$ex" --json "$f.jsonl" --csv "$f.csv" --html "$f.html" \
+        VG_PATH="" "$vg" run --quiet "$ex" --json "$f.jsonl" --csv "$f.csv" --html "$f.html" \
             >/dev/null 2>&1 </dev/null
     fi
     if "$py" "$here/check_outputs.py" --schema docs/report.md --json "$f.jsonl" \
