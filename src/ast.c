@@ -632,6 +632,14 @@ char *ast_text(const AstNode *n)
     return mem_text_close(&t);
 }
 
+bool ast_all_defaults(const AstNode *fn)
+{
+    for (const AstNode *q = fn->list.head; q; q = q->next)
+        if (!q->a)
+            return false;
+    return true;
+}
+
 void ast_print_source(FILE *out, const AstNode *prog, const char *text, size_t len,
                       const AstComment *comments, int ncomments)
 {

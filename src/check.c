@@ -52,12 +52,7 @@ bool check_untrained_models(Program *p)
     bool ok = true;
     for (int i = 0; i < p->nsyms; i++) {
         const Symbol *s = &p->syms[i];
-        if (s->kind != SYM_MODEL || trained(p, s->name))
-            continue;
-        bool defaults = true;
-        for (const AstNode *q = s->ast->list.head; q; q = q->next)
-            defaults &= q->a != NULL;
-        if (!defaults)
+        if (s->kind != SYM_MODEL || trained(p, s->name) || !ast_all_defaults(s->ast))
             continue;
         IrGraph g;
         ir_init(&g, &p->arena, s->name);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vg/exit.h"
 #include "vg/metrics.h"
 #include "vg/runval.h"
 
@@ -229,7 +230,7 @@ static void collect_lists(Program *p, const RunSet *rs, const AstNode *n, Expect
 
 static int status_of(ExpectOutcome o)
 {
-    return o == EXPECT_ERROR ? 2 : o == EXPECT_FAIL ? 1 : 0;
+    return o == EXPECT_ERROR ? EXIT_USAGE : o == EXPECT_FAIL ? EXIT_EXPECT : 0;
 }
 
 int expect_check_one(Program *p, const RunSet *rs, const AstNode *item, ExpectResult *res)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "vg/ast.h"
+#include "vg/exit.h"
 #include "vg/parse.h"
 #include "vg/report.h"
 
@@ -73,16 +74,16 @@ static int fmt_one(const char *path, FmtMode mode, FILE *out, FILE *err, bool co
     else
         text = fmt_source(&arena, &diag, file, &len);
     if (!text) {
-        status = 2;
+        status = EXIT_USAGE;
     } else {
         const Source *src = &ss.files[file];
         bool same = src->len == len && memcmp(src->text, text, len) == 0;
         if (mode == FMT_PRINT)
             fwrite(text, 1, len, out);
         else if (mode == FMT_CHECK && !same)
-            fprintf(out, "%s\n", path), status = 1;
+            fprintf(out, "%s\n", path), status = EXIT_EXPECT;
         else if (mode == FMT_WRITE && !same && !rewrite(path, text, len, &diag))
-            status = 2;
+            status = EXIT_USAGE;
     }
     diag_render_all(err, &diag, color);
     free(text);
@@ -97,9 +98,9 @@ int fmt_files(char *const *files, int n, FmtMode mode, FILE *out, FILE *err, boo
     int status = 0, unformatted = 0;
     for (int i = 0; i < n; i++) {
         int s = fmt_one(files[i], mode, out, err, color);
-        if (s == 2)
-            status = 2;
-        unformatted += s == 1;
+        if (s == EXIT_USAGE)
+            status = EXIT_USAGE;
+        unformatted += s == EXIT_EXPECT;
     }
     if (unformatted)
         fprintf(err, "vg fmt: %d file%s not formatted (listed above); "

@@ -20,6 +20,7 @@
 #include "vg/check.h"
 #include "vg/checkpoint.h"
 #include "vg/elab.h"
+#include "vg/exit.h"
 #include "vg/expect.h"
 #include "vg/family.h"
 #include "vg/fmt.h"
@@ -28,13 +29,11 @@
 #include "vg/ops.h"
 #include "vg/parse.h"
 #include "vg/program.h"
-#include "vg/report.h"
 #include "vg/repl.h"
+#include "vg/report.h"
 #include "vg/safetensors.h"
 #include "vg/sweep.h"
 #include "vg/train.h"
-
-enum { EXIT_EXPECT = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
 
 /* The commands, in the order `vg --help` lists them. A new command is an
  * entry here, a row of commands[], rows of options[] for its options and
@@ -914,7 +913,7 @@ static int cmd_run(Program *p, const Cli *c, int nfiles)
                     "the reports so far are above, and no expect was checked\n",
                     train_interrupted == SIGINT ? "SIGINT" : "SIGTERM", last ? last->name : "?",
                     last ? last->step : 0L, last ? last->set.steps : 0L);
-        status = 128 + (int)train_interrupted;
+        status = EXIT_SIGNAL + (int)train_interrupted;
     }
     if (res.missing) {
         fclose(res.missing);

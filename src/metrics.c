@@ -23,6 +23,27 @@ const char *verdict_name(Verdict v)
     return names[v];
 }
 
+const char *const report_value_names[RV_COUNT] = {
+    [RV_LOSS] = "loss", [RV_ACCURACY] = "accuracy", [RV_TEST_ACCURACY] = "test_accuracy",
+    [RV_GLOBAL_NORM] = "global_norm", [RV_CLIPPED] = "clipped",
+};
+
+static const size_t report_value_offsets[RV_COUNT] = {
+    [RV_LOSS] = offsetof(Report, loss), [RV_ACCURACY] = offsetof(Report, accuracy),
+    [RV_TEST_ACCURACY] = offsetof(Report, test_accuracy),
+    [RV_GLOBAL_NORM] = offsetof(Report, global_norm), [RV_CLIPPED] = offsetof(Report, clipped),
+};
+
+double report_value(const Report *rep, RunValueId id)
+{
+    return *(const double *)((const char *)rep + report_value_offsets[id]);
+}
+
+void report_value_set(Report *rep, RunValueId id, double v)
+{
+    *(double *)((char *)rep + report_value_offsets[id]) = v;
+}
+
 #define METRIC_NAME(id, field) [M_##id] = #field,
 const char *const metric_names[M_COUNT] = {METRIC_LIST(METRIC_NAME)};
 #undef METRIC_NAME

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "vg/elab.h"
+#include "vg/exit.h"
 #include "vg/expect.h"
 #include "vg/ir.h"
 #include "vg/metrics.h"
@@ -35,8 +36,6 @@
 #include "vg/train.h"
 
 enum {
-    EXIT_ERROR = 2,
-    EXIT_INTERRUPTED = 130,   /* 128 + SIGINT, as `vg run` */
     HISTORY_SIZE = 1000,
     MAX_WORDS = 8,
     MAX_NAMES = 2048,         /* completion candidates */
@@ -116,7 +115,7 @@ static void settle(Repl *r, int code)
 {
     fflush(r->out);
     if (r->p.diag.errors && code == 0)
-        code = EXIT_ERROR;
+        code = EXIT_USAGE;
     diag_render_all(r->err, &r->p.diag, r->color_err);
     fflush(r->err);
     diag_clear(&r->p.diag);
@@ -145,7 +144,7 @@ static int cmd_error(Repl *r, const Word *w, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     diag_error(&r->p.diag, word_span(r, w), "%s", msg);
-    return EXIT_ERROR;
+    return EXIT_USAGE;
 }
 
 static void suggest_note(Repl *r, const char *name, const char *const *names, int n)
@@ -170,13 +169,6 @@ static void print_signature(FILE *out, const AstNode *item)
             fputs(", ", out);
     }
     fputc(')', out);
-}
-
-static const Report *report_at(const Run *run, int which)
-{
-    if (run->nreports == 0)
-        return NULL;
-    return which == 0 ? &run->reports[0] : &run->reports[run->nreports - 1];
 }
 
 /* A run's name as one word of a command: a family member's without its
@@ -235,7 +227,7 @@ static void show_family(Repl *r, const Run *run, const char *family)
 static void show_value(Repl *r, const Value *v)
 {
     const Run *run = v->kind >= VAL_RUN && v->kind <= VAL_LAYER ? r->runs.runs[v->run] : NULL;
-    const Report *rep = run ? report_at(run, v->kind == VAL_RUN ? -1 : v->report) : NULL;
+    const Report *rep = run ? run_report(run, v->kind == VAL_RUN ? -1 : v->report) : NULL;
     if (run && retired(run)) {
         fputs("this run was replaced by a newer definition\n", r->out);
         return;
@@ -313,7 +305,7 @@ static int sync_member(Repl *r, const Member *m)
     if (!run_prepare(&r->p, m, &o, fresh)) {
         run_free(fresh);
         free(fresh);
-        return EXIT_ERROR;
+        return EXIT_USAGE;
     }
     int old = runset_find(&r->runs, fresh->name);
     runset_push(&r->runs, fresh);
@@ -340,7 +332,7 @@ static int sync_runs(Repl *r)
         Member *ms;
         int nm;
         if (!elab_members(&r->p, t, &ms, &nm)) {
-            code = EXIT_ERROR;
+            code = EXIT_USAGE;
             continue;
         }
         int failed = 0;
@@ -457,7 +449,7 @@ static void incomplete(Repl *r)
         diag_error(&r->p.diag, last, "incomplete entry: more was expected after this");
     }
     r->plen = 0;
-    settle(r, EXIT_ERROR);
+    settle(r, EXIT_USAGE);
 }
 
 static AstNode *default_call(Repl *r, const char *model, Span at)
@@ -467,14 +459,6 @@ static AstNode *default_call(Repl *r, const char *model, Span at)
     AstNode *call = ast_new(&r->p.arena, AST_CALL, at);
     call->a = callee;
     return call;
-}
-
-static bool has_defaults(const AstNode *model)
-{
-    for (const AstNode *q = model->list.head; q; q = q->next)
-        if (!q->a)
-            return false;
-    return true;
 }
 
 /* "model mlp: [2] -> [3], 3 layers, 4610 parameters" */
@@ -499,8 +483,8 @@ static int define_model(Repl *r, AstNode *item)
     Symbol saved = old ? *old : (Symbol){0};
     int nsyms = p->nsyms;
     if (!program_add_item(p, item, "."))
-        return EXIT_ERROR;
-    if (has_defaults(item)) {
+        return EXIT_USAGE;
+    if (ast_all_defaults(item)) {
         IrGraph g;
         ir_init(&g, &p->arena, item->str);
         bool ok = elab_model(p, default_call(r, item->str, item->span), &g);
@@ -512,7 +496,7 @@ static int define_model(Repl *r, AstNode *item)
                 *program_lookup(p, item->str) = saved;
             else
                 p->nsyms = nsyms;
-            return EXIT_ERROR;
+            return EXIT_USAGE;
         }
     }
     for (int i = 0; old && i < r->runs.n; i++)
@@ -530,7 +514,7 @@ static int bind(Repl *r, AstNode *e)
     Program *p = &r->p;
     Value v;
     if (!runs_eval(p, &r->runs, e->a, &v))
-        return EXIT_ERROR;
+        return EXIT_USAGE;
     AstNode *let = e;
     if (e->kind == AST_ASSIGN) {
         let = ast_new(&p->arena, AST_LET, e->span);
@@ -538,7 +522,7 @@ static int bind(Repl *r, AstNode *e)
         let->a = e->a;
     }
     if (!program_add_item(p, let, "."))
-        return EXIT_ERROR;
+        return EXIT_USAGE;
     Symbol *s = program_lookup(p, let->str);
     s->value = v;
     s->evaluated = true;
@@ -551,7 +535,7 @@ static int bind(Repl *r, AstNode *e)
 static int check_expect(Repl *r, const AstNode *item)
 {
     if (!expect_check_static(&r->p, &r->runs, &item, 1))
-        return EXIT_ERROR;
+        return EXIT_USAGE;
     ExpectResult res;
     int code = expect_check_one(&r->p, &r->runs, item, &res);
     report_print_expects(r->out, &r->p, &res, 1, r->color_out);
@@ -564,7 +548,7 @@ static int exec_entry(Repl *r, AstNode *e)
     switch (e->kind) {
     case AST_EXPR_STMT:
         if (!runs_eval(&r->p, &r->runs, e->a, &v))
-            return EXIT_ERROR;
+            return EXIT_USAGE;
         show_value(r, &v);
         return 0;
     case AST_ASSIGN:
@@ -573,7 +557,7 @@ static int exec_entry(Repl *r, AstNode *e)
     case AST_MODEL:
         return define_model(r, e);
     case AST_TRAIN:
-        return program_add_item(&r->p, e, ".") ? sync_runs(r) : EXIT_ERROR;
+        return program_add_item(&r->p, e, ".") ? sync_runs(r) : EXIT_USAGE;
     case AST_EXPECT:
         return check_expect(r, e);
     case AST_INPUT:
@@ -581,7 +565,7 @@ static int exec_entry(Repl *r, AstNode *e)
                    "only inside a model");
         diag_note(&r->p.diag, "write it in a model body: model NAME() { input %s[...] ... }",
                   e->str);
-        return EXIT_ERROR;
+        return EXIT_USAGE;
     case AST_LAYER:
     case AST_FOR:
     case AST_IF:
@@ -590,9 +574,9 @@ static int exec_entry(Repl *r, AstNode *e)
                    ast_kind_name(e->kind));
         diag_note(&r->p.diag, "at the prompt, enter items, NAME = value bindings and "
                   "expressions; ':help' says more");
-        return EXIT_ERROR;
+        return EXIT_USAGE;
     default:
-        return program_add_item(&r->p, e, ".") ? 0 : EXIT_ERROR;
+        return program_add_item(&r->p, e, ".") ? 0 : EXIT_USAGE;
     }
 }
 
@@ -601,7 +585,7 @@ static int entry(Repl *r)
     int f = add_source(r, r->pending_line, 1, r->pending, r->plen);
     AstNode *e;
     if (parse_entry(&r->p.arena, &r->p.diag, f, &e) != PARSE_OK)
-        return EXIT_ERROR;
+        return EXIT_USAGE;
     return e ? exec_entry(r, e) : 0;
 }
 
@@ -724,7 +708,7 @@ static int cmd_run(Repl *r, const Word *a, int n)
         return status;
     int i = find_run(r, &a[0]);
     if (i < 0)
-        return EXIT_ERROR;
+        return EXIT_USAGE;
     return run_one(r, a, r->runs.runs[i], steps);
 }
 
@@ -758,7 +742,7 @@ static int cmd_report(Repl *r, const Word *a, int n)
         return cmd_error(r, &a[0], "usage: :report RUN [--json]");
     int i = find_run(r, name);
     if (i < 0)
-        return EXIT_ERROR;
+        return EXIT_USAGE;
     const Run *run = r->runs.runs[i];
     if (run->nreports == 0) {
         not_trained(r, run);
@@ -801,7 +785,7 @@ static int cmd_ir(Repl *r, const Word *a, int n)
     memcpy(src->text + src->len - (size_t)len - (size_t)(a->col - 1), r->line_text,
            (size_t)(a->col - 1));
     if (st == PARSE_ERROR)
-        return EXIT_ERROR;
+        return EXIT_USAGE;
     const AstNode *x = st == PARSE_OK && e && e->kind == AST_EXPR_STMT ? e->a : NULL;
     const AstNode *callee = x && x->kind == AST_CALL ? x->a : x;
     if (!callee || callee->kind != AST_NAME)
@@ -823,7 +807,7 @@ static int cmd_ir(Repl *r, const Word *a, int n)
         if (x == callee)
             k += run_names(r, names + k, MAX_NAMES - k);
         suggest_note(r, callee->str, names, k);
-        return EXIT_ERROR;
+        return EXIT_USAGE;
     }
     const AstNode *call = x == callee ? default_call(r, callee->str, callee->span) : x;
     IrGraph g;
@@ -832,7 +816,7 @@ static int cmd_ir(Repl *r, const Word *a, int n)
     if (ok)
         ir_print(r->out, &g);
     ir_free(&g);
-    return ok ? 0 : EXIT_ERROR;
+    return ok ? 0 : EXIT_USAGE;
 }
 
 static void list_kind(Repl *r, SymKind kind, const char *title)
@@ -907,7 +891,7 @@ static int load_file(Repl *r, const char *path, Span at)
     program_forget_file(&r->p, path);  /* loading again reads it anew */
     int nexpects = r->p.nexpects;
     if (!program_load(&r->p, path, at))
-        return EXIT_ERROR;
+        return EXIT_USAGE;
     fprintf(r->out, "loaded %s\n", path);
     int code = sync_runs(r);
     int added = r->p.nexpects - nexpects;
@@ -1020,7 +1004,7 @@ static int command(Repl *r)
     int n = split_words(r->line_text, w, MAX_WORDS);
     const Command *c = find_command(r, &w[0]);
     if (!c)
-        return EXIT_ERROR;
+        return EXIT_USAGE;
     int nargs = n - 1;
     if (nargs < c->min || (c->max >= 0 && nargs > c->max)) {
         Word at = nargs > c->max && c->max >= 0 ? w[c->max + 1] : w[0];
@@ -1301,7 +1285,7 @@ static void loop(Repl *r)
         if (st == READ_INTERRUPTED) {
             train_interrupted = 0;
             if (!r->interactive) {
-                r->status = EXIT_INTERRUPTED;
+                r->status = EXIT_SIGNAL + SIGINT;  /* as `vg run` */
                 break;
             }
             r->plen = 0;   /* Ctrl-C drops the line and any open entry */

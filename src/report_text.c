@@ -58,27 +58,6 @@ char *report_call_text(const Run *r)
     return mem_text_close(&t);
 }
 
-const char *const report_value_names[RV_COUNT] = {
-    [RV_LOSS] = "loss", [RV_ACCURACY] = "accuracy", [RV_TEST_ACCURACY] = "test_accuracy",
-    [RV_GLOBAL_NORM] = "global_norm", [RV_CLIPPED] = "clipped",
-};
-
-static const size_t report_value_offsets[RV_COUNT] = {
-    [RV_LOSS] = offsetof(Report, loss), [RV_ACCURACY] = offsetof(Report, accuracy),
-    [RV_TEST_ACCURACY] = offsetof(Report, test_accuracy),
-    [RV_GLOBAL_NORM] = offsetof(Report, global_norm), [RV_CLIPPED] = offsetof(Report, clipped),
-};
-
-double report_value(const Report *rep, RunValueId id)
-{
-    return *(const double *)((const char *)rep + report_value_offsets[id]);
-}
-
-void report_value_set(Report *rep, RunValueId id, double v)
-{
-    *(double *)((char *)rep + report_value_offsets[id]) = v;
-}
-
 void report_print_call(FILE *out, const Run *r)
 {
     fprintf(out, "%s(", r->model);

@@ -10,28 +10,6 @@
 
 #include "vg/metrics.h"
 
-static const char *const run_levels[] = {"loss", "accuracy", "test_accuracy", "step",
-                                         "global_norm", "clipped"};
-
-static double run_level(const Report *rep, int which)
-{
-    switch (which) {
-    case 0: return rep->loss;
-    case 1: return rep->accuracy;
-    case 2: return rep->test_accuracy;
-    case 3: return (double)rep->step;
-    case 4: return rep->global_norm;
-    default: return rep->clipped;
-    }
-}
-
-static const Report *report_of(const Run *r, int which)
-{
-    if (r->nreports == 0)
-        return NULL;
-    return which == 0 ? &r->reports[0] : &r->reports[r->nreports - 1];
-}
-
 static int find_layer_family(const IrGraph *g, const char *name, bool *exact)
 {
     size_t n = strlen(name);
@@ -56,14 +34,14 @@ static void suggest_member(const Run *r, const char *name, bool on_run, char *bu
 {
     static const char *const on_runs[] = {"initial", "final", "baseline", "diverged",
                                           "diverged_at"};
-    enum { NLEVELS = sizeof run_levels / sizeof *run_levels,
-           NRUN = sizeof on_runs / sizeof *on_runs };
+    enum { NLEVELS = RV_COUNT + 1, NRUN = sizeof on_runs / sizeof *on_runs };
     const IrGraph *g = &r->g;
     const char **cands = xmalloc(sizeof *cands * (size_t)(NLEVELS + NRUN + 2 * g->nlayers));
     char **families = xcalloc((size_t)g->nlayers + 1, sizeof *families);
     int nc = 0;
-    for (int i = 0; i < NLEVELS; i++)
-        cands[nc++] = run_levels[i];
+    for (int i = 0; i < RV_COUNT; i++)
+        cands[nc++] = report_value_names[i];
+    cands[nc++] = "step";
     for (int i = 0; on_run && i < NRUN; i++)
         cands[nc++] = on_runs[i];
     for (int l = 0; l < g->nlayers; l++) {
@@ -90,14 +68,18 @@ static bool report_member(const RunSet *rs, const Value *obj, const char *name, 
                           char *err, size_t n, bool on_run)
 {
     const Run *r = rs->runs[obj->run];
-    const Report *rep = report_of(r, obj->report);
+    const Report *rep = run_report(r, obj->report);
     if (!rep) {
         snprintf(err, n, "run '%s' has not trained yet", r->name);
         return false;
     }
-    for (int i = 0; i < 6; i++)
-        if (strcmp(name, run_levels[i]) == 0) {
-            *out = (Value){.kind = VAL_NUM, .num = run_level(rep, i)};
+    if (strcmp(name, "step") == 0) {
+        *out = (Value){.kind = VAL_NUM, .num = (double)rep->step};
+        return true;
+    }
+    for (int i = 0; i < RV_COUNT; i++)
+        if (strcmp(name, report_value_names[i]) == 0) {
+            *out = (Value){.kind = VAL_NUM, .num = report_value(rep, (RunValueId)i)};
             return true;
         }
     bool exact;
@@ -116,7 +98,7 @@ static bool layer_member(const RunSet *rs, const Value *obj, const char *name, V
                          char *err, size_t n)
 {
     const Run *r = rs->runs[obj->run];
-    const LayerMetrics *m = &report_of(r, obj->report)->layers[ir_find_layer(&r->g, obj->str)];
+    const LayerMetrics *m = &run_report(r, obj->report)->layers[ir_find_layer(&r->g, obj->str)];
     int id = metric_lookup(name);
     if (id >= 0) {
         *out = (Value){.kind = VAL_NUM, .num = metric_get(m, (MetricId)id)};
@@ -186,7 +168,7 @@ static bool series_index(const RunSet *rs, const Value *obj, long t, Value *out,
                          size_t n)
 {
     const Run *r = rs->runs[obj->run];
-    const LayerMetrics *m = &report_of(r, obj->report)->layers[ir_find_layer(&r->g, obj->str)];
+    const LayerMetrics *m = &run_report(r, obj->report)->layers[ir_find_layer(&r->g, obj->str)];
     if (t < 1 || t > m->bptt_len) {
         snprintf(err, n, "bptt of layer '%s' has time steps 1..%d, not %ld", obj->str,
                  m->bptt_len, t);

@@ -598,16 +598,23 @@ static bool header(Json *j, StFile *f, Entry **out, int *count)
 
 /* ---- reading ---- */
 
+/* "checkpoint 'PATH'" + how + the message: the one form of every error
+ * about a file being read. */
+static void file_error(StFile *l, const char *how, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    diag_error(l->d, SPAN_NONE, "checkpoint '%s'%s%s", l->path, how, msg);
+}
+
 static SafetensorsStatus bad(StFile *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static SafetensorsStatus bad(StFile *l, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    file_error(l, ": ", fmt, ap);
     va_end(ap);
-    diag_error(l->d, SPAN_NONE, "checkpoint '%s': %s", l->path, msg);
     return ST_BAD_FILE;
 }
 
@@ -715,13 +722,12 @@ static SafetensorsStatus mismatch(StFile *l, const IrGraph *g, const char *fmt, 
     __attribute__((format(printf, 3, 4)));
 static SafetensorsStatus mismatch(StFile *l, const IrGraph *g, const char *fmt, ...)
 {
-    char msg[512];
+    char how[256];
+    snprintf(how, sizeof how, " does not fit model '%s': ", g->name);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    file_error(l, how, fmt, ap);
     va_end(ap);
-    diag_error(l->d, SPAN_NONE, "checkpoint '%s' does not fit model '%s': %s", l->path,
-               g->name, msg);
     return ST_MISMATCH;
 }
 
@@ -813,13 +819,12 @@ static bool damaged(StFile *l, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static bool damaged(StFile *l, const char *name, const char *fmt, ...)
 {
-    char msg[256];
+    char how[256];
+    snprintf(how, sizeof how, " is damaged: tensor '%s' ", name);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    file_error(l, how, fmt, ap);
     va_end(ap);
-    diag_error(l->d, SPAN_NONE, "checkpoint '%s' is damaged: tensor '%s' %s", l->path, name,
-               msg);
     return false;
 }
 

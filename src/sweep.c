@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "vg/exit.h"
+
 static void on_stop(int sig)
 {
     train_interrupted = sig;
@@ -76,13 +78,13 @@ static void worker(Sweep *s, int i, pid_t parent)
 {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent)
-        _exit(128 + SIGTERM);
+        _exit(EXIT_SIGNAL + SIGTERM);
     Program *p = s->p;
     Run *r = s->rs->runs[i];
     int from = p->diag.n;
     int status = s->train(p, r, s->ctx);
     if (train_interrupted)
-        _exit(128 + (int)train_interrupted);
+        _exit(EXIT_SIGNAL + (int)train_interrupted);
     int before = p->diag.n;
     if (!part_write(s->paths[i], s->key, r, status, &p->diag, from)) {
         for (int k = before; k < p->diag.n; k++)

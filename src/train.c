@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "vg/exit.h"
 #include "vg/ops.h"
 #include "vg/pretrain.h"
 #include "vg/schedule.h"
@@ -533,7 +534,7 @@ static int nonfinite(Program *p, const Run *r, const char *why)
 {
     if (!r->set.stop_on_nonfinite) {
         diag_error(&p->diag, r->set.span, "%s", why);
-        return 3;
+        return EXIT_RUNTIME;
     }
     diag_warning(&p->diag, r->set.span, "%s", why);
     diag_note(&p->diag, "on_nonfinite = stop: the run is marked diverged and the next "
@@ -577,7 +578,7 @@ int run_train(Program *p, Run *r, long steps, const TrainOptions *o)
         if (report_due(r, r->step, last))
             add_report(r, o);
         if (o->on_step && !o->on_step(r, o->step_ctx))
-            return 3;
+            return EXIT_RUNTIME;
         if (o->progress)
             o->progress(r, o->progress_ctx);
     }
@@ -611,6 +612,13 @@ void run_free(Run *r)
     data_free(&r->data);
     ir_free(&r->g);
     memset(r, 0, sizeof *r);
+}
+
+const Report *run_report(const Run *r, int which)
+{
+    if (r->nreports == 0)
+        return NULL;
+    return which == 0 ? &r->reports[0] : &r->reports[r->nreports - 1];
 }
 
 int runset_find(const RunSet *rs, const char *name)

@@ -61,15 +61,20 @@ int spec_lookup(const char *name)
     return -1;
 }
 
+const Sig *sig_cached(Sig *cache, bool *parsed, int i, const char *text)
+{
+    if (!parsed[i]) {
+        sig_parse(&cache[i], text);
+        parsed[i] = true;
+    }
+    return &cache[i];
+}
+
 const Sig *spec_sig(int id)
 {
     static Sig sigs[SPEC_COUNT];
     static bool parsed[SPEC_COUNT];
-    if (!parsed[id]) {
-        sig_parse(&sigs[id], spec_table[id].sig);
-        parsed[id] = true;
-    }
-    return &sigs[id];
+    return sig_cached(sigs, parsed, id, spec_table[id].sig);
 }
 
 const char *spec_kind_name(SpecKind k)

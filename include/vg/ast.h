@@ -106,6 +106,9 @@ const char *ast_op_name(int op);
 void ast_print(FILE *out, const AstNode *n, int indent);
 /* What ast_print writes at indent 0, as a malloc'd string to free. */
 char *ast_text(const AstNode *n);
+/* Whether every parameter of a model or def (AST_MODEL, AST_DEF) has a
+ * default, so that it can be called with no arguments. */
+bool ast_all_defaults(const AstNode *fn);
 /* Prints a whole program (AST_PROGRAM) in the same layout, with the
  * comments of its source where they were: an own-line comment before what
  * follows it, an end-of-line comment after the line of the token it

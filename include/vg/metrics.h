@@ -45,6 +45,16 @@ typedef struct Report {
     LayerMetrics *layers; /* one per declared layer, in declaration order */
 } Report;
 
+/* The run-level values of a report, in the order every format shows them
+ * (`step` is each format's own column or key, and a member of its own
+ * in expressions). */
+typedef enum RunValueId {
+    RV_LOSS, RV_ACCURACY, RV_TEST_ACCURACY, RV_GLOBAL_NORM, RV_CLIPPED, RV_COUNT
+} RunValueId;
+extern const char *const report_value_names[RV_COUNT];
+double report_value(const Report *rep, RunValueId id);
+void report_value_set(Report *rep, RunValueId id, double v);
+
 /* The layer metrics by name, in the order reports show them: one list,
  * X(ID, field of LayerMetrics), for the ids, the names and the fields. */
 #define METRIC_LIST(X)                                                              \

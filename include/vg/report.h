@@ -53,15 +53,6 @@ int report_utf8_len(const char *s);
 /* What report_print_call writes, as a malloc'd string to free. */
 char *report_call_text(const Run *r);
 
-/* The run-level values of a report, in the order every format shows them
- * (`step` is each format's own column or key). */
-typedef enum RunValueId {
-    RV_LOSS, RV_ACCURACY, RV_TEST_ACCURACY, RV_GLOBAL_NORM, RV_CLIPPED, RV_COUNT
-} RunValueId;
-extern const char *const report_value_names[RV_COUNT];
-double report_value(const Report *rep, RunValueId id);
-void report_value_set(Report *rep, RunValueId id, double v);
-
 /* The progress line: "saturating  step 1200/5000  loss 0.693  2300
  * steps/s" (the loss of the last training batch), rewritten in place with
  * \r; for a terminal only. Pass report_progress as TrainOptions.progress

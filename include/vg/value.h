@@ -90,6 +90,10 @@ typedef struct Sig {
  * caller's: ops and specs cache theirs). Aborts on a malformed table entry,
  * which is a programming error caught by the first test. */
 void sig_parse(Sig *out, const char *text);
+/* The signature of entry i of a table of signature strings (ops, specs),
+ * parsed on first use into cache[i] (parsed[i] marks it done): a cache of
+ * constant data, filled lazily, as vg elaborates on one thread. */
+const Sig *sig_cached(Sig *cache, bool *parsed, int i, const char *text);
 
 /* ---- spec built-ins ---- */
 typedef enum SpecKind {

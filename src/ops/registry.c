@@ -17,14 +17,9 @@ int op_lookup(const char *name)
 
 const Sig *op_sig(int op)
 {
-    /* A cache of constant data, filled lazily: vg elaborates on one thread. */
     static Sig sigs[OP_COUNT];
     static bool parsed[OP_COUNT];
-    if (!parsed[op]) {
-        sig_parse(&sigs[op], op_table[op]->sig);
-        parsed[op] = true;
-    }
-    return &sigs[op];
+    return sig_cached(sigs, parsed, op, op_table[op]->sig);
 }
 
 const Spec *op_constant_init(IrGraph *g, double c)

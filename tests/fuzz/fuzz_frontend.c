@@ -77,12 +77,7 @@ static void elaborate_untrained(Program *p)
 {
     for (int i = 0; i < p->nsyms; i++) {
         const Symbol *s = &p->syms[i];
-        if (s->kind != SYM_MODEL)
-            continue;
-        bool defaults = true;
-        for (const AstNode *q = s->ast->list.head; q; q = q->next)
-            defaults &= q->a != NULL;
-        if (!defaults)
+        if (s->kind != SYM_MODEL || !ast_all_defaults(s->ast))
             continue;
         AstNode *call = ast_new(&p->arena, AST_CALL, s->ast->span);
         call->a = ast_new(&p->arena, AST_NAME, s->ast->span);
