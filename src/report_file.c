@@ -90,8 +90,13 @@ void report_file_discard(ReportFile *rf)
 static bool json_open(ReportFile *rf, const char *path, DiagSink *diag)
 {
     *rf = (ReportFile){.path = path};
-    if ((rf->f = fopen(path, "w")))
+    if ((rf->f = fopen(path, "w"))) {
+        /* unbuffered: each line, formatted whole in memory, reaches the
+         * file in one write(2), not in buffer-sized pieces a kill could
+         * split */
+        setvbuf(rf->f, NULL, _IONBF, 0);
         return true;
+    }
     diag_error(diag, SPAN_NONE, "cannot write '%s': %s", path, strerror(errno));
     return false;
 }

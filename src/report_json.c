@@ -349,9 +349,9 @@ static void end(FILE *out, const Run *r)
 /* ---- writing as the runs go ---- */
 
 /* Each line is formatted in memory and then written and flushed in one
- * go, so a reader (or a kill) never sees half a line that vg wrote
- * whole; a line longer than the stdio buffer may still be cut by a kill
- * mid-write, which `vg report` names and skips. */
+ * go (the file is unbuffered: one write(2) a line), so a reader or a kill
+ * between lines never sees half a line; a kill during the write of a very
+ * long line may still cut it, which `vg report` names and skips. */
 static void line_begin(ReportJson *j)
 {
     j->line = open_memstream(&j->buf, &j->len);
