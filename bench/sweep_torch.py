@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torch_bench import Stack, layer_report
+from torch_bench import Stack, report_pass
 
 DEPTHS = [2, 4, 6, 8, 12, 16, 24, 32]
 SW2S = [0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4]
@@ -62,18 +62,7 @@ def member(depth, sw2, seed):
     before = [p.detach().clone() for p in net.parameters()]
 
     def report():
-        outputs, acts = [], []
-
-        def keep(t, act):
-            t.retain_grad()
-            outputs.append(t)
-            acts.append(act)
-            return t
-
-        net.zero_grad(set_to_none=False)
-        loss = F.cross_entropy(net(px, keep), py)
-        loss.backward()
-        vals = layer_report(net, outputs, acts, before)
+        loss, outputs, vals = report_pass(net, px, py, F.cross_entropy, before)
         # vg's `ratio`: the first layer's output gradient over the last's
         ratio = (outputs[0].grad.norm() / outputs[-1].grad.norm()).item()
         return loss.item(), ratio, vals

@@ -132,7 +132,9 @@ def step(net, x, y, loss, opt):
     opt.step()
 
 
-def report(net, px, py, loss, before):
+def report_pass(net, px, py, loss, before):
+    """A report's forward and backward pass on the probe rows: the loss,
+    every layer's output (with its gradient kept) and the layer metrics."""
     outputs, acts = [], []
 
     def keep(t, act):
@@ -142,8 +144,13 @@ def report(net, px, py, loss, before):
         return t
 
     net.zero_grad(set_to_none=False)
-    loss(net(px, keep), py).backward()
-    return layer_report(net, outputs, acts, before)
+    value = loss(net(px, keep), py)
+    value.backward()
+    return value, outputs, layer_report(net, outputs, acts, before)
+
+
+def report(net, px, py, loss, before):
+    return report_pass(net, px, py, loss, before)[2]
 
 
 def main():

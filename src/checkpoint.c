@@ -28,14 +28,6 @@
 
 static const char FORMAT[] = "vg-checkpoint-1";
 
-static void hex_digest(Sha256 *s, char hex[65])
-{
-    uint8_t d[32];
-    sha256_final(s, d);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", d[i]);
-}
-
 bool checkpoint_open(Checkpointer *c, const Program *p, int nfiles, const char *dir,
                      long every, const char *settings, DiagSink *diag)
 {
@@ -50,7 +42,7 @@ bool checkpoint_open(Checkpointer *c, const Program *p, int nfiles, const char *
         sha256_update(&s, &len, sizeof len);
         sha256_update(&s, p->sources.files[i].text, p->sources.files[i].len);
     }
-    hex_digest(&s, c->program);
+    sha256_final_hex(&s, c->program);
     struct stat st;
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return diag_error(diag, SPAN_NONE, "cannot make the checkpoint folder '%s': %s", dir,
@@ -589,7 +581,7 @@ static void hash_floats(const float *x, size_t n, char hex[65])
     Sha256 s;
     sha256_init(&s);
     sha256_update(&s, x, n * sizeof *x);
-    hex_digest(&s, hex);
+    sha256_final_hex(&s, hex);
 }
 
 /* The temporary files of writes that a kill interrupted (never renamed
@@ -614,7 +606,7 @@ CheckpointStatus checkpoint_begin(Checkpointer *c, Program *p, Run *r, bool resu
     sha256_init(&s);
     sha256_update(&s, r->data.x, (size_t)r->data.n * shape_size(r->data.x_shape) * sizeof(float));
     sha256_update(&s, r->data.y, (size_t)r->data.n * shape_size(r->data.y_shape) * sizeof(float));
-    hex_digest(&s, id.data);
+    sha256_final_hex(&s, id.data);
     hash_floats(r->ps.value, r->ps.n, id.init);
     VEC_PUSH(c->ids, c->nids, c->capids, id);
     char *path = checkpoint_path(c->dir, r->name);

@@ -33,14 +33,6 @@
 enum { PART_FORMAT = 1 };
 static const char trailer[] = "vg-part end\n";
 
-static void digest_hex(Sha256 *s, char hex[65])
-{
-    uint8_t d[32];
-    sha256_final(s, d);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", d[i]);
-}
-
 /* Hashes a file's bytes; false with errno set when it cannot be read. */
 static bool hash_file(Sha256 *s, const char *path)
 {
@@ -65,7 +57,7 @@ bool part_key_init(PartKey *k, const Program *p, int nfiles, const char *load, D
     if (!hash_file(&s, "/proc/self/exe"))
         return diag_error(diag, SPAN_NONE, "cannot read vg's own executable: %s",
                           strerror(errno));
-    digest_hex(&s, k->build);
+    sha256_final_hex(&s, k->build);
     sha256_init(&s);
     for (int i = 0; i < nfiles; i++) {
         const Source *f = &p->sources.files[i];
@@ -73,14 +65,14 @@ bool part_key_init(PartKey *k, const Program *p, int nfiles, const char *load, D
         sha256_update(&s, &len, sizeof len);
         sha256_update(&s, f->text, f->len);
     }
-    digest_hex(&s, k->program);
+    sha256_final_hex(&s, k->program);
     sha256_init(&s);
     char blas[128];
     blas_describe(blas, sizeof blas);
     sha256_update(&s, blas, strlen(blas) + 1);
     if (load && !hash_file(&s, load))
         return diag_error(diag, SPAN_NONE, "cannot read '%s': %s", load, strerror(errno));
-    digest_hex(&s, k->extra);
+    sha256_final_hex(&s, k->extra);
     return true;
 }
 

@@ -94,14 +94,19 @@ void sha256_final(Sha256 *s, uint8_t digest[32])
             digest[4 * i + j] = (uint8_t)(s->h[i] >> (24 - 8 * j));
 }
 
-char *sha256_hex(const void *data, size_t n, char hex[65])
+char *sha256_final_hex(Sha256 *s, char hex[65])
 {
-    Sha256 s;
     uint8_t d[32];
-    sha256_init(&s);
-    sha256_update(&s, data, n);
-    sha256_final(&s, d);
+    sha256_final(s, d);
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
     return hex;
+}
+
+char *sha256_hex(const void *data, size_t n, char hex[65])
+{
+    Sha256 s;
+    sha256_init(&s);
+    sha256_update(&s, data, n);
+    return sha256_final_hex(&s, hex);
 }

@@ -16,6 +16,8 @@ typedef struct Sha256 {
 void sha256_init(Sha256 *s);
 void sha256_update(Sha256 *s, const void *data, size_t n);
 void sha256_final(Sha256 *s, uint8_t digest[32]);
+/* sha256_final as 64 lower-case hex digits and a NUL; returns hex. */
+char *sha256_final_hex(Sha256 *s, char hex[65]);
 /* The digest of data as 64 lower-case hex digits and a NUL; returns hex. */
 char *sha256_hex(const void *data, size_t n, char hex[65]);
 
