@@ -968,6 +968,15 @@ static json_object *capabilities(void)
     return result;
 }
 
+/* A document's new text, analysed at once: diagnostics follow every edit. */
+static void update_doc(Server *s, Doc *d, const char *text)
+{
+    free(d->text);
+    d->len = strlen(text);
+    d->text = xstrdup(text);
+    analyse(s, d);
+}
+
 static void open_doc(Server *s, json_object *td)
 {
     const char *uri = jstr(td, "uri"), *text = jstr(td, "text");
@@ -978,10 +987,7 @@ static void open_doc(Server *s, json_object *td)
         VEC_PUSH(s->docs, s->ndocs, s->cap, ((Doc){.uri = xstrdup(uri), .path = uri_path(uri)}));
         d = &s->docs[s->ndocs - 1];
     }
-    free(d->text);
-    d->len = strlen(text);
-    d->text = xstrdup(text);
-    analyse(s, d);
+    update_doc(s, d, text);
 }
 
 static void change_doc(Server *s, json_object *params)
@@ -995,10 +1001,7 @@ static void change_doc(Server *s, json_object *params)
     const char *text = n ? jstr(json_object_array_get_idx(changes, n - 1), "text") : NULL;
     if (!text)
         return;
-    free(d->text);
-    d->len = strlen(text);
-    d->text = xstrdup(text);
-    analyse(s, d);
+    update_doc(s, d, text);
 }
 
 static void close_doc(Server *s, json_object *params)
