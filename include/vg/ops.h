@@ -38,7 +38,7 @@ typedef enum OpId {
 
 typedef enum OpKind {
     OPK_SOURCE,      /* input and target: filled by the caller */
-    OPK_LAYER,       /* has parameters: dense, batchnorm, layernorm */
+    OPK_LAYER,       /* has parameters: dense, batchnorm, layernorm, embedding */
     OPK_ACTIVATION,  /* elementwise y = φ(z); act/deriv are set */
     OPK_TENSOR,      /* +, -, *, scale, concat, softmax, dropout, last */
     OPK_RECURRENT,   /* rnn, lstm, gru */
@@ -126,6 +126,10 @@ extern const OpDef *const op_table[OP_COUNT];
 
 int op_lookup(const char *name);          /* OpId or -1 */
 const Sig *op_sig(int op);                /* parsed once, cached */
+/* The token ids the embeddings reading source accept: ids below the
+ * smallest of their vocab sizes, whose embedding goes to *node (may be
+ * NULL); 0 when no embedding reads source. */
+long op_token_limit(const IrGraph *g, int source, int *node);
 /* The init `constant(c)` in g's arena, for parameters that start at a
  * value other than zero (a norm's gain, an LSTM's forget-gate bias). */
 const Spec *op_constant_init(IrGraph *g, double c);

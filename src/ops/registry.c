@@ -33,3 +33,20 @@ const Spec *op_constant_init(IrGraph *g, double c)
     s->args = args;
     return s;
 }
+
+long op_token_limit(const IrGraph *g, int source, int *node)
+{
+    long limit = 0;
+    for (int i = 0; i < g->n; i++) {
+        const IrNode *n = &g->nodes[i];
+        if (n->op != OP_EMBEDDING || n->in[0] != source)
+            continue;
+        long vocab = (long)ir_arg_num(n, 1);  /* "tokens:T vocab:I …" */
+        if (limit == 0 || vocab < limit) {
+            limit = vocab;
+            if (node)
+                *node = i;
+        }
+    }
+    return limit;
+}
