@@ -36,10 +36,6 @@ static bool embedding_infer(IrGraph *g, int node, DiagSink *d)
 {
     IrNode *n = &g->nodes[node];
     const IrNode *in = &g->nodes[n->in[EMB_TOKENS]];
-    char a[96];
-    if (in->shape.rank != 1)
-        return diag_error(d, n->span, "embedding needs token ids [time], got %s",
-                          shape_str(in->shape, a, sizeof a));
     if (in->op != OP_INPUT)
         return diag_error(d, n->span, "embedding needs the model's input, whose token ids come "
                           "from the data set; got a computed tensor");
@@ -106,6 +102,8 @@ const OpDef REAL_NAME(op_embedding) = {
     .sig = "tokens:T vocab:I dim:I init:Z=lecun_normal",
     .doc = "token ids [T] -> rows of a table E [vocab, dim] from init: [T, dim]",
     .kind = OPK_LAYER,
+    .ranks = OP_RANK(1),
+    .tokens = true,
     .infer = embedding_infer,
     .forward = embedding_forward,
     .backward = embedding_backward,
@@ -115,14 +113,9 @@ const OpDef REAL_NAME(op_embedding) = {
 
 static bool sequence_infer(IrGraph *g, int node, DiagSink *d)
 {
+    (void)d;  /* the rank, [time, features], is all there is to check */
     IrNode *n = &g->nodes[node];
-    Shape x = g->nodes[n->in[POS_X]].shape;
-    if (x.rank != 2) {
-        char a[96];
-        return diag_error(d, n->span, "%s needs a sequence [time, features], got %s",
-                          op_def(n->op)->name, shape_str(x, a, sizeof a));
-    }
-    n->shape = x;
+    n->shape = g->nodes[n->in[POS_X]].shape;
     return true;
 }
 
@@ -174,6 +167,7 @@ const OpDef REAL_NAME(op_positional) = {
     .sig = "x:T",
     .doc = "x + the sinusoidal position encodings of Vaswani et al. 2017 on [T, F]",
     .kind = OPK_TENSOR,
+    .ranks = OP_RANK(2),
     .infer = sequence_infer,
     .work_floats = positional_work,
     .forward = positional_forward,
@@ -225,6 +219,7 @@ const OpDef REAL_NAME(op_learned_positional) = {
     .sig = "x:T init:Z=zeros",
     .doc = "x + a trained table P [T, F] of position encodings, P from init",
     .kind = OPK_LAYER,
+    .ranks = OP_RANK(2),
     .infer = learned_positional_infer,
     .forward = learned_positional_forward,
     .backward = learned_positional_backward,
