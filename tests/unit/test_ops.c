@@ -111,13 +111,13 @@ static const double TOLERANCE = 1e-2;
 /* Ops that need a [T, F] input. */
 static bool needs_sequence(int op)
 {
-    return op_def(op)->kind == OPK_RECURRENT || op == OP_LAST;
+    return op_def(op)->kind == OPK_RECURRENT || op == OP_LAST || op == OP_ATTENTION;
 }
 
 /* x → dense → op → loss, where each tensor slot of op gets its own dense
  * (a variadic slot two or three of different widths), a required integer
- * (units) a random size and a required number (a rate, a factor) a random
- * value in (0.2, 0.8). */
+ * (units) a random size — attention's heads a divisor of the width — and a
+ * required number (a rate, a factor) a random value in (0.2, 0.8). */
 static void build_case(Net *n, Rng *r, int op, int rank, int loss)
 {
     long f = 2 + (long)rng_below(r, 4), t = 2 + (long)rng_below(r, 2);
@@ -141,7 +141,8 @@ static void build_case(Net *n, Rng *r, int op, int rank, int loss)
                     args[i] = tensor(in[nin - 1]);
             }
             if (!sig->p[i].dflt && sig->p[i].type == ARG_INT)
-                args[i] = num(2 + (double)rng_below(r, 4));
+                args[i] = num(op == OP_ATTENTION ? (width % 2 ? 1 : 2)
+                                                 : 2 + (double)rng_below(r, 4));
             else if (!sig->p[i].dflt && sig->p[i].type == ARG_NUM)
                 args[i] = num(uniform(r, 0.2, 0.8));
         }
@@ -405,6 +406,51 @@ static void test_more_activations(void **state)
     assert_float_equal(op_def(OP_LEAKY_RELU)->act(-1, NULL), -0.01, 1e-12);
     assert_float_equal(op_def(OP_LEAKY_RELU)->act(-1, &n.g.nodes[x]), -0.01, 1e-12);
     net_free(&n);
+}
+
+/* softmax along each axis of a [2, 3, 2] input, batch 2: every lane along
+ * the axis sums to 1 and holds e^z / Σ e^z; axis -1 is the last (the
+ * default), -3 the first; an axis outside the rank is an error. */
+static void test_softmax_axes(void **state)
+{
+    (void)state;
+    Shape s = {3, {2, 3, 2}};
+    for (int axis = -3; axis <= 2; axis++) {
+        Net n;
+        net_init(&n);
+        int x = add_input(&n, s);
+        Value args[2] = {tensor(x), num(axis)};
+        int y = ir_add_node(&n.g, OP_SOFTMAX, SPAN_NONE, NULL, 0, args, 2, &n.d);
+        net_plan(&n, 2);
+        float *in = exec_source(&n.e, x);
+        for (int i = 0; i < 24; i++)
+            in[i] = (float)((i * 5) % 7) * 0.5f - 1;
+        exec_forward(&n.e, EXEC_EVAL);
+        int a = axis < 0 ? axis + 3 : axis;
+        long stride = a == 0 ? 6 : a == 1 ? 2 : 1;
+        for (int i = 0; i < 24; i++) {
+            int within = (int)(i % 12 / stride % s.dim[a]);  /* i's index along the axis */
+            int first = i - within * (int)stride;
+            double sum = 0;
+            for (int j = 0; j < s.dim[a]; j++)
+                sum += exp(in[first + j * stride]);
+            assert_float_equal(n.e.val[y][i], exp(in[i]) / sum, 1e-6);
+        }
+        net_free(&n);
+    }
+    static const double bad[] = {3, -4};
+    static const char *const msg[] = {
+        "softmax needs an axis from -3 to 2 for a [2, 3, 2] input, got 3",
+        "softmax needs an axis from -3 to 2 for a [2, 3, 2] input, got -4",
+    };
+    for (int k = 0; k < 2; k++) {
+        Net n;
+        net_init(&n);
+        Value args[2] = {tensor(add_input(&n, s)), num(bad[k])};
+        assert_int_equal(ir_add_node(&n.g, OP_SOFTMAX, SPAN_NONE, NULL, 0, args, 2, &n.d), -1);
+        assert_string_equal(n.d.items[n.d.n - 1].msg, msg[k]);
+        net_free(&n);
+    }
 }
 
 /* concat and last on a [2, ·] input, batch 2. */
@@ -680,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_loss_values),
         cmocka_unit_test(test_more_activations),
         cmocka_unit_test(test_concat_last),
+        cmocka_unit_test(test_softmax_axes),
         cmocka_unit_test(test_dropout_modes),
         cmocka_unit_test(test_add_shape_error),
         cmocka_unit_test(test_tensor_op_errors),
