@@ -59,7 +59,12 @@ double metric_get(const LayerMetrics *m, MetricId id)
 
 bool metric_recurrent(MetricId id)
 {
-    return id == M_BPTT_RATIO || id >= M_INPUT_GATE;
+    return id == M_BPTT_RATIO || (id >= M_INPUT_GATE && id <= M_RESET_GATE_SATURATION);
+}
+
+bool metric_attention(MetricId id)
+{
+    return id == M_ATTENTION_ENTROPY;
 }
 
 static double *metric_at(LayerMetrics *m, MetricId id)
@@ -242,6 +247,30 @@ static void recurrent_parts(const Exec *e, int layer, LayerMetrics *m, SatCount 
     }
 }
 
+/* The mean entropy −Σ_j p_j ln p_j of the attention weights of the layer's
+ * attention ops over every (example, head, query) row, measured after the
+ * probe's forward pass, before its backward pass reuses their memory:
+ * ln T for a query that attends to all T keys alike, 0 for one that looks
+ * at a single key — attention collapse, where the softmax passes almost no
+ * gradient to its scores. */
+static void attention_parts(const Exec *e, int layer, LayerMetrics *m)
+{
+    double sum = 0;
+    long rows = 0;
+    for (int i = 0; i < e->g->n; i++) {
+        const IrNode *nd = &e->g->nodes[i];
+        const OpDef *op = op_def(nd->op);
+        if (nd->layer != layer || !op->attention_entropy)
+            continue;
+        double s;
+        long r;
+        op->attention_entropy(&e->ctxs[i], &s, &r);
+        sum += s;
+        rows += r;
+    }
+    m->attention_entropy = rows ? sum / (double)rows : NAN;
+}
+
 /* Saturation: entries (example × unit) of saturating activations, and of
  * an rnn's activation (sat, from recurrent_parts), whose local derivative
  * is below 1% of its maximum. Dead: units of relu-family activations that
@@ -419,6 +448,7 @@ void metrics_measure(const MeasureInput *in, Report *rep)
     for (int l = 0; l < g->nlayers; l++) {
         rep->layers[l].bptt_ratio = NAN;
         recurrent_parts(e, l, &rep->layers[l], &rec[l]);
+        attention_parts(e, l, &rep->layers[l]);
     }
     ProbePass pass = {.in = in, .g2 = xcalloc((size_t)g->nlayers, sizeof *pass.g2)};
     exec_backward_each(e, EXEC_PROBE, probe_node_done, &pass);

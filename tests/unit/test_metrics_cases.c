@@ -468,6 +468,38 @@ static void test_gru_gates(void **state)
     done(c);
 }
 
+/* W_q = W_k = 0 makes every score 0: each query attends uniformly to the
+ * keys it sees, with entropy ln 12 over all 12 steps, or ln t over the
+ * first t when causal. Two attention ops in one layer average over all
+ * their rows (examples × heads × queries): 2 heads at ln 12 and 1 causal
+ * head. A layer without attention has none. */
+static void test_attention_entropy(void **state)
+{
+    (void)state;
+    double causal = 0;
+    for (int t = 1; t <= 12; t++)
+        causal += log(t) / 12;
+    static const struct { const char *layer; double want_heads[2]; } cases[] = {
+        {"attention(x, 2)", {2, 0}},
+        {"attention(x, 1, causal = true)", {0, 1}},
+        {"attention(x, 2) + attention(x, 1, causal = true)", {2, 1}},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        Case *c = recurrent(cases[k].layer);
+        for (int i = 0; i < c->run.g.nparams; i++) {
+            const char *name = c->run.g.params[i].name;
+            if (strncmp(name, "rec.W_q", 7) == 0 || strncmp(name, "rec.W_k", 7) == 0)
+                set_param(&c->run, name, 0, false);
+        }
+        const Report *rep = measure(c);
+        double full = cases[k].want_heads[0], masked = cases[k].want_heads[1];
+        assert_close(rep->layers[0].attention_entropy,
+                     (full * log(12) + masked * causal) / (full + masked));
+        assert_true(isnan(rep->layers[1].attention_entropy));
+        done(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_rnn_activation_saturation),
         cmocka_unit_test(test_lstm_gates),
         cmocka_unit_test(test_gru_gates),
+        cmocka_unit_test(test_attention_entropy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
