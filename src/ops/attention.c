@@ -74,11 +74,8 @@ static size_t attention_work(const IrNode *n, const IrGraph *g, int batch)
 static bool attention_infer(IrGraph *g, int node, DiagSink *d)
 {
     IrNode *n = &g->nodes[node];
-    Shape x = g->nodes[n->in[ATT_X]].shape;
+    Shape x = g->nodes[n->in[ATT_X]].shape;  /* [T, d]: the op's ranks */
     char buf[96];
-    if (x.rank != 2)
-        return diag_error(d, n->span, "attention needs a [time, features] input, got %s",
-                          shape_str(x, buf, sizeof buf));
     double heads = ir_arg_num(n, ATT_HEADS);
     long t = x.dim[0], f = x.dim[1];
     if (heads < 1 || heads != (long)heads || heads > f)
@@ -255,6 +252,7 @@ const OpDef REAL_NAME(op_attention) = {
     .doc = "multi-head scaled dot-product self-attention with Q, K, V and output projections "
            "(Vaswani et al. 2017): [T, d] -> [T, d]",
     .kind = OPK_LAYER,
+    .ranks = OP_RANK(2),
     .infer = attention_infer,
     .work_floats = attention_work,
     .forward = attention_forward,
