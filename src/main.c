@@ -762,7 +762,8 @@ static Got obtain(Program *p, const Cli *c, Results *res, int i, Run *r, int *st
             int from = p->diag.n;
             *status = train_one(p, r, &res->t);
             if (c->part && !train_interrupted &&
-                !part_write(c->part, &res->key, r, *status, &p->diag, from) && !*status)
+                !part_write(c->part, &res->key, r, *status, &p->diag, from, true) &&
+                !*status)
                 *status = EXIT_RUNTIME;
             return GOT_RUN;
         }
@@ -809,6 +810,9 @@ static int results_begin(Program *p, const Cli *c, int nfiles, RunSet *rs, Resul
     for (int i = 0; c->part && i < rs->n; i++)
         if (rs->runs[i]->ready && part_check(c->part, &res->key, rs->runs[i], &p->diag) > PART_MISSING)
             return EXIT_USAGE;
+    /* a job killed while it wrote its part, now run again */
+    if (c->part)
+        part_clean(c->part);
     if (c->jobs || c->parts) {
         res->from = FROM_SWEEP;
         if (!sweep_begin(&res->sweep, p, rs, &res->key, c->jobs ? c->jobs : 1, c->parts,

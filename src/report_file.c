@@ -46,7 +46,7 @@ bool report_file_commit(ReportFile *rf, DiagSink *diag)
 {
     bool bad = ferror(rf->f) != 0;
     int err = bad ? EIO : 0;
-    if (fflush(rf->f) != 0 || fsync(fileno(rf->f)) != 0)
+    if (fflush(rf->f) != 0 || (!rf->transient && fsync(fileno(rf->f)) != 0))
         bad = true, err = errno;
     if (fclose(rf->f) != 0 && !bad)
         bad = true, err = errno;

@@ -202,6 +202,9 @@ typedef struct ReportFile {
     const char *path;
     char *tmp;
     FILE *f;
+    bool transient;   /* set after opening: the file never outlives the
+                         process that reads it, so commit does not sync it
+                         to disk (still renamed: complete or absent) */
 } ReportFile;
 bool report_file_open(ReportFile *rf, const char *path, DiagSink *diag);
 bool report_file_commit(ReportFile *rf, DiagSink *diag);
