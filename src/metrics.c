@@ -248,8 +248,8 @@ static void recurrent_parts(const Exec *e, int layer, LayerMetrics *m, SatCount 
 }
 
 /* The mean entropy −Σ_j p_j ln p_j of the attention weights of the layer's
- * attention ops over every (example, head, query) row, measured after the
- * probe's forward pass, before its backward pass reuses their memory:
+ * attention ops over every (example, head, query) row, which their
+ * kernels keep during the probe's forward pass:
  * ln T for a query that attends to all T keys alike, 0 for one that looks
  * at a single key — attention collapse, where the softmax passes almost no
  * gradient to its scores. */

@@ -32,6 +32,7 @@
 
 #include "vg/blas.h"
 #include "vg/metrics.h"
+#include "vg/outfile.h"
 #include "vg/report.h"
 #include "vg/sha256.h"
 
@@ -196,28 +197,28 @@ bool part_write(const char *path, const PartKey *k, const Run *r, int status, Di
 {
     char settings[65];
     settings_hex(r, settings);
-    ReportFile rf;
+    OutFile of;
     struct stat info;
     do {
-        if (!report_file_open(&rf, path, diag))
+        if (!outfile_open(&of, path, diag))
             return false;
         /* held until the file is renamed or this process ends: part_clean
          * leaves it alone; one it removed before the lock is made again */
-        if (flock(fileno(rf.f), LOCK_EX) != 0 || fstat(fileno(rf.f), &info) != 0)
+        if (flock(fileno(of.f), LOCK_EX) != 0 || fstat(fileno(of.f), &info) != 0)
             info.st_nlink = 1;
         if (info.st_nlink == 0)
-            report_file_discard(&rf);
+            outfile_discard(&of);
     } while (info.st_nlink == 0);
-    rf.transient = !durable;
-    fprintf(rf.f, "vg-part %d\nvg %s\nbuild %s\nprogram %s\nextra %s\nsettings %s\nrun %s\ndata\n",
+    of.transient = !durable;
+    fprintf(of.f, "vg-part %d\nvg %s\nbuild %s\nprogram %s\nextra %s\nsettings %s\nrun %s\ndata\n",
             PART_FORMAT, VG_VERSION, k->build, k->program, k->extra, settings, r->name);
     int nd = diag->n;
-    put_results(rf.f, r, status, diag, from < nd ? from : nd);
-    fputs(trailer, rf.f);
-    return report_file_commit(&rf, diag);
+    put_results(of.f, r, status, diag, from < nd ? from : nd);
+    fputs(trailer, of.f);
+    return outfile_commit(&of, diag);
 }
 
-/* Whether name is the temporary file report_file_open makes for a part:
+/* Whether name is the temporary file outfile_open makes for a part:
  * the part's name (part; NULL: any NAME.part) and six characters. */
 static bool temporary_of(const char *name, const char *part)
 {

@@ -173,19 +173,22 @@ static void lose(Sweep *s, SweepWorker *w)
 }
 
 /* Sends run i to worker w, starting w if it is not running; a worker that
- * died idle lost nothing and is replaced. false with errno set when no
- * worker can be started. */
+ * died idle lost nothing and is replaced, once. false with errno set when
+ * no worker takes the run. */
 static bool hand(Sweep *s, SweepWorker *w, int i)
 {
-    for (;;) {
+    for (int tries = 0; tries < 2; tries++) {
         if (w->pid == 0 && !start_worker(s, w))
             return false;
         if (send(w->sock, &i, sizeof i, MSG_NOSIGNAL) == sizeof i) {
             w->run = i;
             return true;
         }
+        int err = errno;
         bury(w);
+        errno = err;
     }
+    return false;
 }
 
 /* Gives every idle worker the next run in file order that needs training. */

@@ -117,9 +117,9 @@ typedef struct OpDef {
     /* Recurrent ops: their parts' statistics after a forward, before the
      * backward overwrites the saved gates (RecurrentStats). */
     void (*part_stats)(const OpCtx *c, RecurrentStats *s);
-    /* Attention ops: after a forward, Σ over its (example, head, query)
-     * rows of the entropy −Σ_j p_j ln p_j of the attention weights (nats),
-     * and the number of rows — before the backward overwrites them. */
+    /* Attention ops: after a forward in EXEC_PROBE, Σ over its (example,
+     * head, query) rows of the entropy −Σ_j p_j ln p_j of the attention
+     * weights (nats), and the number of rows. */
     void (*attention_entropy)(const OpCtx *c, double *sum, long *rows);
     /* Activations: φ(z) and φ′(z); max_deriv is sup φ′ (for saturation,
      * "below 1% of the maximum derivative"). relu_family marks ops whose

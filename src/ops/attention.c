@@ -22,7 +22,8 @@
  * the GEMMs' alpha. Saved from forward to backward (work): QKV, every
  * head's weights P and the context; the backward reuses the context's
  * memory for its gradient once dW_o is taken, and needs besides one
- * [batch·T, 3d] block for dQKV and one [T, T] block for a head's dP. */
+ * [batch·T, 3d] block for dQKV and one [T, T] block for a head's dP.
+ * A probe's forward also keeps each row's entropy, for the report. */
 #include "vg/blas.h"
 #include "vg/ops.h"
 
@@ -43,7 +44,9 @@ typedef struct Att {
     real *ctx;         /* [rows, d]: the heads' outputs side by side;
                           dLoss/dctx in the backward pass */
     real *dqkv;        /* [rows, 3d] */
-    real *dp;          /* [t, t]: one head's dP, then dS */
+    real *dp;          /* [t, t]: one head's dP, then dS; in a probe's
+                          forward, a row's exponentials */
+    real *entropy;     /* [b, heads, t]: each row's entropy, after a probe */
 } Att;
 
 static Att att_of(const OpCtx *c)
@@ -60,6 +63,7 @@ static Att att_of(const OpCtx *c)
     a.ctx = a.p + (size_t)a.b * (size_t)a.heads * tt;
     a.dqkv = a.ctx + rows * d;
     a.dp = a.dqkv + rows * 3 * d;
+    a.entropy = a.dp + tt;
     return a;
 }
 
@@ -68,7 +72,8 @@ static size_t attention_work(const IrNode *n, const IrGraph *g, int batch)
     (void)g;
     size_t t = (size_t)n->shape.dim[0], d = (size_t)n->shape.dim[1];
     size_t heads = (size_t)ir_arg_num(n, ATT_HEADS), rows = (size_t)batch * t;
-    return rows * 3 * d + (size_t)batch * heads * t * t + rows * d + rows * 3 * d + t * t;
+    return rows * 3 * d + (size_t)batch * heads * t * t + rows * d + rows * 3 * d + t * t +
+           (size_t)batch * heads * t;
 }
 
 static bool attention_infer(IrGraph *g, int node, DiagSink *d)
@@ -125,32 +130,44 @@ static void bias_grad(int rows, int d, const real *dy, int ldy, real *db)
     }
 }
 
-/* s[j] = e^(s[j] − max), j < n: elementwise, so twice as wide on AVX2
- * with the same result (vmath.h). */
-static VMATH_WIDE void exp_shifted(real *s, int n, real max)
+/* e[j] = e^(s[j] − max), j < n (e may be s): elementwise, so twice as
+ * wide on AVX2 with the same result (vmath.h). */
+static VMATH_WIDE void exp_shifted(const real *s, real *e, int n, real max)
 {
 #pragma omp simd
     for (int j = 0; j < n; j++)
-        s[j] = real_vexp(s[j] - max);
+        e[j] = real_vexp(s[j] - max);
 }
 
 /* One row of scores into weights over its first n entries (the keys a
- * query sees), the max subtracted first; the rest of the row's t become 0. */
-static void softmax_row(real *s, int n, int t)
+ * query sees), the max subtracted first; the rest of the row's t become 0.
+ * With entropy non-NULL (a probe), the exponentials go to scratch first,
+ * and *entropy gets −Σ p_j ln p_j = ln Σ_k e_k − Σ_j p_j (s_j − max),
+ * since ln p_j = (s_j − max) − ln Σ_k e_k: one logarithm a row, not one
+ * an entry. */
+static void softmax_row(real *s, int n, int t, real *scratch, real *entropy)
 {
     real max = s[0];
 #pragma omp simd reduction(max : max)
     for (int j = 1; j < n; j++)
         max = s[j] > max ? s[j] : max;
-    exp_shifted(s, n, max);
+    real *e = entropy ? scratch : s;
+    exp_shifted(s, e, n, max);
     real sum = 0;
 #pragma omp simd reduction(+ : sum)
     for (int j = 0; j < n; j++)
-        sum += s[j];
+        sum += e[j];
     real inv = 1 / sum;
+    if (entropy) {
+        double ez = 0;
+#pragma omp simd reduction(+ : ez)
+        for (int j = 0; j < n; j++)
+            ez += (double)e[j] * (s[j] - max);
+        *entropy = (real)(log((double)sum) - ez / (double)sum);
+    }
 #pragma omp simd
     for (int j = 0; j < n; j++)
-        s[j] *= inv;
+        s[j] = e[j] * inv;
     for (int j = n; j < t; j++)
         s[j] = 0;
 }
@@ -169,8 +186,11 @@ static void attention_forward(const OpCtx *c)
             real *p = a.p + ((size_t)b * a.heads + h) * t * t;
             /* S = Q_h·K_hᵀ/√d_h, then P = softmax(S) row by row */
             blas_gemm(false, true, t, t, a.dh, a.scale, q, d3, q + d, d3, 0, p, t);
+            real *entropy = c->mode == EXEC_PROBE
+                                ? a.entropy + ((size_t)b * a.heads + h) * t : NULL;
             for (int i = 0; i < t; i++)
-                softmax_row(p + (size_t)i * t, a.causal ? i + 1 : t, t);
+                softmax_row(p + (size_t)i * t, a.causal ? i + 1 : t, t, a.dp,
+                            entropy ? entropy + i : NULL);
             /* O_h = P·V_h, into the head's columns of the context */
             blas_gemm(false, false, t, a.dh, t, 1, p, t, q + 2 * d, d3, 0,
                       a.ctx + (size_t)b * t * d + (size_t)h * a.dh, d);
@@ -230,18 +250,15 @@ static void attention_backward(const OpCtx *c)
     }
 }
 
-/* Σ over every (example, head, query) row of the weights of −Σ_j p log p. */
+/* Σ over every (example, head, query) row of its entropy, which the
+ * probe's forward kept (softmax_row). */
 static void attention_entropy(const OpCtx *c, double *sum, long *rows)
 {
     Att a = att_of(c);
     size_t n = (size_t)a.b * (size_t)a.heads * (size_t)a.t;
     double s = 0;
-    for (size_t r = 0; r < n; r++) {
-        const real *p = a.p + r * (size_t)a.t;
-        for (int j = 0; j < a.t; j++)
-            if (p[j] > 0)
-                s -= (double)p[j] * log((double)p[j]);
-    }
+    for (size_t r = 0; r < n; r++)
+        s += a.entropy[r];
     *sum = s;
     *rows = (long)n;
 }

@@ -22,8 +22,11 @@ predicted, saturation, dead (per feature of a sequence, per channel of a
 convolution), bptt
 (every step), bptt_ratio, the lstm's and gru's gate means and
 saturations, cell_saturation, attention_entropy; per run, loss and
-accuracy. Not compared: update_ratio (it needs the parameters before the
-last step, which vg does not save) and verdict (a function of the above).
+accuracy; not the verdict, a function of these. update_ratio needs the
+parameters before the last step, which vg does not save, so a second test
+trains each model for one step of sgd on every row from its initial
+parameters (a `--save` at `steps = 0`), and checks the parameters after
+it against θ − lr·∇L from PyTorch's gradient, and update_ratio with them.
 The recurrent cells are written out here step by step (bptt needs every
 h_t's total gradient) and checked against torch.nn.LSTM, GRU and RNN;
 convolutions, pooling, normalisation, attention and embeddings are
@@ -348,7 +351,8 @@ def reference(case, params, trainable, layers, x, y):
         loss = F.mse_loss(logits, y)
         acc = None
     loss.backward()
-    out = {"loss": loss.item(), "accuracy": acc, "layers": {}}
+    out = {"loss": loss.item(), "accuracy": acc, "layers": {}, "grads": {k: P[k].grad for k in P
+                                                                       if trainable[k]}}
     top = m.layers[layers[-1]]["out"].grad.norm().item()
     prod, below_chain = 1.0, False
     for li in range(len(layers) - 1, -1, -1):
@@ -534,7 +538,20 @@ CASES = {
 }
 
 
+def vg_run(vg, src, *args):
+    """Runs `vg run SRC ARGS…` on one thread: None, or the failure as lines."""
+    done = subprocess.run([vg, "run", src, "--quiet", "--threads", "1", *args],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode == 0:
+        return None
+    return ([f"vg run exited with {done.returncode}:"] +
+            ["    " + line for line in done.stderr.rstrip().splitlines()])
+
+
 def run_case(vg, name, case, tmp):
+    """The model trained: its final report against PyTorch's (problems,
+    worst difference, perturbations not caught), then one step of
+    full-batch SGD from its initial parameters (problems)."""
     src = os.path.join(tmp, name + ".vg")
     shutil.copy(os.path.join(HERE, name + ".vg"), src)
     if "adding" in case:
@@ -543,23 +560,62 @@ def run_case(vg, name, case, tmp):
         x, y = case["data"]()
         write_csv(os.path.join(tmp, name + ".csv"), x, y)
         x = x.reshape(len(x), *case.get("shape", x.shape[1:]))
+    if case["loss"] == "mse":
+        y = y.reshape(len(y), -1)
+    x, y = x.double(), y.double() if case["loss"] == "mse" else y
+    trainable = trainable_params(vg, src)
     save, js = os.path.join(tmp, name + ".safetensors"), os.path.join(tmp, name + ".jsonl")
-    done = subprocess.run([vg, "run", src, "--quiet", "--threads", "1", "--save", save,
-                           "--json", js], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          text=True)
-    if done.returncode != 0:
-        return ([f"vg run exited with {done.returncode}:"] +
-                ["    " + line for line in done.stderr.rstrip().splitlines()], None, [])
+    failure = vg_run(vg, src, "--save", save, "--json", js)
+    if failure:
+        return failure, None, [], []
     header, rep = final_report(js)
     if header["probe_rows"] != len(x):
-        return [f"the probe has {header['probe_rows']} rows, the data {len(x)}"], None, []
-    if case["loss"] == "mse":
-        y = y.double().reshape(len(y), -1)
-    ref = reference(case, read_safetensors(save), trainable_params(vg, src), header["layers"],
-                    x.double(), y)
+        return [f"the probe has {header['probe_rows']} rows, the data {len(x)}"], None, [], []
+    ref = reference(case, read_safetensors(save), trainable, header["layers"], x, y)
     bad, worst = compare(rep, ref)
     missed = [what for what, copy in perturbations(rep, ref) if not compare(copy, ref)[0]]
-    return bad, worst, missed
+    return bad, worst, missed, sgd_step(vg, src, case, trainable, x, y, tmp)
+
+
+def sgd_step(vg, src, case, trainable, x, y, tmp):
+    """One step of sgd(lr = 0.1) on every row (so the batch is the probe):
+    vg's parameters after it must be θ − lr·∇L(θ) from PyTorch's gradient
+    at vg's initial θ, to float32 rounding plus RTOL of the layer's largest
+    update (a gradient that is 0 in exact arithmetic, as a bias before
+    batchnorm or attention's b_k has, is a rounding error in float32), and
+    each layer's update_ratio ‖lr·∇L‖ / ‖θ′‖ to RTOL."""
+    lr = 0.1
+    init, after, js = (os.path.join(tmp, f) for f in ("init.safetensors", "after.safetensors",
+                                                      "step.jsonl"))
+    common = ["--set", f"batch={len(x)}", "--set", f"optimizer=sgd(lr = {lr})"]
+    failure = (vg_run(vg, src, *common, "--set", "steps=0", "--save", init) or
+               vg_run(vg, src, *common, "--set", "steps=1", "--save", after, "--json", js))
+    if failure:
+        return failure
+    header, rep = final_report(js)
+    theta0, theta1 = read_safetensors(init), read_safetensors(after)
+    grads = reference(case, theta0, trainable, header["layers"], x, y)["grads"]
+    bad, update_sq, largest = [], {}, {}
+    for k, g in grads.items():
+        layer = k.rsplit(".", 1)[0]
+        update_sq[layer] = update_sq.get(layer, 0.0) + ((lr * g) ** 2).sum().item()
+        largest[layer] = max(largest.get(layer, 0.0), (lr * g).abs().max().item())
+    for k, g in grads.items():
+        want = theta0[k] - lr * g
+        err = (theta1[k] - want).abs() - 2.0 ** -23 * want.abs() - RTOL * largest[k.rsplit(".", 1)[0]]
+        if err.max() > 0:
+            bad.append(f"{k} after the step: off by up to {err.max().item():.3g} beyond "
+                       f"float32 rounding and RTOL of the layer's largest update")
+    for lm in rep["layers"]:
+        name = lm["layer"]
+        if name not in update_sq:
+            continue
+        w = math.sqrt(sum((theta1[k] ** 2).sum().item() for k in grads
+                          if k.rsplit(".", 1)[0] == name))
+        want = math.sqrt(update_sq[name]) / w
+        if not abs(lm["update_ratio"] - want) <= RTOL * want:
+            bad.append(f"{name}.update_ratio: vg {lm['update_ratio']:.9g}, PyTorch {want:.9g}")
+    return bad
 
 
 def main():
@@ -570,7 +626,7 @@ def main():
         for name, case in CASES.items():
             if not fnmatch.fnmatchcase(name, pattern):
                 continue
-            bad, worst, missed = run_case(vg, name, case, tmp)
+            bad, worst, missed, step = run_case(vg, name, case, tmp)
             if bad:
                 failed += 1
                 print(f"torch: FAIL: {name}: vg and PyTorch disagree")
@@ -580,11 +636,20 @@ def main():
                 passed += 1
                 print(f"torch: {name}: the metrics agree with PyTorch's; worst relative "
                       f"difference {worst[0]:.1e} ({worst[1]})")
+            if worst is None:
+                continue
             if missed:
                 failed += 1
                 print(f"torch: FAIL: {name}: a value moved by 3× its tolerance passes: "
                       + ", ".join(missed))
-            elif worst is not None:
+            else:
+                passed += 1
+            if step:
+                failed += 1
+                print(f"torch: FAIL: {name}: one sgd step on every row differs from PyTorch's")
+                for line in step:
+                    print("    " + line)
+            else:
                 passed += 1
     print(f"torch: {passed} passed, {failed} failed")
     return 1 if failed else 0

@@ -1,6 +1,7 @@
-/* test_attention.c — the attention op's forward pass against a plain loop
- * over the formula of Vaswani et al. (2017, §3.2), with and without the
- * causal mask; hand-computed cases (uniform attention averages the values,
+/* test_attention.c — the attention op's forward pass, and the entropy of
+ * its weights a probe keeps, against a plain loop over the formula of
+ * Vaswani et al. (2017, §3.2), with and without the causal mask;
+ * hand-computed cases (uniform attention averages the values,
  * causal uniform attention averages the prefix); the entropy of its
  * weights; and its shape errors. The backward pass is checked against
  * finite differences by test_ops.c (every op) and tests/gradcheck. */
@@ -34,9 +35,12 @@ static void row_affine(const float *x, const float *w, const float *b, int d, do
     }
 }
 
-/* The formula, one example at a time, in double. */
-static void reference(Net *n, int t, int d, int heads, bool causal, int batch, double *out)
+/* The formula, one example at a time, in double; *entropy gets the sum
+ * over every (example, head, query) of −Σ_j p_j ln p_j. */
+static void reference(Net *n, int t, int d, int heads, bool causal, int batch, double *out,
+                      double *entropy)
 {
+    *entropy = 0;
     int dh = d / heads;
     double q[8][8], k[8][8], v[8][8], ctx[8][8];
     const float *x = exec_source(&n->e, n->x);
@@ -60,6 +64,8 @@ static void reference(Net *n, int t, int d, int heads, bool causal, int batch, d
                 }
                 for (int j = 0; j < keys; j++)
                     sum += s[j] = exp(s[j] - max);
+                for (int j = 0; j < keys; j++)
+                    *entropy -= s[j] / sum * log(s[j] / sum);
                 for (int c = h * dh; c < (h + 1) * dh; c++) {
                     ctx[i][c] = 0;
                     for (int j = 0; j < keys; j++)
@@ -94,13 +100,22 @@ static void test_attention_matches_the_formula(void **state)
         float *x = exec_source(&n.e, n.x);
         for (int i = 0; i < batch * t * d; i++)
             x[i] = (float)rng_range(&r, -2, 2);
-        exec_forward(&n.e, EXEC_EVAL);
-        double want[3 * 8 * 8];
-        reference(&n, t, d, cases[c].heads, cases[c].causal, batch, want);
+        exec_forward(&n.e, EXEC_PROBE);
+        double want[3 * 8 * 8], entropy;
+        reference(&n, t, d, cases[c].heads, cases[c].causal, batch, want, &entropy);
         for (int i = 0; i < batch * t * d; i++)
             if (fabs(n.e.val[n.y][i] - want[i]) > 1e-5 * fmax(1, fabs(want[i])))
                 fail_msg("case %zu, entry %d: %g, the formula gives %g", c, i,
                          n.e.val[n.y][i], want[i]);
+        double sum;
+        long rows;
+        op_def(OP_ATTENTION)->attention_entropy(&n.e.ctxs[n.y], &sum, &rows);
+        assert_int_equal(rows, batch * cases[c].heads * t);
+        assert_float_equal(sum, entropy, 1e-5 * entropy);
+        /* evaluating and training give the same output */
+        exec_forward(&n.e, EXEC_EVAL);
+        for (int i = 0; i < batch * t * d; i++)
+            assert_float_equal(n.e.val[n.y][i], want[i], 1e-5 * fmax(1, fabs(want[i])));
         net_free(&n);
     }
 }
