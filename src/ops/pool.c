@@ -69,11 +69,11 @@ static bool pool_infer(IrGraph *g, int node, DiagSink *d)
                           "(0 for the window size), got %g", name, POOL_MAX_SIZE, stride);
     long k = (long)size;
     if (x.rank == 2 && k > x.dim[0])
-        return diag_error(d, n->span, "%s window of %ld steps is larger than the input %s "
-                          "(%ld time steps)", name, k, a, x.dim[0]);
+        return diag_error(d, n->span, "%s window %ld is larger than its %s input (%ld time "
+                          "steps)", name, k, a, x.dim[0]);
     if (x.rank == 3 && (k > x.dim[1] || k > x.dim[2]))
-        return diag_error(d, n->span, "%s window of %ld×%ld is larger than the input %s "
-                          "(height %ld, width %ld)", name, k, k, a, x.dim[1], x.dim[2]);
+        return diag_error(d, n->span, "%s window %ld×%ld is larger than its %s input (height "
+                          "%ld, width %ld)", name, k, k, a, x.dim[1], x.dim[2]);
     Pool p = pool_geometry(x, k, (long)stride);
     n->shape = x;
     n->shape.dim[x.rank - 2] = p.oh;
