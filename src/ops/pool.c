@@ -57,10 +57,7 @@ static bool pool_infer(IrGraph *g, int node, DiagSink *d)
     Shape x = g->nodes[n->in[0]].shape;
     double size = ir_arg_num(n, POOL_SIZE), stride = ir_arg_num(n, POOL_STRIDE);
     char a[96];
-    shape_str(x, a, sizeof a);
-    if (x.rank != 2 && x.rank != 3)
-        return diag_error(d, n->span, "%s needs a [time, features] or [channels, height, width] "
-                          "input, got %s", name, a);
+    shape_str(x, a, sizeof a);  /* its rank is 2 or 3 (OpDef.ranks) */
     if (!(size >= 1 && size <= POOL_MAX_SIZE) || size != (long)size)
         return diag_error(d, n->span, "%s needs a whole-number window size from 1 to %d, got %g",
                           name, POOL_MAX_SIZE, size);
@@ -147,6 +144,7 @@ const OpDef REAL_NAME(op_max_pool) = {
     .doc = "maximum over windows of size steps on [T, F], size×size on [C, H, W]; "
            "stride 0 means size",
     .kind = OPK_TENSOR,
+    .ranks = OP_RANK(2) | OP_RANK(3),
     .infer = pool_infer,
     .work_floats = max_pool_work,
     .forward = max_pool_forward,
@@ -207,6 +205,7 @@ const OpDef REAL_NAME(op_avg_pool) = {
     .doc = "mean over windows of size steps on [T, F], size×size on [C, H, W]; "
            "stride 0 means size",
     .kind = OPK_TENSOR,
+    .ranks = OP_RANK(2) | OP_RANK(3),
     .infer = pool_infer,
     .forward = avg_pool_forward,
     .backward = avg_pool_backward,
