@@ -40,7 +40,6 @@ static const char *const hard_models[] = {
     "tests/gradcheck/activations.vg",      "tests/gradcheck/tensor.vg",
     "tests/gradcheck/norms.vg",            "tests/gradcheck/recurrent.vg",
     "tests/gradcheck/bce.vg",              "tests/gradcheck/pool.vg",
-    "tests/gradcheck/pool1d.vg",
 };
 enum { NHARD = sizeof hard_models / sizeof *hard_models, SEEDS = 30 };
 enum { NMODELS = sizeof models / sizeof *models };
