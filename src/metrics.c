@@ -59,7 +59,12 @@ double metric_get(const LayerMetrics *m, MetricId id)
 
 bool metric_recurrent(MetricId id)
 {
-    return id == M_BPTT_RATIO || id >= M_INPUT_GATE;
+    return id == M_BPTT_RATIO || (id >= M_INPUT_GATE && id <= M_RESET_GATE_SATURATION);
+}
+
+bool metric_attention(MetricId id)
+{
+    return id == M_ATTENTION_ENTROPY;
 }
 
 static double *metric_at(LayerMetrics *m, MetricId id)
@@ -242,10 +247,55 @@ static void recurrent_parts(const Exec *e, int layer, LayerMetrics *m, SatCount 
     }
 }
 
-/* Saturation: entries (example × unit) of saturating activations, and of
- * an rnn's activation (sat, from recurrent_parts), whose local derivative
- * is below 1% of its maximum. Dead: units of relu-family activations that
- * are exactly zero for every probe example. */
+/* The mean entropy −Σ_j p_j ln p_j of the attention weights of the layer's
+ * attention ops over every (example, head, query) row, which their
+ * kernels keep during the probe's forward pass:
+ * ln T for a query that attends to all T keys alike, 0 for one that looks
+ * at a single key — attention collapse, where the softmax passes almost no
+ * gradient to its scores. */
+static void attention_parts(const Exec *e, int layer, LayerMetrics *m)
+{
+    double sum = 0;
+    long rows = 0;
+    for (int i = 0; i < e->g->n; i++) {
+        const IrNode *nd = &e->g->nodes[i];
+        const OpDef *op = op_def(nd->op);
+        if (nd->layer != layer || !op->attention_entropy)
+            continue;
+        double s;
+        long r;
+        op->attention_entropy(&e->ctxs[i], &s, &r);
+        sum += s;
+        rows += r;
+    }
+    m->attention_entropy = rows ? sum / (double)rows : NAN;
+}
+
+/* How many of the units of relu-family activation node i are exactly 0
+ * for every probe example — at every time step, on a [T, F] sequence,
+ * whose units are its F features (the same weights make feature f at
+ * every step, as `dense` and the recurrent ops do), and the number of
+ * units. */
+static void dead_units(const Exec *e, int i, long *dead, long *units)
+{
+    const IrNode *nd = &e->g->nodes[i];
+    const float *y = e->val[i];
+    size_t size = shape_size(nd->shape);
+    size_t n = nd->shape.rank == 2 ? (size_t)nd->shape.dim[1] : size;
+    size_t rows = (size_t)e->batch * (size / n);
+    bool *alive = xcalloc(n, sizeof *alive);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t u = 0; u < n; u++)
+            alive[u] |= y[r * n + u] != 0.0f;
+    for (size_t u = 0; u < n; u++)
+        *dead += !alive[u];
+    *units += (long)n;
+    free(alive);
+}
+
+/* Saturation: entries (example × position × unit) of saturating
+ * activations, and of an rnn's activation (sat, from recurrent_parts),
+ * whose local derivative is below 1% of its maximum. Dead: dead_units. */
 static void activation_stats(const Exec *e, int layer, LayerMetrics *m, SatCount rec)
 {
     double sat = rec.below, sat_total = rec.total;
@@ -255,21 +305,12 @@ static void activation_stats(const Exec *e, int layer, LayerMetrics *m, SatCount
         const OpDef *op = op_def(nd->op);
         if (nd->layer != layer || op->kind != OPK_ACTIVATION)
             continue;
-        size_t units = shape_size(nd->shape);
-        const float *y = e->val[i];
         if (op->saturating) {
             sat += (double)deriv_stats(e, i, 0.01 * op->max_deriv).below;
-            sat_total += (double)(units * (size_t)e->batch);
+            sat_total += (double)node_floats(e, i);
         }
-        if (op->relu_family) {
-            for (size_t u = 0; u < units; u++) {
-                int b = 0;
-                while (b < e->batch && y[(size_t)b * units + u] == 0.0f)
-                    b++;
-                dead += b == e->batch;
-            }
-            dead_total += (long)units;
-        }
+        if (op->relu_family)
+            dead_units(e, i, &dead, &dead_total);
     }
     m->saturation = sat_total ? sat / sat_total : NAN;
     m->dead = dead_total ? (double)dead / (double)dead_total : NAN;
@@ -419,6 +460,7 @@ void metrics_measure(const MeasureInput *in, Report *rep)
     for (int l = 0; l < g->nlayers; l++) {
         rep->layers[l].bptt_ratio = NAN;
         recurrent_parts(e, l, &rep->layers[l], &rec[l]);
+        attention_parts(e, l, &rep->layers[l]);
     }
     ProbePass pass = {.in = in, .g2 = xcalloc((size_t)g->nlayers, sizeof *pass.g2)};
     exec_backward_each(e, EXEC_PROBE, probe_node_done, &pass);

@@ -191,7 +191,7 @@ static void not_trained(Repl *r, const Run *run)
 }
 
 /* Every metric of one layer at one report, one per line (those of
- * recurrent layers only where they apply). */
+ * recurrent and attention layers only where they apply). */
 static void show_layer(Repl *r, const Run *run, const Report *rep, const char *name)
 {
     int l = ir_find_layer(&run->g, name);
@@ -199,7 +199,8 @@ static void show_layer(Repl *r, const Run *run, const Report *rep, const char *n
     char buf[32];
     fprintf(r->out, "%s at step %ld: %s\n", name, rep->step, verdict_name(m->verdict));
     for (int k = 0; k < M_COUNT; k++)
-        if (!metric_recurrent((MetricId)k) || !isnan(metric_get(m, (MetricId)k)))
+        if ((!metric_recurrent((MetricId)k) && !metric_attention((MetricId)k)) ||
+            !isnan(metric_get(m, (MetricId)k)))
             fprintf(r->out, "  %-14s %s\n", metric_names[k],
                     report_num(metric_get(m, (MetricId)k), buf, sizeof buf));
     if (m->bptt) {
