@@ -27,6 +27,7 @@
 #include "vg/gradcheck.h"
 #include "vg/lsp.h"
 #include "vg/ops.h"
+#include "vg/outfile.h"
 #include "vg/parse.h"
 #include "vg/program.h"
 #include "vg/repl.h"
@@ -987,13 +988,13 @@ static bool write_plan_file(const char *dir, const char *name, const char *text,
 {
     char *path = xmalloc(strlen(dir) + strlen(name) + 2);
     sprintf(path, "%s/%s", dir, name);
-    ReportFile rf;
-    bool ok = report_file_open(&rf, path, diag);
+    OutFile of;
+    bool ok = outfile_open(&of, path, diag);
     if (ok) {
-        fputs(text, rf.f);
+        fputs(text, of.f);
         if (exec)
-            fchmod(fileno(rf.f), 0755);
-        ok = report_file_commit(&rf, diag);
+            fchmod(fileno(of.f), 0755);
+        ok = outfile_commit(&of, diag);
     }
     free(path);
     return ok;
@@ -1209,11 +1210,11 @@ static int cmd_fmt(int argc, char **argv)
 static bool write_report_file(const char *path, void (*w)(FILE *, const ReportData *),
                               const ReportData *d, DiagSink *diag)
 {
-    ReportFile rf;
-    if (!report_file_open(&rf, path, diag))
+    OutFile of;
+    if (!outfile_open(&of, path, diag))
         return false;
-    w(rf.f, d);
-    return report_file_commit(&rf, diag);
+    w(of.f, d);
+    return outfile_commit(&of, diag);
 }
 
 /* vg report FILE... [--html F] [--csv F] [--text] | --diff A B [--factor X] */

@@ -27,6 +27,7 @@
 
 #include "vg/blas.h"
 #include "vg/metrics.h"
+#include "vg/outfile.h"
 #include "vg/report.h"
 #include "vg/sha256.h"
 
@@ -191,15 +192,15 @@ bool part_write(const char *path, const PartKey *k, const Run *r, int status, Di
 {
     char settings[65];
     settings_hex(r, settings);
-    ReportFile rf;
-    if (!report_file_open(&rf, path, diag))
+    OutFile of;
+    if (!outfile_open(&of, path, diag))
         return false;
-    fprintf(rf.f, "vg-part %d\nvg %s\nbuild %s\nprogram %s\nextra %s\nsettings %s\nrun %s\ndata\n",
+    fprintf(of.f, "vg-part %d\nvg %s\nbuild %s\nprogram %s\nextra %s\nsettings %s\nrun %s\ndata\n",
             PART_FORMAT, VG_VERSION, k->build, k->program, k->extra, settings, r->name);
     int nd = diag->n;
-    put_results(rf.f, r, status, diag, from < nd ? from : nd);
-    fputs(trailer, rf.f);
-    return report_file_commit(&rf, diag);
+    put_results(of.f, r, status, diag, from < nd ? from : nd);
+    fputs(trailer, of.f);
+    return outfile_commit(&of, diag);
 }
 
 /* ---- reading ---- */

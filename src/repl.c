@@ -317,8 +317,8 @@ static int sync_member(Repl *r, const Member *m)
     if (t->str2)
         fprintf(r->out, " with %s", t->str2);
     char w[256];
-    fprintf(r->out, ", %ld steps; ':run %s' trains it\n", fresh->set.steps,
-            as_word(fresh->name, w, sizeof w));
+    fprintf(r->out, ", %ld step%s; ':run %s' trains it\n", fresh->set.steps,
+            fresh->set.steps == 1 ? "" : "s", as_word(fresh->name, w, sizeof w));
     return 0;
 }
 
@@ -720,8 +720,9 @@ static int run_one(Repl *r, const Word *a, Run *run, long steps)
                          "again to start it anew", run->name, run->diverged_at);
     if (steps < 0 && run->step >= run->set.steps) {
         char w[256];
-        fprintf(r->out, "run %s has trained its %ld steps; ':run %s N' trains N more\n",
-                run->name, run->set.steps, as_word(run->name, w, sizeof w));
+        fprintf(r->out, "run %s has trained its %ld step%s; ':run %s N' trains N more\n",
+                run->name, run->set.steps, run->set.steps == 1 ? "" : "s",
+                as_word(run->name, w, sizeof w));
         return 0;
     }
     return train(r, run, steps);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include "vg/expect.h"
 #include "vg/metrics.h"
+#include "vg/outfile.h"
 #include "vg/train.h"
 
 /* Formats x into buf (at least 16 bytes) and returns buf. */
@@ -196,21 +197,6 @@ void report_write_diff(FILE *out, const ReportData *a, const ReportData *b, cons
                        const char *name_b, double factor);
 void report_write_html(FILE *out, const ReportData *d);
 
-/* An output file written all or nothing: report_file_open creates a
- * temporary file beside path (so an unwritable folder is reported before
- * any training), report_file_commit closes it and renames it over path, and
- * report_file_discard removes it. A failed or interrupted vg never leaves a
- * truncated file at path. Errors are diagnostics ("cannot write 'F': ..."). */
-typedef struct ReportFile {
-    const char *path;
-    char *tmp;
-    FILE *f;
-} ReportFile;
-bool report_file_open(ReportFile *rf, const char *path, DiagSink *diag);
-bool report_file_commit(ReportFile *rf, DiagSink *diag);
-/* Whether path can be written: a temporary file created and removed. */
-bool report_file_check(const char *path, DiagSink *diag);
-void report_file_discard(ReportFile *rf);
 
 /* The files of `vg run --json F --csv F --html F`; a NULL path is a format
  * not asked for. report_outputs_open checks them all before training
@@ -222,7 +208,7 @@ void report_file_discard(ReportFile *rf);
  * commits the others after the runs, and is false if any failed. */
 typedef enum ReportFormat { REPORT_JSON, REPORT_CSV, REPORT_HTML, REPORT_NFORMATS } ReportFormat;
 typedef struct ReportOutputs {
-    ReportFile files[REPORT_NFORMATS];   /* the JSON's: path and stream only */
+    OutFile files[REPORT_NFORMATS];   /* the JSON's: path and stream only */
     ReportJson json;
     bool streaming;
 } ReportOutputs;
