@@ -45,7 +45,7 @@ bool outfile_commit(OutFile *of, DiagSink *diag)
 {
     bool bad = ferror(of->f) != 0;
     int err = bad ? EIO : 0;
-    if (fflush(of->f) != 0 || fsync(fileno(of->f)) != 0)
+    if (fflush(of->f) != 0 || (!of->transient && fsync(fileno(of->f)) != 0))
         bad = true, err = errno;
     if (fclose(of->f) != 0 && !bad)
         bad = true, err = errno;

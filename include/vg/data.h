@@ -19,7 +19,7 @@
 typedef struct Dataset {
     int n;            /* examples */
     Shape x_shape;    /* per example: [features], [time, features] for sequences,
-                         [channels, height, width] for images */
+                         [channels, height, width] for images, or [time] token ids */
     Shape y_shape;    /* per example target: [1] holding a class index (as float) or a scalar target; [T] class per time step; [k] a vector target */
     int classes;      /* > 0: targets are class indices in [0, classes); 0: real-valued targets (mse) */
     float *x, *y;     /* [n, shape_size(x_shape)] and [n, shape_size(y_shape)], malloc'd */

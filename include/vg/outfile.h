@@ -17,6 +17,9 @@ typedef struct OutFile {
     const char *path;
     char *tmp;
     FILE *f;
+    bool transient;   /* set after opening: the file never outlives the
+                         process that reads it, so commit does not sync it
+                         to disk (still renamed: complete or absent) */
 } OutFile;
 
 bool outfile_open(OutFile *of, const char *path, DiagSink *diag);
