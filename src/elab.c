@@ -1607,10 +1607,11 @@ static bool stmt_input(Elab *e, const AstNode *s)
     if (e->g->input >= 0)
         return diag_error(e->d, s->span, "a model takes one input; '%s' is a second",
                           s->str);
-    if (s->list.n < 1 || s->list.n > 2)
-        return diag_error(e->d, s->span, "input '%s' must have 1 or 2 dimensions "
-                          "([features] or [time, features]), got %d", s->str, s->list.n);
-    Value *dims = arena_alloc(e->arena, sizeof(Value) * 2);
+    if (s->list.n < 1 || s->list.n > IR_MAX_RANK)
+        return diag_error(e->d, s->span, "input '%s' must have 1 to %d dimensions ([features], "
+                          "[time, features] or [channels, height, width]), got %d", s->str,
+                          IR_MAX_RANK, s->list.n);
+    Value *dims = arena_alloc(e->arena, sizeof(Value) * IR_MAX_RANK);
     int nd = 0;
     for (const AstNode *d = s->list.head; d; d = d->next) {
         long x;
