@@ -99,7 +99,12 @@ static Value default_value(IrGraph *g, const SigParam *p)
         v.kind = VAL_BOOL;
         v.num = strcmp(text, "true") == 0;
         break;
-    case ARG_STR:
+    case ARG_STR: case ARG_ANY:  /* a '?' slot's default is a string or a number */
+        if (p->type == ARG_ANY && p->dflt_is_num) {
+            v.kind = VAL_NUM;
+            v.num = p->dflt_num;
+            break;
+        }
         v.kind = VAL_STR;
         v.str = arena_strndup(g->arena, text + 1, strlen(text) - 2);
         break;
@@ -113,7 +118,7 @@ static Value default_value(IrGraph *g, const SigParam *p)
         v.spec = ir_default_spec(g, spec_lookup(text));
         break;
     default:
-        assert(!"no default for tensors or '?' slots");
+        assert(!"no default for tensors");
     }
     return v;
 }
