@@ -242,33 +242,77 @@ static void recurrent_parts(const Exec *e, int layer, LayerMetrics *m, SatCount 
     }
 }
 
-/* Saturation: entries (example × unit) of saturating activations, and of
- * an rnn's activation (sat, from recurrent_parts), whose local derivative
- * is below 1% of its maximum. Dead: units of relu-family activations that
- * are exactly zero for every probe example. */
+/* The units of an activation's output [shape], for `dead`: entry
+ * (o·n + u)·inner + j of an example belongs to unit u. In a layer with a
+ * convolution a unit is a channel — a filter — over all its positions: n
+ * = C, inner = H·W on [C, H, W]; n = C, outer = T on conv1d's [T, C].
+ * Elsewhere each entry of an example is a unit. */
+typedef struct Units {
+    size_t n, outer, inner;
+} Units;
+
+static bool has_conv(const IrGraph *g, int layer)
+{
+    for (int i = 0; i < g->n; i++)
+        if (g->nodes[i].layer == layer &&
+            (g->nodes[i].op == OP_CONV1D || g->nodes[i].op == OP_CONV2D))
+            return true;
+    return false;
+}
+
+static Units units_of(Shape s, bool conv)
+{
+    size_t size = shape_size(s);
+    if (!conv || s.rank < 2)
+        return (Units){size, 1, 1};
+    if (s.rank == 3)
+        return (Units){(size_t)s.dim[0], 1, size / (size_t)s.dim[0]};
+    return (Units){(size_t)s.dim[1], (size_t)s.dim[0], 1};
+}
+
+/* Units of y (batch examples of `size` entries) that are exactly 0 at
+ * every position of every example. */
+static long dead_units(const float *y, int batch, size_t size, Units un)
+{
+    long dead = 0;
+    for (size_t u = 0; u < un.n; u++) {
+        bool alive = false;
+        for (size_t b = 0; b < (size_t)batch && !alive; b++)
+            for (size_t o = 0; o < un.outer && !alive; o++) {
+                const float *at = y + b * size + (o * un.n + u) * un.inner;
+                for (size_t j = 0; j < un.inner && !alive; j++)
+                    alive = at[j] != 0.0f;
+            }
+        dead += !alive;
+    }
+    return dead;
+}
+
+/* Saturation: entries (example × unit × position) of saturating
+ * activations, and of an rnn's activation (sat, from recurrent_parts),
+ * whose local derivative is below 1% of its maximum. Dead: units
+ * (units_of) of relu-family activations that are exactly zero for every
+ * probe example. */
 static void activation_stats(const Exec *e, int layer, LayerMetrics *m, SatCount rec)
 {
     double sat = rec.below, sat_total = rec.total;
     long dead = 0, dead_total = 0;
+    bool conv = has_conv(e->g, layer);
     for (int i = 0; i < e->g->n; i++) {
         const IrNode *nd = &e->g->nodes[i];
         const OpDef *op = op_def(nd->op);
         if (nd->layer != layer || op->kind != OPK_ACTIVATION)
             continue;
-        size_t units = shape_size(nd->shape);
+        size_t size = shape_size(nd->shape);
         const float *y = e->val[i];
         if (op->saturating) {
             sat += (double)deriv_stats(e, i, 0.01 * op->max_deriv).below;
-            sat_total += (double)(units * (size_t)e->batch);
+            sat_total += (double)(size * (size_t)e->batch);
         }
         if (op->relu_family) {
-            for (size_t u = 0; u < units; u++) {
-                int b = 0;
-                while (b < e->batch && y[(size_t)b * units + u] == 0.0f)
-                    b++;
-                dead += b == e->batch;
-            }
-            dead_total += (long)units;
+            Units un = units_of(nd->shape, conv);
+            dead += dead_units(y, e->batch, size, un);
+            dead_total += (long)un.n;
         }
     }
     m->saturation = sat_total ? sat / sat_total : NAN;
@@ -299,37 +343,48 @@ static void bptt_curve(const Exec *e, int layer, LayerMetrics *m)
     m->bptt_ratio = last == 0 ? NAN : m->bptt[0] / last;
 }
 
+/* A layer's one weight op, whose W scales the signal as mean-field theory
+ * counts it: a dense or a convolution. */
+static bool weight_op(int op)
+{
+    return op == OP_DENSE || op == OP_CONV1D || op == OP_CONV2D;
+}
+
 /* The factor by which mean-field theory says layer `layer` scales the
  * squared gradient norm on its way down: σw²·E[φ′(z)²], σw² = fan_in·Var(W)
- * (Schoenholz et al. 2017; Glorot & Bengio 2010 eq. 14). Applies only to a
- * layer that is one dense op (optionally followed by one activation) fed by
- * the previous layer's output; NaN otherwise. */
+ * (Schoenholz et al. 2017; Glorot & Bengio 2010 eq. 14). A convolution's
+ * fan_in is C·k², the inputs of one output (He et al. 2015 §2.2): each
+ * input position receives C′·k² products, so with stride 1 and "same"
+ * padding ‖dx‖² = Var(W)·C·k²·‖dy‖² away from the borders, as for a dense
+ * layer. Applies only to a layer that is one dense or convolution op
+ * (optionally followed by one activation) fed by the previous layer's
+ * output; NaN otherwise. */
 static double chain_factor(const MeasureInput *in, const Exec *e, int layer)
 {
     const IrGraph *g = in->g;
-    int dense = -1, act = -1, other = 0;
+    int lin = -1, act = -1, other = 0;
     for (int i = 0; i < g->n; i++) {
         if (g->nodes[i].layer != layer)
             continue;
         const OpDef *op = op_def(g->nodes[i].op);
-        if (g->nodes[i].op == OP_DENSE && dense < 0)
-            dense = i;
-        else if (op->kind == OPK_ACTIVATION && act < 0 && dense >= 0 && g->nodes[i].in[0] == dense)
+        if (weight_op(g->nodes[i].op) && lin < 0)
+            lin = i;
+        else if (op->kind == OPK_ACTIVATION && act < 0 && lin >= 0 && g->nodes[i].in[0] == lin)
             act = i;
         else
             other++;
     }
-    if (dense < 0 || other || layer == 0)
+    if (lin < 0 || other || layer == 0)
         return NAN;
-    if (g->nodes[dense].in[0] != g->layers[layer - 1].output)
+    if (g->nodes[lin].in[0] != g->layers[layer - 1].output)
         return NAN;
-    int out = act >= 0 ? act : dense;
+    int out = act >= 0 ? act : lin;
     if (g->layers[layer].output != out)
         return NAN;
     const IrParam *w = NULL;
-    for (int k = 0; k < g->nodes[dense].nparam; k++)
-        if (g->params[g->nodes[dense].param[k]].is_weight)
-            w = &g->params[g->nodes[dense].param[k]];
+    for (int k = 0; k < g->nodes[lin].nparam; k++)
+        if (g->params[g->nodes[lin].param[k]].is_weight)
+            w = &g->params[g->nodes[lin].param[k]];
     if (!w)
         return NAN;
     double mean;
