@@ -307,6 +307,45 @@ static void test_conv_fans(void **state)
     net_free(&n);
 }
 
+/* The inits read those fans: he_normal draws Var = 2/(C·k²), and
+ * orthogonal makes the [channels, C·k·k] matrix's rows orthonormal. */
+static void test_conv_inits(void **state)
+{
+    (void)state;
+    Net n;
+    net_init(&n);
+    n.x = ir_add_source(&n.g, OP_INPUT, "x", (Shape){3, {8, 6, 6}}, SPAN_NONE, &n.d);
+    Value he[7] = {tensor(n.x), num(64), num(3), num(1), str("same"),
+                   {.kind = VAL_SPEC, .spec = ir_default_spec(&n.g, SPEC_HE_NORMAL)}};
+    Value orth[7] = {tensor(n.x), num(5), num(3), num(1), str("same"),
+                     {.kind = VAL_SPEC, .spec = ir_default_spec(&n.g, SPEC_ORTHOGONAL)}};
+    int a = ir_add_node(&n.g, OP_CONV2D, SPAN_NONE, NULL, 0, he, 6, &n.d);
+    int b = ir_add_node(&n.g, OP_CONV2D, SPAN_NONE, NULL, 0, orth, 6, &n.d);
+    assert_true(a >= 0 && b >= 0);
+    params_alloc(&n.ps, &n.g);
+    Rng r;
+    rng_seed(&r, 5);
+    params_init(&n.ps, &n.g, &r);
+    const IrParam *wa = &n.g.params[n.g.nodes[a].param[0]];
+    const float *w = n.ps.value + wa->offset;
+    size_t m = shape_size(wa->shape);  /* 64 × 72 */
+    double s2 = 0;
+    for (size_t i = 0; i < m; i++)
+        s2 += (double)w[i] * w[i];
+    /* 4608 draws: the sample variance is within 10% of 2/72 (1 sd is 2.1%) */
+    assert_true(fabs(s2 / (double)m / (2.0 / 72) - 1) < 0.1);
+    const IrParam *wb = &n.g.params[n.g.nodes[b].param[0]];
+    w = n.ps.value + wb->offset;
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 5; j++) {
+            double dot = 0;
+            for (int k = 0; k < 72; k++)
+                dot += (double)w[i * 72 + k] * w[j * 72 + k];
+            assert_true(fabs(dot - (i == j)) < 1e-5);
+        }
+    net_free(&n);
+}
+
 static int unary(Net *n, int op, Shape s)
 {
     net_init(n);
@@ -364,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_conv1d_hand),
         cmocka_unit_test(test_conv_reference),
         cmocka_unit_test(test_conv_fans),
+        cmocka_unit_test(test_conv_inits),
         cmocka_unit_test(test_global_avg_pool),
         cmocka_unit_test(test_flatten),
     };
