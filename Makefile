@@ -6,6 +6,7 @@
 #   make check      install missing dependencies, build, run every test
 #   make check-slurm  vg plan's jobs on a real single-node Slurm (as root)
 #                   (T=PATTERN: only the suites or tests it names, tests/README.md)
+#   make check-torch  vg's report metrics against PyTorch's on vg's saved weights
 #   make bless      rewrite the golden outputs from the current ones (T= too)
 #   make sanitize   the test suite under ASan + UBSan (build/asan)
 #   make fuzz       libFuzzer harnesses for FUZZ_SECONDS each (build/fuzz)
@@ -49,7 +50,7 @@ TEST_SRC = $(wildcard tests/unit/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HEADERS  = $(wildcard include/vg/*.h include/vg/*.def) $(GEN)/parser.h
 
-.PHONY: all demo check check-deb check-slurm bless deps test sanitize fuzz valgrind bench man install \
+.PHONY: all demo check check-deb check-slurm check-torch bless deps test sanitize fuzz valgrind bench man install \
         uninstall deb clean
 
 all: $(BUILD)/vg
@@ -75,6 +76,14 @@ check-slurm: deps
 	@sh .ci/deps.sh slurm
 	@$(MAKE) --no-print-directory $(BUILD)/vg
 	@sh tests/slurm/run.sh $(BUILD)/vg
+
+# The report's metrics recomputed by PyTorch from the weights vg saved, on
+# the same probe batch (tests/torch); python3-torch is installed here
+# rather than for every `make check`.
+check-torch: deps
+	@sh .ci/deps.sh torch
+	@$(MAKE) --no-print-directory $(BUILD)/vg
+	@sh tests/torch/run.sh $(BUILD)/vg
 
 test: $(BUILD)/vg $(TEST_BIN) man
 	@sh tests/run.sh $(BUILD) '$(T)'
