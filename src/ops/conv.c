@@ -216,82 +216,94 @@ static bool block_copy(const Conv2 *v)
     return v->s == 1 && v->ow == v->w;
 }
 
-/* Example x [cin, h, w] → its npos columns of col, whose rows are ld apart. */
-static void im2col(const Conv2 *v, const real *x, real *col, size_t ld)
+/* Examples x[0..m) [cin, h, w], in_size apart → columns e·npos.. of col
+ * (row r for tap r = (c·k + kh)·k + kw; rows ld apart). */
+static void im2col(const Conv2 *v, const real *x, int m, size_t in_size, real *col, size_t ld)
 {
     int ow = v->ow;
     for (int c = 0; c < v->cin; c++)
         for (int kh = 0; kh < v->k; kh++)
             for (int kw = 0; kw < v->k; kw++) {
-                real *row = col + (size_t)((c * v->k + kh) * v->k + kw) * ld;
                 Tap t = tap_of(v, kh, kw);
-                const real *plane = x + (size_t)c * v->h * v->w;  /* channel c, [h, w] */
-                memset(row, 0, sizeof *row * (size_t)t.r0 * ow);
-                memset(row + (size_t)t.r1 * ow, 0, sizeof *row * (size_t)(v->oh - t.r1) * ow);
-                if (block_copy(v)) {
-                    size_t len = (size_t)(t.r1 - t.r0) * ow;
-                    size_t a = t.off < 0 ? (size_t)-t.off : 0, b = len - (t.off > 0 ? t.off : 0);
-                    real *dst = row + (size_t)t.r0 * ow;
-                    const real *src = plane + (size_t)(t.r0 + t.row_off) * v->w;
-                    if (len > a + (t.off > 0 ? t.off : 0))
-                        memcpy(dst + a, src + a + t.off, sizeof *dst * (b - a));
-                    for (int r = 0; r < t.r1 - t.r0; r++) {
-                        for (int o = 0; o < t.lo; o++)
-                            dst[(size_t)r * ow + o] = 0;
-                        for (int o = t.hi; o < ow; o++)
-                            dst[(size_t)r * ow + o] = 0;
+                size_t top = (size_t)t.r0 * ow, bottom = (size_t)(v->oh - t.r1) * ow;
+                size_t len = (size_t)(t.r1 - t.r0) * ow;
+                /* entries [a, b) of the block read inside the plane */
+                size_t a = t.off < 0 ? (size_t)-t.off : 0, after = t.off > 0 ? (size_t)t.off : 0;
+                size_t b = len > after ? len - after : 0;
+                for (int e = 0; e < m; e++) {
+                    real *row = col + (size_t)((c * v->k + kh) * v->k + kw) * ld +
+                                (size_t)e * v->npos;
+                    const real *plane = x + (size_t)e * in_size + (size_t)c * v->h * v->w;
+                    if (top)
+                        memset(row, 0, sizeof *row * top);
+                    if (bottom)
+                        memset(row + (size_t)t.r1 * ow, 0, sizeof *row * bottom);
+                    if (block_copy(v)) {
+                        real *dst = row + top;
+                        const real *src = plane + (size_t)(t.r0 + t.row_off) * v->w;
+                        if (b > a)
+                            memcpy(dst + a, src + a + t.off, sizeof *dst * (b - a));
+                        for (int r = 0; r < t.r1 - t.r0; r++) {
+                            for (int o = 0; o < t.lo; o++)
+                                dst[(size_t)r * ow + o] = 0;
+                            for (int o = t.hi; o < ow; o++)
+                                dst[(size_t)r * ow + o] = 0;
+                        }
+                        continue;
                     }
-                    continue;
-                }
-                for (int r = t.r0; r < t.r1; r++) {
-                    real *restrict dst = row + (size_t)r * ow;
-                    const real *restrict src = plane + (size_t)(r * v->s + t.row_off) * v->w;
-                    for (int o = 0; o < t.lo; o++)
-                        dst[o] = 0;
+                    for (int r = t.r0; r < t.r1; r++) {
+                        real *restrict dst = row + (size_t)r * ow;
+                        const real *restrict src = plane + (size_t)(r * v->s + t.row_off) * v->w;
+                        for (int o = 0; o < t.lo; o++)
+                            dst[o] = 0;
 #pragma omp simd
-                    for (int o = t.lo; o < t.hi; o++)
-                        dst[o] = src[o * v->s + t.off];
-                    for (int o = t.hi; o < ow; o++)
-                        dst[o] = 0;
+                        for (int o = t.lo; o < t.hi; o++)
+                            dst[o] = src[o * v->s + t.off];
+                        for (int o = t.hi; o < ow; o++)
+                            dst[o] = 0;
+                    }
                 }
             }
 }
 
-/* The adjoint of im2col: dx [cin, h, w] += each entry of col at the input
- * position it was copied from. Leaves col's padding entries zero. */
-static void col2im(const Conv2 *v, real *col, size_t ld, real *dx)
+/* The adjoint of im2col: dx of examples [0..m) += each entry of col at the
+ * input position it was copied from. Overwrites col's padding entries. */
+static void col2im(const Conv2 *v, real *col, size_t ld, int m, size_t in_size, real *dx)
 {
     int ow = v->ow;
     for (int c = 0; c < v->cin; c++)
         for (int kh = 0; kh < v->k; kh++)
             for (int kw = 0; kw < v->k; kw++) {
-                real *row = col + (size_t)((c * v->k + kh) * v->k + kw) * ld;
                 Tap t = tap_of(v, kh, kw);
-                real *plane = dx + (size_t)c * v->h * v->w;
-                if (block_copy(v)) {  /* zero the padding columns, then one sum */
-                    real *restrict src = row + (size_t)t.r0 * ow;
-                    for (int r = 0; r < t.r1 - t.r0; r++) {
-                        for (int o = 0; o < t.lo; o++)
-                            src[(size_t)r * ow + o] = 0;
-                        for (int o = t.hi; o < ow; o++)
-                            src[(size_t)r * ow + o] = 0;
-                    }
-                    size_t len = (size_t)(t.r1 - t.r0) * ow;
-                    size_t a = t.off < 0 ? (size_t)-t.off : 0, b = len - (t.off > 0 ? t.off : 0);
-                    real *restrict dst = plane + (size_t)(t.r0 + t.row_off) * v->w;
-                    if (len > a + (t.off > 0 ? t.off : 0)) {
+                size_t len = (size_t)(t.r1 - t.r0) * ow;
+                /* entries [a, b) of the block read inside the plane */
+                size_t a = t.off < 0 ? (size_t)-t.off : 0, after = t.off > 0 ? (size_t)t.off : 0;
+                size_t b = len > after ? len - after : 0;
+                for (int e = 0; e < m; e++) {
+                    real *row = col + (size_t)((c * v->k + kh) * v->k + kw) * ld +
+                                (size_t)e * v->npos;
+                    real *plane = dx + (size_t)e * in_size + (size_t)c * v->h * v->w;
+                    if (block_copy(v)) {  /* zero the padding columns, then one sum */
+                        real *restrict src = row + (size_t)t.r0 * ow;
+                        for (int r = 0; r < t.r1 - t.r0; r++) {
+                            for (int o = 0; o < t.lo; o++)
+                                src[(size_t)r * ow + o] = 0;
+                            for (int o = t.hi; o < ow; o++)
+                                src[(size_t)r * ow + o] = 0;
+                        }
+                        real *restrict dst = plane + (size_t)(t.r0 + t.row_off) * v->w;
 #pragma omp simd
                         for (size_t i = a; i < b; i++)
                             dst[(ptrdiff_t)i + t.off] += src[i];
+                        continue;
                     }
-                    continue;
-                }
-                for (int r = t.r0; r < t.r1; r++) {
-                    const real *restrict src = row + (size_t)r * ow;
-                    real *restrict dst = plane + (size_t)(r * v->s + t.row_off) * v->w;
+                    for (int r = t.r0; r < t.r1; r++) {
+                        const real *restrict src = row + (size_t)r * ow;
+                        real *restrict dst = plane + (size_t)(r * v->s + t.row_off) * v->w;
 #pragma omp simd
-                    for (int o = t.lo; o < t.hi; o++)
-                        dst[o * v->s + t.off] += src[o];
+                        for (int o = t.lo; o < t.hi; o++)
+                            dst[o * v->s + t.off] += src[o];
+                    }
                 }
             }
 }
@@ -305,8 +317,7 @@ static void conv2d_forward(const OpCtx *c)
     for (int b0 = 0; b0 < c->batch; b0 += v.nb) {
         int m = c->batch - b0 < v.nb ? c->batch - b0 : v.nb;
         size_t ncols = (size_t)m * v.npos;
-        for (int e = 0; e < m; e++)
-            im2col(&v, c->in[0] + (size_t)(b0 + e) * in_size, col + (size_t)e * v.npos, ncols);
+        im2col(&v, c->in[0] + (size_t)b0 * in_size, m, in_size, col, ncols);
         real *y = m == 1 ? c->out + (size_t)b0 * out_size : stage;
         blas_gemm(false, false, v.cout, (int)ncols, v.ckk, 1, c->param[P_W], v.ckk, col,
                   (int)ncols, 0, y, (int)ncols);
@@ -356,17 +367,14 @@ static void conv2d_backward(const OpCtx *c)
                 db[ch] += s;
             }
         if (dw) {  /* dW += dY · colᵀ */
-            for (int e = 0; e < m; e++)
-                im2col(&v, c->in[0] + (size_t)(b0 + e) * in_size, col + (size_t)e * v.npos,
-                       ncols);
+            im2col(&v, c->in[0] + (size_t)b0 * in_size, m, in_size, col, ncols);
             blas_gemm(false, true, v.cout, v.ckk, (int)ncols, 1, dy, (int)ncols, col,
                       (int)ncols, 1, dw, v.ckk);
         }
         if (dx) {  /* dcol = Wᵀ · dY, added back to the positions it came from */
             blas_gemm(true, false, v.ckk, (int)ncols, v.cout, 1, c->param[P_W], v.ckk, dy,
                       (int)ncols, 0, col, (int)ncols);
-            for (int e = 0; e < m; e++)
-                col2im(&v, col + (size_t)e * v.npos, ncols, dx + (size_t)(b0 + e) * in_size);
+            col2im(&v, col, ncols, m, in_size, dx + (size_t)b0 * in_size);
         }
     }
 }
