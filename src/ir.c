@@ -2,7 +2,8 @@
  * `vg ir` printers.
  *
  * ir_add_node completes an op's argument binding (defaults from the op's
- * signature), runs the op's shape inference, which declares the node's
+ * signature), checks the rank of the first input against the ranks the op
+ * declares (OpDef.ranks), runs the op's shape inference, which declares the node's
  * parameters, and checks the inferred size. On failure it rolls the graph
  * back, so a rejected expression leaves no half-built node or parameter. */
 #include "vg/ir.h"
@@ -188,6 +189,20 @@ static bool bind_inputs(IrNode *n, const int *in, int nin)
     return true;
 }
 
+/* The op's declared ranks, for its first input: one message for every op. */
+static bool check_rank(IrGraph *g, const IrNode *n, DiagSink *d)
+{
+    if (n->nin == 0)
+        return true;
+    Shape x = g->nodes[n->in[0]].shape;
+    unsigned ranks = op_ranks(n->op);
+    if (x.rank <= IR_MAX_RANK && (ranks & OP_RANK(x.rank)))
+        return true;
+    char want[128], got[96];
+    return diag_error(d, n->span, "%s needs a %s input, got %s", display(g, n->op),
+                      op_ranks_str(ranks, want, sizeof want), shape_str(x, got, sizeof got));
+}
+
 static bool check_size(IrGraph *g, const IrNode *n, DiagSink *d)
 {
     size_t size = shape_size(n->shape);
@@ -301,6 +316,8 @@ int ir_add_node(IrGraph *g, int op, Span at, const int *in, int nin,
     }
     for (int i = 0; i < n.nin; i++)
         assert(n.in[i] >= 0 && n.in[i] < g->n);
+    if (!check_rank(g, &n, d))
+        return -1;
     int nodes = g->n, params = g->nparams;
     size_t floats = g->param_floats;
     int id = append(g, n);

@@ -1315,6 +1315,9 @@ static int cmd_repl(int argc, char **argv)
  *                                for a flag)
  *   vg complete runs FILE        the run and run family names of FILE
  *   vg complete models FILE      the model names of FILE (and its imports)
+ *   vg complete ops              the op table's ops a program calls (not
+ *                                the sources), as written in .vg: "dense",
+ *                                "+" (tests/ops/check.sh)
  * A FILE that does not load lists what was read before the error; nothing
  * is printed on stderr, as a completion must not disturb the line. */
 static int cmd_complete(int argc, char **argv)
@@ -1323,6 +1326,12 @@ static int cmd_complete(int argc, char **argv)
     if (strcmp(what, "commands") == 0 && argc == 3) {
         for (int i = 0; i < NCMDS; i++)
             puts(commands[i].name);
+        return 0;
+    }
+    if (strcmp(what, "ops") == 0 && argc == 3) {
+        for (int i = 0; i < OP_COUNT; i++)
+            if (op_def(i)->kind != OPK_SOURCE)
+                puts(op_def(i)->name);
         return 0;
     }
     if (argc != 4)

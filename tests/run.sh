@@ -2,8 +2,10 @@
 # Runs every test vg has, one suite at a time, each named as it starts:
 # the cmocka unit binaries, the golden diagnostics and reports, the corpus
 # of bad programs, the REPL transcripts, the report files, the formatter,
-# the command line, the editor support in Neovim, `vg gradcheck` on each model of tests/gradcheck, every
-# example (whose `expect` lines are tests) and the pages' layout. Closes
+# the command line, the layer table, the op table against its docs rows and
+# gradcheck models, the editor support in Neovim, `vg gradcheck` on each
+# model of tests/gradcheck, every example (whose `expect` lines are tests)
+# and the pages' layout. Closes
 # with one line counting individual tests: "N passed, N failed, N skipped".
 # A suite that cannot run here is skipped, never counted as passed.
 #
@@ -178,6 +180,7 @@ suite       man         sh tests/man/run.sh "$build"
 suite       install     sh tests/install/run.sh "$build"
 suite       completion  sh tests/completion/run.sh "$build"
 suite       layers      sh tests/layers/run.sh
+suite       ops         sh tests/ops/run.sh "$vg"
 suite -c    editors     sh tests/editors/run.sh "$vg"
 for gc in tests/gradcheck/*.vg; do
     suite "gradcheck/$(basename "$gc" .vg)" "$vg" gradcheck "$gc"

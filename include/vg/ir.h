@@ -105,7 +105,8 @@ typedef struct IrGraph {
 void ir_init(IrGraph *g, Arena *arena, const char *name);
 void ir_free(IrGraph *g);
 
-/* Appends a node of op with inputs and bound arguments, runs the op's shape
+/* Appends a node of op with inputs and bound arguments, checks the rank of
+ * its first input against the op's (op_ranks), runs the op's shape
  * inference (which may declare parameters) and returns its id, or -1 with a
  * diagnostic naming the op and the shapes involved (the graph is then left
  * as it was). args are in signature order and copied into the arena; a

@@ -89,11 +89,25 @@ typedef struct RecurrentStats {
     double mean[RP_COUNT], saturation[RP_COUNT];
 } RecurrentStats;
 
+/* The ranks an op's first tensor input may have, as a set: bit r for rank
+ * r. ir_add_node rejects any other rank before the op's shape inference
+ * runs, with one message for every op; the unit tests check each op at
+ * each of its ranks. Rank 1 is [features], 2 [time, features], 3
+ * [channels, height, width]. */
+#define OP_RANK(r) (1u << (r))
+enum { OP_RANKS_ANY = OP_RANK(1) | OP_RANK(2) | OP_RANK(3) };
+
 typedef struct OpDef {
     const char *name;       /* as written in .vg ("dense", "+") */
     const char *sig;        /* "x:T units:I init:Z=xavier_uniform bias:B=true" */
     const char *doc;        /* one line, for `vg lsp`'s hover */
     OpKind kind;
+    /* The ranks the first tensor input may have (OP_RANK(2) |
+     * OP_RANK(3)); 0 means ranks 1 and 2. Read it through op_ranks. */
+    unsigned ranks;
+    /* The first input holds integer token ids, not values: it comes
+     * straight from the model's input, and no gradient flows into it. */
+    bool tokens;
     /* Sets n->shape from inputs and args, declares parameters; false with a
      * diagnostic naming the op and the shapes. */
     bool (*infer)(IrGraph *g, int node, DiagSink *d);
@@ -125,6 +139,12 @@ extern const OpDef *const op_table[OP_COUNT];
 #undef OP
 
 int op_lookup(const char *name);          /* OpId or -1 */
+/* The set of ranks op's first input may have (OpDef.ranks, with 0 read
+ * as ranks 1 and 2). */
+unsigned op_ranks(int op);
+/* "[features]", "[time, features]", "[channels, height, width]", or for
+ * several ranks "[features] or [time, features]", in buf, which it returns. */
+char *op_ranks_str(unsigned ranks, char *buf, size_t n);
 const Sig *op_sig(int op);                /* parsed once, cached */
 /* The init `constant(c)` in g's arena, for parameters that start at a
  * value other than zero (a norm's gain, an LSTM's forget-gate bias). */

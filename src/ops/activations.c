@@ -110,6 +110,7 @@ const OpDef REAL_NAME(op_sigmoid) = {
     .sig = "x:T",
     .doc = "logistic sigmoid 1/(1 + e^-x), elementwise; saturates on both sides (sup of the derivative 1/4)",
     .kind = OPK_ACTIVATION,
+    .ranks = OP_RANKS_ANY,
     .infer = act_infer,
     .forward = sigmoid_forward,
     .backward = sigmoid_backward,
@@ -140,6 +141,7 @@ const OpDef REAL_NAME(op_tanh) = {
     .sig = "x:T",
     .doc = "hyperbolic tangent, elementwise; saturates on both sides",
     .kind = OPK_ACTIVATION,
+    .ranks = OP_RANKS_ANY,
     .infer = act_infer,
     .forward = tanh_forward,
     .backward = tanh_backward,
@@ -169,6 +171,7 @@ const OpDef REAL_NAME(op_relu) = {
     .sig = "x:T",
     .doc = "rectifier max(x, 0), elementwise (Nair & Hinton 2010)",
     .kind = OPK_ACTIVATION,
+    .ranks = OP_RANKS_ANY,
     .infer = act_infer,
     .forward = relu_forward,
     .backward = relu_backward,
@@ -198,6 +201,7 @@ const OpDef REAL_NAME(op_identity) = {
     .sig = "x:T",
     .doc = "y = x: no nonlinearity",
     .kind = OPK_ACTIVATION,
+    .ranks = OP_RANKS_ANY,
     .infer = act_infer,
     .forward = identity_forward,
     .backward = identity_backward,
@@ -279,8 +283,9 @@ static double alpha_of(const IrNode *n)
     }
 
 #define ACTIVATION_FIELDS(name)                                                 \
-    .kind = OPK_ACTIVATION, .infer = act_infer, .forward = name##_forward,      \
-    .backward = name##_backward, .act = name##_act, .deriv = name##_deriv
+    .kind = OPK_ACTIVATION, .ranks = OP_RANKS_ANY, .infer = act_infer,          \
+    .forward = name##_forward, .backward = name##_backward, .act = name##_act,  \
+    .deriv = name##_deriv
 
 /* leaky_relu: z for z > 0, slope·z otherwise (Maas et al. 2013). Its
  * output is zero only at z = 0, so it is not in the relu family (no dead

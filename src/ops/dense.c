@@ -19,8 +19,6 @@ static bool dense_infer(IrGraph *g, int node, DiagSink *d)
     IrNode *n = &g->nodes[node];
     Shape x = g->nodes[n->in[0]].shape;
     double units = ir_arg_num(n, DENSE_UNITS);
-    if (x.rank < 1)
-        return diag_error(d, n->span, "dense needs a tensor with features, got a scalar");
     if (units < 1 || units != (long)units || units > IR_MAX_ELEMS)
         return diag_error(d, n->span, "dense needs a whole number of units from 1 to 2^31 - 1, got %g",
                           units);
@@ -86,6 +84,7 @@ const OpDef REAL_NAME(op_dense) = {
     .sig = "x:T units:I init:Z=xavier_uniform bias:B=true",
     .doc = "fully connected layer y = x·W + b, W from init; [F] -> [units], per step on [T, F]",
     .kind = OPK_LAYER,
+    .ranks = OP_RANKS_ANY,
     .infer = dense_infer,
     .forward = dense_forward,
     .backward = dense_backward,

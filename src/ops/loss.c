@@ -22,10 +22,6 @@ static bool cross_entropy_infer(IrGraph *g, int node, DiagSink *d)
     IrNode *n = &g->nodes[node];
     Shape z = in_shape(g, n, LOSS_PRED), t = in_shape(g, n, LOSS_TARGET);
     char a[96], b[96], c[96];
-    if (z.rank != 1 && z.rank != 2)
-        return diag_error(d, n->span,
-                          "cross_entropy needs logits [classes] or [time, classes], got %s",
-                          shape_str(z, a, sizeof a));
     Shape want = shape1(z.rank == 1 ? 1 : z.dim[0]);
     if (!shape_eq(t, want))
         return diag_error(d, n->span,
@@ -109,6 +105,7 @@ const OpDef REAL_NAME(op_cross_entropy) = {
     .sig = "logits:T target:T",
     .doc = "softmax cross-entropy of logits against class targets, averaged over the batch",
     .kind = OPK_LOSS,
+    .ranks = OP_RANK(1) | OP_RANK(2),
     .infer = cross_entropy_infer,
     .work_floats = cross_entropy_work,
     .forward = cross_entropy_forward,
@@ -166,6 +163,7 @@ const OpDef REAL_NAME(op_mse) = {
     .sig = "prediction:T target:T",
     .doc = "mean squared error of the prediction against real-valued targets",
     .kind = OPK_LOSS,
+    .ranks = OP_RANKS_ANY,
     .infer = mse_infer,
     .forward = mse_forward,
     .backward = mse_backward,
@@ -219,6 +217,7 @@ const OpDef REAL_NAME(op_bce) = {
     .sig = "logits:T target:T",
     .doc = "binary cross-entropy of logits against 0/1 targets, averaged",
     .kind = OPK_LOSS,
+    .ranks = OP_RANKS_ANY,
     .infer = bce_infer,
     .forward = bce_forward,
     .backward = bce_backward,

@@ -213,6 +213,7 @@ const OpDef REAL_NAME(op_batchnorm) = {
     .doc = "batch normalisation per feature (per channel on [C, H, W]), with running statistics "
            "(Ioffe & Szegedy 2015)",
     .kind = OPK_LAYER,
+    .ranks = OP_RANKS_ANY,
     .infer = batchnorm_infer,
     .work_floats = batchnorm_work,
     .forward = batchnorm_forward,
@@ -280,6 +281,7 @@ const OpDef REAL_NAME(op_layernorm) = {
     .sig = "x:T eps:N=1e-5",
     .doc = "normalisation over the features of each row (Ba et al. 2016)",
     .kind = OPK_LAYER,
+    .ranks = OP_RANKS_ANY,
     .infer = layernorm_infer,
     .work_floats = layernorm_work,
     .forward = layernorm_forward,

@@ -134,10 +134,6 @@ static bool rec_infer(IrGraph *g, int node, DiagSink *d)
     const Cell *cell = cell_of(n->op);
     const char *name = op_def(n->op)->name;
     Shape x = g->nodes[n->in[REC_X]].shape;
-    char buf[96];
-    if (x.rank != 2)
-        return diag_error(d, n->span, "%s needs a [time, features] input, got %s", name,
-                          shape_str(x, buf, sizeof buf));
     double units = ir_arg_num(n, REC_UNITS);
     if (units < 1 || units != (long)units || units > IR_MAX_ELEMS)
         return diag_error(d, n->span, "%s needs a whole number of units from 1 to 2^31 - 1, "
@@ -359,6 +355,7 @@ const OpDef REAL_NAME(op_rnn) = {
     .sig = "x:T units:I act:A=tanh init:Z=xavier_uniform recurrent_init:Z=orthogonal",
     .doc = "Elman recurrent layer over [T, F]: h_t = act(x_t·W_ih + h_{t-1}·W_hh + b)",
     .kind = OPK_RECURRENT,
+    .ranks = OP_RANK(2),
     .infer = rec_infer,
     .work_floats = rec_work,
     .forward = rec_forward,
@@ -433,6 +430,7 @@ const OpDef REAL_NAME(op_lstm) = {
     .sig = "x:T units:I forget_bias:N=1 init:Z=xavier_uniform recurrent_init:Z=orthogonal",
     .doc = "long short-term memory over [T, F] with a forget gate (Hochreiter & Schmidhuber 1997)",
     .kind = OPK_RECURRENT,
+    .ranks = OP_RANK(2),
     .infer = rec_infer,
     .work_floats = rec_work,
     .forward = rec_forward,
@@ -506,6 +504,7 @@ const OpDef REAL_NAME(op_gru) = {
     .sig = "x:T units:I init:Z=xavier_uniform recurrent_init:Z=orthogonal",
     .doc = "gated recurrent unit over [T, F], PyTorch's variant (Cho et al. 2014)",
     .kind = OPK_RECURRENT,
+    .ranks = OP_RANK(2),
     .infer = rec_infer,
     .work_floats = rec_work,
     .forward = rec_forward,

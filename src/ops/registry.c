@@ -4,6 +4,7 @@
  * op_sig parses an op's signature string on first use. */
 #include "vg/ops.h"
 
+#include <stdio.h>
 #include <string.h>
 #include "vg/arena.h"
 
@@ -32,4 +33,29 @@ const Spec *op_constant_init(IrGraph *g, double c)
     args[0] = (Value){.kind = VAL_NUM, .num = c};  /* "c:N gain:N=1" */
     s->args = args;
     return s;
+}
+
+unsigned op_ranks(int op)
+{
+    unsigned r = op_table[op]->ranks;
+    return r ? r : OP_RANK(1) | OP_RANK(2);
+}
+
+char *op_ranks_str(unsigned ranks, char *buf, size_t n)
+{
+    static const char *const layout[IR_MAX_RANK + 1] = {
+        "[]", "[features]", "[time, features]", "[channels, height, width]"};
+    int total = 0, count = 0;
+    for (int r = 0; r <= IR_MAX_RANK; r++)
+        total += (ranks & OP_RANK(r)) != 0;
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int r = 0; r <= IR_MAX_RANK && used < n; r++) {
+        if (!(ranks & OP_RANK(r)))
+            continue;
+        const char *sep = count == 0 ? "" : count == total - 1 ? " or " : ", ";
+        used += (size_t)snprintf(buf + used, n - used, "%s%s", sep, layout[r]);
+        count++;
+    }
+    return buf;
 }

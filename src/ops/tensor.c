@@ -83,6 +83,7 @@ const OpDef REAL_NAME(op_add) = {
     .sig = "x:T y:T",
     .doc = "elementwise sum of two tensors of one shape",
     .kind = OPK_TENSOR,
+    .ranks = OP_RANKS_ANY,
     .infer = same_shape_infer,
     .forward = add_forward,
     .backward = add_backward,
@@ -111,6 +112,7 @@ const OpDef REAL_NAME(op_sub) = {
     .sig = "x:T y:T",
     .doc = "elementwise difference of two tensors of one shape",
     .kind = OPK_TENSOR,
+    .ranks = OP_RANKS_ANY,
     .infer = same_shape_infer,
     .forward = sub_forward,
     .backward = sub_backward,
@@ -149,6 +151,7 @@ const OpDef REAL_NAME(op_mul) = {
     .sig = "x:T y:T",
     .doc = "elementwise product of two tensors of one shape",
     .kind = OPK_TENSOR,
+    .ranks = OP_RANKS_ANY,
     .infer = same_shape_infer,
     .forward = mul_forward,
     .backward = mul_backward,
@@ -186,6 +189,7 @@ const OpDef REAL_NAME(op_scale) = {
     .sig = "x:T factor:N",
     .doc = "a tensor times a number",
     .kind = OPK_TENSOR,
+    .ranks = OP_RANKS_ANY,
     .infer = unary_infer,
     .forward = scale_forward,
     .backward = scale_backward,
@@ -251,6 +255,7 @@ const OpDef REAL_NAME(op_concat) = {
     .sig = "x:*",
     .doc = "joins tensors along their last axis",
     .kind = OPK_TENSOR,
+    .ranks = OP_RANKS_ANY,
     .infer = concat_infer,
     .forward = concat_forward,
     .backward = concat_backward,
@@ -302,6 +307,7 @@ const OpDef REAL_NAME(op_softmax) = {
     .sig = "x:T",
     .doc = "softmax over the last axis",
     .kind = OPK_TENSOR,
+    .ranks = OP_RANKS_ANY,
     .infer = unary_infer,
     .forward = softmax_forward,
     .backward = softmax_backward,
@@ -365,26 +371,21 @@ const OpDef REAL_NAME(op_dropout) = {
     .sig = "x:T rate:N",
     .doc = "inverted dropout: keeps each unit with probability 1 - rate while training",
     .kind = OPK_TENSOR,
+    .ranks = OP_RANKS_ANY,
     .infer = dropout_infer,
     .work_floats = dropout_work,
     .forward = dropout_forward,
     .backward = dropout_backward,
 };
 
-/* ---- last(x): the final time step, [T, …] → […] ---- */
+/* ---- last(x): the final time step, [T, F] → [F] ---- */
 
+/* The input is [T, F] (ir_add_node checks the rank). */
 static bool last_infer(IrGraph *g, int node, DiagSink *d)
 {
+    (void)d;
     IrNode *n = &g->nodes[node];
-    Shape x = in_shape(g, n, 0);
-    if (x.rank < 2) {
-        char a[96];
-        return diag_error(d, n->span, "last needs a [time, features] input, got %s",
-                          shape_str(x, a, sizeof a));
-    }
-    n->shape.rank = x.rank - 1;
-    for (int i = 1; i < x.rank; i++)
-        n->shape.dim[i - 1] = x.dim[i];
+    n->shape = shape1(in_shape(g, n, 0).dim[1]);
     return true;
 }
 
@@ -416,6 +417,7 @@ const OpDef REAL_NAME(op_last) = {
     .sig = "x:T",
     .doc = "the last time step of a sequence: [T, F] -> [F]",
     .kind = OPK_TENSOR,
+    .ranks = OP_RANK(2),
     .infer = last_infer,
     .forward = last_forward,
     .backward = last_backward,

@@ -11,7 +11,10 @@ vg=$(cd "$(dirname "${1:-build/vg}")" && pwd)/$(basename "${1:-build/vg}")
 cd "$(dirname "$0")" || exit 2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-export NO_COLOR=1 VG_PATH=
+# the sweeps' temporary folders go to a TMPDIR of this test's own, so that
+# the check for leftovers sees these sweeps, not other vg processes'
+mkdir "$tmp/tmpdir"
+export NO_COLOR=1 VG_PATH= TMPDIR="$tmp/tmpdir"
 pass=0; fail=0; skip=0
 check() {  # check WHAT COMMAND...
     what=$1; shift

@@ -3,8 +3,8 @@
  * text of shape errors.
  *
  * The gradient check builds x → dense → op → loss for every op that has a
- * backward, with random sizes, in rank 1 ([F]) and rank 2 ([T, F]), under
- * both losses. Finite differences perturb parameters only (sources carry
+ * backward, with random sizes, at every rank the op declares (OpDef.ranks:
+ * [F], [T, F], [C, H, W]), under both losses. Finite differences perturb parameters only (sources carry
  * no gradient), so the gradient an op passes to its inputs is checked
  * through the weights of the dense layer that feeds it. */
 #include "testutil.h"
@@ -47,16 +47,28 @@ static float uniform(Rng *r, double lo, double hi)
     return (float)rng_range(r, lo, hi);
 }
 
-/* Random inputs, parameters and targets (class indices for cross_entropy). */
-static void fill_random(Net *n, Rng *r)
+/* Whether the model input feeds an op's token slot (OpDef.tokens). */
+static bool input_is_tokens(const IrGraph *g, const OpDef *const *ops)
+{
+    for (int i = 0; i < g->n; i++)
+        if (ops[g->nodes[i].op]->tokens && g->nodes[i].in[0] == g->input)
+            return true;
+    return false;
+}
+
+/* Random inputs, parameters and targets (class indices for cross_entropy);
+ * token ids 0 and 1 for an input that holds tokens, below any vocabulary
+ * a case declares (required integers are at least 2). */
+static void fill_random(Net *n, Rng *r, const OpDef *const *ops)
 {
     for (size_t i = 0; i < n->ps.n; i++)
         n->ps.value[i] = uniform(r, -1, 1);
     const IrGraph *g = &n->g;
+    bool tokens = input_is_tokens(g, ops);
     size_t nx = (size_t)n->e.batch * shape_size(g->nodes[g->input].shape);
     float *x = exec_source(&n->e, g->input);
     for (size_t i = 0; i < nx; i++)
-        x[i] = uniform(r, -2, 2);
+        x[i] = tokens ? (float)rng_below(r, 2) : uniform(r, -2, 2);
     const IrNode *out = &g->nodes[g->output];
     size_t nt = (size_t)n->e.batch * shape_size(g->nodes[g->target].shape);
     float *t = exec_source(&n->e, g->target);
@@ -108,49 +120,98 @@ static double gradcheck(Exec *e)
 
 static const double TOLERANCE = 1e-2;
 
-/* Ops that need a [T, F] input. */
-static bool needs_sequence(int op)
+/* A case's input at rank 1, 2 or 3: [f], [t, f] or [c, h, w]. The
+ * leading dimensions are at least 3, so that a kernel or window of a
+ * required size (2 or 3, below) fits. */
+static Shape case_shape(Rng *r, int rank)
 {
-    return op_def(op)->kind == OPK_RECURRENT || op == OP_LAST;
+    Shape s = {.rank = rank};
+    for (int i = 0; i < rank; i++)
+        s.dim[i] = i < rank - 1 ? 3 + (long)rng_below(r, 2) : 2 + (long)rng_below(r, 4);
+    return s;
 }
 
-/* x → dense → op → loss, where each tensor slot of op gets its own dense
- * (a variadic slot two or three of different widths), a required integer
- * (units) a random size and a required number (a rate, a factor) a random
- * value in (0.2, 0.8). */
-static void build_case(Net *n, Rng *r, int op, int rank, int loss)
+/* x → dense → op → loss, x of the given rank, where each tensor slot of op
+ * gets its own dense (a variadic slot two or three of different widths), a
+ * required integer (units, a kernel size, heads) a random 2 or 3 and a
+ * required number (a rate, a factor) a random value in (0.2, 0.8). An op
+ * whose first input holds tokens (ops[op]->tokens) reads x itself, as no
+ * gradient flows there. The dense layers' width, 6, is divisible by any
+ * required integer (attention's heads must divide the features). False
+ * when loss cannot read the op's output (cross_entropy on a rank-3
+ * output). */
+static bool build_case(Net *n, Rng *r, const OpDef *const *ops, int op, int rank, int loss)
 {
-    long f = 2 + (long)rng_below(r, 4), t = 2 + (long)rng_below(r, 2);
-    int x = add_input(n, rank == 1 ? shape1(f) : shape2(t, f));
+    int x = add_input(n, case_shape(r, rank));
     int out = x;
-    if (op_def(op)->kind == OPK_LOSS) {
+    if (ops[op]->kind == OPK_LOSS) {
         loss = op;
         out = dense(n, x, 2 + (long)rng_below(r, 4));
     } else {
         const Sig *sig = op_sig(op);
         Value args[SIG_MAX];
         int in[IR_MAX_IN], nin = 0;
-        long width = 2 + (long)rng_below(r, 4);
         for (int i = 0; i < sig->n; i++) {
             args[i] = (Value){.kind = VAL_NONE};
             int copies = sig->p[i].type == ARG_TENSORS ? 2 + (int)rng_below(r, 2)
                          : sig->p[i].type == ARG_TENSOR ? 1 : 0;
             for (int k = 0; k < copies; k++) {
-                in[nin++] = dense(n, x, copies > 1 ? 1 + (long)rng_below(r, 4) : width);
+                in[nin] = nin == 0 && ops[op]->tokens ? x
+                          : dense(n, x, copies > 1 ? 1 + (long)rng_below(r, 4) : 6);
                 if (k == 0)
-                    args[i] = tensor(in[nin - 1]);
+                    args[i] = tensor(in[nin]);
+                nin++;
             }
             if (!sig->p[i].dflt && sig->p[i].type == ARG_INT)
-                args[i] = num(2 + (double)rng_below(r, 4));
+                args[i] = num(2 + (double)rng_below(r, 2));
             else if (!sig->p[i].dflt && sig->p[i].type == ARG_NUM)
                 args[i] = num(uniform(r, 0.2, 0.8));
         }
         out = ir_add_node(&n->g, op, SPAN_NONE, in, nin, args, sig->n, &n->d);
     }
-    assert_true(out >= 0);
+    if (out < 0)
+        fail_msg("%s on %d-rank input: %s", ops[op]->name, rank,
+                 n->d.errors ? n->d.items[0].msg : "?");
+    if (!(op_ranks(loss) & OP_RANK(n->g.nodes[out].shape.rank)))
+        return false;
     n->g.output = out;
     assert_true(ir_add_loss(&n->g, loss, target_shape(loss, n->g.nodes[out].shape),
                             SPAN_NONE, &n->d));
+    return true;
+}
+
+/* The gradient check of op at every rank it declares, under both losses
+ * (a loss op is itself the loss: one case per rank), each case on up to
+ * three random draws; false if no case could be built. */
+static bool gradcheck_op(Rng *r, const OpDef *const *ops, int op)
+{
+    static const int losses[2] = {OP_CROSS_ENTROPY, OP_MSE};
+    int nloss = ops[op]->kind == OPK_LOSS ? 1 : 2, cases = 0;
+    for (int rank = 1; rank <= IR_MAX_RANK; rank++) {
+        if (!(op_ranks(op) & OP_RANK(rank)))
+            continue;
+        for (int k = 0; k < nloss; k++) {
+            Net n;
+            net_init(&n);
+            if (build_case(&n, r, ops, op, rank, losses[k])) {
+                net_plan(&n, 3);
+                n.e.ops = ops;
+                /* a corner of relu or hard_tanh within ε of an entry spoils
+                 * a draw; a wrong kernel fails every one */
+                double err = INFINITY;
+                for (int draw = 0; draw < 3 && err > TOLERANCE; draw++) {
+                    fill_random(&n, r, ops);
+                    err = gradcheck(&n.e);
+                }
+                if (err > TOLERANCE)
+                    fail_msg("%s, rank %d, %s: max relative error %g", ops[op]->name, rank,
+                             op_def(n.g.nodes[n.g.loss].op)->name, err);
+                cases++;
+            }
+            net_free(&n);
+        }
+    }
+    return cases > 0;
 }
 
 static void test_gradcheck_every_op(void **state)
@@ -163,26 +224,39 @@ static void test_gradcheck_every_op(void **state)
         if (op_def(op)->kind == OPK_SOURCE)
             continue;
         assert_non_null(op_def(op)->backward);
-        /* a loss op is itself the loss: one case per rank */
-        int nloss = op_def(op)->kind == OPK_LOSS ? 1 : 2;
-        for (int rank = needs_sequence(op) ? 2 : 1; rank <= 2; rank++) {
-            for (int k = 0; k < nloss; k++) {
-                static const int losses[2] = {OP_CROSS_ENTROPY, OP_MSE};
-                Net n;
-                net_init(&n);
-                build_case(&n, &r, op, rank, losses[k]);
-                net_plan(&n, 3);
-                fill_random(&n, &r);
-                double err = gradcheck(&n.e);
-                if (err > TOLERANCE)
-                    fail_msg("%s, rank %d, %s: max relative error %g", op_def(op)->name,
-                             rank, op_def(n.g.nodes[n.g.loss].op)->name, err);
-                net_free(&n);
-            }
-        }
+        if (!gradcheck_op(&r, op_table, op))
+            fail_msg("%s: no case could be built", op_def(op)->name);
         checked++;
     }
     assert_int_equal(checked, OP_COUNT - 2);
+}
+
+/* An op that reads token ids gets the model input itself, filled with
+ * integer ids, and the check still covers its parameters: dense marked as
+ * such here, as no op of the table reads tokens yet. */
+static void test_gradcheck_token_input(void **state)
+{
+    (void)state;
+    Rng r;
+    rng_seed(&r, 13);
+    OpDef reads_tokens = *op_table[OP_DENSE];
+    reads_tokens.tokens = true;
+    const OpDef *table[OP_COUNT];
+    memcpy(table, op_table, sizeof table);
+    table[OP_DENSE] = &reads_tokens;
+    Net n;
+    net_init(&n);
+    assert_true(build_case(&n, &r, table, OP_DENSE, 1, OP_MSE));
+    assert_int_equal(n.g.nodes[n.g.output].in[0], n.g.input);
+    net_plan(&n, 3);
+    n.e.ops = table;
+    fill_random(&n, &r, table);
+    const float *x = exec_source(&n.e, n.g.input);
+    for (size_t i = 0; i < 3 * shape_size(n.g.nodes[n.g.input].shape); i++)
+        assert_true(x[i] == 0 || x[i] == 1);
+    assert_true(gradcheck(&n.e) < TOLERANCE);
+    net_free(&n);
+    assert_true(gradcheck_op(&r, table, OP_DENSE));
 }
 
 /* sigmoid's backward without the (1 − y) factor. */
@@ -198,21 +272,22 @@ static void test_gradcheck_catches_a_wrong_backward(void **state)
     (void)state;
     Rng r;
     rng_seed(&r, 3);
-    Net n;
-    net_init(&n);
-    build_case(&n, &r, OP_SIGMOID, 1, OP_MSE);
-    net_plan(&n, 3);
-    fill_random(&n, &r);
-    assert_true(gradcheck(&n.e) < TOLERANCE);
-
     OpDef wrong = *op_table[OP_SIGMOID];
     wrong.backward = wrong_sigmoid_backward;
     const OpDef *table[OP_COUNT];
     memcpy(table, op_table, sizeof table);
     table[OP_SIGMOID] = &wrong;
-    n.e.ops = table;
-    assert_true(gradcheck(&n.e) > 10 * TOLERANCE);
-    net_free(&n);
+    for (int rank = 1; rank <= IR_MAX_RANK; rank++) {
+        Net n;
+        net_init(&n);
+        assert_true(build_case(&n, &r, op_table, OP_SIGMOID, rank, OP_MSE));
+        net_plan(&n, 3);
+        fill_random(&n, &r, op_table);
+        assert_true(gradcheck(&n.e) < TOLERANCE);
+        n.e.ops = table;
+        assert_true(gradcheck(&n.e) > 10 * TOLERANCE);
+        net_free(&n);
+    }
 }
 
 /* φ′ against differences of φ, and max_deriv as the sup of φ′ on a grid
@@ -234,19 +309,21 @@ static void test_gradcheck_catches_an_accumulating_backward(void **state)
     (void)state;
     Rng r;
     rng_seed(&r, 5);
-    Net n;
-    net_init(&n);
-    build_case(&n, &r, OP_SIGMOID, 1, OP_MSE);
-    net_plan(&n, 3);
-    fill_random(&n, &r);
     OpDef acc = *op_table[OP_SIGMOID];
     acc.backward = accumulating_sigmoid_backward;
     const OpDef *table[OP_COUNT];
     memcpy(table, op_table, sizeof table);
     table[OP_SIGMOID] = &acc;
-    n.e.ops = table;
-    assert_true(gradcheck(&n.e) > 10 * TOLERANCE);
-    net_free(&n);
+    for (int rank = 1; rank <= IR_MAX_RANK; rank++) {
+        Net n;
+        net_init(&n);
+        assert_true(build_case(&n, &r, op_table, OP_SIGMOID, rank, OP_MSE));
+        net_plan(&n, 3);
+        fill_random(&n, &r, op_table);
+        n.e.ops = table;
+        assert_true(gradcheck(&n.e) > 10 * TOLERANCE);
+        net_free(&n);
+    }
 }
 
 /* h = relu(dense(x)); out = dense(h + dense(h)) + h·h: h has three
@@ -276,7 +353,7 @@ static void test_gradcheck_several_consumers(void **state)
         /* h is zeroed and accumulated: the mul reads it twice */
         assert_true(n.e.grad_zero[h]);
         assert_false(n.e.grad_zero[res]);
-        fill_random(&n, &r);
+        fill_random(&n, &r, op_table);
         double err = gradcheck(&n.e);
         if (err > TOLERANCE)
             fail_msg("residual, %s: max relative error %g", op_def(lop)->name, err);
@@ -568,6 +645,61 @@ static void test_tensor_op_errors(void **state)
     net_free(&n);
 }
 
+static void test_rank_names(void **state)
+{
+    (void)state;
+    char buf[128];
+    assert_string_equal(op_ranks_str(OP_RANK(2), buf, sizeof buf), "[time, features]");
+    assert_string_equal(op_ranks_str(OP_RANK(1) | OP_RANK(2), buf, sizeof buf),
+                        "[features] or [time, features]");
+    assert_string_equal(op_ranks_str(OP_RANKS_ANY, buf, sizeof buf),
+                        "[features], [time, features] or [channels, height, width]");
+    assert_int_equal(op_ranks(OP_LSTM), OP_RANK(2));
+    assert_int_equal(op_ranks(OP_RELU), OP_RANKS_ANY);
+}
+
+/* Every op, given a first input of a rank it does not declare, is refused
+ * with the one message, before its shape inference runs, and the graph
+ * is left as it was. */
+static void test_every_op_rejects_other_ranks(void **state)
+{
+    (void)state;
+    Rng r;
+    rng_seed(&r, 17);
+    int refused = 0;
+    for (int op = 0; op < OP_COUNT; op++) {
+        if (op_def(op)->kind == OPK_SOURCE)
+            continue;
+        for (int rank = 1; rank <= IR_MAX_RANK; rank++) {
+            if (op_ranks(op) & OP_RANK(rank))
+                continue;
+            Net n;
+            net_init(&n);
+            Shape s = case_shape(&r, rank);
+            int x = add_input(&n, s);
+            const Sig *sig = op_sig(op);
+            Value args[SIG_MAX];
+            for (int i = 0; i < sig->n; i++)
+                args[i] = sig->p[i].type == ARG_TENSOR || sig->p[i].type == ARG_TENSORS
+                              ? tensor(x)
+                          : sig->p[i].dflt ? (Value){.kind = VAL_NONE} : num(2);
+            int in[2] = {x, x};
+            assert_int_equal(ir_add_node(&n.g, op, SPAN_NONE, in, 2, args, sig->n, &n.d), -1);
+            char want[256], ranks[128], shape[96];
+            snprintf(want, sizeof want, "%s needs a %s input, got %s", op_def(op)->name,
+                     op_ranks_str(op_ranks(op), ranks, sizeof ranks),
+                     shape_str(s, shape, sizeof shape));
+            assert_error(&n, want);
+            assert_int_equal(n.g.n, 1);
+            assert_int_equal(n.g.nparams, 0);
+            net_free(&n);
+            refused++;
+        }
+    }
+    /* rnn, lstm, gru and last at ranks 1 and 3, cross_entropy at 3 */
+    assert_true(refused >= 9);
+}
+
 static void test_dense_errors(void **state)
 {
     (void)state;
@@ -617,7 +749,7 @@ static void test_loss_shape_errors(void **state)
         {OP_CROSS_ENTROPY, {2, {5, 3}}, {1, {1}},
          "cross_entropy on logits [5, 3] needs class targets [5], got [1]"},
         {OP_CROSS_ENTROPY, {3, {2, 2, 2}}, {1, {1}},
-         "cross_entropy needs logits [classes] or [time, classes], got [2, 2, 2]"},
+         "cross_entropy needs a [features] or [time, features] input, got [2, 2, 2]"},
         {OP_MSE, {1, {2}}, {1, {3}}, "mse needs targets of the output's shape [2], got [3]"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -671,6 +803,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradcheck_every_op),
+        cmocka_unit_test(test_gradcheck_token_input),
         cmocka_unit_test(test_gradcheck_catches_a_wrong_backward),
         cmocka_unit_test(test_gradcheck_catches_an_accumulating_backward),
         cmocka_unit_test(test_gradcheck_several_consumers),
@@ -683,6 +816,8 @@ int main(void)
         cmocka_unit_test(test_dropout_modes),
         cmocka_unit_test(test_add_shape_error),
         cmocka_unit_test(test_tensor_op_errors),
+        cmocka_unit_test(test_rank_names),
+        cmocka_unit_test(test_every_op_rejects_other_ranks),
         cmocka_unit_test(test_dense_errors),
         cmocka_unit_test(test_missing_argument),
         cmocka_unit_test(test_loss_shape_errors),
