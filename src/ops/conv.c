@@ -132,11 +132,6 @@ static bool conv2d_infer(IrGraph *g, int node, DiagSink *d)
 {
     IrNode *n = &g->nodes[node];
     Shape x = in_shape(g, n);
-    if (x.rank != 3) {
-        char a[96];
-        return diag_error(d, n->span, "conv2d needs a [channels, height, width] input, got %s",
-                          shape_str(x, a, sizeof a));
-    }
     long out[2];
     if (!conv_geometry(n, x, x.dim + 1, 2, out, d))
         return false;
@@ -385,6 +380,7 @@ const OpDef REAL_NAME(op_conv2d) = {
            "bias:B=true",
     .doc = "2-D convolution [C, H, W] -> [channels, H', W'], k×k kernels (im2col + GEMM)",
     .kind = OPK_LAYER,
+    .ranks = OP_RANK(3),
     .infer = conv2d_infer,
     .work_floats = conv2d_work,
     .forward = conv2d_forward,
@@ -397,11 +393,6 @@ static bool conv1d_infer(IrGraph *g, int node, DiagSink *d)
 {
     IrNode *n = &g->nodes[node];
     Shape x = in_shape(g, n);
-    if (x.rank != 2) {
-        char a[96];
-        return diag_error(d, n->span, "conv1d needs a [time, features] input, got %s",
-                          shape_str(x, a, sizeof a));
-    }
     long out;
     if (!conv_geometry(n, x, x.dim, 1, &out, d))
         return false;
@@ -513,6 +504,7 @@ const OpDef REAL_NAME(op_conv1d) = {
            "bias:B=true",
     .doc = "1-D convolution over time [T, F] -> [T', channels], kernels of k steps",
     .kind = OPK_LAYER,
+    .ranks = OP_RANK(2),
     .infer = conv1d_infer,
     .work_floats = conv1d_work,
     .forward = conv1d_forward,
@@ -523,13 +515,9 @@ const OpDef REAL_NAME(op_conv1d) = {
 
 static bool global_avg_pool_infer(IrGraph *g, int node, DiagSink *d)
 {
+    (void)d;
     IrNode *n = &g->nodes[node];
     Shape x = in_shape(g, n);
-    if (x.rank < 2) {
-        char a[96];
-        return diag_error(d, n->span, "global_avg_pool needs a [channels, height, width] or "
-                          "[time, features] input, got %s", shape_str(x, a, sizeof a));
-    }
     n->shape = shape1(x.rank == 3 ? x.dim[0] : x.dim[1]);
     return true;
 }
@@ -588,6 +576,7 @@ const OpDef REAL_NAME(op_global_avg_pool) = {
     .sig = "x:T",
     .doc = "the mean over positions: [C, H, W] -> [C], [T, F] -> [F] (Lin et al. 2014)",
     .kind = OPK_TENSOR,
+    .ranks = OP_RANK(2) | OP_RANK(3),
     .infer = global_avg_pool_infer,
     .forward = global_avg_pool_forward,
     .backward = global_avg_pool_backward,
@@ -626,6 +615,7 @@ const OpDef REAL_NAME(op_flatten) = {
     .sig = "x:T",
     .doc = "the entries of an example in row-major order: any shape -> [size]",
     .kind = OPK_TENSOR,
+    .ranks = OP_RANKS_ANY,
     .infer = flatten_infer,
     .forward = flatten_forward,
     .backward = flatten_backward,
