@@ -135,7 +135,15 @@ $(BUILD)/bench/frontend: bench/frontend.c $(BUILD)/libvg.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(WARN) -o $@ $< $(BUILD)/libvg.a $(LDLIBS)
 
-bench: $(BUILD)/vg $(BUILD)/bench/sgemm $(BUILD)/bench/frontend
+# A convolution's training step through oneDNN against im2col + sgemm, on
+# the shapes of bench/m6_cnn.vg (docs/performance.md): built, and run by
+# bench/run.sh, only where libdnnl-dev is installed.
+DNNL_H := $(wildcard /usr/include/oneapi/dnnl/dnnl.h)
+$(BUILD)/bench/conv_dnnl: bench/conv_dnnl.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(WARN) -o $@ $< $(LDLIBS) -ldnnl
+
+bench: $(BUILD)/vg $(BUILD)/bench/sgemm $(BUILD)/bench/frontend $(if $(DNNL_H),$(BUILD)/bench/conv_dnnl)
 	@sh bench/run.sh $(BUILD)
 
 sanitize: deps

@@ -23,17 +23,19 @@
 # alternating vg and PyTorch, medians and the median of per-round ratios.
 #
 # Environment: BENCH_REPS (5), BENCH_THREADS (1), BENCH_PYTHON, BENCH_MODELS
-# ("m1 m2 m3 m4 m5"; empty: the sweep alone), BENCH_CLOCK (wall, or cpu on
+# ("m1 m2 m3 m4 m5 m6 m7"; empty: the sweep alone), BENCH_CLOCK (wall, or cpu on
 # a machine shared with other work), BENCH_SCALE (multiplies every step
 # count; 1), BENCH_SWEEP (1; 0 skips the sweep), BENCH_SWEEP_REPS (3),
-# BENCH_SWEEP_PROCS (the cores online).
+# BENCH_SWEEP_PROCS (the cores online), BENCH_CONV (1; 0 skips bench/conv_dnnl,
+# the convolutions through oneDNN against im2col + sgemm, which `make bench`
+# builds when libdnnl-dev is installed).
 set -u
 BUILD=${1:-build}
 VG=$BUILD/vg
 SGEMM=$BUILD/bench/sgemm
 REPS=${BENCH_REPS:-5}
 THREADS=${BENCH_THREADS:-1}
-MODELS=${BENCH_MODELS-m1 m2 m3 m4 m5}
+MODELS=${BENCH_MODELS-m1 m2 m3 m4 m5 m6 m7}
 CLOCK=${BENCH_CLOCK:-wall}
 SCALE=${BENCH_SCALE:-1}
 # PyTorch at its best: glibc's allocator keeps freed buffers instead of
@@ -52,7 +54,11 @@ done
 # dW = Xᵀ·dY and dX = dY·Wᵀ backward (no dX for the first layer, whose
 # input needs no gradient). An LSTM of H units on T steps of D inputs at
 # batch B: input projections 2·T·B·D·4H forward and for dW, the recurrence
-# 2·T·B·H·4H forward, for dh and for dW each.
+# 2·T·B·H·4H forward, for dh and for dW each. A 3×3 convolution C→C' on
+# an H×W map (im2col + GEMM): 2·B·C'·9C·H·W per GEMM, forward, dW and dX
+# (no dX for the first). An attention block on B·T rows of d: the four
+# projections as dense layers, the scores Q·Kᵀ and P·V 2·B·heads·T²·d_h
+# each forward and twice each backward; the FFN two dense layers d ↔ 4d.
 info() {
     case $1 in
     m1) echo "bench/m1_deep_sigmoid.vg 100 60 761.1" ;;   # 2·128·(32·256·2 + 15·256²·3 + 256·10·3)
@@ -60,12 +66,17 @@ info() {
     m3) echo "bench/m3_lstm_adding.vg 30 20 1271.4" ;;    # 2·32·100·(2·512·2 + 128·512·3) + 2·32·128·3
     m4) echo "bench/m4_wide.vg 15 10 5921.3" ;;           # 2·256·(1024²·2 + 3·1024²·3 + 1024·10·3)
     m5) echo "bench/m5_tiny.vg 20000 2000 0.354" ;;       # 2·32·(2·16·2 + 7·16²·3 + 16·2·3)
+    # 2·64·(16·9·784·2 + (16·144·784 + 32·144·196 + 32·288·196 + 1568·10)·3)
+    m6) echo "bench/m6_cnn.vg 40 30 1769.0" ;;
+    # 2·(4·2·2048·64²·3 + 2·32²·16·64·4·6 + 2·2·2048·64·256·3) + 2·2048·64·16·3
+    m7) echo "bench/m7_transformer.vg 30 20 1321.2" ;;
     esac
 }
 label() {
     case $1 in
     m1) echo "M1 deep_sigmoid" ;; m2) echo "M2 resmlp" ;; m3) echo "M3 lstm_adding" ;;
-    m4) echo "M4 wide" ;; m5) echo "M5 tiny" ;;
+    m4) echo "M4 wide" ;; m5) echo "M5 tiny" ;; m6) echo "M6 cnn" ;;
+    m7) echo "M7 transformer" ;;
     esac
 }
 
@@ -175,6 +186,12 @@ if [ -n "$MODELS" ]; then
         echo "PyTorch columns empty: python3-torch is not installed. For the comparison:"
         echo "    apt-get install python3-torch && make bench"
     fi
+fi
+
+# ---- convolutions: oneDNN against im2col + sgemm (built with libdnnl-dev) ----
+if [ -x "$BUILD/bench/conv_dnnl" ] && [ "${BENCH_CONV:-1}" = 1 ]; then
+    echo
+    "$BUILD/bench/conv_dnnl" 20
 fi
 
 # ---- the sweep ----

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""torch_bench.py — the five benchmark models of bench/*.vg in PyTorch.
+"""torch_bench.py — the benchmark models of bench/*.vg in PyTorch.
 
 bench/run.sh runs this (only when python3-torch is installed) beside vg, one
 model per process, and reads its one line of output:
@@ -74,6 +74,57 @@ class LSTMLast(nn.Module):
         return keep(self.out(h), None)
 
 
+class CNN(nn.Module):
+    """Four 3×3 convolutions (padding "same") with relu, 2×2 max-pooling
+    after the second and the fourth, then flatten → dense 10."""
+
+    def __init__(self, channels=(1, 16, 16, 32, 32)):
+        super().__init__()
+        self.convs = nn.ModuleList(
+            nn.Conv2d(a, b, 3, padding=1) for a, b in zip(channels, channels[1:]))
+        self.out = nn.Linear(channels[-1] * 7 * 7, 10)
+
+    def forward(self, x, keep):
+        for i, conv in enumerate(self.convs):
+            x = torch.relu(conv(x))
+            if i % 2 == 1:
+                x = F.max_pool2d(x, 2)
+            x = keep(x, torch.relu)
+        return keep(self.out(x.flatten(1)), None)
+
+
+class Encoder(nn.Module):
+    """A Pre-LN Transformer encoder over token ids: embedding + sinusoidal
+    positions, blocks h = h + attention(layernorm(h)), h = h +
+    ffn(layernorm(h)) with a relu FFN of 4·d, then layernorm → dense to the
+    vocabulary at every position."""
+
+    def __init__(self, vocab, length, d, heads, depth):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, d)
+        t = torch.arange(length).unsqueeze(1)
+        freq = torch.pow(10000.0, -torch.arange(0, d, 2) / d)
+        pe = torch.zeros(length, d)
+        pe[:, 0::2] = torch.sin(t * freq)
+        pe[:, 1::2] = torch.cos(t * freq)
+        self.register_buffer("pe", pe)
+        self.blocks = nn.ModuleList(
+            nn.TransformerEncoderLayer(d, heads, 4 * d, dropout=0.0, batch_first=True,
+                                       norm_first=True) for _ in range(depth))
+        self.norm = nn.LayerNorm(d)
+        self.out = nn.Linear(d, vocab)
+
+    def layers(self):
+        return [list(self.embed.parameters())] + [list(b.parameters()) for b in self.blocks] + \
+            [list(self.norm.parameters()) + list(self.out.parameters())]
+
+    def forward(self, x, keep):
+        h = keep(self.embed(x) + self.pe, None)
+        for b in self.blocks:
+            h = keep(b(h), torch.relu)
+        return keep(self.out(self.norm(h)), None).flatten(0, 1)
+
+
 def make(name):
     """(model, batch, make inputs, make targets, loss, optimizer factory)."""
     if name == "m1":
@@ -91,9 +142,19 @@ def make(name):
     elif name == "m5":
         net, batch, shape, classes = Stack(2, 16, 8, 2, torch.tanh), 32, (2,), 2
         opt = lambda p: torch.optim.SGD(p, lr=0.1)
+    elif name == "m6":
+        net, batch, shape, classes = CNN(), 64, (1, 28, 28), 10
+        opt = lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9)
+    elif name == "m7":
+        net, batch, shape, classes = Encoder(16, 32, 64, 4, 2), 64, "tokens", 16
+        opt = lambda p: torch.optim.Adam(p, lr=1e-3)
     else:
-        raise SystemExit(f"torch_bench.py: unknown model '{name}' (m1 … m5)")
-    if shape is None:
+        raise SystemExit(f"torch_bench.py: unknown model '{name}' (m1 … m7)")
+    if shape == "tokens":   # a class per position: the logits come flattened
+        x = torch.randint(0, classes, (batch, 32))
+        y = torch.randint(0, classes, (batch * 32,))
+        loss = F.cross_entropy
+    elif shape is None:
         x = torch.randn(100, batch, 2)
         y = torch.randn(batch, 1)
         loss = F.mse_loss
@@ -107,10 +168,14 @@ def make(name):
 def layer_report(net, outputs, acts, before):
     """vg's per-layer metrics, read back as Python floats as a report would."""
     vals = []
-    layers = [m for m in net.modules() if isinstance(m, (nn.Linear, nn.LSTM))]
-    for m in layers:
-        g = torch.sqrt(sum((p.grad.float() ** 2).sum() for p in m.parameters()))
-        w = torch.sqrt(sum((p.detach() ** 2).sum() for p in m.parameters()))
+    if hasattr(net, "layers"):
+        layers = net.layers()
+    else:
+        layers = [list(m.parameters()) for m in net.modules()
+                  if isinstance(m, (nn.Linear, nn.LSTM, nn.Conv2d))]
+    for ps in layers:
+        g = torch.sqrt(sum((p.grad.float() ** 2).sum() for p in ps))
+        w = torch.sqrt(sum((p.detach() ** 2).sum() for p in ps))
         vals += [g.item(), w.item()]
     for i, (out, act) in enumerate(zip(outputs, acts)):
         o = out.detach()

@@ -370,29 +370,28 @@ static bool check_arg(Elab *e, const char *callee, const SigParam *p, const Valu
     return false;
 }
 
-/* A default as written in a signature: a number, true/false, a "string",
- * or the name of a built-in. */
-static bool default_value(Elab *e, const SigParam *p, Span at, Value *out)
+/* Where a signature default is resolved: at a call, in the program. */
+typedef struct DefaultAt {
+    Elab *e;
+    Span at;
+} DefaultAt;
+
+/* A built-in a signature default names: an activation (act:A=tanh), or a
+ * spec built-in called without arguments (init:Z=xavier_uniform). Only
+ * built-ins: a program's `let tanh = …` does not change an op's default. */
+static Value default_builtin(void *where, const char *name)
 {
-    const char *text = p->dflt;
-    if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0) {
-        *out = bool_value(text[0] == 't');
-        return true;
+    const DefaultAt *w = where;
+    const Builtin *b = builtin_find(name);
+    Value v = {.kind = VAL_NONE};
+    if (b && b->op >= 0)
+        v = (Value){.kind = VAL_OP, .op = b->op};
+    else if (b && b->spec >= 0) {
+        Elab top = {.p = w->e->p, .d = w->e->d, .arena = w->e->arena};
+        if (!spec_value(&top, b->spec, NULL, w->at, &v))
+            v = (Value){.kind = VAL_NONE};
     }
-    if (text[0] == '"') {
-        *out = (Value){.kind = VAL_STR,
-                       .str = arena_strndup(e->arena, text + 1, strlen(text) - 2)};
-        return true;
-    }
-    if (p->dflt_is_num) {
-        *out = num_value(p->dflt_num);
-        return true;
-    }
-    Elab top = {.p = e->p, .d = e->d, .arena = e->arena};
-    bool found;
-    if (lookup(&top, text, at, out, &found))
-        return true;
-    return diag_error(e->d, at, "internal error: bad default '%s'", text);
+    return v;
 }
 
 static int sig_find(const Sig *sig, const char *name)
@@ -472,14 +471,10 @@ static bool bind_sig(Elab *e, const char *callee, const Sig *sig, const AstNode 
         args[slot] = v;
         set[slot] = true;
     }
-    for (int i = 0; i < sig->n; i++) {
-        if (set[i])
-            continue;
-        if (!sig->p[i].dflt)
-            return diag_error(e->d, at, "%s: missing argument '%s'", callee, sig->p[i].name);
-        if (!default_value(e, &sig->p[i], at, &args[i]))
-            return false;
-    }
+    DefaultAt where = {e, at};
+    int missing = sig_fill_defaults(sig, args, set, e->arena, default_builtin, &where);
+    if (missing >= 0)
+        return diag_error(e->d, at, "%s: missing argument '%s'", callee, sig->p[missing].name);
     if (in) {
         *nin = 0;
         for (int i = 0; i < sig->n; i++)
@@ -739,16 +734,22 @@ double elab_median(double *xs, int n)
     return n % 2 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2;
 }
 
-enum { AGG_ALL, AGG_ANY, AGG_COUNT, AGG_FRACTION, AGG_MEAN, AGG_MEDIAN, AGG_MIN, AGG_MAX,
-       AGG_STD, AGG_COUNT_ };
+/* The aggregates of lists: the first four count booleans, the others take
+ * numbers. */
+typedef enum Aggregate {
+    AGG_ALL, AGG_ANY, AGG_COUNT, AGG_FRACTION, AGG_MEAN, AGG_MEDIAN, AGG_MIN, AGG_MAX,
+    AGG_STD, AGG_COUNT_
+} Aggregate;
 static const char *const aggregates[AGG_COUNT_] = {
-    "all", "any", "count", "fraction", "mean", "median", "min", "max", "std",
+    [AGG_ALL] = "all", [AGG_ANY] = "any", [AGG_COUNT] = "count",
+    [AGG_FRACTION] = "fraction", [AGG_MEAN] = "mean", [AGG_MEDIAN] = "median",
+    [AGG_MIN] = "min", [AGG_MAX] = "max", [AGG_STD] = "std",
 };
 
 /* Reduces a list. The first four count booleans, the others take numbers;
  * a NaN among the numbers makes the result NaN, so that a comparison with
  * it fails rather than passes on the values left. */
-static bool aggregate(Elab *e, int which, const Value *list, Span at, Value *out)
+static bool aggregate(Elab *e, Aggregate which, const Value *list, Span at, Value *out)
 {
     const char *name = aggregates[which];
     bool booleans = which <= AGG_FRACTION;
@@ -808,6 +809,7 @@ static bool aggregate(Elab *e, int which, const Value *list, Span at, Value *out
     return true;
 }
 
+/* The aggregate of that name, or -1. */
 static int aggregate_lookup(const char *name)
 {
     for (int i = 0; i < AGG_COUNT_; i++)
@@ -818,17 +820,34 @@ static int aggregate_lookup(const char *name)
 
 /* ---- expressions ---- */
 
-/* One of abs log log10 exp sqrt (*which) of call's argument v. */
-static bool math_value(Elab *e, const AstNode *call, const Value *v, const void *which,
+/* The math functions of numbers, applied to each element of a list. */
+typedef struct MathFn {
+    const char *name;
+    double (*fn)(double);
+} MathFn;
+
+static const MathFn math_fns[] = {
+    {"abs", fabs}, {"log", log}, {"log10", log10}, {"exp", exp}, {"sqrt", sqrt},
+};
+
+static const MathFn *math_lookup(const char *name)
+{
+    for (size_t i = 0; i < sizeof math_fns / sizeof *math_fns; i++)
+        if (strcmp(name, math_fns[i].name) == 0)
+            return &math_fns[i];
+    return NULL;
+}
+
+/* The function fn (a MathFn) of call's argument v. */
+static bool math_value(Elab *e, const AstNode *call, const Value *v, const void *fn,
                        Value *out)
 {
     if (v->kind == VAL_LIST)
-        return map_list(e, call, v, math_value, which, out);
+        return map_list(e, call, v, math_value, fn, out);
     if (v->kind != VAL_NUM)
         return diag_error(e->d, call->span, "%s needs numbers, got a %s", call->a->str,
                           value_kind_name(v->kind));
-    static double (*const fns[])(double) = {fabs, log, log10, exp, sqrt};
-    *out = num_value(fns[*(const int *)which](v->num));
+    *out = num_value(((const MathFn *)fn)->fn(v->num));
     return true;
 }
 
@@ -837,48 +856,45 @@ static bool math_value(Elab *e, const AstNode *call, const Value *v, const void 
  * reduce one list, or take several numbers. */
 static bool math_call(Elab *e, const char *name, const AstNode *call, Value *out, bool *handled)
 {
-    static const char *const names[] = {"abs", "log", "log10", "exp", "sqrt"};
+    enum { MAX_ARGS = 64 };
     *handled = false;
-    int which = -1;
-    for (int i = 0; i < 5; i++)
-        if (strcmp(name, names[i]) == 0)
-            which = i;
-    int agg = which < 0 ? aggregate_lookup(name) : -1;
-    if ((which < 0 && agg < 0) || frame_find(e->frame, name) || program_lookup(e->p, name))
+    const MathFn *fn = math_lookup(name);
+    int agg = fn ? -1 : aggregate_lookup(name);
+    if ((!fn && agg < 0) || frame_find(e->frame, name) || program_lookup(e->p, name))
         return true;
     for (int i = 0; e->scope && i < e->scope->naxes; i++)
         if (strcmp(e->scope->vars[i], name) == 0)
             return true;
     *handled = true;
-    Value vs[64];
+    Value vs[MAX_ARGS];
     int n = 0;
     bool list = false;
     for (const AstNode *a = call->list.head; a; a = a->next) {
         if (a->kind == AST_KWARG)
             return diag_error(e->d, a->span, "%s takes no keyword arguments", name);
-        if (n == 64)
-            return diag_error(e->d, a->span, "%s takes at most 64 arguments", name);
+        if (n == MAX_ARGS)
+            return diag_error(e->d, a->span, "%s takes at most %d arguments", name, MAX_ARGS);
         if (!eval(e, a, &vs[n]))
             return false;
         list |= vs[n].kind == VAL_LIST;
         if (vs[n].kind != VAL_NUM && vs[n].kind != VAL_LIST)
             return diag_error(e->d, a->span, "%s needs %s, got a %s", name,
-                              which >= 0 || agg >= AGG_MEAN ? "numbers" : "a list",
+                              fn || agg >= AGG_MEAN ? "numbers" : "a list",
                               value_kind_name(vs[n].kind));
         n++;
     }
     bool variadic = agg == AGG_MEAN || agg == AGG_MIN || agg == AGG_MAX;
-    if ((which >= 0 || !variadic) && n != 1)
+    if ((fn || !variadic) && n != 1)
         return diag_error(e->d, call->span, "%s takes one argument, got %d", name, n);
     if (n == 0)
         return diag_error(e->d, call->span, "%s needs at least one argument", name);
     if (list && n > 1)
         return diag_error(e->d, call->span, "%s takes one list or several numbers, "
                           "not a list among %d arguments", name, n);
-    if (which >= 0)
-        return math_value(e, call, &vs[0], &which, out);
+    if (fn)
+        return math_value(e, call, &vs[0], fn, out);
     if (list)
-        return aggregate(e, agg, &vs[0], call->span, out);
+        return aggregate(e, (Aggregate)agg, &vs[0], call->span, out);
     if (!variadic)
         return diag_error(e->d, call->list.head->span, "%s needs a list, got a number", name);
     double r = vs[0].num;
@@ -1444,13 +1460,16 @@ static bool write_source(Elab *e, FILE *f, const Value *v, Span at)
         const Sig *sig = spec_sig(v->spec->id);
         fputs(spec_table[v->spec->id].name, f);
         int shown = 0;
+        DefaultAt where = {e, at};
         for (int i = 0; i < v->spec->nargs; i++) {
             const char *text, *dflt = NULL;
-            Value d;
-            if (!value_source(e, &v->spec->args[i], at, &text) ||
-                (sig->p[i].dflt && (!default_value(e, &sig->p[i], at, &d) ||
-                                    !value_source(e, &d, at, &dflt))))
+            if (!value_source(e, &v->spec->args[i], at, &text))
                 return false;
+            if (sig->p[i].dflt) {
+                Value d = sig_default(&sig->p[i], e->arena, default_builtin, &where);
+                if (!value_source(e, &d, at, &dflt))
+                    return false;
+            }
             if (!dflt || strcmp(text, dflt) != 0)
                 fprintf(f, "%s%s = %s", shown++ ? ", " : "(", sig->p[i].name, text);
         }

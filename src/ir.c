@@ -85,43 +85,16 @@ static const char *display(IrGraph *g, int op)
     return isalpha((unsigned char)name[0]) ? name : arena_printf(g->arena, "'%s'", name);
 }
 
-/* A signature default as written ("1", "true", "xavier_uniform", "\"x\"")
- * to a value of the slot's type. */
-static Value default_value(IrGraph *g, const SigParam *p)
+/* A built-in a signature default names: an activation (act:A=tanh) or an
+ * init (init:Z=xavier_uniform), the graph's shared one. */
+static Value default_builtin(void *graph, const char *name)
 {
-    const char *text = p->dflt;
-    Value v = {.kind = VAL_NONE};
-    switch (p->type) {
-    case ARG_NUM: case ARG_INT:
-        v.kind = VAL_NUM;
-        v.num = p->dflt_num;
-        break;
-    case ARG_BOOL:
-        v.kind = VAL_BOOL;
-        v.num = strcmp(text, "true") == 0;
-        break;
-    case ARG_STR: case ARG_ANY:  /* a '?' slot's default is a string or a number */
-        if (p->type == ARG_ANY && p->dflt_is_num) {
-            v.kind = VAL_NUM;
-            v.num = p->dflt_num;
-            break;
-        }
-        v.kind = VAL_STR;
-        v.str = arena_strndup(g->arena, text + 1, strlen(text) - 2);
-        break;
-    case ARG_ACT:
-        v.kind = VAL_OP;
-        v.op = op_lookup(text);
-        assert(v.op >= 0);
-        break;
-    case ARG_INIT:
-        v.kind = VAL_SPEC;
-        v.spec = ir_default_spec(g, spec_lookup(text));
-        break;
-    default:
-        assert(!"no default for tensors");
-    }
-    return v;
+    int op = op_lookup(name), spec = op < 0 ? spec_lookup(name) : -1;
+    if (op >= 0)
+        return (Value){.kind = VAL_OP, .op = op};
+    if (spec >= 0)
+        return (Value){.kind = VAL_SPEC, .spec = ir_default_spec(graph, spec)};
+    return (Value){.kind = VAL_NONE};
 }
 
 const Spec *ir_default_spec(IrGraph *g, int spec_id)
@@ -135,9 +108,7 @@ const Spec *ir_default_spec(IrGraph *g, int spec_id)
     s->nargs = sig->n;
     s->args = arena_alloc(g->arena, (size_t)sig->n * sizeof *s->args + 1);
     s->span = SPAN_NONE;
-    for (int i = 0; i < sig->n; i++)
-        if (sig->p[i].dflt)
-            s->args[i] = default_value(g, &sig->p[i]);
+    sig_fill_defaults(sig, s->args, NULL, g->arena, default_builtin, g);
     g->default_spec[spec_id] = s;
     return s;
 }
@@ -154,15 +125,13 @@ static bool bind_args(IrGraph *g, int op, const Value *args, int nargs,
     for (int i = 0; i < sig->n; i++) {
         if (i < nargs)
             v[i] = args[i];
-        if (v[i].kind != VAL_NONE)
-            continue;
-        if (sig->p[i].type == ARG_TENSOR && in && next_in < nin)
+        if (v[i].kind == VAL_NONE && sig->p[i].type == ARG_TENSOR && in && next_in < nin)
             v[i] = (Value){.kind = VAL_TENSOR, .node = in[next_in++]};
-        else if (sig->p[i].dflt)
-            v[i] = default_value(g, &sig->p[i]);
-        else
-            return diag_error(d, at, "%s needs argument '%s'", display(g, op), sig->p[i].name);
     }
+    int missing = sig_fill_defaults(sig, v, NULL, g->arena, default_builtin, g);
+    if (missing >= 0)
+        return diag_error(d, at, "%s needs argument '%s'", display(g, op),
+                          sig->p[missing].name);
     n->args = v;
     n->nargs = sig->n;
     return true;

@@ -2,7 +2,8 @@
  *
  * Signatures are written as text in the tables ("lr:N momentum:N=0") so a
  * built-in's parameters, types and defaults read like its documentation;
- * they are parsed once into a Sig. */
+ * they are parsed once into a Sig. Their defaults become values here, for
+ * elaboration's calls and the IR's alike (sig_fill_defaults). */
 #include "vg/value.h"
 
 #include <stdio.h>
@@ -51,6 +52,37 @@ void sig_parse(Sig *out, const char *text)
     }
     if (out->n == 0)
         free(copy);  /* nothing points into it */
+}
+
+Value sig_default(const SigParam *p, Arena *arena, SigNameFn *name_fn, void *ctx)
+{
+    const char *text = p->dflt;
+    if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0)
+        return (Value){.kind = VAL_BOOL, .num = text[0] == 't'};
+    if (text[0] == '"')
+        return (Value){.kind = VAL_STR,
+                       .str = arena_strndup(arena, text + 1, strlen(text) - 2)};
+    if (p->dflt_is_num)
+        return (Value){.kind = VAL_NUM, .num = p->dflt_num};
+    Value v = name_fn(ctx, text);
+    if (v.kind == VAL_NONE)
+        bad_table(text, "a default that names no built-in");
+    return v;
+}
+
+int sig_fill_defaults(const Sig *sig, Value *args, const bool *set, Arena *arena,
+                      SigNameFn *name_fn, void *ctx)
+{
+    int missing = -1;
+    for (int i = 0; i < sig->n; i++) {
+        if (set ? set[i] : args[i].kind != VAL_NONE)
+            continue;
+        if (sig->p[i].dflt)
+            args[i] = sig_default(&sig->p[i], arena, name_fn, ctx);
+        else if (missing < 0)
+            missing = i;
+    }
+    return missing;
 }
 
 int spec_lookup(const char *name)

@@ -10,6 +10,7 @@
 #define VG_VALUE_H
 
 #include <stdbool.h>
+#include "vg/arena.h"
 #include "vg/diag.h"
 
 typedef enum ValKind {
@@ -94,6 +95,23 @@ void sig_parse(Sig *out, const char *text);
  * parsed on first use into cache[i] (parsed[i] marks it done): a cache of
  * constant data, filled lazily, as vg elaborates on one thread. */
 const Sig *sig_cached(Sig *cache, bool *parsed, int i, const char *text);
+
+/* The value a default naming a built-in stands for ("tanh", an op, for
+ * act:A=tanh; "xavier_uniform", an init, for init:Z=xavier_uniform): the
+ * op table and a spec's construction are the caller's. VAL_NONE for a name
+ * it does not know. */
+typedef Value SigNameFn(void *ctx, const char *name);
+/* A default as written in a signature, as a value: true or false, a
+ * "string" (copied into arena), a number, or a built-in's name, which
+ * name_fn resolves. Aborts on a name it does not know, a programming
+ * error of a table. */
+Value sig_default(const SigParam *p, Arena *arena, SigNameFn *name_fn, void *ctx);
+/* Fills every unset slot of args (in signature order; unset: !set[i], or
+ * VAL_NONE when set is NULL) that has a default with it. Returns the first
+ * unset slot without a default, for the caller's diagnostic, or -1 when
+ * every slot has a value. */
+int sig_fill_defaults(const Sig *sig, Value *args, const bool *set, Arena *arena,
+                      SigNameFn *name_fn, void *ctx);
 
 /* ---- spec built-ins ---- */
 typedef enum SpecKind {

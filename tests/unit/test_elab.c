@@ -200,6 +200,38 @@ static void test_def_parameters_belong_to_the_enclosing_layer(void **state)
     program_free(&p);
 }
 
+/* The index of parameter name in op's signature. */
+static int sig_slot(int op, const char *name)
+{
+    const Sig *sig = op_sig(op);
+    for (int i = 0; i < sig->n; i++)
+        if (strcmp(sig->p[i].name, name) == 0)
+            return i;
+    fail_msg("%s has no parameter '%s'", op_def(op)->name, name);
+    return -1;
+}
+
+/* A signature's defaults are the built-ins they name, whatever a program
+ * defines under those names. */
+static void test_defaults_are_builtins(void **state)
+{
+    (void)state;
+    Program p;
+    assert_true(load(&p,
+        "let tanh = relu\nlet xavier_uniform = 3\n"
+        "model m() { input x[3, 2] layer a { h = rnn(dense(x, 4), 5) } return last(h) }\n"
+        "train r = m() { data = xor(points = 4) loss = mse optimizer = sgd(lr = 1) "
+        "batch = 1 steps = 1 }\n"));
+    IrGraph g;
+    assert_true(elab_first(&p, &g));
+    const IrNode *rnn = &g.nodes[g.nodes[g.output].in[0]], *dense = &g.nodes[rnn->in[0]];
+    assert_int_equal(rnn->op, OP_RNN);
+    assert_int_equal(rnn->args[sig_slot(OP_RNN, "act")].op, OP_TANH);
+    assert_int_equal(ir_arg_spec(dense, sig_slot(OP_DENSE, "init"))->id, SPEC_XAVIER_UNIFORM);
+    ir_free(&g);
+    program_free(&p);
+}
+
 static void test_constants_and_values(void **state)
 {
     (void)state;
@@ -396,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_redefinition_is_an_error),
         cmocka_unit_test(test_blocks_share_scope_but_loop_variables_end),
         cmocka_unit_test(test_def_parameters_belong_to_the_enclosing_layer),
+        cmocka_unit_test(test_defaults_are_builtins),
         cmocka_unit_test(test_constants_and_values),
         cmocka_unit_test(test_family_members),
         cmocka_unit_test(test_lists_and_aggregates),

@@ -231,6 +231,13 @@ static void test_gradcheck_every_op(void **state)
     assert_int_equal(checked, OP_COUNT - 2);
 }
 
+/* op_table with op's definition replaced by def. */
+static void table_with(const OpDef *table[OP_COUNT], int op, const OpDef *def)
+{
+    memcpy(table, op_table, OP_COUNT * sizeof *table);
+    table[op] = def;
+}
+
 /* An op that reads token ids gets the model input itself, filled with
  * integer ids, and the check still covers its parameters: dense marked as
  * such here, as no op of the table reads tokens yet. */
@@ -242,8 +249,7 @@ static void test_gradcheck_token_input(void **state)
     OpDef reads_tokens = *op_table[OP_DENSE];
     reads_tokens.tokens = true;
     const OpDef *table[OP_COUNT];
-    memcpy(table, op_table, sizeof table);
-    table[OP_DENSE] = &reads_tokens;
+    table_with(table, OP_DENSE, &reads_tokens);
     Net n;
     net_init(&n);
     assert_true(build_case(&n, &r, table, OP_DENSE, 1, OP_MSE));
@@ -259,6 +265,27 @@ static void test_gradcheck_token_input(void **state)
     assert_true(gradcheck_op(&r, table, OP_DENSE));
 }
 
+/* At every rank, the check passes sigmoid and fails it with the backward
+ * kernel wrong. */
+static void assert_caught_at_every_rank(Rng *r, void (*wrong)(const OpCtx *c))
+{
+    OpDef bad = *op_table[OP_SIGMOID];
+    bad.backward = wrong;
+    const OpDef *table[OP_COUNT];
+    table_with(table, OP_SIGMOID, &bad);
+    for (int rank = 1; rank <= IR_MAX_RANK; rank++) {
+        Net n;
+        net_init(&n);
+        assert_true(build_case(&n, r, op_table, OP_SIGMOID, rank, OP_MSE));
+        net_plan(&n, 3);
+        fill_random(&n, r, op_table);
+        assert_true(gradcheck(&n.e) < TOLERANCE);
+        n.e.ops = table;
+        assert_true(gradcheck(&n.e) > 10 * TOLERANCE);
+        net_free(&n);
+    }
+}
+
 /* sigmoid's backward without the (1 − y) factor. */
 static void wrong_sigmoid_backward(const OpCtx *c)
 {
@@ -272,27 +299,9 @@ static void test_gradcheck_catches_a_wrong_backward(void **state)
     (void)state;
     Rng r;
     rng_seed(&r, 3);
-    OpDef wrong = *op_table[OP_SIGMOID];
-    wrong.backward = wrong_sigmoid_backward;
-    const OpDef *table[OP_COUNT];
-    memcpy(table, op_table, sizeof table);
-    table[OP_SIGMOID] = &wrong;
-    for (int rank = 1; rank <= IR_MAX_RANK; rank++) {
-        Net n;
-        net_init(&n);
-        assert_true(build_case(&n, &r, op_table, OP_SIGMOID, rank, OP_MSE));
-        net_plan(&n, 3);
-        fill_random(&n, &r, op_table);
-        assert_true(gradcheck(&n.e) < TOLERANCE);
-        n.e.ops = table;
-        assert_true(gradcheck(&n.e) > 10 * TOLERANCE);
-        net_free(&n);
-    }
+    assert_caught_at_every_rank(&r, wrong_sigmoid_backward);
 }
 
-/* φ′ against differences of φ, and max_deriv as the sup of φ′ on a grid
- * fine enough (step 1e-3, missing every kink) to come within 1% of a
- * supremum approached at a kink (selu's λα at 0⁻). */
 /* sigmoid's backward as it was before the overwrite contract: right, but
  * always adding to dz. */
 static void accumulating_sigmoid_backward(const OpCtx *c)
@@ -309,21 +318,7 @@ static void test_gradcheck_catches_an_accumulating_backward(void **state)
     (void)state;
     Rng r;
     rng_seed(&r, 5);
-    OpDef acc = *op_table[OP_SIGMOID];
-    acc.backward = accumulating_sigmoid_backward;
-    const OpDef *table[OP_COUNT];
-    memcpy(table, op_table, sizeof table);
-    table[OP_SIGMOID] = &acc;
-    for (int rank = 1; rank <= IR_MAX_RANK; rank++) {
-        Net n;
-        net_init(&n);
-        assert_true(build_case(&n, &r, op_table, OP_SIGMOID, rank, OP_MSE));
-        net_plan(&n, 3);
-        fill_random(&n, &r, op_table);
-        n.e.ops = table;
-        assert_true(gradcheck(&n.e) > 10 * TOLERANCE);
-        net_free(&n);
-    }
+    assert_caught_at_every_rank(&r, accumulating_sigmoid_backward);
 }
 
 /* h = relu(dense(x)); out = dense(h + dense(h)) + h·h: h has three
@@ -361,6 +356,9 @@ static void test_gradcheck_several_consumers(void **state)
     }
 }
 
+/* φ′ against differences of φ, and max_deriv as the sup of φ′ on a grid
+ * fine enough (step 1e-3, missing every kink) to come within 1% of a
+ * supremum approached at a kink (selu's λα at 0⁻). */
 static void test_activation_derivatives(void **state)
 {
     (void)state;
