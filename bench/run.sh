@@ -42,8 +42,10 @@ SCALE=${BENCH_SCALE:-1}
 # returning them to the kernel every step (1.1–1.6× faster, less noise).
 # vg allocates nothing in a step, so the setting changes nothing for it.
 GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=4294967296
-OMP_NUM_THREADS=$THREADS
-export GLIBC_TUNABLES OMP_NUM_THREADS
+# One thread means one everywhere: PyTorch's own pools (--threads), the
+# OpenMP of oneDNN, and the OpenBLAS PyTorch calls for its matrix products.
+OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
+export GLIBC_TUNABLES OMP_NUM_THREADS OPENBLAS_NUM_THREADS
 
 for f in "$VG" "$SGEMM" /usr/bin/time; do
     [ -x "$f" ] || { echo "bench/run.sh: $f is missing (run 'make bench')" >&2; exit 2; }

@@ -346,37 +346,29 @@ static CheckpointStatus damaged(StFile *f, const char *what)
 }
 
 /* A metadata integer in [lo, hi]. */
-static bool meta_long(StFile *f, const char *key, long lo, long hi, long *out)
+/* Key's metadata parsed whole: into *l, an integer in [lo, hi], when l is
+ * given, else into *d. False, the file reported damaged, when it is missing
+ * or is not such a number. */
+static bool meta_number(StFile *f, const char *key, long lo, long hi, long *l, double *d)
 {
     const char *s = safetensors_meta(f, key);
-    char *end;
+    char *end = NULL;
+    bool ok = false;
     errno = 0;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || errno || end == s || *end || v < lo || v > hi) {
-        char what[96];
-        snprintf(what, sizeof what, "its metadata '%s' is %s", key,
-                 s ? "not an integer in range" : "missing");
-        damaged(f, what);
-        return false;
+    if (s && l) {
+        *l = strtol(s, &end, 10);
+        ok = !errno && end != s && !*end && *l >= lo && *l <= hi;
+    } else if (s) {
+        *d = strtod(s, &end);
+        ok = end != s && !*end;
     }
-    *out = v;
-    return true;
-}
-
-static bool meta_double(StFile *f, const char *key, double *out)
-{
-    const char *s = safetensors_meta(f, key);
-    char *end;
-    double v = s ? strtod(s, &end) : 0;
-    if (!s || end == s || *end) {
-        char what[96];
-        snprintf(what, sizeof what, "its metadata '%s' is %s", key,
-                 s ? "not a number" : "missing");
-        damaged(f, what);
-        return false;
-    }
-    *out = v;
-    return true;
+    if (ok)
+        return true;
+    char what[96];
+    snprintf(what, sizeof what, "its metadata '%s' is %s", key,
+             !s ? "missing" : l ? "not an integer in range" : "not a number");
+    damaged(f, what);
+    return false;
 }
 
 static bool read_rng(StFile *f, const char *name, const char *spare, Rng *g)
@@ -386,7 +378,7 @@ static bool read_rng(StFile *f, const char *name, const char *spare, Rng *g)
         return false;
     const char *s = safetensors_meta(f, spare);
     g->has_spare = s && strcmp(s, "none") != 0;
-    return !g->has_spare || meta_double(f, spare, &g->spare);
+    return !g->has_spare || meta_number(f, spare, 0, 0, NULL, &g->spare);
 }
 
 /* CKPT_RESUMED when f was made from what run r is made from now; else
@@ -530,14 +522,15 @@ static CheckpointStatus restore(Program *p, StFile *f, Run *r)
 {
     long step, cursor, clipped, t, first, nlog, nrep;
     double norm, loss;
-    if (!meta_long(f, "step", 0, r->set.steps, &step) ||
-        !meta_long(f, "cursor", 0, r->norder, &cursor) ||
-        !meta_long(f, "clipped_steps", 0, step, &clipped) ||
-        !meta_long(f, "optim_t", 0, LONG_MAX, &t) ||
-        !meta_long(f, "log_first", 0, step, &first) ||
-        !meta_long(f, "log_steps", 0, step, &nlog) ||
-        !meta_long(f, "reports", 1, INT_MAX, &nrep) ||
-        !meta_double(f, "last_global_norm", &norm) || !meta_double(f, "last_loss", &loss))
+    if (!meta_number(f, "step", 0, r->set.steps, &step, NULL) ||
+        !meta_number(f, "cursor", 0, r->norder, &cursor, NULL) ||
+        !meta_number(f, "clipped_steps", 0, step, &clipped, NULL) ||
+        !meta_number(f, "optim_t", 0, LONG_MAX, &t, NULL) ||
+        !meta_number(f, "log_first", 0, step, &first, NULL) ||
+        !meta_number(f, "log_steps", 0, step, &nlog, NULL) ||
+        !meta_number(f, "reports", 1, INT_MAX, &nrep, NULL) ||
+        !meta_number(f, "last_global_norm", 0, 0, NULL, &norm) ||
+        !meta_number(f, "last_loss", 0, 0, NULL, &loss))
         return CKPT_BAD;
     for (int i = 0; i < r->g.nparams; i++) {
         const IrParam *pp = &r->g.params[i];

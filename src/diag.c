@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -360,24 +361,35 @@ static size_t common_prefix(const char *a, const char *b)
  * len² time and memory. */
 enum { SUGGEST_MAX_LEN = 64 };
 
+/* The edits a slip may make: a name and a candidate are that close when
+ * their distance is at most (|name| + |candidate| + 3) / 6, the bound of
+ * CPython's "Did you mean" (Python/suggestions.c, which costs an edit 2).
+ * So 'sigmod' may be 'sigmoid' and 'mm' 'm', but 'b' is not 'a': a short
+ * name changed whole is another name, not a slip. */
+static size_t slip_limit(size_t len, size_t clen)
+{
+    return (len + clen + 3) / 6;
+}
+
 const char *diag_suggest(const char *name, const char *const *candidates, int n)
 {
     size_t len = strlen(name);
     if (len > SUGGEST_MAX_LEN)
         return NULL;
-    size_t limit = len / 3 > 1 ? len / 3 : 1;
     const char *best = NULL;
-    size_t best_d = limit + 1;
+    size_t best_d = SIZE_MAX;
     bool tie = false;
     for (int i = 0; i < n; i++) {
         if (!candidates[i])
             continue;
         /* The distance is at least the difference in length: skipping the
          * hopeless keeps a megabyte-long name from costing len² work. */
-        size_t clen = strlen(candidates[i]);
+        size_t clen = strlen(candidates[i]), limit = slip_limit(len, clen);
         if ((clen > len ? clen - len : len - clen) > limit)
             continue;
         size_t dist = distance(name, candidates[i]);
+        if (dist > limit)
+            continue;
         if (dist < best_d) {
             best = candidates[i];
             best_d = dist;

@@ -3,7 +3,7 @@
  * The parse comes first, so a file with a syntax error is never touched;
  * the comments come from a second pass of the lexer over the same text
  * (the parser never sees them). -w writes through a temporary file in the
- * target's folder and renames it over the file (report_file), so an
+ * target's folder and renames it over the file (outfile.h), so an
  * interrupted vg fmt leaves the old file or the new one, never a part, and
  * a file that is already formatted is not rewritten at all. */
 #include "vg/fmt.h"
@@ -15,8 +15,8 @@
 
 #include "vg/ast.h"
 #include "vg/exit.h"
+#include "vg/outfile.h"
 #include "vg/parse.h"
-#include "vg/report.h"
 
 char *fmt_source(Arena *arena, DiagSink *diag, int file, size_t *len)
 {
@@ -45,16 +45,16 @@ static bool rewrite(const char *path, const char *text, size_t len, DiagSink *di
     struct stat st;
     if (stat(path, &st) != 0)
         return diag_error(diag, SPAN_NONE, "cannot write '%s': %s", path, strerror(errno));
-    ReportFile rf;
-    if (!report_file_open(&rf, path, diag))
+    OutFile of;
+    if (!outfile_open(&of, path, diag))
         return false;
-    if (fchmod(fileno(rf.f), st.st_mode & 07777) != 0) {
+    if (fchmod(fileno(of.f), st.st_mode & 07777) != 0) {
         diag_error(diag, SPAN_NONE, "cannot write '%s': %s", path, strerror(errno));
-        report_file_discard(&rf);
+        outfile_discard(&of);
         return false;
     }
-    fwrite(text, 1, len, rf.f);
-    return report_file_commit(&rf, diag);
+    fwrite(text, 1, len, of.f);
+    return outfile_commit(&of, diag);
 }
 
 /* One file; returns its exit status. */

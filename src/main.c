@@ -27,6 +27,7 @@
 #include "vg/gradcheck.h"
 #include "vg/lsp.h"
 #include "vg/ops.h"
+#include "vg/outfile.h"
 #include "vg/parse.h"
 #include "vg/program.h"
 #include "vg/repl.h"
@@ -762,7 +763,8 @@ static Got obtain(Program *p, const Cli *c, Results *res, int i, Run *r, int *st
             int from = p->diag.n;
             *status = train_one(p, r, &res->t);
             if (c->part && !train_interrupted &&
-                !part_write(c->part, &res->key, r, *status, &p->diag, from) && !*status)
+                !part_write(c->part, &res->key, r, *status, &p->diag, from, true) &&
+                !*status)
                 *status = EXIT_RUNTIME;
             return GOT_RUN;
         }
@@ -809,6 +811,9 @@ static int results_begin(Program *p, const Cli *c, int nfiles, RunSet *rs, Resul
     for (int i = 0; c->part && i < rs->n; i++)
         if (rs->runs[i]->ready && part_check(c->part, &res->key, rs->runs[i], &p->diag) > PART_MISSING)
             return EXIT_USAGE;
+    /* a job killed while it wrote its part, now run again */
+    if (c->part)
+        part_clean(c->part);
     if (c->jobs || c->parts) {
         res->from = FROM_SWEEP;
         if (!sweep_begin(&res->sweep, p, rs, &res->key, c->jobs ? c->jobs : 1, c->parts,
@@ -987,13 +992,13 @@ static bool write_plan_file(const char *dir, const char *name, const char *text,
 {
     char *path = xmalloc(strlen(dir) + strlen(name) + 2);
     sprintf(path, "%s/%s", dir, name);
-    ReportFile rf;
-    bool ok = report_file_open(&rf, path, diag);
+    OutFile of;
+    bool ok = outfile_open(&of, path, diag);
     if (ok) {
-        fputs(text, rf.f);
+        fputs(text, of.f);
         if (exec)
-            fchmod(fileno(rf.f), 0755);
-        ok = report_file_commit(&rf, diag);
+            fchmod(fileno(of.f), 0755);
+        ok = outfile_commit(&of, diag);
     }
     free(path);
     return ok;
@@ -1074,16 +1079,48 @@ static int cmd_plan(Program *p, const Cli *c)
         free(checkpoints);
         f = open_memstream(&script, &nscript);
         bool slurm = c->engine && strcmp(c->engine, "slurm") == 0;
+        char *task = NULL;
+        size_t ntask = 0;
         if (slurm) {
+            /* a job array has at most MaxArraySize tasks (indices 0 to
+             * MaxArraySize - 1): the submitting script reads the limit of
+             * the cluster it submits to and sends as many arrays as the
+             * jobs need, each task given its array's first line */
             const char *base = strrchr(file, '/') + 1;
-            fprintf(f, "#!/bin/sh\n#SBATCH --job-name=vg-%.*s\n#SBATCH --array=1-%d\n"
+            FILE *t = open_memstream(&task, &ntask);
+            fprintf(t, "#!/bin/sh\n#SBATCH --job-name=vg-%.*s\n"
                     "#SBATCH --cpus-per-task=%d\n#SBATCH --output=%s/slurm-%%A_%%a.out\n"
                     "#SBATCH --requeue\n"
-                    "# vg plan: array task K runs line K of jobs, one run each. A task\n"
-                    "# whose part is complete reads it and ends, so submitting this\n"
-                    "# again runs only what is missing.\n"
-                    "exec sh -c \"$(sed -n \"${SLURM_ARRAY_TASK_ID}p\" '%s/jobs')\"\n",
-                    (int)strcspn(base, "."), base, njobs, b.threads, dir, dir);
+                    "# vg plan: a task of an array %s/slurm.sh submits. Task K of\n"
+                    "# the array whose first job is line FIRST ($1) runs line FIRST + K\n"
+                    "# of jobs, one run each.\n"
+                    "exec sh -c \"$(sed -n \"$(($1 + ${SLURM_ARRAY_TASK_ID:-0}))p\" '%s/jobs')\"\n",
+                    (int)strcspn(base, "."), base, b.threads, dir, dir, dir);
+            fclose(t);
+            fprintf(f, "#!/bin/sh\n"
+                    "# vg plan: submits the %d jobs of %s/jobs to Slurm, as job arrays\n"
+                    "# of at most the cluster's MaxArraySize tasks (scontrol show config;\n"
+                    "# Slurm's default, 1001, when it cannot be read; 0, no arrays: a job\n"
+                    "# each). Options given here go to every sbatch (--partition=P,\n"
+                    "# --parsable). A job whose part is complete reads it and ends, so\n"
+                    "# submitting again runs only what is missing.\n"
+                    "set -e\n"
+                    "n=%d\n"
+                    "size=$(scontrol show config 2>/dev/null | sed -n 's/^MaxArraySize *= *\\([0-9]*\\).*/\\1/p')\n"
+                    "size=${size:-1001}\n"
+                    "first=1\n"
+                    "while [ \"$first\" -le \"$n\" ]; do\n"
+                    "    if [ \"$size\" -eq 0 ]; then\n"
+                    "        sbatch \"$@\" '%s/slurm-task.sh' \"$first\"\n"
+                    "        first=$((first + 1))\n"
+                    "    else\n"
+                    "        last=$((first + size - 1))\n"
+                    "        [ \"$last\" -le \"$n\" ] || last=$n\n"
+                    "        sbatch --array=0-$((last - first)) \"$@\" '%s/slurm-task.sh' \"$first\"\n"
+                    "        first=$((last + 1))\n"
+                    "    fi\n"
+                    "done\n",
+                    njobs, dir, njobs, dir, dir);
         } else {
             fprintf(f, "#!/bin/sh\n"
                     "# vg plan: runs the jobs with GNU parallel, one job per core unless\n"
@@ -1094,11 +1131,12 @@ static int cmd_plan(Program *p, const Cli *c)
         }
         fclose(f);
         ok = write_plan_file(dir, "jobs", jobs, false, &p->diag) &&
+             (!task || write_plan_file(dir, "slurm-task.sh", task, true, &p->diag)) &&
              write_plan_file(dir, slurm ? "slurm.sh" : "parallel.sh", script, true, &p->diag);
+        free(task);
         if (ok) {
-            printf("%d job%s in %s/jobs\nrun them: %s %s/%s\nthen: vg merge ", njobs,
-                   njobs == 1 ? "" : "s", c->out, slurm ? "sbatch" : "sh", c->out,
-                   slurm ? "slurm.sh" : "parallel.sh");
+            printf("%d job%s in %s/jobs\nrun them: sh %s/%s\nthen: vg merge ", njobs,
+                   njobs == 1 ? "" : "s", c->out, c->out, slurm ? "slurm.sh" : "parallel.sh");
             shell_word(stdout, c->file);
             putchar(' ');
             shell_word(stdout, c->out);
@@ -1209,11 +1247,11 @@ static int cmd_fmt(int argc, char **argv)
 static bool write_report_file(const char *path, void (*w)(FILE *, const ReportData *),
                               const ReportData *d, DiagSink *diag)
 {
-    ReportFile rf;
-    if (!report_file_open(&rf, path, diag))
+    OutFile of;
+    if (!outfile_open(&of, path, diag))
         return false;
-    w(rf.f, d);
-    return report_file_commit(&rf, diag);
+    w(of.f, d);
+    return outfile_commit(&of, diag);
 }
 
 /* vg report FILE... [--html F] [--csv F] [--text] | --diff A B [--factor X] */

@@ -59,7 +59,12 @@ double metric_get(const LayerMetrics *m, MetricId id)
 
 bool metric_recurrent(MetricId id)
 {
-    return id == M_BPTT_RATIO || id >= M_INPUT_GATE;
+    return id == M_BPTT_RATIO || (id >= M_INPUT_GATE && id <= M_RESET_GATE_SATURATION);
+}
+
+bool metric_attention(MetricId id)
+{
+    return id == M_ATTENTION_ENTROPY;
 }
 
 static double *metric_at(LayerMetrics *m, MetricId id)
@@ -242,78 +247,77 @@ static void recurrent_parts(const Exec *e, int layer, LayerMetrics *m, SatCount 
     }
 }
 
-/* The units of an activation's output [shape], for `dead`: entry
- * (o·n + u)·inner + j of an example belongs to unit u. In a layer with a
- * convolution a unit is a channel — a filter — over all its positions: n
- * = C, inner = H·W on [C, H, W]; n = C, outer = T on conv1d's [T, C].
- * Elsewhere each entry of an example is a unit. */
-typedef struct Units {
-    size_t n, outer, inner;
-} Units;
-
-static bool has_conv(const IrGraph *g, int layer)
+/* The mean entropy −Σ_j p_j ln p_j of the attention weights of the layer's
+ * attention ops over every (example, head, query) row, which their
+ * kernels keep during the probe's forward pass:
+ * ln T for a query that attends to all T keys alike, 0 for one that looks
+ * at a single key — attention collapse, where the softmax passes almost no
+ * gradient to its scores. */
+static void attention_parts(const Exec *e, int layer, LayerMetrics *m)
 {
-    for (int i = 0; i < g->n; i++)
-        if (g->nodes[i].layer == layer &&
-            (g->nodes[i].op == OP_CONV1D || g->nodes[i].op == OP_CONV2D))
-            return true;
-    return false;
-}
-
-static Units units_of(Shape s, bool conv)
-{
-    size_t size = shape_size(s);
-    if (!conv || s.rank < 2)
-        return (Units){size, 1, 1};
-    if (s.rank == 3)
-        return (Units){(size_t)s.dim[0], 1, size / (size_t)s.dim[0]};
-    return (Units){(size_t)s.dim[1], (size_t)s.dim[0], 1};
-}
-
-/* Units of y (batch examples of `size` entries) that are exactly 0 at
- * every position of every example. */
-static long dead_units(const float *y, int batch, size_t size, Units un)
-{
-    long dead = 0;
-    for (size_t u = 0; u < un.n; u++) {
-        bool alive = false;
-        for (size_t b = 0; b < (size_t)batch && !alive; b++)
-            for (size_t o = 0; o < un.outer && !alive; o++) {
-                const float *at = y + b * size + (o * un.n + u) * un.inner;
-                for (size_t j = 0; j < un.inner && !alive; j++)
-                    alive = at[j] != 0.0f;
-            }
-        dead += !alive;
+    double sum = 0;
+    long rows = 0;
+    for (int i = 0; i < e->g->n; i++) {
+        const IrNode *nd = &e->g->nodes[i];
+        const OpDef *op = op_def(nd->op);
+        if (nd->layer != layer || !op->attention_entropy)
+            continue;
+        double s;
+        long r;
+        op->attention_entropy(&e->ctxs[i], &s, &r);
+        sum += s;
+        rows += r;
     }
-    return dead;
+    m->attention_entropy = rows ? sum / (double)rows : NAN;
 }
 
-/* Saturation: entries (example × unit × position) of saturating
+/* How many of the units of relu-family activation node i are exactly 0
+ * for every probe example — at every time step, on a [T, F] sequence,
+ * whose units are its F features (the same weights make feature f at
+ * every step, as `dense`, conv1d and the recurrent ops do), and at every
+ * position on a [C, H, W] feature map, whose units are its C channels
+ * (a convolution's filters) — and the number of units. Entry
+ * (r·n + u)·inner + j of the batch belongs to unit u of n. */
+static void dead_units(const Exec *e, int i, long *dead, long *units)
+{
+    const IrNode *nd = &e->g->nodes[i];
+    const float *y = e->val[i];
+    size_t size = shape_size(nd->shape);
+    size_t n = nd->shape.rank == 3 ? (size_t)nd->shape.dim[0]
+             : nd->shape.rank == 2 ? (size_t)nd->shape.dim[1] : size;
+    size_t inner = nd->shape.rank == 3 ? size / n : 1;
+    size_t rows = (size_t)e->batch * (size / (n * inner));
+    bool *alive = xcalloc(n, sizeof *alive);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t u = 0; u < n; u++) {
+            const float *at = y + (r * n + u) * inner;
+            for (size_t j = 0; j < inner; j++)
+                alive[u] |= at[j] != 0.0f;
+        }
+    for (size_t u = 0; u < n; u++)
+        *dead += !alive[u];
+    *units += (long)n;
+    free(alive);
+}
+
+/* Saturation: entries (example × position × unit) of saturating
  * activations, and of an rnn's activation (sat, from recurrent_parts),
- * whose local derivative is below 1% of its maximum. Dead: units
- * (units_of) of relu-family activations that are exactly zero for every
- * probe example. */
+ * whose local derivative is below 1% of its maximum. Dead: dead_units. */
 static void activation_stats(const Exec *e, int layer, LayerMetrics *m, SatCount rec)
 {
     double sat = rec.below, sat_total = rec.total;
     long dead = 0, dead_total = 0;
-    bool conv = has_conv(e->g, layer);
     for (int i = 0; i < e->g->n; i++) {
         const IrNode *nd = &e->g->nodes[i];
         const OpDef *op = op_def(nd->op);
         if (nd->layer != layer || op->kind != OPK_ACTIVATION)
             continue;
-        size_t size = shape_size(nd->shape);
-        const float *y = e->val[i];
         if (op->saturating) {
             sat += (double)deriv_stats(e, i, 0.01 * op->max_deriv).below;
-            sat_total += (double)(size * (size_t)e->batch);
+            sat_total += (double)node_floats(e, i);
         }
-        if (op->relu_family) {
-            Units un = units_of(nd->shape, conv);
-            dead += dead_units(y, e->batch, size, un);
-            dead_total += (long)un.n;
-        }
+        if (op->relu_family)
+            dead_units(e, i, &dead, &dead_total);
     }
     m->saturation = sat_total ? sat / sat_total : NAN;
     m->dead = dead_total ? (double)dead / (double)dead_total : NAN;
@@ -474,6 +478,7 @@ void metrics_measure(const MeasureInput *in, Report *rep)
     for (int l = 0; l < g->nlayers; l++) {
         rep->layers[l].bptt_ratio = NAN;
         recurrent_parts(e, l, &rep->layers[l], &rec[l]);
+        attention_parts(e, l, &rep->layers[l]);
     }
     ProbePass pass = {.in = in, .g2 = xcalloc((size_t)g->nlayers, sizeof *pass.g2)};
     exec_backward_each(e, EXEC_PROBE, probe_node_done, &pass);

@@ -19,14 +19,20 @@
  * parts without a change here. */
 #include "vg/part.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "vg/blas.h"
 #include "vg/metrics.h"
+#include "vg/outfile.h"
 #include "vg/report.h"
 #include "vg/sha256.h"
 
@@ -187,19 +193,77 @@ static void put_results(FILE *f, const Run *r, int status, const DiagSink *diag,
 }
 
 bool part_write(const char *path, const PartKey *k, const Run *r, int status, DiagSink *diag,
-                int from)
+                int from, bool durable)
 {
     char settings[65];
     settings_hex(r, settings);
-    ReportFile rf;
-    if (!report_file_open(&rf, path, diag))
-        return false;
-    fprintf(rf.f, "vg-part %d\nvg %s\nbuild %s\nprogram %s\nextra %s\nsettings %s\nrun %s\ndata\n",
+    OutFile of;
+    struct stat info;
+    do {
+        if (!outfile_open(&of, path, diag))
+            return false;
+        /* held until the file is renamed or this process ends: part_clean
+         * leaves it alone; one it removed before the lock is made again */
+        if (flock(fileno(of.f), LOCK_EX) != 0 || fstat(fileno(of.f), &info) != 0)
+            info.st_nlink = 1;
+        if (info.st_nlink == 0)
+            outfile_discard(&of);
+    } while (info.st_nlink == 0);
+    of.transient = !durable;
+    fprintf(of.f, "vg-part %d\nvg %s\nbuild %s\nprogram %s\nextra %s\nsettings %s\nrun %s\ndata\n",
             PART_FORMAT, VG_VERSION, k->build, k->program, k->extra, settings, r->name);
     int nd = diag->n;
-    put_results(rf.f, r, status, diag, from < nd ? from : nd);
-    fputs(trailer, rf.f);
-    return report_file_commit(&rf, diag);
+    put_results(of.f, r, status, diag, from < nd ? from : nd);
+    fputs(trailer, of.f);
+    return outfile_commit(&of, diag);
+}
+
+/* Whether name is the temporary file outfile_open makes for a part:
+ * the part's name (part; NULL: any NAME.part) and six characters. */
+static bool temporary_of(const char *name, const char *part)
+{
+    size_t n = strlen(name);
+    if (n < 7 || name[n - 7] != '.')
+        return false;
+    if (part)
+        return strlen(part) == n - 7 && strncmp(name, part, n - 7) == 0;
+    return n > 12 && strncmp(name + n - 12, ".part", 5) == 0;
+}
+
+/* Removes the temporaries of part (NULL: of every part) in dir ("": the
+ * working folder) that no writer holds. */
+static void clean(const char *dir, const char *part)
+{
+    DIR *d = opendir(*dir ? dir : ".");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (!temporary_of(e->d_name, part))
+            continue;
+        char *tmp = xmalloc(strlen(dir) + strlen(e->d_name) + 2);
+        sprintf(tmp, "%s%s%s", dir, *dir ? "/" : "", e->d_name);
+        int fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+            unlink(tmp);
+        if (fd >= 0)
+            close(fd);
+        free(tmp);
+    }
+    if (d)
+        closedir(d);
+}
+
+void part_clean(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = xstrdup(path);
+    dir[slash ? slash - path : 0] = '\0';
+    clean(slash == path ? "/" : dir, slash ? slash + 1 : path);
+    free(dir);
+}
+
+void part_clean_folder(const char *dir)
+{
+    clean(dir, NULL);
 }
 
 /* ---- reading ---- */

@@ -191,7 +191,7 @@ static void not_trained(Repl *r, const Run *run)
 }
 
 /* Every metric of one layer at one report, one per line (those of
- * recurrent layers only where they apply). */
+ * recurrent and attention layers only where they apply). */
 static void show_layer(Repl *r, const Run *run, const Report *rep, const char *name)
 {
     int l = ir_find_layer(&run->g, name);
@@ -199,7 +199,8 @@ static void show_layer(Repl *r, const Run *run, const Report *rep, const char *n
     char buf[32];
     fprintf(r->out, "%s at step %ld: %s\n", name, rep->step, verdict_name(m->verdict));
     for (int k = 0; k < M_COUNT; k++)
-        if (!metric_recurrent((MetricId)k) || !isnan(metric_get(m, (MetricId)k)))
+        if ((!metric_recurrent((MetricId)k) && !metric_attention((MetricId)k)) ||
+            !isnan(metric_get(m, (MetricId)k)))
             fprintf(r->out, "  %-14s %s\n", metric_names[k],
                     report_num(metric_get(m, (MetricId)k), buf, sizeof buf));
     if (m->bptt) {
@@ -316,8 +317,8 @@ static int sync_member(Repl *r, const Member *m)
     if (t->str2)
         fprintf(r->out, " with %s", t->str2);
     char w[256];
-    fprintf(r->out, ", %ld steps; ':run %s' trains it\n", fresh->set.steps,
-            as_word(fresh->name, w, sizeof w));
+    fprintf(r->out, ", %ld step%s; ':run %s' trains it\n", fresh->set.steps,
+            fresh->set.steps == 1 ? "" : "s", as_word(fresh->name, w, sizeof w));
     return 0;
 }
 
@@ -719,8 +720,9 @@ static int run_one(Repl *r, const Word *a, Run *run, long steps)
                          "again to start it anew", run->name, run->diverged_at);
     if (steps < 0 && run->step >= run->set.steps) {
         char w[256];
-        fprintf(r->out, "run %s has trained its %ld steps; ':run %s N' trains N more\n",
-                run->name, run->set.steps, as_word(run->name, w, sizeof w));
+        fprintf(r->out, "run %s has trained its %ld step%s; ':run %s N' trains N more\n",
+                run->name, run->set.steps, run->set.steps == 1 ? "" : "s",
+                as_word(run->name, w, sizeof w));
         return 0;
     }
     return train(r, run, steps);

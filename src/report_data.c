@@ -62,7 +62,7 @@ static void run_of(ReportRun *out, const Run *r)
         .probe_rows = r->probe.batch, .baseline = r->baseline, .vanishing_below = s->vanishing_below,
         .exploding_above = s->exploding_above, .nlayers = r->g.nlayers,
         .reports = r->reports, .nreports = r->nreports, .log = r->log, .steps = r->step,
-        .recurrent = report_recurrent(r), .diverged = r->diverged, .ended = true, .diverged_at = r->diverged_at,
+        .recurrent = report_recurrent(r), .attention = report_attention(r), .diverged = r->diverged, .ended = true, .diverged_at = r->diverged_at,
     };
     out->layers = xmalloc(sizeof *out->layers * (size_t)(r->g.nlayers + 1));
     for (int l = 0; l < r->g.nlayers; l++)

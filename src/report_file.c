@@ -1,85 +1,12 @@
-/* report_file.c — the report files, each written all or nothing.
- *
- * The temporary file sits in the target's folder, because rename(2) is
- * atomic only within one file system: a reader of the target sees the old
- * file or the complete new one, never a prefix. It is created before
- * training, so a path that cannot be written fails in a second rather than
- * after hours of training. */
+/* report_file.c — the report files, each written all or nothing
+ * (outfile.h). The temporary files are created before training, so a path
+ * that cannot be written fails in a second rather than after hours of
+ * training. */
 #include "vg/report.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-static bool fail(ReportFile *rf, DiagSink *diag, int err)
-{
-    diag_error(diag, SPAN_NONE, "cannot write '%s': %s", rf->path, strerror(err));
-    report_file_discard(rf);
-    return false;
-}
-
-bool report_file_open(ReportFile *rf, const char *path, DiagSink *diag)
-{
-    *rf = (ReportFile){.path = path};
-    size_t n = strlen(path);
-    rf->tmp = xmalloc(n + 8);
-    memcpy(rf->tmp, path, n);
-    memcpy(rf->tmp + n, ".XXXXXX", 8);
-    int fd = mkstemp(rf->tmp);
-    if (fd < 0)
-        return fail(rf, diag, errno);
-    /* mkstemp makes the file private (0600); the report gets the usual
-     * permissions, 0666 less the umask, like any file vg's user creates */
-    mode_t mask = umask(0);
-    umask(mask);
-    if (fchmod(fd, 0666 & ~mask) != 0 || !(rf->f = fdopen(fd, "w"))) {
-        int err = errno;
-        close(fd);
-        return fail(rf, diag, err);
-    }
-    return true;
-}
-
-bool report_file_commit(ReportFile *rf, DiagSink *diag)
-{
-    bool bad = ferror(rf->f) != 0;
-    int err = bad ? EIO : 0;
-    if (fflush(rf->f) != 0 || fsync(fileno(rf->f)) != 0)
-        bad = true, err = errno;
-    if (fclose(rf->f) != 0 && !bad)
-        bad = true, err = errno;
-    rf->f = NULL;
-    if (!bad && rename(rf->tmp, rf->path) != 0)
-        bad = true, err = errno;
-    if (bad)
-        return fail(rf, diag, err);
-    free(rf->tmp);
-    rf->tmp = NULL;
-    return true;
-}
-
-bool report_file_check(const char *path, DiagSink *diag)
-{
-    ReportFile rf;
-    if (!report_file_open(&rf, path, diag))
-        return false;
-    report_file_discard(&rf);
-    return true;
-}
-
-void report_file_discard(ReportFile *rf)
-{
-    if (rf->f)
-        fclose(rf->f);
-    if (rf->tmp) {
-        remove(rf->tmp);
-        free(rf->tmp);
-    }
-    rf->f = NULL;
-    rf->tmp = NULL;
-}
 
 /* The CSV and HTML files are only checked before training (a temporary
  * file created and removed), and written at the end: a vg killed while it
@@ -87,9 +14,9 @@ void report_file_discard(ReportFile *rf)
  * its final path: it is written as the
  * runs go, so a killed vg leaves the lines it finished (and no temporary
  * file). */
-static bool json_open(ReportFile *rf, const char *path, DiagSink *diag)
+static bool json_open(OutFile *rf, const char *path, DiagSink *diag)
 {
-    *rf = (ReportFile){.path = path};
+    *rf = (OutFile){.path = path};
     if ((rf->f = fopen(path, "w"))) {
         /* unbuffered: each line, formatted whole in memory, reaches the
          * file in one write(2), not in buffer-sized pieces a kill could
@@ -116,7 +43,7 @@ bool report_outputs_open(ReportOutputs *o, const char *const paths[REPORT_NFORMA
         if (!paths[k])
             continue;
         o->files[k].path = paths[k];
-        if (k != REPORT_JSON ? !report_file_check(paths[k], diag)
+        if (k != REPORT_JSON ? !outfile_check(paths[k], diag)
                              : !json_open(&o->files[k], paths[k], diag))
             return false;  /* the JSON, opened last, is never left open */
     }
@@ -153,7 +80,7 @@ void report_outputs_run_end(ReportOutputs *o, const Run *r)
 /* Closes the JSON Lines file; its lines are already flushed. */
 static bool json_close(ReportOutputs *o, const ReportDoc *d, DiagSink *diag)
 {
-    ReportFile *rf = &o->files[REPORT_JSON];
+    OutFile *rf = &o->files[REPORT_JSON];
     if (!o->streaming)
         report_outputs_begin(o, d);
     o->json.d = d;  /* now with the expect results */
@@ -179,9 +106,9 @@ bool report_outputs_write(ReportOutputs *o, const ReportDoc *d, DiagSink *diag)
             continue;
         if (k == REPORT_JSON) {
             ok &= json_close(o, d, diag);
-        } else if (report_file_open(&o->files[k], o->files[k].path, diag)) {
+        } else if (outfile_open(&o->files[k], o->files[k].path, diag)) {
             writers[k](o->files[k].f, &data);
-            ok &= report_file_commit(&o->files[k], diag);
+            ok &= outfile_commit(&o->files[k], diag);
         } else {
             ok = false;
         }

@@ -1392,8 +1392,8 @@ static void run_head(FILE *out, const ReportRun *r, const Scales *s)
 
 /* The final report's table: a compact column set that fits its panel
  * (what the verdict reads: ratio, bptt_ratio for a recurrent run,
- * predicted, act_grad_norm), with every metric of a layer in its row's
- * tooltip. */
+ * predicted, act_grad_norm; attention_entropy for a run with attention),
+ * with every metric of a layer in its row's tooltip. */
 static void final_table(FILE *out, const ReportRun *r)
 {
     const Report *rep = last_report(r);
@@ -1410,13 +1410,15 @@ static void final_table(FILE *out, const ReportRun *r)
         fprintf(out, "%s%s ", shown++ ? " · " : "", report_value_names[k]);
         num(out, v);
     }
-    MetricId cols[4];
+    MetricId cols[5];
     int ncols = 0;
     cols[ncols++] = M_RATIO;
     if (r->recurrent)
         cols[ncols++] = M_BPTT_RATIO;
     cols[ncols++] = M_PREDICTED;
     cols[ncols++] = M_ACT_GRAD_NORM;
+    if (r->attention)
+        cols[ncols++] = M_ATTENTION_ENTROPY;
     fputs("</p>\n<table class=\"final\"><thead><tr><th>layer</th>", out);
     for (int k = 0; k < ncols; k++)
         fprintf(out, "<th>%s</th>", metric_names[cols[k]]);

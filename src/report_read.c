@@ -1,7 +1,8 @@
 /* report_read.c — JSON Lines report files read back (`vg report`).
  *
- * A file of schema version 3 (docs/report.md), 2 (no baseline) or 1 (no
- * steps lines either; the header says format_version) becomes ReportData,
+ * A file of schema version 4 (docs/report.md), 3 (no attention_entropy),
+ * 2 (no baseline either) or 1 (no steps lines either; the header says
+ * format_version) becomes ReportData,
  * which the CSV, HTML and text writers render as `vg run` would have. A
  * file that `vg run` was killed while writing ends in a line without its
  * newline: it is named in a warning and skipped, and the runs without an end line are shown as far
@@ -304,10 +305,15 @@ static void layer(Reader *rd, json_object *o, ReportRun *r, const char *want, La
     }
     for (int k = 0; k < M_COUNT; k++) {
         json_object *v;
-        /* schema 1 had fewer metrics: the others are absent there */
-        bool has = rd->version > 1 || json_object_object_get_ex(o, metric_names[k], &v);
+        /* schema 1 had fewer metrics, and attention_entropy came with
+         * schema 4: the others are absent there */
+        bool has = (rd->version > 1 && (rd->version > 3 || !metric_attention((MetricId)k))) ||
+                   json_object_object_get_ex(o, metric_names[k], &v);
         metric_set(m, (MetricId)k, has ? get_num(rd, o, metric_names[k]) : NAN);
     }
+    /* an attention layer's entropy is a number at every report (a
+     * non-finite probe aside) */
+    r->attention |= !isnan(m->attention_entropy);
     m->verdict = verdict_of(rd, o);
     json_object *b;
     if (!json_object_object_get_ex(o, "bptt", &b) || json_object_is_type(b, json_type_null))

@@ -124,12 +124,20 @@ bool report_recurrent(const Run *r)
     return recurrent;
 }
 
-int report_columns(const Run *r, MetricId cols[REPORT_MAX_COLUMNS])
+bool report_attention(const Run *r)
 {
-    return report_data_columns(report_recurrent(r), cols);
+    bool attention = false;
+    for (int i = 0; i < r->g.n; i++)
+        attention |= r->g.nodes[i].layer >= 0 && op_def(r->g.nodes[i].op)->attention_entropy;
+    return attention;
 }
 
-int report_data_columns(bool recurrent, MetricId cols[REPORT_MAX_COLUMNS])
+int report_columns(const Run *r, MetricId cols[REPORT_MAX_COLUMNS])
+{
+    return report_data_columns(report_recurrent(r), report_attention(r), cols);
+}
+
+int report_data_columns(bool recurrent, bool attention, MetricId cols[REPORT_MAX_COLUMNS])
 {
     int n = 0;
     cols[n++] = M_GRAD_NORM, cols[n++] = M_ACT_GRAD_NORM, cols[n++] = M_RATIO;
@@ -137,6 +145,8 @@ int report_data_columns(bool recurrent, MetricId cols[REPORT_MAX_COLUMNS])
         cols[n++] = M_BPTT_RATIO;
     cols[n++] = M_PREDICTED, cols[n++] = M_ACT_MEAN, cols[n++] = M_ACT_STD;
     cols[n++] = M_SATURATION, cols[n++] = M_DEAD;
+    if (attention)
+        cols[n++] = M_ATTENTION_ENTROPY;
     return n;
 }
 
@@ -210,7 +220,7 @@ void report_write_text(FILE *out, const ReportData *d, bool color)
             fprintf(out, " · schedule %s", r->schedule);
         fputc('\n', out);
         MetricId cols[REPORT_MAX_COLUMNS];
-        int ncols = report_data_columns(r->recurrent, cols);
+        int ncols = report_data_columns(r->recurrent, r->attention, cols);
         for (int k = 0; k < r->nreports; k++)
             print_table(out, (const char *const *)r->layers, r->nlayers, cols, ncols,
                         r->clip != NULL, &r->reports[k], color);

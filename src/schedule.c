@@ -1,38 +1,77 @@
 /* schedule.c — learning-rate schedules: the lr of each step from the
- * optimizer's lr and the step number (schedule.h). The forms follow
- * PyTorch's schedulers, stepped once per training step: warmup is
+ * optimizer's lr and the step number (schedule.h), from the phases read
+ * once from the spec. The forms follow PyTorch's schedulers, stepped once
+ * per training step: warmup is
  * LinearLR(start_factor = 1/N, total_iters = N − 1), cosine is
  * CosineAnnealingLR(T_max = N, eta_min = min) held at min past N, step is
  * StepLR(step_size = k, gamma = f), and `then` is SequentialLR. */
 #include "vg/schedule.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include "vg/arena.h"
 
-double schedule_lr(const Spec *s, double lr, long t)
+/* Appends the phases of spec, starting at step start, to s. */
+static void add_phases(Schedule *s, const Spec *spec, long start)
 {
-    if (!s)
-        return lr;
-    switch ((SpecId)s->id) {
-    case SPEC_WARMUP: {
-        long n = (long)spec_num(s, "steps");
-        return t + 1 >= n ? lr : lr * (double)(t + 1) / (double)n;
+    if (spec->id == SPEC_THEN) {
+        const Spec *first = spec_arg(spec, "first")->spec;
+        add_phases(s, first, start);
+        add_phases(s, spec_arg(spec, "second")->spec, start + schedule_length(first));
+        return;
     }
-    case SPEC_COSINE: {
-        long n = (long)spec_num(s, "steps");
-        double min = spec_num(s, "min");
-        double x = (double)(t < n ? t : n) / (double)n;
-        return min + (lr - min) * 0.5 * (1 + cos(M_PI * x));
-    }
+    SchedPhase p = {.id = spec->id, .start = start};
+    switch ((SpecId)spec->id) {
+    case SPEC_WARMUP:
+        p.steps = (long)spec_num(spec, "steps");
+        break;
+    case SPEC_COSINE:
+        p.steps = (long)spec_num(spec, "steps");
+        p.min = spec_num(spec, "min");
+        break;
     case SPEC_STEP_LR:
-        return lr * pow(spec_num(s, "factor"), (double)(t / (long)spec_num(s, "every")));
-    case SPEC_THEN: {
-        const Spec *first = spec_arg(s, "first")->spec;
-        long n = schedule_length(first);
-        return t < n ? schedule_lr(first, lr, t)
-                     : schedule_lr(spec_arg(s, "second")->spec, lr, t - n);
-    }
+        p.every = (long)spec_num(spec, "every");
+        p.factor = spec_num(spec, "factor");
+        break;
     default:
-        return lr;
+        return;
+    }
+    s->phase = xrealloc(s->phase, sizeof *s->phase * (size_t)(s->n + 1));
+    s->phase[s->n++] = p;
+}
+
+void schedule_init(Schedule *s, const Spec *spec, double lr)
+{
+    *s = (Schedule){.lr = lr};
+    if (spec)
+        add_phases(s, spec, 0);
+}
+
+void schedule_free(Schedule *s)
+{
+    free(s->phase);
+    *s = (Schedule){0};
+}
+
+double schedule_at(const Schedule *s, long t)
+{
+    int k = s->n - 1;
+    while (k > 0 && t < s->phase[k].start)
+        k--;
+    if (k < 0)
+        return s->lr;
+    const SchedPhase *p = &s->phase[k];
+    double lr = s->lr;
+    t -= p->start;
+    switch ((SpecId)p->id) {
+    case SPEC_WARMUP:
+        return t + 1 >= p->steps ? lr : lr * (double)(t + 1) / (double)p->steps;
+    case SPEC_COSINE: {
+        double x = (double)(t < p->steps ? t : p->steps) / (double)p->steps;
+        return p->min + (lr - p->min) * 0.5 * (1 + cos(M_PI * x));
+    }
+    default:  /* SPEC_STEP_LR */
+        return lr * pow(p->factor, (double)(t / p->every));
     }
 }
 

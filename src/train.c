@@ -264,6 +264,7 @@ bool run_prepare(Program *p, const Member *m, const TrainOptions *o, Run *r)
         return false;
     rng_derive(&r->train.rng, r->set.seed, RNG_DROPOUT);
     optim_init(&r->opt, r->set.optimizer, r->ps.n);
+    schedule_init(&r->schedule, r->set.schedule, r->opt.lr);
     r->update_sq = xcalloc((size_t)r->g.nlayers, sizeof *r->update_sq);
     r->grad_bad = xcalloc((size_t)r->g.nlayers, sizeof *r->grad_bad);
     undo_alloc(r);
@@ -477,7 +478,7 @@ static bool step_once(Run *r, char *why, size_t n)
     StepPass pass = {.r = r, .fused = !r->set.clip, .held = !isfinite(loss)};
     memset(r->update_sq, 0, sizeof(double) * (size_t)r->g.nlayers);
     memset(r->grad_bad, 0, sizeof(bool) * (size_t)r->g.nlayers);
-    r->opt.lr = schedule_lr(r->set.schedule, spec_num(r->set.optimizer, "lr"), r->step);
+    r->opt.lr = schedule_at(&r->schedule, r->step);
     optim_begin_step(&r->opt);
     exec_backward_each(&r->train, EXEC_TRAIN, node_done, &pass);
     double norm = sqrt(pass.grad_sq);
@@ -608,6 +609,7 @@ void run_free(Run *r)
     exec_free(&r->probe);
     exec_free(&r->test);
     optim_free(&r->opt);
+    schedule_free(&r->schedule);
     params_free(&r->ps);
     data_free(&r->data);
     ir_free(&r->g);

@@ -30,6 +30,8 @@ typedef struct LayerMetrics {
     double input_gate, forget_gate, output_gate, update_gate, reset_gate;
     double input_gate_saturation, forget_gate_saturation, output_gate_saturation;
     double cell_saturation, update_gate_saturation, reset_gate_saturation;
+    /* attention: the mean entropy of its weights, in nats */
+    double attention_entropy;
     Verdict verdict;
     int verdict_by;       /* the MetricId whose threshold decided the verdict;
                              -1 for healthy */
@@ -67,7 +69,8 @@ void report_value_set(Report *rep, RunValueId id, double v);
     X(FORGET_GATE_SATURATION, forget_gate_saturation)                                  \
     X(OUTPUT_GATE_SATURATION, output_gate_saturation)                                  \
     X(CELL_SATURATION, cell_saturation) X(UPDATE_GATE_SATURATION, update_gate_saturation) \
-    X(RESET_GATE_SATURATION, reset_gate_saturation)
+    X(RESET_GATE_SATURATION, reset_gate_saturation)                                    \
+    X(ATTENTION_ENTROPY, attention_entropy)
 
 #define METRIC_ID(id, field) M_##id,
 typedef enum MetricId { METRIC_LIST(METRIC_ID) M_COUNT } MetricId;
@@ -78,6 +81,8 @@ void metric_set(LayerMetrics *m, MetricId id, double v);
 int metric_lookup(const char *name);   /* MetricId or -1 */
 /* Measured only on layers with a recurrent op: bptt_ratio and the gates. */
 bool metric_recurrent(MetricId id);
+/* Measured only on layers with an attention op: attention_entropy. */
+bool metric_attention(MetricId id);
 
 /* What a report is measured on: a run's probe plan, its rows already
  * filled (data_fill), and the state its training has reached. */

@@ -38,7 +38,7 @@ typedef enum OpId {
 
 typedef enum OpKind {
     OPK_SOURCE,      /* input and target: filled by the caller */
-    OPK_LAYER,       /* has parameters: dense, batchnorm, layernorm */
+    OPK_LAYER,       /* has parameters: dense, batchnorm, layernorm, attention */
     OPK_ACTIVATION,  /* elementwise y = φ(z); act/deriv are set */
     OPK_TENSOR,      /* +, -, *, scale, concat, softmax, dropout, last */
     OPK_RECURRENT,   /* rnn, lstm, gru */
@@ -117,6 +117,10 @@ typedef struct OpDef {
     /* Recurrent ops: their parts' statistics after a forward, before the
      * backward overwrites the saved gates (RecurrentStats). */
     void (*part_stats)(const OpCtx *c, RecurrentStats *s);
+    /* Attention ops: after a forward in EXEC_PROBE, Σ over its (example,
+     * head, query) rows of the entropy −Σ_j p_j ln p_j of the attention
+     * weights (nats), and the number of rows. */
+    void (*attention_entropy)(const OpCtx *c, double *sum, long *rows);
     /* Activations: φ(z) and φ′(z); max_deriv is sup φ′ (for saturation,
      * "below 1% of the maximum derivative"). relu_family marks ops whose
      * dead units are exact zeros. */

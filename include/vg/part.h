@@ -46,10 +46,19 @@ bool part_key_init(PartKey *k, const Program *p, int nfiles, const char *load,
 char *part_path(const char *dir, const Member *m);
 
 /* Writes r's results, status (run_train's), and the diagnostics of diag
- * from index `from` on, to path, atomically. false, with a diagnostic in
- * diag, when it cannot be written. */
+ * from index `from` on, to path, atomically: under a temporary name,
+ * PATH.XXXXXX, locked (flock) while it is written, then renamed. durable:
+ * synced to disk before the rename (false for a part that never outlives
+ * the process reading it). false, with a diagnostic in diag, when it
+ * cannot be written. */
 bool part_write(const char *path, const PartKey *k, const Run *r, int status, DiagSink *diag,
-                int from);
+                int from, bool durable);
+
+/* Remove the temporary files that writers killed mid-write (SIGKILL, the
+ * OOM killer, power loss) left: those of the part at path, or of every
+ * part in folder dir. A file whose writer is alive is locked and stays. */
+void part_clean(const char *path);
+void part_clean_folder(const char *dir);
 
 typedef enum PartStatus {
     PART_OK,        /* read into the run */

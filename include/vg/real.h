@@ -24,6 +24,7 @@ typedef double real;
 /* libm's, to double precision: the twin is the reference, not fast */
 static inline double real_exp(double x) { return exp(x); }
 static inline double real_tanh(double x) { return tanh(x); }
+static inline double real_vexp(double x) { return exp(x); }
 static inline double real_sigmoid(double x)
 {
     double e = exp(x < 0 ? x : -x);  /* e^−|x| ≤ 1: never overflows */
@@ -58,6 +59,9 @@ typedef float real;
 #define REAL_NAME(name) name
 
 static inline float real_exp(float x) { return expf(x); }
+/* e^x for loops that must vectorise (vmath.h); real_exp is libm's, which
+ * the older kernels keep so that their results stay as they were */
+#define real_vexp vmath_expf
 #define real_tanh vmath_tanhf
 #define real_sigmoid vmath_sigmoidf
 #define blas_gemm blas_sgemm

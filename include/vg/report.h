@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include "vg/expect.h"
 #include "vg/metrics.h"
+#include "vg/outfile.h"
 #include "vg/train.h"
 
 /* Formats x into buf (at least 16 bytes) and returns buf. */
@@ -20,14 +21,16 @@ char *report_num(double x, char *buf, size_t n);
 /* "run NAME: model(args) with SETTINGS" and the settings on one line. */
 void report_print_header(FILE *out, const Program *p, const Run *r);
 /* The metrics of the table (terminal and HTML) of run r into cols, and
- * their number: bptt_ratio only for a run with a recurrent layer. The JSON
- * and CSV files carry every metric. */
-enum { REPORT_MAX_COLUMNS = 9 };
+ * their number: bptt_ratio only for a run with a recurrent layer,
+ * attention_entropy only for one with an attention layer. The JSON and
+ * CSV files carry every metric. */
+enum { REPORT_MAX_COLUMNS = 10 };
 int report_columns(const Run *r, MetricId cols[REPORT_MAX_COLUMNS]);
-/* The same for a run with (or without) a recurrent layer. */
-int report_data_columns(bool recurrent, MetricId cols[REPORT_MAX_COLUMNS]);
-/* Whether a run has a layer with a recurrent op. */
+/* The same for a run with (or without) a recurrent and an attention layer. */
+int report_data_columns(bool recurrent, bool attention, MetricId cols[REPORT_MAX_COLUMNS]);
+/* Whether a run has a layer with a recurrent op; with an attention op. */
 bool report_recurrent(const Run *r);
+bool report_attention(const Run *r);
 /* One report step: the run-level line, then one row per layer. */
 void report_print_table(FILE *out, const Run *r, const Report *rep, bool color);
 /* "model(args)" of a run, as written in its train item. */
@@ -82,7 +85,7 @@ typedef struct ReportDoc {
 
 /* The version of the JSON Lines schema (docs/report.md); `vg report` also
  * reads the versions before it. */
-enum { REPORT_SCHEMA_VERSION = 3 };
+enum { REPORT_SCHEMA_VERSION = 4 };
 
 /* A run as the JSON header lists it: its name, call, axes, seed, every
  * setting and its layers, as one JSON object. */
@@ -134,6 +137,7 @@ typedef struct ReportRun {
     StepLog log;
     long steps;                   /* steps done */
     bool recurrent;               /* a layer has a recurrent op */
+    bool attention;               /* a layer has an attention op */
     char *family;                 /* a family member's family; NULL for a plain run */
     int naxes;
     char **axis_vars, **axis_texts;  /* the family's axes and this member's values */
@@ -193,21 +197,6 @@ void report_write_diff(FILE *out, const ReportData *a, const ReportData *b, cons
                        const char *name_b, double factor);
 void report_write_html(FILE *out, const ReportData *d);
 
-/* An output file written all or nothing: report_file_open creates a
- * temporary file beside path (so an unwritable folder is reported before
- * any training), report_file_commit closes it and renames it over path, and
- * report_file_discard removes it. A failed or interrupted vg never leaves a
- * truncated file at path. Errors are diagnostics ("cannot write 'F': ..."). */
-typedef struct ReportFile {
-    const char *path;
-    char *tmp;
-    FILE *f;
-} ReportFile;
-bool report_file_open(ReportFile *rf, const char *path, DiagSink *diag);
-bool report_file_commit(ReportFile *rf, DiagSink *diag);
-/* Whether path can be written: a temporary file created and removed. */
-bool report_file_check(const char *path, DiagSink *diag);
-void report_file_discard(ReportFile *rf);
 
 /* The files of `vg run --json F --csv F --html F`; a NULL path is a format
  * not asked for. report_outputs_open checks them all before training
@@ -219,7 +208,7 @@ void report_file_discard(ReportFile *rf);
  * commits the others after the runs, and is false if any failed. */
 typedef enum ReportFormat { REPORT_JSON, REPORT_CSV, REPORT_HTML, REPORT_NFORMATS } ReportFormat;
 typedef struct ReportOutputs {
-    ReportFile files[REPORT_NFORMATS];   /* the JSON's: path and stream only */
+    OutFile files[REPORT_NFORMATS];   /* the JSON's: path and stream only */
     ReportJson json;
     bool streaming;
 } ReportOutputs;

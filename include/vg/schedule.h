@@ -11,12 +11,31 @@
 #include "vg/diag.h"
 #include "vg/value.h"
 
-/* The learning rate of step t under s, from the optimizer's lr:
+/* A schedule read once, when a run is set up: the optimizer's lr and the
+ * phases of the spec in order, with their arguments, so that the lr of a
+ * step looks up no name. */
+typedef struct SchedPhase {
+    int id;              /* SPEC_WARMUP, SPEC_COSINE or SPEC_STEP_LR */
+    long start;          /* the step at which it takes over */
+    long steps, every;   /* warmup's and cosine's N; step's k */
+    double min, factor;  /* cosine's min; step's f */
+} SchedPhase;
+
+typedef struct Schedule {
+    double lr;
+    int n;               /* 0: the constant schedule */
+    SchedPhase *phase;
+} Schedule;
+
+/* Reads spec (NULL: constant) with the optimizer's lr into s. */
+void schedule_init(Schedule *s, const Spec *spec, double lr);
+void schedule_free(Schedule *s);
+/* The learning rate of step t:
  *   warmup(N):        lr · min(1, (t+1)/N)
  *   cosine(N, min):   min + (lr − min)·(1 + cos(π·min(t, N)/N))/2
  *   step(k, f):       lr · f^⌊t/k⌋
  *   a then b:         a's for t < length(a), else b's at t − length(a). */
-double schedule_lr(const Spec *s, double lr, long t);
+double schedule_at(const Schedule *s, long t);
 /* The steps a schedule's phases last before `then` moves on: N for warmup
  * and cosine, the sum for a then b; -1 when it never ends (step). */
 long schedule_length(const Spec *s);

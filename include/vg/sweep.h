@@ -1,17 +1,22 @@
 /* sweep.h — training runs in worker processes: `vg run -j N`.
  *
- * The parent prepares every run, then forks up to N workers, one per run
- * at a time, in file order. A worker inherits the prepared run, trains it
- * and writes its results as a part (part.h) into the sweep's folder; the
- * parent reads the parts back in file order and prints them as one
- * process would, so every output is the same whatever N is. The folder is
+ * The parent prepares every run, then forks N workers once, each holding
+ * every prepared run. It hands the runs out in file order, one at a time
+ * to whichever worker is idle, over a socket per worker: the worker
+ * trains the run, writes its results as a part (part.h) into the sweep's
+ * folder and says so; the parent reads the parts back in file order and
+ * prints them as one process would, so every output is the same whatever
+ * N is. A run leaves nothing behind in its worker that the next one reads
+ * (one process trains every run in turn the same way). The folder is
  * --parts DIR, where parts outlive the sweep and a part already complete
- * is not trained again, or a private temporary one.
+ * is not trained again, or a private temporary one, whose parts are not
+ * synced to disk (they never outlive the sweep).
  *
- * A worker that dies (a crash, the OOM killer, kill -9) loses its run
- * only: the others go on, and the parent names the lost run. Workers die
- * with the parent (PR_SET_PDEATHSIG), so an interrupted sweep leaves no
- * process behind, and only complete parts. */
+ * A worker that dies (a crash, the OOM killer, kill -9) loses the run it
+ * was on only: the parent names that run, removes the temporary file of a
+ * part it was writing, and starts another worker for the runs left.
+ * Workers die with the parent (PR_SET_PDEATHSIG), so an interrupted sweep
+ * leaves no process behind, and only complete parts. */
 #ifndef VG_SWEEP_H
 #define VG_SWEEP_H
 
@@ -23,6 +28,12 @@
  * returns run_train's status. */
 typedef int (*SweepTrain)(Program *p, Run *r, void *ctx);
 
+typedef struct SweepWorker {
+    pid_t pid;            /* 0: none */
+    int sock;             /* the parent's end: run indices out, answers in */
+    int run;              /* the run it trains; -1: idle */
+} SweepWorker;
+
 typedef struct Sweep {
     Program *p;
     RunSet *rs;
@@ -33,9 +44,9 @@ typedef struct Sweep {
     char *dir;            /* the parts' folder */
     bool temporary;       /* made by the sweep, removed at its end */
     char **paths;         /* per run of rs: its part; NULL for runs not prepared */
-    pid_t *pid;           /* per run: its worker while it runs, else 0 */
-    bool *done;           /* per run: its worker ended */
-    int next, running;    /* the next run to start; workers alive */
+    bool *done;           /* per run: trained (or lost), its part final */
+    SweepWorker *workers; /* jobs of them */
+    int next;             /* the next run to hand out */
 } Sweep;
 
 typedef enum SweepOutcome {

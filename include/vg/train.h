@@ -19,6 +19,7 @@
 #include "vg/metrics.h"
 #include "vg/optim.h"
 #include "vg/program.h"
+#include "vg/schedule.h"
 #include "vg/settings.h"
 
 /* The time of the steps of the last run_train call, for `vg run --time`:
@@ -65,6 +66,7 @@ typedef struct Run {
     int *probe_rows;      /* the probe's rows, probe.batch of them, copied into
                              its sources before each probe */
     Optim opt;
+    Schedule schedule;    /* the lr of each step, read from the settings once */
     Dataset data;
     int *order;           /* shuffled training rows */
     int norder, cursor;

@@ -39,14 +39,13 @@ static bool gain_shift(IrGraph *g, int node, int eps_slot, long f, DiagSink *d)
     return true;
 }
 
-/* A group of entries normalised together: `runs` runs of `len` contiguous
- * entries, the first at off and each run_stride after the previous one.
- * Entry i of a run has γ and β at goff + i·gstride (gstride 0: one γ for
- * the group). A batchnorm feature of [rows, F] is rows runs of 1, F apart;
- * a batchnorm channel of [C, H, W] batch runs of H·W, C·H·W apart; a
- * layernorm row one run of F entries, each with its own γ. */
+/* A batchnorm group, the entries normalised together: `runs` runs of `len`
+ * contiguous entries, the first at off and each run_stride after the
+ * previous one, sharing γ and β at index f. A feature of [rows, F] is rows
+ * runs of 1, F apart; a channel of [C, H, W] batch runs of H·W, C·H·W
+ * apart. */
 typedef struct Group {
-    size_t off, runs, len, run_stride, goff, gstride;
+    size_t off, runs, len, run_stride, f;
 } Group;
 
 static double group_size(Group gr)
@@ -77,53 +76,48 @@ static void moments(const real *x, Group gr, double *mean, double *var)
 /* x̂ = (x − mean)·inv into work, y = γ x̂ + β, over a group. */
 static void standardise(const OpCtx *c, Group gr, double mean, double inv)
 {
-    const real *gamma = c->param[P_GAMMA] + gr.goff, *beta = c->param[P_BETA] + gr.goff;
+    real gamma = c->param[P_GAMMA][gr.f], beta = c->param[P_BETA][gr.f];
     for (size_t r = 0; r < gr.runs; r++) {
         size_t at = gr.off + r * gr.run_stride;
         const real *x = c->in[NORM_X] + at;
         real *xhat = c->work + at, *y = c->out + at;
         for (size_t i = 0; i < gr.len; i++) {
             xhat[i] = (real)((x[i] - mean) * inv);
-            y[i] = gamma[i * gr.gstride] * xhat[i] + beta[i * gr.gstride];
+            y[i] = gamma * xhat[i] + beta;
         }
     }
 }
 
-/* The backward pass of a group: dγ += dy ⊙ x̂, dβ += dy, and dx +=
+/* The backward pass of a group: dγ += Σ dy ⊙ x̂, dβ += Σ dy, and dx +=
  * inv · (g − mean(g) − x̂ · mean(g ⊙ x̂)) with g = γ ⊙ dy — or dx += inv · g
  * when the statistics are constants (batchnorm evaluating). */
 static void group_backward(const OpCtx *c, Group gr, double inv, bool through_stats)
 {
-    const real *gamma = c->param[P_GAMMA] + gr.goff;
-    real *dgamma = c->dparam[P_GAMMA], *dbeta = c->dparam[P_BETA];
-    double sg = 0, sgx = 0;
+    double gamma = c->param[P_GAMMA][gr.f], sdy = 0, sdyx = 0;
     for (size_t r = 0; r < gr.runs; r++) {
         size_t at = gr.off + r * gr.run_stride;
         const real *dy = c->dout + at, *xhat = c->work + at;
         for (size_t i = 0; i < gr.len; i++) {
-            double g = (double)gamma[i * gr.gstride] * dy[i];
-            sg += g;
-            sgx += g * xhat[i];
-            if (dgamma)
-                dgamma[gr.goff + i * gr.gstride] += dy[i] * xhat[i];
-            if (dbeta)
-                dbeta[gr.goff + i * gr.gstride] += dy[i];
+            sdy += dy[i];
+            sdyx += (double)dy[i] * xhat[i];
         }
     }
+    if (c->dparam[P_GAMMA])
+        c->dparam[P_GAMMA][gr.f] += (real)sdyx;
+    if (c->dparam[P_BETA])
+        c->dparam[P_BETA][gr.f] += (real)sdy;
     real *dx = c->din[NORM_X];
     if (!dx)
         return;
     real keep = op_din_keep(c, NORM_X);
-    double mg = through_stats ? sg / group_size(gr) : 0;
-    double mgx = through_stats ? sgx / group_size(gr) : 0;
+    double mg = through_stats ? gamma * sdy / group_size(gr) : 0;
+    double mgx = through_stats ? gamma * sdyx / group_size(gr) : 0;
     for (size_t r = 0; r < gr.runs; r++) {
         size_t at = gr.off + r * gr.run_stride;
         const real *dy = c->dout + at, *xhat = c->work + at;
         real *d = dx + at;
-        for (size_t i = 0; i < gr.len; i++) {
-            double g = (double)gamma[i * gr.gstride] * dy[i];
-            d[i] = op_din_old(keep, d[i]) + (real)(inv * (g - mg - xhat[i] * mgx));
-        }
+        for (size_t i = 0; i < gr.len; i++)
+            d[i] = op_din_old(keep, d[i]) + (real)(inv * (gamma * dy[i] - mg - xhat[i] * mgx));
     }
 }
 
@@ -166,9 +160,9 @@ static Group bn_group(const OpCtx *c, size_t f)
     size_t size = shape_size(x), feat = (size_t)bn_features(x);
     if (x.rank == 3)
         return (Group){.off = f * (size / feat), .runs = (size_t)c->batch, .len = size / feat,
-                       .run_stride = size, .goff = f};
+                       .run_stride = size, .f = f};
     return (Group){.off = f, .runs = (size_t)c->batch * (size / feat), .len = 1,
-                   .run_stride = feat, .goff = f};
+                   .run_stride = feat, .f = f};
 }
 
 /* Training: batch statistics, and the running estimates move towards them
@@ -248,32 +242,69 @@ static size_t ln_rows(const OpCtx *c)
     return (size_t)c->batch * (shape_size(c->node->shape) / ln_features(c->node->shape));
 }
 
-/* Row r: its F contiguous entries, each with its own γ and β. */
-static Group ln_group(size_t feat, size_t r)
-{
-    return (Group){.off = r * feat, .runs = 1, .len = feat, .gstride = 1};
-}
-
-/* The same in training and evaluation: no batch statistics. */
+/* The same in training and evaluation: no batch statistics. A row's
+ * entries are contiguous, so unlike batchnorm's strided groups every loop
+ * here is a vector loop: the sums in double, as moments' are, and x̂ and y
+ * in real. (A Transformer normalises every token twice per block.) */
 static void layernorm_forward(const OpCtx *c)
 {
     size_t rows = ln_rows(c), feat = ln_features(c->node->shape);
     double eps = ir_arg_num(c->node, LN_EPS);
     real *inv = c->work + rows * feat;
+    const real *gamma = c->param[P_GAMMA], *beta = c->param[P_BETA];
     for (size_t r = 0; r < rows; r++) {
-        double mean, var;
-        moments(c->in[NORM_X], ln_group(feat, r), &mean, &var);
-        inv[r] = (real)(1 / sqrt(var + eps));
-        standardise(c, ln_group(feat, r), mean, inv[r]);
+        const real *x = c->in[NORM_X] + r * feat;
+        real *xhat = c->work + r * feat, *y = c->out + r * feat;
+        double s = 0, s2 = 0;
+#pragma omp simd reduction(+ : s)
+        for (size_t i = 0; i < feat; i++)
+            s += x[i];
+        double mean = s / (double)feat;
+#pragma omp simd reduction(+ : s2)
+        for (size_t i = 0; i < feat; i++)
+            s2 += (x[i] - mean) * (x[i] - mean);
+        inv[r] = (real)(1 / sqrt(s2 / (double)feat + eps));
+        real m = (real)mean, k = inv[r];
+#pragma omp simd
+        for (size_t i = 0; i < feat; i++) {
+            xhat[i] = (x[i] - m) * k;
+            y[i] = gamma[i] * xhat[i] + beta[i];
+        }
     }
 }
 
+/* group_backward's formula over each row, in vector loops. */
 static void layernorm_backward(const OpCtx *c)
 {
     size_t rows = ln_rows(c), feat = ln_features(c->node->shape);
-    const real *inv = c->work + rows * feat;
-    for (size_t r = 0; r < rows; r++)
-        group_backward(c, ln_group(feat, r), inv[r], true);
+    const real *inv = c->work + rows * feat, *gamma = c->param[P_GAMMA];
+    real *dgamma = c->dparam[P_GAMMA], *dbeta = c->dparam[P_BETA], *dx = c->din[NORM_X];
+    real keep = op_din_keep(c, NORM_X);
+    for (size_t r = 0; r < rows; r++) {
+        const real *dy = c->dout + r * feat, *xhat = c->work + r * feat;
+        if (dgamma)
+#pragma omp simd
+            for (size_t i = 0; i < feat; i++)
+                dgamma[i] += dy[i] * xhat[i];
+        if (dbeta)
+#pragma omp simd
+            for (size_t i = 0; i < feat; i++)
+                dbeta[i] += dy[i];
+        if (!dx)
+            continue;
+        double sg = 0, sgx = 0;
+#pragma omp simd reduction(+ : sg, sgx)
+        for (size_t i = 0; i < feat; i++) {
+            double g = (double)gamma[i] * dy[i];
+            sg += g;
+            sgx += g * xhat[i];
+        }
+        real mg = (real)(sg / (double)feat), mgx = (real)(sgx / (double)feat), k = inv[r];
+        real *dxr = dx + r * feat;
+#pragma omp simd
+        for (size_t i = 0; i < feat; i++)
+            dxr[i] = op_din_old(keep, dxr[i]) + k * (gamma[i] * dy[i] - mg - xhat[i] * mgx);
+    }
 }
 
 const OpDef REAL_NAME(op_layernorm) = {

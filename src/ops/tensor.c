@@ -4,8 +4,8 @@
  * The elementwise binary ops take operands of the op's shape; there is no
  * broadcasting, so a shape mismatch (a residual sum around a layer that
  * changed the width) is an error at elaboration, not a silent broadcast.
- * concat and softmax work on the last dimension, every leading dimension
- * (time) being rows like the batch. */
+ * concat works on the last dimension, every leading dimension (time)
+ * being rows like the batch; softmax on any axis, the last by default. */
 #include "vg/ops.h"
 
 #include <math.h>
@@ -261,25 +261,71 @@ const OpDef REAL_NAME(op_concat) = {
     .backward = concat_backward,
 };
 
-/* ---- softmax over the last dimension ---- */
+/* ---- softmax(x, axis = -1) ---- */
+
+enum { SOFTMAX_X, SOFTMAX_AXIS };
+
+/* The axis as an index from 0, for a shape of rank r. */
+static int softmax_axis(const IrNode *n)
+{
+    int axis = (int)ir_arg_num(n, SOFTMAX_AXIS);
+    return axis < 0 ? n->shape.rank + axis : axis;
+}
+
+static bool softmax_infer(IrGraph *g, int node, DiagSink *d)
+{
+    IrNode *n = &g->nodes[node];
+    Shape x = in_shape(g, n, 0);
+    double axis = ir_arg_num(n, SOFTMAX_AXIS);
+    if (axis < -x.rank || axis >= x.rank) {
+        char a[96];
+        return diag_error(d, n->span, "softmax needs an axis from %d to %d for a %s input, "
+                          "got %g", -x.rank, x.rank - 1, shape_str(x, a, sizeof a), axis);
+    }
+    n->shape = x;
+    return true;
+}
+
+/* The node's entries as groups along the axis: `groups` of `len` entries,
+ * `stride` apart; group k starts at (k / stride)·len·stride + k % stride
+ * (the dimensions before the axis, the batch included, times those after). */
+typedef struct Lanes {
+    size_t groups, len, stride;
+} Lanes;
+
+static Lanes softmax_lanes(const OpCtx *c)
+{
+    Shape s = c->node->shape;
+    int axis = softmax_axis(c->node);
+    Lanes l = {.len = (size_t)s.dim[axis], .stride = 1};
+    for (int i = axis + 1; i < s.rank; i++)
+        l.stride *= (size_t)s.dim[i];
+    l.groups = elems(c) / l.len;
+    return l;
+}
+
+static size_t lane_start(Lanes l, size_t k)
+{
+    return k / l.stride * l.len * l.stride + k % l.stride;
+}
 
 /* y_k = e^{z_k − max z} / Σ_j e^{z_j − max z}: shifting by the maximum keeps
  * every exponential ≤ 1 and changes nothing else. */
 static void softmax_forward(const OpCtx *c)
 {
-    size_t rows, k;
-    rows_cols(c, c->node->shape, &rows, &k);
-    for (size_t r = 0; r < rows; r++) {
-        const real *z = c->in[0] + r * k;
-        real *y = c->out + r * k;
+    Lanes l = softmax_lanes(c);
+    size_t k = l.len, st = l.stride;
+    for (size_t r = 0; r < l.groups; r++) {
+        const real *z = c->in[0] + lane_start(l, r);
+        real *y = c->out + lane_start(l, r);
         real max = z[0];
         for (size_t j = 1; j < k; j++)
-            max = z[j] > max ? z[j] : max;
+            max = z[j * st] > max ? z[j * st] : max;
         double sum = 0;
         for (size_t j = 0; j < k; j++)
-            sum += y[j] = real_exp(z[j] - max);
+            sum += y[j * st] = real_exp(z[j * st] - max);
         for (size_t j = 0; j < k; j++)
-            y[j] = (real)(y[j] / sum);
+            y[j * st] = (real)(y[j * st] / sum);
     }
 }
 
@@ -290,25 +336,27 @@ static void softmax_backward(const OpCtx *c)
     if (!dz)
         return;
     real keep = op_din_keep(c, 0);
-    size_t rows, k;
-    rows_cols(c, c->node->shape, &rows, &k);
-    for (size_t r = 0; r < rows; r++) {
-        const real *y = c->out + r * k, *dy = c->dout + r * k;
+    Lanes l = softmax_lanes(c);
+    size_t k = l.len, st = l.stride;
+    for (size_t r = 0; r < l.groups; r++) {
+        size_t at = lane_start(l, r);
+        const real *y = c->out + at, *dy = c->dout + at;
+        real *dzr = dz + at;
         double dot = 0;
         for (size_t j = 0; j < k; j++)
-            dot += (double)dy[j] * y[j];
+            dot += (double)dy[j * st] * y[j * st];
         for (size_t j = 0; j < k; j++)
-            dz[r * k + j] = op_din_old(keep, dz[r * k + j]) + y[j] * (dy[j] - (real)dot);
+            dzr[j * st] = op_din_old(keep, dzr[j * st]) + y[j * st] * (dy[j * st] - (real)dot);
     }
 }
 
 const OpDef REAL_NAME(op_softmax) = {
     .name = "softmax",
-    .sig = "x:T",
-    .doc = "softmax over the last axis",
+    .sig = "x:T axis:I=-1",
+    .doc = "softmax along an axis (default the last)",
     .kind = OPK_TENSOR,
     .ranks = OP_RANKS_ANY,
-    .infer = unary_infer,
+    .infer = softmax_infer,
     .forward = softmax_forward,
     .backward = softmax_backward,
 };

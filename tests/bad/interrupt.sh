@@ -4,12 +4,14 @@
 # has the step where training stopped), the next run does not start, no
 # expect is checked, the exit status is 130 or 143, no temporary file is
 # left behind, and a report file from an earlier run is replaced whole.
+# Without python3 the JSON Lines file is not parsed: that check is
+# counted as skipped.
 # Usage: tests/bad/interrupt.sh path/to/vg
 set -u
 vg=${1:-build/vg}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0; fail=0
+pass=0; fail=0; skip=0
 check() {  # check WHAT CONDITION...
     what=$1; shift
     if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "interrupt: FAIL: $what"; fi
@@ -62,8 +64,8 @@ import json, sys
 for line in open(sys.argv[1]):
     json.loads(line)' "$d/r.jsonl"
     else
-        check "SIG$sig: every line of r.jsonl is an object" sh -c "! grep -qv '^{.*}\$' '$d/r.jsonl'"
+        skip=$((skip + 1)); echo "interrupt: SKIP: SIG$sig: r.jsonl not parsed: python3 not found"
     fi
 done
-echo "interrupt: $pass passed, $fail failed"
+echo "interrupt: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

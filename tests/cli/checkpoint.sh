@@ -123,6 +123,20 @@ check "another program" 2 "vg: error: checkpoint 'ck2/fam_1_-67393d24.ckpt' of r
 $note" "$vg" run changed.vg --checkpoint ck2 --resume
 check "other settings" 2 "vg: error: checkpoint 'ck2/fam_1_-67393d24.ckpt' of run 'fam[1]' was made with other command-line settings: 'none' then, '--seed-offset 5' now
 $note" "$vg" run ck.vg --checkpoint ck2 --resume --seed-offset 5
+# spoil FILE KEY BYTE: the first character of KEY's metadata value
+# becomes BYTE, in place
+spoil() {
+    at=$(grep -abo "\"$2\":\"" "$1" | head -n 1 | cut -d: -f1)
+    printf '%s' "$3" | dd of="$1" bs=1 seek=$((at + ${#2} + 4)) conv=notrunc 2>/dev/null
+}
+cp ck2/fam_1_-67393d24.ckpt keep.ckpt
+spoil ck2/fam_1_-67393d24.ckpt step x
+check "an integer that is not" 3 "vg: error: checkpoint 'ck2/fam_1_-67393d24.ckpt' is damaged: its metadata 'step' is not an integer in range" \
+    "$vg" run ck.vg --checkpoint ck2 --resume
+cp keep.ckpt ck2/fam_1_-67393d24.ckpt
+spoil ck2/fam_1_-67393d24.ckpt last_loss x
+check "a number that is not" 3 "vg: error: checkpoint 'ck2/fam_1_-67393d24.ckpt' is damaged: its metadata 'last_loss' is not a number" \
+    "$vg" run ck.vg --checkpoint ck2 --resume
 printf 'junk' >ck2/fam_1_-67393d24.ckpt
 check "a damaged file" 3 "vg: error: checkpoint 'ck2/fam_1_-67393d24.ckpt': the file is truncated: 4 bytes, less than the 8-byte header length" \
     "$vg" run ck.vg --checkpoint ck2 --resume

@@ -6,7 +6,7 @@
 # that are interrupted, and paths that cannot be written; the progress line
 # on a terminal and never off one. Skipped (exit status 77) without python3
 # and its jsonschema module (.ci/deps.sh installs python3-jsonschema).
-# BLESS=1 rewrites the texts it compares (v1.out, v2.out, diff.out).
+# BLESS=1 rewrites the texts it compares (v1.out, v2.out, v3.out, diff.out).
 # Usage: tests/report/run.sh path/to/vg
 set -u
 here=$(dirname "$0")
@@ -138,6 +138,29 @@ expect "recurrent: bptt arrays of 30" 6 "$(grep -o '"bptt":\[[^]]*\]' "$tmp/rec/
 expect "recurrent: bptt rows" 180 "$(grep -c ',rec,bptt\[' "$tmp/rec/r.csv")"
 expect "recurrent: BPTT charts" 2 "$(grep -c 'BPTT: gradient norm at each time step' "$tmp/rec/r.html")"
 
+# Attention layers: attention_entropy a number for the attention layer and
+# null for the others in the JSON (3 reports × 2 runs), a CSV row for each
+# number, a column of the terminal table and of the page's final table;
+# every entropy lies in (0, ln 8] for 8 keys, and the causal run's in
+# (0, ln(8!)/8], the mean over the queries of ln t; `vg report` prints the
+# same tables and expects from the JSON.
+run att tests/report/attention.vg
+expect "attention: exit status" 0 "$rc"
+valid att --runs 2 --expects 2
+expect "attention: entropies and nulls in the JSON" "6 12" \
+    "$(grep -o '"attention_entropy":[0-9]' "$tmp/att/r.jsonl" | wc -l | tr -d ' ') $(grep -o \
+    '"attention_entropy":null' "$tmp/att/r.jsonl" | wc -l | tr -d ' ')"
+expect "attention: CSV rows" 6 "$(grep -c ',att,attention_entropy,' "$tmp/att/r.csv")"
+expect "attention: entropies in range" "3 3" "$(tr -d '\r' <"$tmp/att/r.csv" | awk -F, '
+    $4 == "attention_entropy" && $1 == "both_ways" && $5 > 0 && $5 <= log(8) { a++ }
+    $4 == "attention_entropy" && $1 == "causal" && $5 > 0 && $5 <= log(40320) / 8 { c++ }
+    END { print a + 0, c + 0 }')"
+expect "attention: terminal column" 6 "$(grep -c ' attention_entropy  verdict$' "$tmp/att/out")"
+expect "attention: page column" 2 "$(grep -o '<th>attention_entropy</th>' "$tmp/att/r.html" | wc -l |
+    tr -d ' ')"
+"$vg" report "$tmp/att/r.jsonl" --text >"$tmp/att/re.out"
+expect "attention: re-rendered text" "" "$(diff "$tmp/att/out" "$tmp/att/re.out")"
+
 # A path that cannot be written fails before any training, with exit 3.
 NO_COLOR=1 VG_PATH= "$vg" run tests/golden/report_small.vg --csv "$tmp/no/such/dir/r.csv" \
     >"$tmp/nodir.out" 2>"$tmp/nodir.err"
@@ -251,6 +274,15 @@ if $check --csv "$tmp/v2.csv" --html "$tmp/v2.html" --runs 1 >"$tmp/v2.check" 2>
 else cat "$tmp/v2.check"; bad "schema 2: invalid files"; fi
 expect "schema 2: no baseline row" "" "$(grep ',baseline,' "$tmp/v2.csv")"
 
+# Schema 3 (before attention_entropy): read, with no such metric.
+"$vg" report "$here/v3.jsonl" >"$tmp/v3.out" 2>&1
+expect "schema 3: exit status" 0 "$?"
+same "schema 3: the text" "$here/v3.out" "$tmp/v3.out"
+"$vg" report "$here/v3.jsonl" --csv "$tmp/v3.csv" --html "$tmp/v3.html"
+if $check --csv "$tmp/v3.csv" --html "$tmp/v3.html" --runs 1 >"$tmp/v3.check" 2>&1; then ok
+else cat "$tmp/v3.check"; bad "schema 3: invalid files"; fi
+expect "schema 3: no attention_entropy row" "" "$(grep ',attention_entropy,' "$tmp/v3.csv")"
+
 # Overlay and --diff: two versions of a model. The run both files have
 # becomes FILE:NAME in every chart; --diff is pinned by tests/report/diff.out.
 vg_abs=$(cd "$(dirname "$vg")" && pwd)/$(basename "$vg")
@@ -271,7 +303,7 @@ same "diff: the output" "$here/diff.out" "$tmp/diff.out"
 printf '{"type":"header","format":"vg-report","schema_version":9}\n' >"$tmp/new.jsonl"
 "$vg" report "$tmp/new.jsonl" >/dev/null 2>"$tmp/new.err"
 expect "schema 9: exit status" 2 "$?"
-expect "schema 9: message" "vg: error: $tmp/new.jsonl:1: schema version 9: this vg reads versions 1 to 3" \
+expect "schema 9: message" "vg: error: $tmp/new.jsonl:1: schema version 9: this vg reads versions 1 to 4" \
     "$(cat "$tmp/new.err")"
 { head -1 "$tmp/small/r.jsonl"; echo '{"type":"report","run":"small",'; } >"$tmp/broken.jsonl"
 "$vg" report "$tmp/broken.jsonl" >/dev/null 2>"$tmp/broken.err"

@@ -94,6 +94,35 @@ check "killed worker: the other runs are printed" grep -q "^run wide" "$tmp/lost
 check "killed worker: its run is not" sh -c "! grep -q '^run lr\[0.1, 1\]' '$tmp/lost2.out'"
 check "killed worker: no expect is checked" grep -qx "vg: no expect was checked: 1 run is missing" "$tmp/lost2.err"
 
+# A part's temporary file left by a writer killed mid-write (made here by
+# hand: the write itself lasts microseconds): the parent removes those of
+# the run whose worker died, and a later --parts run all of them; one whose
+# writer is alive (holding its lock) stays.
+mkdir "$tmp/stale"
+"$vg" run sweep.vg --run 'lr[0.1, 1]' --set steps=300000 --quiet -j 2 --parts "$tmp/stale" \
+    >/dev/null 2>&1 </dev/null &
+pid=$!
+n=0
+while [ $n -lt 100 ] && [ -z "$(pgrep -P $pid)" ]; do sleep 0.05; n=$((n + 1)); done
+: >"$tmp/stale/lr.0.part.Ab3dEf"   # the run of the worker killed below
+: >"$tmp/stale/lr.5.part.Ab3dEf"   # a run no worker died on
+flock -o "$tmp/stale/lr.0.part.Locked" sleep 30 &
+holder=$!
+n=0
+while [ $n -lt 100 ] && flock -n "$tmp/stale/lr.0.part.Locked" true; do sleep 0.05; n=$((n + 1)); done
+kill -KILL "$(pgrep -P $pid)"
+wait $pid
+code=$?
+check "killed worker with --parts: exit status $code, expected 3" test $code = 3
+check "killed worker: its run's stale temporary is removed" test ! -e "$tmp/stale/lr.0.part.Ab3dEf"
+check "killed worker: another run's is left" test -e "$tmp/stale/lr.5.part.Ab3dEf"
+check "killed worker: a temporary still being written is left" test -e "$tmp/stale/lr.0.part.Locked"
+kill "$(pgrep -P $holder)" $holder
+wait $holder 2>/dev/null
+run stale-later run sweep.vg --run wide -j 2 --parts "$tmp/stale"
+check "a later --parts run: exit 0" grep -qx 0 "$tmp/stale-later.code"
+check "a later --parts run: the stale temporaries are gone" test "$(ls "$tmp/stale")" = wide.part
+
 # Parts are refused, by name, when the program's text or the settings
 # changed since they were made; merge names the runs with no part.
 cp sweep.vg "$tmp/p.vg"

@@ -3,30 +3,42 @@
 
     python3 tests/torch/check.py path/to/vg        (T=PATTERN: those models)
 
-For each model of tests/torch/NAME.vg: write its data set (NAME.csv, from
-a fixed seed) beside a copy of the file, train it with vg (`--save` the
-parameters, `--json` the report), then rebuild the network in PyTorch,
-functionally, from the saved parameters, run the probe batch forward and
-backward in float64 and recompute the final report's metrics, which vg
-measured on exactly those parameters. Each .vg sets `probe = all` and no
-test split, so the probe batch is every row of the data set, and every
-metric compared is invariant to the order vg drew the rows in.
+For each model of tests/torch/NAME.vg (CASES below): write its data set
+beside a copy of the file, train it with vg (`--save` the parameters,
+`--json` the report), then rebuild the network in PyTorch, functionally,
+from the saved parameters, run the probe batch forward and backward in
+float64 and recompute the final report's metrics, which vg measured on
+exactly those parameters. Each .vg sets `probe = all` and no test split,
+so the probe batch is every row of the data set, and every metric compared
+is invariant to the order vg drew the rows in. The data: a CSV written
+here from a fixed seed (`csv(…, shape = …)` for images and token ids), or
+for sequences vg's own `adding` generator, rebuilt here from its
+definition (Rng and adding below mirror src/rng.c and src/data.c).
 
 Compared, per layer, wherever vg's report defines them (a metric PyTorch
 finds undefined must be null in vg's JSON, and the other way round):
 grad_norm, weight_norm, act_grad_norm, act_mean, act_std, ratio,
-predicted, saturation, dead, bptt (every step), bptt_ratio, the lstm's and
-gru's gate means and saturations, cell_saturation; per run, loss and
-accuracy. Not compared: update_ratio (it needs the parameters before the
-last step, which vg does not save) and verdict (a function of the above).
+predicted, saturation, dead (per feature of a sequence, per channel of a
+convolution), bptt
+(every step), bptt_ratio, the lstm's and gru's gate means and
+saturations, cell_saturation, attention_entropy; per run, loss and
+accuracy; not the verdict, a function of these. update_ratio needs the
+parameters before the last step, which vg does not save, so a second test
+trains each model for one step of sgd on every row from its initial
+parameters (a `--save` at `steps = 0`), and checks the parameters after
+it against θ − lr·∇L from PyTorch's gradient, and update_ratio with them.
+The recurrent cells are written out here step by step (bptt needs every
+h_t's total gradient) and checked against torch.nn.LSTM, GRU and RNN;
+convolutions, pooling, normalisation, attention and embeddings are
+PyTorch's own functions.
 
 Tolerances (vg computes in float32, the reference in float64): values
 agree to a relative RTOL = 2e-5 (act_mean to RTOL·(|mean| + std), as a
 mean near 0 has no relative precision); fractions (saturation, dead,
 accuracy) to one entry, since a float32 value next to a threshold may fall
 on either side of it. The differences measured on these models stay below
-1e-6 (the worst is printed per model); act_std computed with n − 1 in
-place of n, 1e-4 off on these models, fails every one of them. Every model is then checked a
+3e-6 (the worst is printed per model); act_std computed with n − 1 in
+place of n, 1e-4 off, fails every model. Every model is then checked a
 second time with each metric vg reported moved by 3× its tolerance, one
 at a time, and every one of those must be caught: the comparison can
 fail.
@@ -52,7 +64,7 @@ FRACTIONS = {"saturation", "dead", "input_gate_saturation", "forget_gate_saturat
              "reset_gate_saturation"}
 VALUES = ["grad_norm", "weight_norm", "act_grad_norm", "act_mean", "act_std", "ratio",
           "predicted", "bptt_ratio", "input_gate", "forget_gate", "output_gate", "update_gate",
-          "reset_gate"] + sorted(FRACTIONS)
+          "reset_gate", "attention_entropy"] + sorted(FRACTIONS)
 
 
 # ---- vg's files ----
@@ -198,7 +210,8 @@ class Probe:
         self.layers = {}
 
     def layer(self, name):
-        return self.layers.setdefault(name, {"sat": [], "relu": [], "parts": {}, "chain": None})
+        return self.layers.setdefault(name, {"sat": [], "relu": [], "parts": {}, "chain": None,
+                                             "conv": False})
 
     def out(self, name, h):
         h.retain_grad()
@@ -223,8 +236,10 @@ class Probe:
         return y
 
     def chain(self, name, z, fn=None):
-        """The layer is one dense (weights W) of the previous layer's
-        output, then fn: its factor σw²·E[φ′(z)²], σw² = fan_in·Var(W)."""
+        """The layer is one dense (weights W [F, units]) of the previous
+        layer's output, then fn: its factor σw²·E[φ′(z)²], σw² =
+        fan_in·Var(W). (A convolution's layer cannot be reached by the
+        chain here: a dense reads no [C, H, W] and no flatten is a link.)"""
         W = self.P[f"{name}.W"]
         sw2 = W.shape[0] * W.var(unbiased=False).item()
         ephi = 1.0
@@ -234,41 +249,89 @@ class Probe:
             ephi = (g * g).mean().item()
         self.layer(name)["chain"] = sw2 * ephi
 
+    def attention(self, name, x, heads, causal=False):
+        """vg's attention on [B, T, d] through PyTorch's multi-head
+        attention (its projections x·W + b are Linear's with weight Wᵀ);
+        the weights' entropy −Σ p ln p per (example, head, query) row."""
+        P = self.P
+        T, d = x.shape[1], x.shape[2]
+        mask = torch.triu(torch.full((T, T), float("-inf")), 1) if causal else None
+        xs = x.transpose(0, 1)
+        y, w = F.multi_head_attention_forward(
+            xs, xs, xs, d, heads,
+            torch.cat([P[f"{name}.W_{p}"].T for p in "qkv"]),
+            torch.cat([P[f"{name}.b_{p}"] for p in "qkv"]), None, None, False, 0.0,
+            P[f"{name}.W_o"].T, P[f"{name}.b_o"], training=True, need_weights=True,
+            attn_mask=mask, average_attn_weights=False)
+        self.parts(name, "attention_entropy", torch.special.entr(w).sum(-1))
+        return y.transpose(0, 1)
+
     def parts(self, name, part, value):
         self.layer(name)["parts"].setdefault(part, []).append(value.detach())
 
-    def lstm(self, name, x, units):
-        """The cell of docs/language.md, step by step so that each h_t's
-        total gradient (bptt) is kept; checked against torch.nn.LSTM."""
+    def recurrent(self, kind, name, x, units):
+        """vg's rnn (tanh), lstm or gru on [B, T, F] (docs/language.md), step
+        by step so that each h_t's total gradient (bptt) is kept; checked
+        against torch.nn.RNN, LSTM or GRU given the same weights."""
         P = self.P
         W_ih, W_hh = P[f"{name}.W_ih"], P[f"{name}.W_hh"]
-        b = torch.cat([P[f"{name}.b_{g}"] for g in "ifgo"])
-        h = x.new_zeros(x.shape[0], units)
-        c = h
+        if kind == "rnn":
+            b = P[f"{name}.b"]
+        else:
+            b = torch.cat([P[f"{name}.b_{g}"] for g in ("ifgo" if kind == "lstm" else "rzn")])
+        h = c = x.new_zeros(x.shape[0], units)
         hs = []
         for t in range(x.shape[1]):
-            i, f, g, o = (x[:, t] @ W_ih + h @ W_hh + b).split(units, dim=1)
-            i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-            c = f * c + i * g
-            tc = torch.tanh(c)
-            h = o * tc
+            xw, hw = x[:, t] @ W_ih + b, h @ W_hh
+            if kind == "rnn":
+                h = self.act(name, torch.tanh, xw + hw)
+            elif kind == "lstm":
+                i, f, g, o = (xw + hw).split(units, dim=1)
+                i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+                c = f * c + i * g
+                tc = torch.tanh(c)
+                h = o * tc
+                for part, v in (("input_gate", i), ("forget_gate", f), ("output_gate", o),
+                                ("cell", tc)):
+                    self.parts(name, part, v)
+            else:
+                (xr, xz, xn), (hr, hz, hn) = xw.split(units, dim=1), hw.split(units, dim=1)
+                r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+                n = torch.tanh(xn + r * (hn + P[f"{name}.b_hn"]))
+                h = (1 - z) * n + z * h
+                self.parts(name, "reset_gate", r)
+                self.parts(name, "update_gate", z)
             h.retain_grad()
             hs.append(h)
-            for part, v in (("input_gate", i), ("forget_gate", f), ("output_gate", o),
-                            ("cell", tc)):
-                self.parts(name, part, v)
         seq = torch.stack(hs, 1)
-        ref = torch.nn.LSTM(x.shape[2], units, batch_first=True)
+        ref = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind](
+            x.shape[2], units, batch_first=True)
         with torch.no_grad():
             ref.weight_ih_l0.copy_(W_ih.T)
             ref.weight_hh_l0.copy_(W_hh.T)
             ref.bias_ih_l0.copy_(b)
             ref.bias_hh_l0.zero_()
+            if kind == "gru":
+                ref.bias_hh_l0[2 * units:] = P[f"{name}.b_hn"]
             theirs = ref(x.detach())[0]
         if not torch.allclose(seq.detach(), theirs, rtol=1e-10, atol=1e-12):
-            raise AssertionError(f"{name}: the cell here differs from torch.nn.LSTM")
+            raise AssertionError(f"{name}: the cell here differs from torch.nn.{type(ref).__name__}")
         self.layer(name)["bptt"] = hs
         return seq
+
+
+def dead_units(a, conv):
+    """(dead, units) of a relu's output a [B, …]: a unit is a feature of a
+    sequence [B, T, F] over every step (docs/report.md), a channel of a
+    convolution's map [B, C, H, W] over every position, and elsewhere an
+    entry of an example."""
+    if a.dim() == 3:
+        a = a.reshape(-1, a.shape[2])
+    elif conv and a.dim() == 4:
+        a = a.transpose(0, 1).reshape(a.shape[1], -1).T
+    else:
+        a = a.reshape(a.shape[0], -1)
+    return int((a == 0).all(0).sum()), a.shape[1]
 
 
 def saturated(name, v):
@@ -288,7 +351,8 @@ def reference(case, params, trainable, layers, x, y):
         loss = F.mse_loss(logits, y)
         acc = None
     loss.backward()
-    out = {"loss": loss.item(), "accuracy": acc, "layers": {}}
+    out = {"loss": loss.item(), "accuracy": acc, "layers": {}, "grads": {k: P[k].grad for k in P
+                                                                       if trainable[k]}}
     top = m.layers[layers[-1]]["out"].grad.norm().item()
     prod, below_chain = 1.0, False
     for li in range(len(layers) - 1, -1, -1):
@@ -314,10 +378,12 @@ def reference(case, params, trainable, layers, x, y):
         total = sum(s.numel() for s in sat)
         r["saturation"] = fraction(int(sum(s.sum().item() for s in sat)), total) if total else None
         if L["relu"]:
-            dead = sum(int((a.reshape(a.shape[0], -1) == 0).all(0).sum()) for a in L["relu"])
-            r["dead"] = fraction(dead, sum(a[0].numel() for a in L["relu"]))
+            counts = [dead_units(a, L["conv"]) for a in L["relu"]]
+            r["dead"] = fraction(sum(c[0] for c in counts), sum(c[1] for c in counts))
         else:
             r["dead"] = None
+        ent = L["parts"].get("attention_entropy")
+        r["attention_entropy"] = torch.cat([e.flatten() for e in ent]).mean().item() if ent else None
         for part in ("input_gate", "forget_gate", "output_gate", "update_gate", "reset_gate",
                      "cell"):
             vs = L["parts"].get(part)
@@ -374,11 +440,11 @@ def compare(vg_report, ref):
         for key in VALUES:
             where = f"{name}.{key}"
             if key in FRACTIONS:
-                frac(where, lm[key], r[key])
+                frac(where, lm.get(key), r[key])
             elif key == "act_mean":
                 value(where, lm[key], r[key], abs(r[key]) + r["act_std"])
             else:
-                value(where, lm[key], r[key])
+                value(where, lm.get(key), r[key])
         if (lm["bptt"] is None) != (r["bptt"] is None) or (
                 r["bptt"] is not None and len(lm["bptt"]) != len(r["bptt"])):
             bad.append(f"{name}.bptt: vg {lm['bptt']}, PyTorch {r['bptt']}")
@@ -394,7 +460,7 @@ def perturbations(vg_report, ref):
     for i, lm in enumerate(vg_report["layers"]):
         r = ref["layers"][lm["layer"]]
         for key in VALUES + ["bptt"]:
-            v, want = lm[key], r[key]
+            v, want = lm.get(key), r[key]
             if v is None:
                 continue
             if key == "bptt":
@@ -444,9 +510,22 @@ def residual_forward(m, x):
     return dense_act(m, "out", h)
 
 
-def lstm_forward(m, x):
-    h = m.out("lstm[1]", m.lstm("lstm[1]", x, 8))
-    h = m.out("lstm[2]", m.lstm("lstm[2]", h, 8))
+def recurrent_forward(m, x):
+    h = m.out("lstm", m.recurrent("lstm", "lstm", x, 8))
+    h = m.out("gru", m.recurrent("gru", "gru", h, 8))
+    h = m.out("rnn", m.recurrent("rnn", "rnn", h, 8))
+    return m.out("out", m.dense("out", h[:, -1]))
+
+
+def attention_forward(m, x):
+    h = m.out("embed", m.dense("embed", x))
+    P = m.P
+    a = m.attention("att[1]", F.layer_norm(h, (8,), P["att[1].gamma"], P["att[1].beta"]), 2)
+    h = m.out("att[1]", h + a)
+    z = m.act("ffn", torch.relu, m.dense("ffn", F.layer_norm(h, (8,), P["ffn.gamma"], P["ffn.beta"])))
+    h = m.out("ffn", h + m.dense("ffn", z, "2"))
+    h = h + m.attention("att[2]", h, 4, causal=True)
+    h = m.out("att[2]", F.layer_norm(h, (8,), P["att[2].gamma"], P["att[2].beta"]))
     return m.out("out", m.dense("out", h[:, -1]))
 
 
@@ -454,11 +533,25 @@ CASES = {
     "mlp": {"data": lambda: classes(96, 6, 3, scale=2.0), "loss": "cross_entropy",
             "forward": mlp_forward},
     "residual": {"data": lambda: regression(64, 6), "loss": "mse", "forward": residual_forward},
-    "lstm": {"adding": (10, 64, 3), "loss": "mse", "forward": lstm_forward},
+    "recurrent": {"adding": (10, 64, 3), "loss": "mse", "forward": recurrent_forward},
+    "attention": {"adding": (10, 64, 4), "loss": "mse", "forward": attention_forward},
 }
 
 
+def vg_run(vg, src, *args):
+    """Runs `vg run SRC ARGS…` on one thread: None, or the failure as lines."""
+    done = subprocess.run([vg, "run", src, "--quiet", "--threads", "1", *args],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode == 0:
+        return None
+    return ([f"vg run exited with {done.returncode}:"] +
+            ["    " + line for line in done.stderr.rstrip().splitlines()])
+
+
 def run_case(vg, name, case, tmp):
+    """The model trained: its final report against PyTorch's (problems,
+    worst difference, perturbations not caught), then one step of
+    full-batch SGD from its initial parameters (problems)."""
     src = os.path.join(tmp, name + ".vg")
     shutil.copy(os.path.join(HERE, name + ".vg"), src)
     if "adding" in case:
@@ -466,22 +559,63 @@ def run_case(vg, name, case, tmp):
     else:
         x, y = case["data"]()
         write_csv(os.path.join(tmp, name + ".csv"), x, y)
+        x = x.reshape(len(x), *case.get("shape", x.shape[1:]))
+    if case["loss"] == "mse":
+        y = y.reshape(len(y), -1)
+    x, y = x.double(), y.double() if case["loss"] == "mse" else y
+    trainable = trainable_params(vg, src)
     save, js = os.path.join(tmp, name + ".safetensors"), os.path.join(tmp, name + ".jsonl")
-    done = subprocess.run([vg, "run", src, "--quiet", "--threads", "1", "--save", save,
-                           "--json", js], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          text=True)
-    if done.returncode != 0:
-        return [f"vg run exited with {done.returncode}: {done.stderr.strip()}"], None, []
+    failure = vg_run(vg, src, "--save", save, "--json", js)
+    if failure:
+        return failure, None, [], []
     header, rep = final_report(js)
     if header["probe_rows"] != len(x):
-        return [f"the probe has {header['probe_rows']} rows, the data {len(x)}"], None, []
-    if case["loss"] == "mse":
-        y = y.double().reshape(len(y), -1)
-    ref = reference(case, read_safetensors(save), trainable_params(vg, src), header["layers"],
-                    x.double(), y)
+        return [f"the probe has {header['probe_rows']} rows, the data {len(x)}"], None, [], []
+    ref = reference(case, read_safetensors(save), trainable, header["layers"], x, y)
     bad, worst = compare(rep, ref)
     missed = [what for what, copy in perturbations(rep, ref) if not compare(copy, ref)[0]]
-    return bad, worst, missed
+    return bad, worst, missed, sgd_step(vg, src, case, trainable, x, y, tmp)
+
+
+def sgd_step(vg, src, case, trainable, x, y, tmp):
+    """One step of sgd(lr = 0.1) on every row (so the batch is the probe):
+    vg's parameters after it must be θ − lr·∇L(θ) from PyTorch's gradient
+    at vg's initial θ, to float32 rounding plus RTOL of the layer's largest
+    update (a gradient that is 0 in exact arithmetic, as a bias before
+    batchnorm or attention's b_k has, is a rounding error in float32), and
+    each layer's update_ratio ‖lr·∇L‖ / ‖θ′‖ to RTOL."""
+    lr = 0.1
+    init, after, js = (os.path.join(tmp, f) for f in ("init.safetensors", "after.safetensors",
+                                                      "step.jsonl"))
+    common = ["--set", f"batch={len(x)}", "--set", f"optimizer=sgd(lr = {lr})"]
+    failure = (vg_run(vg, src, *common, "--set", "steps=0", "--save", init) or
+               vg_run(vg, src, *common, "--set", "steps=1", "--save", after, "--json", js))
+    if failure:
+        return failure
+    header, rep = final_report(js)
+    theta0, theta1 = read_safetensors(init), read_safetensors(after)
+    grads = reference(case, theta0, trainable, header["layers"], x, y)["grads"]
+    bad, update_sq, largest = [], {}, {}
+    for k, g in grads.items():
+        layer = k.rsplit(".", 1)[0]
+        update_sq[layer] = update_sq.get(layer, 0.0) + ((lr * g) ** 2).sum().item()
+        largest[layer] = max(largest.get(layer, 0.0), (lr * g).abs().max().item())
+    for k, g in grads.items():
+        want = theta0[k] - lr * g
+        err = (theta1[k] - want).abs() - 2.0 ** -23 * want.abs() - RTOL * largest[k.rsplit(".", 1)[0]]
+        if err.max() > 0:
+            bad.append(f"{k} after the step: off by up to {err.max().item():.3g} beyond "
+                       f"float32 rounding and RTOL of the layer's largest update")
+    for lm in rep["layers"]:
+        name = lm["layer"]
+        if name not in update_sq:
+            continue
+        w = math.sqrt(sum((theta1[k] ** 2).sum().item() for k in grads
+                          if k.rsplit(".", 1)[0] == name))
+        want = math.sqrt(update_sq[name]) / w
+        if not abs(lm["update_ratio"] - want) <= RTOL * want:
+            bad.append(f"{name}.update_ratio: vg {lm['update_ratio']:.9g}, PyTorch {want:.9g}")
+    return bad
 
 
 def main():
@@ -492,21 +626,30 @@ def main():
         for name, case in CASES.items():
             if not fnmatch.fnmatchcase(name, pattern):
                 continue
-            bad, worst, missed = run_case(vg, name, case, tmp)
+            bad, worst, missed, step = run_case(vg, name, case, tmp)
             if bad:
                 failed += 1
-                print(f"torch: FAIL: {name}: {len(bad)} metrics differ from PyTorch's")
+                print(f"torch: FAIL: {name}: vg and PyTorch disagree")
                 for line in bad:
                     print("    " + line)
             else:
                 passed += 1
                 print(f"torch: {name}: the metrics agree with PyTorch's; worst relative "
                       f"difference {worst[0]:.1e} ({worst[1]})")
+            if worst is None:
+                continue
             if missed:
                 failed += 1
                 print(f"torch: FAIL: {name}: a value moved by 3× its tolerance passes: "
                       + ", ".join(missed))
-            elif worst is not None:
+            else:
+                passed += 1
+            if step:
+                failed += 1
+                print(f"torch: FAIL: {name}: one sgd step on every row differs from PyTorch's")
+                for line in step:
+                    print("    " + line)
+            else:
                 passed += 1
     print(f"torch: {passed} passed, {failed} failed")
     return 1 if failed else 0

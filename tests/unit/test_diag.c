@@ -265,10 +265,17 @@ static void test_suggest(void **state)
     assert_null(diag_suggest("elux", acts, 0));
     /* "celu" is one edit from elu, selu and gelu: no unique best. */
     assert_null(diag_suggest("celu", acts, n));
-    /* Short names allow one edit, longer ones len/3. */
+    /* At most (|name| + |candidate| + 3) / 6 edits: one for short names,
+     * none for one letter changed whole. */
     const char *const opt[] = { "sgd", "adam" };
     assert_string_equal(diag_suggest("sdg", opt, 2), "sgd");
     assert_null(diag_suggest("xyz", opt, 2));
+    const char *const one[] = { "a", "m" };
+    assert_null(diag_suggest("b", one, 2));
+    assert_string_equal(diag_suggest("mm", one, 2), "m");
+    const char *const two[] = { "lr" };
+    assert_string_equal(diag_suggest("l", two, 1), "lr");
+    assert_null(diag_suggest("xy", two, 1));
     /* Equally close: the one sharing the longer start wins. */
     const char *const params[] = { "x", "units", "init", "bias" };
     assert_string_equal(diag_suggest("unit", params, 4), "units");

@@ -473,8 +473,8 @@ static void test_gru_gates(void **state)
  * channel 0 passing x0[t] ~ U(0, 1) (alive), channel 1 a constant −1
  * (dead everywhere) and channel 2 2·x0[t − 1] − 0.01, which is −0.01 at
  * t = 0, where it reads the padding, and positive almost everywhere else:
- * one dead channel of three, where counting (step, channel) entries would
- * give 13 of 36. */
+ * one dead channel of three (counting (step, channel) entries would give
+ * 13 of 36). */
 static void test_conv_units_are_channels(void **state)
 {
     (void)state;
@@ -536,6 +536,76 @@ static void test_conv_chain_predicted(void **state)
     done(c);
 }
 
+/* relu(x·W + b) on the adding problem's [12, 2] sequences, whose first
+ * input is U(0, 1): feature 0 (no weights, bias −1) is 0 everywhere, dead;
+ * feature 1, relu(x₀ − 0.97), is 0 at most (example, step) entries, so
+ * that at several steps every probe example has it 0 — but not at every
+ * step, so it is alive, as feature 2, relu(x₀), is: a dead unit is a
+ * feature that is 0 at every position, and `dead` is 1/3, where counting
+ * (step, feature) entries would give more. */
+static void test_dead_over_positions(void **state)
+{
+    (void)state;
+    Case *c = recurrent("relu(dense(x, 3))");
+    set_param(&c->run, "rec.W", 0, false);
+    set_param(&c->run, "rec.b", 0, false);
+    for (int k = 0; k < c->run.g.nparams; k++) {
+        const IrParam *p = &c->run.g.params[k];
+        float *v = c->run.ps.value + p->offset;
+        if (strcmp(p->name, "rec.W") == 0)
+            v[0 * 3 + 1] = v[0 * 3 + 2] = 1;  /* W [2, 3]: x₀ feeds features 1 and 2 */
+        else if (strcmp(p->name, "rec.b") == 0)
+            v[0] = -1, v[1] = -0.97f;
+    }
+    const Report *rep = measure(c);
+    const Exec *e = &c->run.probe;
+    int relu = -1;
+    for (int i = 0; i < c->run.g.n; i++)
+        relu = c->run.g.nodes[i].op == OP_RELU ? i : relu;
+    int steps_all_zero = 0;  /* steps at which feature 1 is 0 for every example */
+    for (int t = 0; t < 12; t++) {
+        int b = 0;
+        while (b < e->batch && e->val[relu][((size_t)b * 12 + t) * 3 + 1] == 0.0f)
+            b++;
+        steps_all_zero += b == e->batch;
+    }
+    assert_true(steps_all_zero > 0 && steps_all_zero < 12);  /* the case tests the rule */
+    assert_true(rep->layers[0].dead == 1.0 / 3);
+    done(c);
+}
+
+/* W_q = W_k = 0 makes every score 0: each query attends uniformly to the
+ * keys it sees, with entropy ln 12 over all 12 steps, or ln t over the
+ * first t when causal. Two attention ops in one layer average over all
+ * their rows (examples × heads × queries): 2 heads at ln 12 and 1 causal
+ * head. A layer without attention has none. */
+static void test_attention_entropy(void **state)
+{
+    (void)state;
+    double causal = 0;
+    for (int t = 1; t <= 12; t++)
+        causal += log(t) / 12;
+    static const struct { const char *layer; double want_heads[2]; } cases[] = {
+        {"attention(x, 2)", {2, 0}},
+        {"attention(x, 1, causal = true)", {0, 1}},
+        {"attention(x, 2) + attention(x, 1, causal = true)", {2, 1}},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        Case *c = recurrent(cases[k].layer);
+        for (int i = 0; i < c->run.g.nparams; i++) {
+            const char *name = c->run.g.params[i].name;
+            if (strncmp(name, "rec.W_q", 7) == 0 || strncmp(name, "rec.W_k", 7) == 0)
+                set_param(&c->run, name, 0, false);
+        }
+        const Report *rep = measure(c);
+        double full = cases[k].want_heads[0], masked = cases[k].want_heads[1];
+        assert_close(rep->layers[0].attention_entropy,
+                     (full * log(12) + masked * causal) / (full + masked));
+        assert_true(isnan(rep->layers[1].attention_entropy));
+        done(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -551,6 +621,8 @@ int main(void)
         cmocka_unit_test(test_gru_gates),
         cmocka_unit_test(test_conv_units_are_channels),
         cmocka_unit_test(test_conv_chain_predicted),
+        cmocka_unit_test(test_attention_entropy),
+        cmocka_unit_test(test_dead_over_positions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

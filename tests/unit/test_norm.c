@@ -154,6 +154,36 @@ static void test_layernorm(void **state)
     net_free(&n);
 }
 
+/* On a rank-3 input [C, H, W] (images), each of the C·H rows of W values
+ * is normalised on its own, and γ, β are [W]. */
+static void test_layernorm_rank3(void **state)
+{
+    (void)state;
+    Net n;
+    Value extra[1] = {num(1e-5)};
+    Shape s = {3, {2, 3, 4}};
+    net_build(&n, OP_LAYERNORM, s, extra, 1, 2);
+    assert_true(shape_eq(n.g.nodes[n.y].shape, s));
+    assert_true(shape_eq(n.g.params[n.g.nodes[n.y].param[0]].shape, shape1(4)));
+    net_param(&n, 0)[2] = 2;      /* γ₂ */
+    net_param(&n, 1)[3] = 0.5f;   /* β₃ */
+    float *x = exec_source(&n.e, n.x);
+    for (int i = 0; i < 48; i++)
+        x[i] = (float)((i * 7) % 11) - 3;
+    exec_forward(&n.e, EXEC_TRAIN);
+    for (int r = 0; r < 12; r++) {  /* batch 2 × C 2 × H 3 rows */
+        const float *row = x + 4 * r;
+        double m = (row[0] + row[1] + row[2] + row[3]) / 4, v = 0;
+        for (int k = 0; k < 4; k++)
+            v += (row[k] - m) * (row[k] - m) / 4;
+        for (int k = 0; k < 4; k++) {
+            double want = (row[k] - m) / sqrt(v + 1e-5) * (k == 2 ? 2 : 1) + (k == 3 ? 0.5 : 0);
+            assert_float_equal(n.e.val[n.y][4 * r + k], want, 1e-5);
+        }
+    }
+    net_free(&n);
+}
+
 static void test_argument_errors(void **state)
 {
     (void)state;
@@ -198,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_batchnorm_probing),
         cmocka_unit_test(test_batchnorm_evaluating),
         cmocka_unit_test(test_layernorm),
+        cmocka_unit_test(test_layernorm_rank3),
         cmocka_unit_test(test_argument_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -482,6 +482,51 @@ static void test_more_activations(void **state)
     net_free(&n);
 }
 
+/* softmax along each axis of a [2, 3, 2] input, batch 2: every lane along
+ * the axis sums to 1 and holds e^z / Σ e^z; axis -1 is the last (the
+ * default), -3 the first; an axis outside the rank is an error. */
+static void test_softmax_axes(void **state)
+{
+    (void)state;
+    Shape s = {3, {2, 3, 2}};
+    for (int axis = -3; axis <= 2; axis++) {
+        Net n;
+        net_init(&n);
+        int x = add_input(&n, s);
+        Value args[2] = {tensor(x), num(axis)};
+        int y = ir_add_node(&n.g, OP_SOFTMAX, SPAN_NONE, NULL, 0, args, 2, &n.d);
+        net_plan(&n, 2);
+        float *in = exec_source(&n.e, x);
+        for (int i = 0; i < 24; i++)
+            in[i] = (float)((i * 5) % 7) * 0.5f - 1;
+        exec_forward(&n.e, EXEC_EVAL);
+        int a = axis < 0 ? axis + 3 : axis;
+        long stride = a == 0 ? 6 : a == 1 ? 2 : 1;
+        for (int i = 0; i < 24; i++) {
+            int within = (int)(i % 12 / stride % s.dim[a]);  /* i's index along the axis */
+            int first = i - within * (int)stride;
+            double sum = 0;
+            for (int j = 0; j < s.dim[a]; j++)
+                sum += exp(in[first + j * stride]);
+            assert_float_equal(n.e.val[y][i], exp(in[i]) / sum, 1e-6);
+        }
+        net_free(&n);
+    }
+    static const double bad[] = {3, -4};
+    static const char *const msg[] = {
+        "softmax needs an axis from -3 to 2 for a [2, 3, 2] input, got 3",
+        "softmax needs an axis from -3 to 2 for a [2, 3, 2] input, got -4",
+    };
+    for (int k = 0; k < 2; k++) {
+        Net n;
+        net_init(&n);
+        Value args[2] = {tensor(add_input(&n, s)), num(bad[k])};
+        assert_int_equal(ir_add_node(&n.g, OP_SOFTMAX, SPAN_NONE, NULL, 0, args, 2, &n.d), -1);
+        assert_string_equal(n.d.items[n.d.n - 1].msg, msg[k]);
+        net_free(&n);
+    }
+}
+
 /* concat and last on a [2, ·] input, batch 2. */
 static void test_concat_last(void **state)
 {
@@ -811,6 +856,7 @@ int main(void)
         cmocka_unit_test(test_loss_values),
         cmocka_unit_test(test_more_activations),
         cmocka_unit_test(test_concat_last),
+        cmocka_unit_test(test_softmax_axes),
         cmocka_unit_test(test_dropout_modes),
         cmocka_unit_test(test_add_shape_error),
         cmocka_unit_test(test_tensor_op_errors),

@@ -317,22 +317,22 @@ static void test_file_all_or_nothing(void **state)
     FILE *old = fopen(path, "w");
     fputs("old\n", old);
     fclose(old);
-    ReportFile rf;
+    OutFile of;
     /* discarded: the old file stays, no temporary file is left */
-    assert_true(report_file_open(&rf, path, &fx.prog.diag));
-    fputs("half a fi", rf.f);
-    report_file_discard(&rf);
+    assert_true(outfile_open(&of, path, &fx.prog.diag));
+    fputs("half a fi", of.f);
+    outfile_discard(&of);
     char *got = slurp(path);
     assert_string_equal(got, "old\n");
     free(got);
     assert_int_equal(files_in(fx.dir), 1);
     /* committed: replaced whole, with the usual permissions */
-    assert_true(report_file_open(&rf, path, &fx.prog.diag));
-    fputs("new\n", rf.f);
+    assert_true(outfile_open(&of, path, &fx.prog.diag));
+    fputs("new\n", of.f);
     got = slurp(path);
     assert_string_equal(got, "old\n");   /* not until the commit */
     free(got);
-    assert_true(report_file_commit(&rf, &fx.prog.diag));
+    assert_true(outfile_commit(&of, &fx.prog.diag));
     got = slurp(path);
     assert_string_equal(got, "new\n");
     free(got);
@@ -349,13 +349,13 @@ static void test_file_cannot_write(void **state)
 {
     (void)state;
     diag_clear(&fx.prog.diag);
-    ReportFile rf;
-    assert_false(report_file_open(&rf, "/nonexistent-vg-dir/r.json", &fx.prog.diag));
+    OutFile of;
+    assert_false(outfile_open(&of, "/nonexistent-vg-dir/r.json", &fx.prog.diag));
     assert_int_equal(fx.prog.diag.n, 1);
     assert_string_equal(fx.prog.diag.items[0].msg,
                         "cannot write '/nonexistent-vg-dir/r.json': No such file or directory");
-    assert_null(rf.f);
-    assert_null(rf.tmp);
+    assert_null(of.f);
+    assert_null(of.tmp);
     diag_clear(&fx.prog.diag);
 }
 

@@ -16,11 +16,21 @@ static void near(double got, double want, long t, int line)
     }
 }
 
+/* The lr of step t under the schedule s with the optimizer's lr. */
+static double lr_of(const Spec *s, double lr, long t)
+{
+    Schedule sched;
+    schedule_init(&sched, s, lr);
+    double at = schedule_at(&sched, t);
+    schedule_free(&sched);
+    return at;
+}
+
 /* want[t] is the lr of step t, for t = 0 .. n−1. */
 static void check_lrs(const Spec *s, double lr, const double *want, long n, int line)
 {
     for (long t = 0; t < n; t++)
-        near(schedule_lr(s, lr, t), want[t], t, line);
+        near(lr_of(s, lr, t), want[t], t, line);
 }
 
 /* `first then second`, as the evaluator builds it. */
@@ -35,8 +45,8 @@ static const Spec *then(Spec *out, Value args[2], const Spec *first, const Spec 
 static void test_constant(void **state)
 {
     (void)state;
-    near(schedule_lr(NULL, 0.3, 0), 0.3, 0, __LINE__);
-    near(schedule_lr(NULL, 0.3, 123456), 0.3, 123456, __LINE__);
+    near(lr_of(NULL, 0.3, 0), 0.3, 0, __LINE__);
+    near(lr_of(NULL, 0.3, 123456), 0.3, 123456, __LINE__);
 }
 
 /* (t+1)/N of the lr, then the lr itself. */
@@ -47,7 +57,7 @@ static void test_warmup(void **state)
     const double want[] = {0.05, 0.1, 0.15, 0.2, 0.2, 0.2};
     const Spec *s = make(&t, "warmup", "steps=4");
     check_lrs(s, 0.2, want, 6, __LINE__);
-    near(schedule_lr(s, 0.2, 1000000), 0.2, 1000000, __LINE__);
+    near(lr_of(s, 0.2, 1000000), 0.2, 1000000, __LINE__);
     assert_int_equal(schedule_length(s), 4);
 }
 
@@ -61,7 +71,7 @@ static void test_cosine(void **state)
                            0.02 + 0.18 * 0.14644660941, 0.02, 0.02};
     const Spec *s = make(&t, "cosine", "steps=4 min=0.02");
     check_lrs(s, 0.2, want, 6, __LINE__);
-    near(schedule_lr(s, 0.2, 5000), 0.02, 5000, __LINE__);
+    near(lr_of(s, 0.2, 5000), 0.02, 5000, __LINE__);
     assert_int_equal(schedule_length(s), 4);
 }
 
@@ -107,6 +117,26 @@ static void test_then_three(void **state)
     assert_int_equal(schedule_length(&outer), -1);
 }
 
+/* The schedule reads its spec once: what the spec holds later does not
+ * change the lr of a step (a step looks up no argument by name). */
+static void test_read_once(void **state)
+{
+    (void)state;
+    TSpec w, c;
+    Spec s;
+    Value args[2];
+    then(&s, args, make(&w, "warmup", "steps=2"), make(&c, "cosine", "steps=4 min=0.1"));
+    Schedule sched;
+    schedule_init(&sched, &s, 1);
+    w.a[0].num = 1000;
+    c.a[1].num = 0.5;
+    near(schedule_at(&sched, 0), 0.5, 0, __LINE__);
+    near(schedule_at(&sched, 6), 0.1, 6, __LINE__);
+    assert_int_equal(sched.n, 2);
+    assert_int_equal(sched.phase[1].start, 2);
+    schedule_free(&sched);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -116,6 +146,7 @@ int main(void)
         cmocka_unit_test(test_step),
         cmocka_unit_test(test_then_boundary),
         cmocka_unit_test(test_then_three),
+        cmocka_unit_test(test_read_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
