@@ -35,6 +35,13 @@
  *       the task of Arjovsky, Shah & Bengio 2016 (§4.1), whose T is our
  *       delay + 1; a model that ignores its input scores
  *       (length + delay + 1)/T of the steps by predicting blank.
+ *   copy_tokens(length, vocab, points), reverse_tokens(…), sort_tokens(…)
+ *       x [length] token ids, y [length] class per position, `vocab`
+ *       classes. The ids are uniform on 0..vocab − 1, stored as floats for
+ *       an embedding; the target at position t is the input's token at t
+ *       (copy), at length − 1 − t (reverse), or the t-th smallest token
+ *       (sort, ascending). Copy needs no look at other positions; reverse
+ *       and sort do, so they are the tasks of attention.
  *   csv("file.csv", target = "label")
  *       x [columns − 1], y [1]. A header row of names, then rows of
  *       numbers. If every value of the target column is a non-negative
@@ -307,6 +314,31 @@ static bool gen_copy_memory(Dataset *ds, const Spec *s, Rng *r, DiagSink *d)
             for (long c = 0; c < COPY_SYMBOLS; c++)
                 if (x[t * COPY_CLASSES + c] != 0)
                     y[go + 1 + t] = (float)c;
+    }
+    return true;
+}
+
+static int compare_floats(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static bool gen_tokens(Dataset *ds, const Spec *s, Rng *r, DiagSink *d)
+{
+    long n, len, vocab;
+    if (!int_arg(s, "length", 1, 100000, &len, d) || !int_arg(s, "vocab", 2, 1000000, &vocab, d) ||
+        !int_arg(s, "points", 1, MAX_POINTS, &n, d) ||
+        !alloc_set(ds, s, n, shape1(len), shape1(len), (int)vocab, d))
+        return false;
+    for (long i = 0; i < n; i++) {
+        float *x = ds->x + i * len, *y = ds->y + i * len;
+        for (long t = 0; t < len; t++)
+            x[t] = (float)rng_below(r, (uint64_t)vocab);
+        for (long t = 0; t < len; t++)
+            y[t] = s->id == SPEC_REVERSE_TOKENS ? x[len - 1 - t] : x[t];
+        if (s->id == SPEC_SORT_TOKENS)
+            qsort(y, (size_t)len, sizeof *y, compare_floats);
     }
     return true;
 }
@@ -794,6 +826,10 @@ static bool generate(Dataset *ds, const Spec *s, uint64_t seed, DiagSink *d)
         return gen_adding(ds, s, &r, d);
     case SPEC_COPY_MEMORY:
         return gen_copy_memory(ds, s, &r, d);
+    case SPEC_COPY_TOKENS:
+    case SPEC_REVERSE_TOKENS:
+    case SPEC_SORT_TOKENS:
+        return gen_tokens(ds, s, &r, d);
     default:
         return diag_error(d, s->span, "'%s' is a %s, not a data set", spec_table[s->id].name,
                           spec_kind_name(spec_table[s->id].kind));

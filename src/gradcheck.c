@@ -62,16 +62,19 @@ bool gradcheck_attach_loss(IrGraph *g, int loss, DiagSink *d)
     return ir_add_loss(g, loss, target, SPAN_NONE, d);
 }
 
-/* Inputs N(0, 1); targets: class indices for cross_entropy, U[0, 1] for
- * bce, N(0, 1) for mse. */
+/* Inputs N(0, 1), or uniform token ids when an embedding reads them;
+ * targets: class indices for cross_entropy, U[0, 1] for bce, N(0, 1) for
+ * mse. */
 static void fill_batch(Exec *e, uint64_t seed)
 {
     const IrGraph *g = e->g;
     Rng r;
     rng_derive(&r, seed, RNG_DATA);
     real *x = exec_source(e, g->input);
+    long vocab = op_token_limit(g, g->input, NULL);
     for (size_t i = 0, n = (size_t)e->batch * shape_size(g->nodes[g->input].shape); i < n; i++)
-        x[i] = (float)rng_normal(&r);  /* the inputs a float run would see */
+        x[i] = vocab > 0 ? (float)rng_below(&r, (uint64_t)vocab)
+                         : (float)rng_normal(&r);  /* the inputs a float run would see */
     Shape out = g->nodes[g->output].shape;
     int loss = g->nodes[g->loss].op;
     real *t = exec_source(e, g->target);

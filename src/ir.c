@@ -168,8 +168,8 @@ static bool check_rank(IrGraph *g, const IrNode *n, DiagSink *d)
     if (x.rank <= IR_MAX_RANK && (ranks & OP_RANK(x.rank)))
         return true;
     char want[128], got[96];
-    return diag_error(d, n->span, "%s needs a %s input, got %s", display(g, n->op),
-                      op_ranks_str(ranks, want, sizeof want), shape_str(x, got, sizeof got));
+    return diag_error(d, n->span, "%s needs %s, got %s", display(g, n->op),
+                      op_input_str(n->op, want, sizeof want), shape_str(x, got, sizeof got));
 }
 
 static bool check_size(IrGraph *g, const IrNode *n, DiagSink *d)

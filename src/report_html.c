@@ -38,10 +38,11 @@ typedef struct Scales {
     Range step_loss;  /* the training batches' */
     Range bptt;       /* log10, every report */
     Range norm;       /* log10 of the global gradient norm of every step */
+    Range entropy;    /* attention_entropy, first and last reports */
     double steps;     /* the most steps a run has done */
     const ReportRun *runs;  /* the page's runs: a run's colour is its index */
     int max_time;     /* the longest bptt curve */
-    bool has_bptt, has_zero, has_inf, has_absent;
+    bool has_bptt, has_zero, has_inf, has_absent, has_attention;
 } Scales;
 
 /* Tableau 10: distinct at a glance and for most colour-blind readers. */
@@ -166,6 +167,7 @@ static void scan_run(const ReportRun *r, Scales *s)
         widen_log(&s->ratio, r->vanishing_below);
         widen_log(&s->ratio, r->exploding_above);
     }
+    s->has_attention |= r->attention && r->nreports;
     for (int k = 0; k < r->nreports; k++) {
         const Report *rep = &r->reports[k];
         widen(&s->loss, rep->loss);
@@ -180,6 +182,7 @@ static void scan_run(const ReportRun *r, Scales *s)
             if (edge) {
                 widen_log(&s->ratio, m->ratio);
                 widen_log(&s->ratio, m->predicted);
+                widen(&s->entropy, m->attention_entropy);
             }
             for (int t = 0; m->bptt && t < m->bptt_len; t++)
                 widen_log(&s->bptt, m->bptt[t]);
@@ -195,7 +198,7 @@ static void scan_run(const ReportRun *r, Scales *s)
 static void scales(const ReportData *d, Scales *s)
 {
     *s = (Scales){.agn = EMPTY, .ratio = EMPTY, .loss = EMPTY, .bptt = EMPTY, .norm = EMPTY,
-                  .step_loss = EMPTY, .runs = d->runs};
+                  .step_loss = EMPTY, .entropy = EMPTY, .runs = d->runs};
     for (int i = 0; i < d->nruns; i++)
         scan_run(&d->runs[i], s);
     s->agn = decades(s->agn);
@@ -214,6 +217,8 @@ static void scales(const ReportData *d, Scales *s)
         s->loss.hi = 1;
     if (s->steps < 1)
         s->steps = 1;
+    /* entropies from 0 (one key per query) up: their lengths compare */
+    s->entropy = (Range){0, s->entropy.hi > 0 ? s->entropy.hi * 1.05 : 1};
 }
 
 /* ---- axes ---- */
@@ -582,7 +587,6 @@ static void add_layers(Chart *c, const ReportRun *r, const Report *rep, MetricId
     s->xnames = names;
 }
 
-/* The axes of a ratio-against-depth chart, layers 1..L on x. */
 /* The verdicts' thresholds across a ratio chart: below vanishing_below a
  * layer is vanishing, above exploding_above exploding. */
 static void thresholds(const Chart *c, const Axis *ay, const ReportRun *r)
@@ -605,15 +609,22 @@ static void thresholds(const Chart *c, const Axis *ay, const ReportRun *r)
     }
 }
 
-static void depth_axes(Chart *c, const Scales *s, int L, const char *const *names, Axis *ax,
-                       Axis *ay)
+static const char RATIO_NOTE[] =
+    "ratio = act_grad_norm / the last layer's act_grad_norm = ‖∂L/∂h‖ / ‖∂L/∂h_out‖";
+
+/* The axes of a chart against depth, layers 1..L on x, *ay's range and
+ * scale set by the caller; ylabel and note (under the chart) name what y
+ * is. */
+static void depth_axes(Chart *c, int L, const char *const *names, Axis *ax, Axis *ay,
+                       const char *ylabel, const char *note)
 {
     FILE *out = c->out;
     double pad = (c->x1 - c->x0) / (2.0 * L);
     *ax = (Axis){.r = {1, L > 1 ? L : 2}, .p0 = c->x0 + pad, .p1 = c->x1 - pad};
     if (L == 1)
         ax->p1 = c->x1 + (c->x1 - c->x0);  /* one layer: centred */
-    *ay = (Axis){.r = s->ratio, .log = true, .p0 = c->y1, .p1 = c->y0};
+    ay->p0 = c->y1;
+    ay->p1 = c->y0;
     axis(out, ay, false, c->x0, c->y0, c->x1, c->y1);
     int every = label_every(L, (c->x1 - c->x0) / L, 40);
     for (int l = 0; l < L; l += every) {
@@ -625,10 +636,9 @@ static void depth_axes(Chart *c, const Scales *s, int L, const char *const *name
         fputs("</text>\n", out);
     }
     axis_label(out, false, (c->x0 + c->x1) / 2, c->y1 + 31, "layer (input → output)");
-    axis_label(out, true, 14, (c->y0 + c->y1) / 2, "ratio (log scale)");
-    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#666\" font-size=\"10\">ratio = "
-            "act_grad_norm / the last layer's act_grad_norm = ‖∂L/∂h‖ / ‖∂L/∂h_out‖</text>\n",
-            c->x0, (double)c->h - 7);
+    axis_label(out, true, 14, (c->y0 + c->y1) / 2, ylabel);
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#666\" font-size=\"10\">%s</text>\n",
+            c->x0, (double)c->h - 7, note);
 }
 
 static void depth_chart(FILE *out, const ReportRun *r, const Scales *s)
@@ -646,11 +656,40 @@ static void depth_chart(FILE *out, const ReportRun *r, const Scales *s)
         snprintf(c.s[c.n - 1].name, sizeof c.s[0].name, "predicted, step %ld", ends[e]->step);
     }
     chart_begin(&c, CHART_W, CHART_H, NULL, "gradient ratio against depth", r->name, 58, 56);
-    Axis ax, ay;
-    depth_axes(&c, s, r->nlayers, names, &ax, &ay);
+    Axis ax, ay = {.r = s->ratio, .log = true};
+    depth_axes(&c, r->nlayers, names, &ax, &ay, "ratio (log scale)", RATIO_NOTE);
     thresholds(&c, &ay, r);
     chart_end(&c, &ax, &ay);
     free(names);
+}
+
+/* Each attention layer's attention_entropy at the first report (pale) and
+ * the last: where attention collapses onto single keys (towards 0) or
+ * spreads over all of them (ln T), layer by layer. */
+static void entropy_chart(FILE *out, const ReportRun *r, const Scales *s)
+{
+    const char **names = layer_names(r);
+    const Report *ends[2] = {first_report(r), last_report(r)};
+    Chart c = {.out = out};
+    for (int e = 0; e < 2; e++) {
+        if (e == 1 && ends[1] == ends[0])
+            break;
+        bool pale = e == 0 && ends[1] != ends[0];
+        add_layers(&c, r, ends[e], M_ATTENTION_ENTROPY, run_color(s, r, pale), false, names);
+        snprintf(c.s[c.n - 1].name, sizeof c.s[0].name, "step %ld", ends[e]->step);
+        c.s[c.n - 1].markers_only = true;
+    }
+    chart_begin(&c, CHART_W, CHART_H, NULL, "attention entropy against depth", r->name, 58, 56);
+    Axis ax, ay = {.r = s->entropy};
+    depth_axes(&c, r->nlayers, names, &ax, &ay, "attention_entropy (nats)",
+               "mean −Σ p ln p over the queries: ln T when uniform over T keys, 0 on one key");
+    chart_end(&c, &ax, &ay);
+    free(names);
+}
+
+static bool has_attention(const ReportRun *r)
+{
+    return r->attention;
 }
 
 /* ---- every step: the training loss and the gradient norm ---- */
@@ -912,9 +951,9 @@ static void overview(FILE *out, const ReportData *d, const Scales *s)
     }
     chart_begin(&c, OVERVIEW_W, OVERVIEW_H, "overview", "Gradient ratio against depth, every run",
                 NULL, 58, 56);
-    Axis ax, ay;
+    Axis ax, ay = {.r = s->ratio, .log = true};
     const char **deep_names = layer_names(deepest);
-    depth_axes(&c, s, deepest->nlayers, deep_names, &ax, &ay);
+    depth_axes(&c, deepest->nlayers, deep_names, &ax, &ay, "ratio (log scale)", RATIO_NOTE);
     thresholds(&c, &ay, deepest);
     chart_end(&c, &ax, &ay);
     free(deep_names);
@@ -1588,6 +1627,8 @@ void report_write_html(FILE *out, const ReportData *d)
     chart_row(out, d, &s, norm_chart, NULL, NULL);
     if (s.has_bptt)
         chart_row(out, d, &s, bptt_chart, recurrent, "no recurrent layer");
+    if (s.has_attention)
+        chart_row(out, d, &s, entropy_chart, has_attention, "no attention layer");
     fputs("<div class=\"row\">\n", out);
     for (int i = 0; i < d->nruns; i++)
         final_table(out, &d->runs[i]);

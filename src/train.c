@@ -20,6 +20,28 @@
 #include "vg/pretrain.h"
 #include "vg/schedule.h"
 
+/* An embedding reads its ids from the data: every input value must be one,
+ * checked once here rather than met as NaN in the middle of training. */
+static bool check_token_ids(Program *p, const Run *r)
+{
+    int node = -1;
+    long vocab = op_token_limit(&r->g, r->g.input, &node);
+    if (vocab == 0)
+        return true;
+    size_t width = shape_size(r->data.x_shape), n = (size_t)r->data.n * width;
+    for (size_t i = 0; i < n; i++) {
+        float t = r->data.x[i];
+        if (t >= 0 && t < (float)vocab && t == floorf(t))
+            continue;
+        diag_error(&p->diag, r->set.data_span, "run '%s': the data set holds %g at row %zu, "
+                   "step %zu, but embedding takes token ids 0..%ld (vocab = %ld)", r->name,
+                   (double)t, i / width + 1, i % width + 1, vocab - 1, vocab);
+        diag_note_at(&p->diag, r->g.nodes[node].span, "the embedding that reads them");
+        return false;
+    }
+    return true;
+}
+
 static bool check_data_fits(Program *p, Run *r)
 {
     const IrGraph *g = &r->g;
@@ -33,7 +55,7 @@ static bool check_data_fits(Program *p, Run *r)
                           g->nodes[g->input].binding, shape_str(in, b, sizeof b));
     if (r->data.n < 1)
         return diag_error(&p->diag, r->set.data_span, "the data set is empty");
-    return true;
+    return check_token_ids(p, r);
 }
 
 /* Splits rows into training and test, and draws the probe batch from the

@@ -18,7 +18,7 @@
 
 typedef struct Dataset {
     int n;            /* examples */
-    Shape x_shape;    /* per example: [features], or [time, features] for sequences */
+    Shape x_shape;    /* per example: [features], [time, features] for sequences, or [time] token ids */
     Shape y_shape;    /* per example target: [1] holding a class index (as float) or a scalar target; [T] class per time step; [k] a vector target */
     int classes;      /* > 0: targets are class indices in [0, classes); 0: real-valued targets (mse) */
     float *x, *y;     /* [n, shape_size(x_shape)] and [n, shape_size(y_shape)], malloc'd */

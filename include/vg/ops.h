@@ -38,7 +38,7 @@ typedef enum OpId {
 
 typedef enum OpKind {
     OPK_SOURCE,      /* input and target: filled by the caller */
-    OPK_LAYER,       /* has parameters: dense, batchnorm, layernorm, attention */
+    OPK_LAYER,       /* has parameters: dense, batchnorm, layernorm, attention, embedding */
     OPK_ACTIVATION,  /* elementwise y = φ(z); act/deriv are set */
     OPK_TENSOR,      /* +, -, *, scale, concat, softmax, dropout, last */
     OPK_RECURRENT,   /* rnn, lstm, gru */
@@ -149,7 +149,14 @@ unsigned op_ranks(int op);
 /* "[features]", "[time, features]", "[channels, height, width]", or for
  * several ranks "[features] or [time, features]", in buf, which it returns. */
 char *op_ranks_str(unsigned ranks, char *buf, size_t n);
+/* What op's first input must be, as the rank error says it: "a
+ * [time, features] input", or for an op of token ids "token ids [time]". */
+char *op_input_str(int op, char *buf, size_t n);
 const Sig *op_sig(int op);                /* parsed once, cached */
+/* The token ids the embeddings reading source accept: ids below the
+ * smallest of their vocab sizes, whose embedding goes to *node (may be
+ * NULL); 0 when no embedding reads source. */
+long op_token_limit(const IrGraph *g, int source, int *node);
 /* The init `constant(c)` in g's arena, for parameters that start at a
  * value other than zero (a norm's gain, an LSTM's forget-gate bias). */
 const Spec *op_constant_init(IrGraph *g, double c);

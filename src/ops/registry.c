@@ -59,3 +59,31 @@ char *op_ranks_str(unsigned ranks, char *buf, size_t n)
     }
     return buf;
 }
+
+char *op_input_str(int op, char *buf, size_t n)
+{
+    if (op_table[op]->tokens && op_ranks(op) == OP_RANK(1)) {
+        snprintf(buf, n, "token ids [time]");
+        return buf;
+    }
+    char ranks[128];
+    snprintf(buf, n, "a %s input", op_ranks_str(op_ranks(op), ranks, sizeof ranks));
+    return buf;
+}
+
+long op_token_limit(const IrGraph *g, int source, int *node)
+{
+    long limit = 0;
+    for (int i = 0; i < g->n; i++) {
+        const IrNode *n = &g->nodes[i];
+        if (n->op != OP_EMBEDDING || n->in[0] != source)
+            continue;
+        long vocab = (long)ir_arg_num(n, 1);  /* "tokens:T vocab:I …" */
+        if (limit == 0 || vocab < limit) {
+            limit = vocab;
+            if (node)
+                *node = i;
+        }
+    }
+    return limit;
+}

@@ -140,7 +140,8 @@ expect "recurrent: BPTT charts" 2 "$(grep -c 'BPTT: gradient norm at each time s
 
 # Attention layers: attention_entropy a number for the attention layer and
 # null for the others in the JSON (3 reports × 2 runs), a CSV row for each
-# number, a column of the terminal table and of the page's final table;
+# number, a column of the terminal table and of the page's final table, a
+# chart of it against depth on the page (and none on a page without one);
 # every entropy lies in (0, ln 8] for 8 keys, and the causal run's in
 # (0, ln(8!)/8], the mean over the queries of ln t; `vg report` prints the
 # same tables and expects from the JSON.
@@ -158,6 +159,9 @@ expect "attention: entropies in range" "3 3" "$(tr -d '\r' <"$tmp/att/r.csv" | a
 expect "attention: terminal column" 6 "$(grep -c ' attention_entropy  verdict$' "$tmp/att/out")"
 expect "attention: page column" 2 "$(grep -o '<th>attention_entropy</th>' "$tmp/att/r.html" | wc -l |
     tr -d ' ')"
+expect "attention: entropy charts" 2 "$(grep -c 'attention entropy against depth' "$tmp/att/r.html")"
+expect "attention: no entropy chart without attention" 0 \
+    "$(grep -c 'attention entropy against depth' "$tmp/rec/r.html")"
 "$vg" report "$tmp/att/r.jsonl" --text >"$tmp/att/re.out"
 expect "attention: re-rendered text" "" "$(diff "$tmp/att/out" "$tmp/att/re.out")"
 

@@ -11,9 +11,10 @@ float64 and recompute the final report's metrics, which vg measured on
 exactly those parameters. Each .vg sets `probe = all` and no test split,
 so the probe batch is every row of the data set, and every metric compared
 is invariant to the order vg drew the rows in. The data: a CSV written
-here from a fixed seed (`csv(…, shape = …)` for images and token ids), or
-for sequences vg's own `adding` generator, rebuilt here from its
-definition (Rng and adding below mirror src/rng.c and src/data.c).
+here from a fixed seed (`csv(…, shape = …)` for images), or for sequences
+vg's own `adding` and `reverse_tokens` generators, rebuilt here from their
+definitions (Rng, adding and reverse_tokens below mirror src/rng.c and
+src/data.c).
 
 Compared, per layer, wherever vg's report defines them (a metric PyTorch
 finds undefined must be null in vg's JSON, and the other way round):
@@ -176,6 +177,14 @@ class Rng:
             x = self.next()
             if x < limit:
                 return x % n
+
+
+def reverse_tokens(length, vocab, points, seed):
+    """vg's reverse_tokens(length, vocab, points) data set: uniform ids, and
+    as the class at position t the input's token at length − 1 − t."""
+    r = Rng(seed, 1)
+    x = torch.tensor([[r.below(vocab) for _ in range(length)] for _ in range(points)])
+    return x.double(), x.flip(1)
 
 
 def adding(length, points, seed):
@@ -344,7 +353,8 @@ def reference(case, params, trainable, layers, x, y):
     P = {k: v.clone().requires_grad_(trainable[k]) for k, v in params.items()}
     m = Probe(P)
     logits = case["forward"](m, x)
-    if case["loss"] == "cross_entropy":
+    if case["loss"] == "cross_entropy":     # a class per example, or per position
+        logits, y = logits.reshape(-1, logits.shape[-1]), y.reshape(-1)
         loss = F.cross_entropy(logits, y)
         acc = fraction(int((logits.argmax(1) == y).sum()), len(y))
     else:
@@ -529,12 +539,29 @@ def attention_forward(m, x):
     return m.out("out", m.dense("out", h[:, -1]))
 
 
+def tokens_forward(m, x):
+    P = m.P
+    T, d = x.shape[1], P["embed.E"].shape[1]
+    t = torch.arange(T).unsqueeze(1)
+    i = torch.arange(0, d, 2)
+    pe = torch.zeros(T, d)
+    pe[:, 0::2] = torch.sin(t / 10000 ** (i / d))
+    pe[:, 1::2] = torch.cos(t / 10000 ** (i / d))
+    h = m.out("embed", F.embedding(x.long(), P["embed.E"]) + pe + P["embed.P"])
+    a = m.attention("block", F.layer_norm(h, (d,), P["block.gamma"], P["block.beta"]), 2,
+                    causal=True)
+    h = m.out("block", h + a)
+    return m.out("out", m.dense("out", F.layer_norm(h, (d,), P["out.gamma"], P["out.beta"])))
+
+
 CASES = {
     "mlp": {"data": lambda: classes(96, 6, 3, scale=2.0), "loss": "cross_entropy",
             "forward": mlp_forward},
     "residual": {"data": lambda: regression(64, 6), "loss": "mse", "forward": residual_forward},
     "recurrent": {"adding": (10, 64, 3), "loss": "mse", "forward": recurrent_forward},
     "attention": {"adding": (10, 64, 4), "loss": "mse", "forward": attention_forward},
+    "tokens": {"reverse_tokens": (8, 6, 64, 7), "loss": "cross_entropy",
+               "forward": tokens_forward},
 }
 
 
@@ -556,6 +583,8 @@ def run_case(vg, name, case, tmp):
     shutil.copy(os.path.join(HERE, name + ".vg"), src)
     if "adding" in case:
         x, y = adding(*case["adding"])
+    elif "reverse_tokens" in case:
+        x, y = reverse_tokens(*case["reverse_tokens"])
     else:
         x, y = case["data"]()
         write_csv(os.path.join(tmp, name + ".csv"), x, y)

@@ -253,13 +253,52 @@ static void test_copy_memory(void **state)
     unload(&l);
 }
 
+/* The token tasks: ids in range, each target the task's function of its
+ * own example's tokens, and every id drawn somewhere. */
+static void test_token_tasks(void **state)
+{
+    (void)state;
+    enum { L = 7, V = 5, N = 40 };
+    const char *tasks[] = {"copy_tokens", "reverse_tokens", "sort_tokens"};
+    for (int k = 0; k < 3; k++) {
+        Load l;
+        load(&l, tasks[k], "length=7 vocab=5 points=40", 3, NULL);
+        assert_true(l.ok);
+        check_shapes(&l.ds, N, shape1(L), shape1(L), V);
+        int seen[V] = {0};
+        for (int i = 0; i < N; i++) {
+            const float *x = l.ds.x + i * L, *y = l.ds.y + i * L;
+            int count_x[V] = {0}, count_y[V] = {0};
+            for (int t = 0; t < L; t++) {
+                assert_true(x[t] >= 0 && x[t] < V && x[t] == floorf(x[t]));
+                count_x[(int)x[t]]++;
+                count_y[(int)y[t]]++;
+                seen[(int)x[t]] = 1;
+                if (k == 0)
+                    assert_true(y[t] == x[t]);
+                else if (k == 1)
+                    assert_true(y[t] == x[L - 1 - t]);
+                else if (t > 0)
+                    assert_true(y[t - 1] <= y[t]);
+            }
+            assert_memory_equal(count_x, count_y, sizeof count_x);  /* a permutation */
+        }
+        for (int v = 0; v < V; v++)
+            assert_int_equal(seen[v], 1);
+        unload(&l);
+    }
+}
+
 static void test_reproducible(void **state)
 {
     (void)state;
     const char *sets[][2] = {{"spirals", "points=64"}, {"xor", "points=64"}, {"parity", "bits=8 points=64"},
                              {"blobs", "points=64 classes=4"}, {"circles", "points=64"},
                              {"checkerboard", "points=64"}, {"adding", "length=6 points=64"},
-                             {"copy_memory", "length=4 delay=3 points=64"}};
+                             {"copy_memory", "length=4 delay=3 points=64"},
+                             {"copy_tokens", "length=5 vocab=7 points=64"},
+                             {"reverse_tokens", "length=5 vocab=7 points=64"},
+                             {"sort_tokens", "length=5 vocab=7 points=64"}};
     for (size_t k = 0; k < sizeof sets / sizeof *sets; k++) {
         Load a, b, c;
         load(&a, sets[k][0], sets[k][1], 9, NULL);
@@ -305,6 +344,9 @@ static void test_bad_arguments(void **state)
     unload(&l);
     load(&l, "adding", "length=1 points=10", 1, NULL);
     expect_at_call(&l, "adding: length must be in 2..100000, got 1");
+    unload(&l);
+    load(&l, "sort_tokens", "length=8 vocab=1 points=10", 1, NULL);
+    expect_at_call(&l, "sort_tokens: vocab must be in 2..1000000, got 1");
     unload(&l);
     load(&l, "parity", "bits=4000 points=1000000", 1, NULL);
     expect_at_call(&l, "parity: too large: 4001000000 values, the limit is 268435456");
@@ -589,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_checkerboard),
         cmocka_unit_test(test_adding),
         cmocka_unit_test(test_copy_memory),
+        cmocka_unit_test(test_token_tasks),
         cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_csv),

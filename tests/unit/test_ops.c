@@ -240,7 +240,7 @@ static void table_with(const OpDef *table[OP_COUNT], int op, const OpDef *def)
 
 /* An op that reads token ids gets the model input itself, filled with
  * integer ids, and the check still covers its parameters: dense marked as
- * such here, as no op of the table reads tokens yet. */
+ * such here, so that the mechanism is tested apart from embedding. */
 static void test_gradcheck_token_input(void **state)
 {
     (void)state;
@@ -555,6 +555,48 @@ static void test_concat_last(void **state)
     net_free(&n);
 }
 
+/* embedding picks the row of each id (NaN for a value that is not one),
+ * positional adds PE[t, 2i] = sin(t/10000^(2i/F)), PE[t, 2i+1] = cos(…),
+ * learned_positional its table; batch 2. */
+static void test_embedding_positional(void **state)
+{
+    (void)state;
+    Net n;
+    net_init(&n);
+    int x = add_input(&n, shape1(3));
+    Value ea[3] = {tensor(x), num(4), num(5)};
+    int e = ir_add_node(&n.g, OP_EMBEDDING, SPAN_NONE, NULL, 0, ea, 3, &n.d);
+    int p = unary(&n, OP_POSITIONAL, e);
+    int q = unary(&n, OP_LEARNED_POSITIONAL, p);
+    assert_true(shape_eq(n.g.nodes[q].shape, shape2(3, 5)));
+    assert_int_equal(op_token_limit(&n.g, x, NULL), 4);
+    net_plan(&n, 2);
+    for (int k = 0; k < 4 * 5; k++)  /* E[v, j] = 10·v + j */
+        n.ps.value[k] = (float)(10 * (k / 5) + k % 5);
+    float *table = n.ps.value + n.g.params[n.g.nodes[q].param[0]].offset;
+    for (int k = 0; k < 3 * 5; k++)
+        table[k] = 0.5f;
+    const float ids[6] = {3, 0, 2, 1, 4, 1.5f};
+    memcpy(exec_source(&n.e, x), ids, sizeof ids);
+    exec_forward(&n.e, EXEC_EVAL);
+    for (int s = 0; s < 6; s++)
+        for (int j = 0; j < 5; j++) {
+            float got = n.e.val[e][s * 5 + j];
+            if (s < 4)
+                assert_float_equal(got, 10 * ids[s] + (float)j, 0);
+            else
+                assert_true(isnan(got));
+        }
+    for (int t = 0; t < 3; t++)
+        for (int j = 0; j < 5; j++) {
+            double angle = t / pow(10000, (double)(j - j % 2) / 5);
+            double pe = j % 2 ? cos(angle) : sin(angle);
+            assert_float_equal(n.e.val[p][t * 5 + j], n.e.val[e][t * 5 + j] + pe, 1e-5);
+            assert_float_equal(n.e.val[q][t * 5 + j], n.e.val[p][t * 5 + j] + 0.5, 1e-5);
+        }
+    net_free(&n);
+}
+
 /* Training: a mask of 0 and 1/(1 − rate) from the executor's generator, the
  * same for the same generator state; evaluating: the identity. */
 static void test_dropout_modes(void **state)
@@ -699,6 +741,8 @@ static void test_rank_names(void **state)
                         "[features], [time, features] or [channels, height, width]");
     assert_int_equal(op_ranks(OP_LSTM), OP_RANK(2));
     assert_int_equal(op_ranks(OP_RELU), OP_RANKS_ANY);
+    assert_string_equal(op_input_str(OP_LSTM, buf, sizeof buf), "a [time, features] input");
+    assert_string_equal(op_input_str(OP_EMBEDDING, buf, sizeof buf), "token ids [time]");
 }
 
 /* Every op, given a first input of a rank it does not declare, is refused
@@ -728,10 +772,9 @@ static void test_every_op_rejects_other_ranks(void **state)
                           : sig->p[i].dflt ? (Value){.kind = VAL_NONE} : num(2);
             int in[2] = {x, x};
             assert_int_equal(ir_add_node(&n.g, op, SPAN_NONE, in, 2, args, sig->n, &n.d), -1);
-            char want[256], ranks[128], shape[96];
-            snprintf(want, sizeof want, "%s needs a %s input, got %s", op_def(op)->name,
-                     op_ranks_str(op_ranks(op), ranks, sizeof ranks),
-                     shape_str(s, shape, sizeof shape));
+            char want[256], input[128], shape[96];
+            snprintf(want, sizeof want, "%s needs %s, got %s", op_def(op)->name,
+                     op_input_str(op, input, sizeof input), shape_str(s, shape, sizeof shape));
             assert_error(&n, want);
             assert_int_equal(n.g.n, 1);
             assert_int_equal(n.g.nparams, 0);
@@ -741,6 +784,33 @@ static void test_every_op_rejects_other_ranks(void **state)
     }
     /* rnn, lstm, gru and last at ranks 1 and 3, cross_entropy at 3 */
     assert_true(refused >= 9);
+}
+
+static void test_embedding_errors(void **state)
+{
+    (void)state;
+    Net n;
+    net_init(&n);
+    int x = add_input(&n, shape1(3)), seq = unary(&n, OP_POSITIONAL, x);
+    assert_int_equal(seq, -1);
+    assert_error(&n, "positional needs a [time, features] input, got [3]");
+    diag_clear(&n.d);
+    Value bad_vocab[3] = {tensor(x), num(2.5), num(4)};
+    assert_int_equal(ir_add_node(&n.g, OP_EMBEDDING, SPAN_NONE, NULL, 0, bad_vocab, 3, &n.d), -1);
+    assert_error(&n, "embedding needs a whole number vocab from 1 to 2^31 - 1, got 2.5");
+    diag_clear(&n.d);
+    int twice = unary(&n, OP_SOFTSIGN, x);
+    Value computed[3] = {tensor(twice), num(4), num(4)};
+    assert_int_equal(ir_add_node(&n.g, OP_EMBEDDING, SPAN_NONE, NULL, 0, computed, 3, &n.d), -1);
+    assert_error(&n, "embedding needs the model's input, whose token ids come from the data "
+                     "set; got a computed tensor");
+    diag_clear(&n.d);
+    Value emb[3] = {tensor(x), num(4), num(6)};
+    int e = ir_add_node(&n.g, OP_EMBEDDING, SPAN_NONE, NULL, 0, emb, 3, &n.d);
+    Value again[3] = {tensor(e), num(4), num(6)};
+    assert_int_equal(ir_add_node(&n.g, OP_EMBEDDING, SPAN_NONE, NULL, 0, again, 3, &n.d), -1);
+    assert_error(&n, "embedding needs token ids [time], got [3, 6]");
+    net_free(&n);
 }
 
 static void test_dense_errors(void **state)
@@ -856,6 +926,8 @@ int main(void)
         cmocka_unit_test(test_loss_values),
         cmocka_unit_test(test_more_activations),
         cmocka_unit_test(test_concat_last),
+        cmocka_unit_test(test_embedding_positional),
+        cmocka_unit_test(test_embedding_errors),
         cmocka_unit_test(test_softmax_axes),
         cmocka_unit_test(test_dropout_modes),
         cmocka_unit_test(test_add_shape_error),
