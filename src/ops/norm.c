@@ -88,30 +88,33 @@ static void standardise(const OpCtx *c, Group gr, double mean, double inv)
     }
 }
 
-/* The backward pass of a group: dγ += Σ dy ⊙ x̂, dβ += Σ dy, and dx +=
+/* The backward pass of a group: dγ += dy ⊙ x̂, dβ += dy, and dx +=
  * inv · (g − mean(g) − x̂ · mean(g ⊙ x̂)) with g = γ ⊙ dy — or dx += inv · g
  * when the statistics are constants (batchnorm evaluating). */
 static void group_backward(const OpCtx *c, Group gr, double inv, bool through_stats)
 {
-    double gamma = c->param[P_GAMMA][gr.f], sdy = 0, sdyx = 0;
+    double gamma = c->param[P_GAMMA][gr.f];
+    real *dgamma = c->dparam[P_GAMMA], *dbeta = c->dparam[P_BETA];
+    double sg = 0, sgx = 0;
     for (size_t r = 0; r < gr.runs; r++) {
         size_t at = gr.off + r * gr.run_stride;
         const real *dy = c->dout + at, *xhat = c->work + at;
         for (size_t i = 0; i < gr.len; i++) {
-            sdy += dy[i];
-            sdyx += (double)dy[i] * xhat[i];
+            double g = gamma * dy[i];
+            sg += g;
+            sgx += g * xhat[i];
+            if (dgamma)
+                dgamma[gr.f] += dy[i] * xhat[i];
+            if (dbeta)
+                dbeta[gr.f] += dy[i];
         }
     }
-    if (c->dparam[P_GAMMA])
-        c->dparam[P_GAMMA][gr.f] += (real)sdyx;
-    if (c->dparam[P_BETA])
-        c->dparam[P_BETA][gr.f] += (real)sdy;
     real *dx = c->din[NORM_X];
     if (!dx)
         return;
     real keep = op_din_keep(c, NORM_X);
-    double mg = through_stats ? gamma * sdy / group_size(gr) : 0;
-    double mgx = through_stats ? gamma * sdyx / group_size(gr) : 0;
+    double mg = through_stats ? sg / group_size(gr) : 0;
+    double mgx = through_stats ? sgx / group_size(gr) : 0;
     for (size_t r = 0; r < gr.runs; r++) {
         size_t at = gr.off + r * gr.run_stride;
         const real *dy = c->dout + at, *xhat = c->work + at;
