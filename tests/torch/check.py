@@ -27,7 +27,8 @@ accuracy; not the verdict, a function of these. update_ratio needs the
 parameters before the last step, which vg does not save, so a second test
 trains each model for one step of sgd on every row from its initial
 parameters (a `--save` at `steps = 0`), and checks the parameters after
-it against θ − lr·∇L from PyTorch's gradient, and update_ratio with them.
+it against θ − lr·∇L from PyTorch's gradient, and update_ratio against
+them.
 The recurrent cells are written out here step by step (bptt needs every
 h_t's total gradient) and checked against torch.nn.LSTM, GRU and RNN;
 convolutions, pooling, normalisation, attention and embeddings are
@@ -607,13 +608,14 @@ def run_case(vg, name, case, tmp):
 
 
 def sgd_step(vg, src, case, trainable, x, y, tmp):
-    """One step of sgd(lr = 0.1) on every row (so the batch is the probe):
+    """One step of sgd(lr = 1) on every row (so the batch is the probe):
     vg's parameters after it must be θ − lr·∇L(θ) from PyTorch's gradient
     at vg's initial θ, to float32 rounding plus RTOL of the layer's largest
     update (a gradient that is 0 in exact arithmetic, as a bias before
     batchnorm or attention's b_k has, is a rounding error in float32), and
-    each layer's update_ratio ‖lr·∇L‖ / ‖θ′‖ to RTOL."""
-    lr = 0.1
+    each layer's update_ratio must be ‖θ′ − θ‖ / ‖θ′‖ of the parameters vg
+    saved (the step as stored in float32, as vg measures it)."""
+    lr = 1.0
     init, after, js = (os.path.join(tmp, f) for f in ("init.safetensors", "after.safetensors",
                                                       "step.jsonl"))
     common = ["--set", f"batch={len(x)}", "--set", f"optimizer=sgd(lr = {lr})"]
@@ -627,7 +629,7 @@ def sgd_step(vg, src, case, trainable, x, y, tmp):
     bad, update_sq, largest = [], {}, {}
     for k, g in grads.items():
         layer = k.rsplit(".", 1)[0]
-        update_sq[layer] = update_sq.get(layer, 0.0) + ((lr * g) ** 2).sum().item()
+        update_sq[layer] = update_sq.get(layer, 0.0) + ((theta1[k] - theta0[k]) ** 2).sum().item()
         largest[layer] = max(largest.get(layer, 0.0), (lr * g).abs().max().item())
     for k, g in grads.items():
         want = theta0[k] - lr * g
