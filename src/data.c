@@ -42,20 +42,26 @@
  *       (copy), at length − 1 − t (reverse), or the t-th smallest token
  *       (sort, ascending). Copy needs no look at other positions; reverse
  *       and sort do, so they are the tasks of attention.
- *   csv("file.csv", target = "label")
- *       x [columns − 1], y [1]. A header row of names, then rows of
- *       numbers. If every value of the target column is a non-negative
- *       integer it is a class index (classes = max + 1), else a real
- *       target (classes 0); integers of a million or more are taken as
- *       real targets, not as a million classes.
+ *   csv("file.csv", target = "label", shape = none)
+ *       x [columns − 1], or `shape` (a list of 1 to 3 dimensions whose
+ *       product is columns − 1, the feature columns in row-major order),
+ *       y [1]. A header row of names, then rows of numbers. If every
+ *       value of the target column is a non-negative integer it is a
+ *       class index (classes = max + 1), else a real target (classes 0);
+ *       integers of a million or more are taken as real targets, not as a
+ *       million classes.
  *   idx("images-idx3-ubyte.gz", "labels-idx1-ubyte.gz")
- *       x [rows·cols] scaled to [0, 1], y [1] class, max label + 1
- *       classes. The MNIST IDX format (magic 0x00000803 for u8 images,
- *       0x00000801 for u8 labels), gzip'd or raw.
+ *       x [1, rows, cols] (one channel) scaled to [0, 1], y [1] class,
+ *       max label + 1 classes. The MNIST IDX format (magic 0x00000803 for
+ *       u8 images, 0x00000801 for u8 labels), gzip'd or raw.
  *   fashion_mnist(split = "train", limit = 0)
- *       x [784], y [1] class, 10 classes: Fashion-MNIST (Xiao et al. 2017)
- *       from Debian's dataset-fashion-mnist package; limit > 0 keeps the
- *       first `limit` examples.
+ *       x [1, 28, 28], y [1] class, 10 classes: Fashion-MNIST (Xiao et
+ *       al. 2017) from Debian's dataset-fashion-mnist package; limit > 0
+ *       keeps the first `limit` examples.
+ *
+ * An input need not have the data's shape exactly (data_fits): `input
+ * x[784]` takes a [1, 28, 28] image flattened, `input x[28, 28]` takes it
+ * as rows.
  *
  * Where a generator chooses the class (spirals, parity, blobs, circles) or
  * the corner (xor), example i gets class (or corner) i mod their number, so
@@ -103,9 +109,17 @@ static char *describe(const Spec *spec)
     for (int i = 0; i < spec->nargs && i < sig->n && k < sizeof buf; i++) {
         const Value *v = &spec->args[i];
         const char *sep = i ? ", " : "";
+        if (v->kind == VAL_NONE)  /* an optional argument left out: csv's shape */
+            continue;
         if (v->kind == VAL_STR)
             k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%s = \"%s\"", sep, sig->p[i].name, v->str);
-        else if (v->kind == VAL_BOOL)
+        else if (v->kind == VAL_LIST) {
+            k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%s = [", sep, sig->p[i].name);
+            for (int j = 0; j < v->len && k < sizeof buf; j++)
+                k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%g", j ? ", " : "", v->items[j].num);
+            if (k < sizeof buf)
+                k += (size_t)snprintf(buf + k, sizeof buf - k, "]");
+        } else if (v->kind == VAL_BOOL)
             k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%s = %s", sep, sig->p[i].name,
                                   v->num != 0 ? "true" : "false");
         else
@@ -585,8 +599,44 @@ static void csv_split(Dataset *ds, const float *vals, long rows, int ncols, int 
     ds->classes = classes ? (int)max + 1 : 0;
 }
 
+/* The `shape` argument: none, or a list of 1 to IR_MAX_RANK whole
+ * dimensions; its product is checked against the columns once they are
+ * known. */
+static bool csv_shape_arg(const Spec *s, Shape *out, DiagSink *d)
+{
+    const Value *v = spec_arg(s, "shape");
+    *out = (Shape){0};
+    if (v->kind == VAL_NONE)
+        return true;
+    if (v->kind != VAL_LIST)
+        return diag_error(d, s->span, "csv: shape must be a list of dimensions such as "
+                          "[1, 8, 8], got a %s", value_kind_name(v->kind));
+    if (v->len < 1 || v->len > IR_MAX_RANK)
+        return diag_error(d, s->span, "csv: shape must have 1 to %d dimensions, got %d",
+                          IR_MAX_RANK, v->len);
+    out->rank = v->len;
+    for (int i = 0; i < v->len; i++) {
+        const Value *x = &v->items[i];
+        if (x->kind != VAL_NUM || !(x->num >= 1 && x->num <= IR_MAX_ELEMS) ||
+            x->num != floor(x->num)) {
+            char got[32];
+            if (x->kind == VAL_NUM)
+                snprintf(got, sizeof got, "%g", x->num);
+            else
+                snprintf(got, sizeof got, "a %s", value_kind_name(x->kind));
+            return diag_error(d, s->span, "csv: shape's dimensions must be whole numbers of "
+                              "at least 1, got %s", got);
+        }
+        out->dim[i] = (long)x->num;
+    }
+    return true;
+}
+
 static bool load_csv(Dataset *ds, const Spec *s, const char *base_dir, DiagSink *d)
 {
+    Shape xs;
+    if (!csv_shape_arg(s, &xs, d))
+        return false;
     const char *path = spec_arg(s, "path")->str, *target = spec_arg(s, "target")->str;
     char *resolved = resolve(base_dir, path), *text = NULL;
     size_t len = 0;
@@ -622,6 +672,15 @@ static bool load_csv(Dataset *ds, const Spec *s, const char *base_dir, DiagSink 
                      "no feature columns: '%s' is the only column", target);
         goto done;
     }
+    if (xs.rank == 0)
+        xs = shape1(ncols - 1);
+    else if (shape_size(xs) != (size_t)(ncols - 1)) {
+        char a[96];
+        diag_error(d, s->span, "csv: shape %s holds %zu values, but '%s' has %d feature "
+                   "column%s", shape_str(xs, a, sizeof a), shape_size(xs), path, ncols - 1,
+                   ncols == 2 ? "" : "s");
+        goto done;
+    }
     long rows;
     if (!csv_rows(&c, pos, stop, line_no, ncols, &vals, &rows))
         goto done;
@@ -629,7 +688,7 @@ static bool load_csv(Dataset *ds, const Spec *s, const char *base_dir, DiagSink 
         diag_error(d, s->span, "'%s' has a header but no rows", path);
         goto done;
     }
-    if (!alloc_set(ds, s, rows, shape1(ncols - 1), shape1(1), 0, d))
+    if (!alloc_set(ds, s, rows, xs, shape1(1), 0, d))
         goto done;
     csv_split(ds, vals, rows, ncols, tcol);
     ok = true;
@@ -759,7 +818,8 @@ static bool load_idx_pair(Dataset *ds, const Spec *s, const char *images, const 
                    shown_labels, max, classes);
         goto done;
     }
-    if (!alloc_set(ds, s, im.count, shape1(im.item), shape1(1), classes, d))
+    Shape image = {3, {1, im.rows, im.cols}};
+    if (!alloc_set(ds, s, im.count, image, shape1(1), classes, d))
         goto done;
     for (long i = 0; i < im.count * im.item; i++)
         ds->x[i] = (float)im.data[i] / 255.0f;
@@ -860,6 +920,24 @@ bool data_load(Dataset *ds, const Spec *spec, uint64_t seed, const char *base_di
     }
     ds->name = describe(spec);
     return true;
+}
+
+/* s without its leading dimensions of size 1 (but at least one dimension) */
+static Shape drop_leading_ones(Shape s)
+{
+    int k = 0;
+    while (k < s.rank - 1 && s.dim[k] == 1)
+        k++;
+    Shape out = {s.rank - k, {0}};
+    for (int i = k; i < s.rank; i++)
+        out.dim[i - k] = s.dim[i];
+    return out;
+}
+
+bool data_fits(Shape data, Shape input)
+{
+    return shape_eq(drop_leading_ones(data), drop_leading_ones(input)) ||
+           (input.rank == 1 && shape_size(input) == shape_size(data));
 }
 
 void data_free(Dataset *ds)

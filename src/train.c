@@ -47,12 +47,19 @@ static bool check_data_fits(Program *p, Run *r)
     const IrGraph *g = &r->g;
     Shape in = g->nodes[g->input].shape;
     char a[64], b[64];
-    if (!shape_eq(in, r->data.x_shape))
-        return diag_error(&p->diag, r->set.data_span,
-                          "the data set yields inputs of shape %s, but model '%s' takes input "
-                          "'%s' of shape %s",
-                          shape_str(r->data.x_shape, a, sizeof a), g->name,
-                          g->nodes[g->input].binding, shape_str(in, b, sizeof b));
+    if (!data_fits(r->data.x_shape, in)) {
+        diag_error(&p->diag, r->set.data_span,
+                   "the data set yields inputs of shape %s, but model '%s' takes input "
+                   "'%s' of shape %s",
+                   shape_str(r->data.x_shape, a, sizeof a), g->name,
+                   g->nodes[g->input].binding, shape_str(in, b, sizeof b));
+        size_t n = shape_size(r->data.x_shape);
+        if (n == shape_size(in))
+            diag_note(&p->diag, "the sizes agree: `input %s%s` takes the data set's shape, "
+                      "`input %s[%zu]` its %zu values flattened", g->nodes[g->input].binding,
+                      a, g->nodes[g->input].binding, n, n);
+        return false;
+    }
     if (r->data.n < 1)
         return diag_error(&p->diag, r->set.data_span, "the data set is empty");
     return check_token_ids(p, r);

@@ -64,6 +64,8 @@ Value sig_default(const SigParam *p, Arena *arena, SigNameFn *name_fn, void *ctx
                        .str = arena_strndup(arena, text + 1, strlen(text) - 2)};
     if (p->dflt_is_num)
         return (Value){.kind = VAL_NUM, .num = p->dflt_num};
+    if (strcmp(text, "none") == 0)  /* an optional argument left out: csv's shape */
+        return (Value){.kind = VAL_NONE};
     Value v = name_fn(ctx, text);
     if (v.kind == VAL_NONE)
         bad_table(text, "a default that names no built-in");

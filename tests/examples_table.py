@@ -106,6 +106,14 @@ TABLE = [
      "(1), {grid[20, 4, *].initial.fc[1].ratio} (4); final loss {grid[20, 0.5, *].final.loss}, "
      "{grid[20, 1, *].final.loss}, {grid[20, 2, *].final.loss} (2), {grid[20, 4, *].final.loss}; "
      "σw² 4 at depth 5: {grid[5, 4, *].final.loss}"),
+    ("xiong2020", "Xiong et al. 2020",
+     "Post-LN Transformers' gradient grows toward the top and needs warm-up; Pre-LN's does not",
+     "12 blocks at step 0, `grad_norm` of the lowest and the top block: Post-LN "
+     "{init_post[*].initial.blk[1].grad_norm} and {init_post[*].initial.blk[12].grad_norm}, "
+     "Pre-LN {init_pre[*].initial.blk[1].grad_norm} and "
+     "{init_pre[*].initial.blk[12].grad_norm}; 6 blocks, Adam lr 0.01 on "
+     "`sort_tokens`, final loss {post[*].final.loss} (Post-LN), {pre[*].final.loss} (Pre-LN), "
+     "{post_warmup[*].final.loss} (Post-LN with warm-up); `baseline` {post[*].baseline}"),
     ("pretraining2007", "Hinton et al. 2006; Bengio et al. 2007",
      "greedy layer-wise pre-training helps a deep sigmoid net",
      "Fashion-MNIST, 3 layers, without vs with pre-training: step-0 `ratio` "

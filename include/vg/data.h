@@ -18,7 +18,8 @@
 
 typedef struct Dataset {
     int n;            /* examples */
-    Shape x_shape;    /* per example: [features], [time, features] for sequences, or [time] token ids */
+    Shape x_shape;    /* per example: [features], [time, features] for sequences,
+                         [channels, height, width] for images, or [time] token ids */
     Shape y_shape;    /* per example target: [1] holding a class index (as float) or a scalar target; [T] class per time step; [k] a vector target */
     int classes;      /* > 0: targets are class indices in [0, classes); 0: real-valued targets (mse) */
     float *x, *y;     /* [n, shape_size(x_shape)] and [n, shape_size(y_shape)], malloc'd */
@@ -33,6 +34,13 @@ typedef struct Dataset {
  * is added to d's SourceSet so diag_render shows the offending line) — and
  * return false with ds zeroed. */
 bool data_load(Dataset *ds, const Spec *spec, uint64_t seed, const char *base_dir, DiagSink *d);
+/* Whether examples of shape `data` can feed an input of shape `input`: the
+ * shapes are equal once leading dimensions of size 1 are dropped from both
+ * ([28, 28] takes a [1, 28, 28] image as 28 rows of 28), or the input has
+ * one dimension and as many values as the data, which it takes flattened
+ * in row-major order ([784] takes the image's pixels row by row). The
+ * bytes of an example are the same in every case. */
+bool data_fits(Shape data, Shape input);
 /* Frees what data_load allocated and zeroes ds; safe on a zeroed Dataset. */
 void data_free(Dataset *ds);
 

@@ -102,8 +102,8 @@ const Sig *sig_cached(Sig *cache, bool *parsed, int i, const char *text);
  * it does not know. */
 typedef Value SigNameFn(void *ctx, const char *name);
 /* A default as written in a signature, as a value: true or false, a
- * "string" (copied into arena), a number, or a built-in's name, which
- * name_fn resolves. Aborts on a name it does not know, a programming
+ * "string" (copied into arena), a number, none (VAL_NONE: an optional
+ * argument left out), or a built-in's name, which name_fn resolves. Aborts on a name it does not know, a programming
  * error of a table. */
 Value sig_default(const SigParam *p, Arena *arena, SigNameFn *name_fn, void *ctx);
 /* Fills every unset slot of args (in signature order; unset: !set[i], or

@@ -1,7 +1,8 @@
 /* spec_fixture.h — spec values for tests of the modules that consume them
  * (data sets, inits, optimizers), without a .vg program: the signature's
  * defaults, then the overrides written as `points=300 noise=0 path="x.csv"
- * nesterov=true` (strings without spaces). Include after testutil.h. */
+ * nesterov=true shape=[1,8,8] shape=none` (strings and lists without
+ * spaces; a list of numbers). Include after testutil.h. */
 #ifndef VG_SPEC_FIXTURE_H
 #define VG_SPEC_FIXTURE_H
 
@@ -11,10 +12,13 @@
 
 #include "vg/value.h"
 
+enum { TSPEC_MAX_ITEMS = 8 };
+
 typedef struct TSpec {
     Spec s;
     Value a[SIG_MAX];
     char str[SIG_MAX][256];
+    Value items[SIG_MAX][TSPEC_MAX_ITEMS];
 } TSpec;
 
 static inline void tspec_set(TSpec *t, int i, const char *text, size_t len)
@@ -25,6 +29,16 @@ static inline void tspec_set(TSpec *t, int i, const char *text, size_t len)
         snprintf(t->str[i], sizeof t->str[i], "%.*s", (int)len - 2, text + 1);
         v->kind = VAL_STR;
         v->str = t->str[i];
+    } else if (text[0] == '[') {
+        v->kind = VAL_LIST;
+        v->items = t->items[i];
+        for (const char *p = text + 1; *p != ']' && v->len < TSPEC_MAX_ITEMS; p += *p == ',') {
+            char *end;
+            t->items[i][v->len++] = (Value){.kind = VAL_NUM, .num = strtod(p, &end)};
+            p = end;
+        }
+    } else if (strncmp(text, "none", len) == 0) {
+        v->kind = VAL_NONE;
     } else if (strncmp(text, "true", len) == 0 || strncmp(text, "false", len) == 0) {
         v->kind = VAL_BOOL;
         v->num = text[0] == 't';

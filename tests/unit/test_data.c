@@ -435,6 +435,66 @@ static void test_csv(void **state)
     tmp_close(&t);
 }
 
+/* `shape` gives the feature columns, in order, a shape of the same size. */
+static void test_csv_shape(void **state)
+{
+    (void)state;
+    Tmp t;
+    tmp_open(&t);
+    Load l;
+    static const char pixels[] = "p1,p2,p3,p4,label\n0,1,2,3,1\n4,5,6,7,0\n";
+    csv_load(&l, &t, "p.csv", pixels, "path=\"p.csv\" shape=[1,2,2]");
+    assert_true(l.ok);
+    check_shapes(&l.ds, 2, (Shape){3, {1, 2, 2}}, shape1(1), 2);
+    for (int i = 0; i < 8; i++)
+        assert_float_equal(l.ds.x[i], i, 0);
+    assert_string_equal(l.ds.name, "csv(path = \"p.csv\", target = \"label\", shape = [1, 2, 2])");
+    unload(&l);
+
+    static const struct {
+        const char *args, *msg;
+    } bad[] = {
+        {"path=\"p.csv\" shape=[1,3,3]",
+         "csv: shape [1, 3, 3] holds 9 values, but 'p.csv' has 4 feature columns"},
+        {"path=\"p.csv\" shape=4", "csv: shape must be a list of dimensions such as [1, 8, 8], got a number"},
+        {"path=\"p.csv\" shape=[1,1,2,2]", "csv: shape must have 1 to 3 dimensions, got 4"},
+        {"path=\"p.csv\" shape=[]", "csv: shape must have 1 to 3 dimensions, got 0"},
+        {"path=\"p.csv\" shape=[2,0.5,4]",
+         "csv: shape's dimensions must be whole numbers of at least 1, got 0.5"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        load(&l, "csv", bad[i].args, 1, t.dir);
+        expect_at_call(&l, bad[i].msg);
+        unload(&l);
+    }
+    tmp_close(&t);
+}
+
+/* Which input shapes a data set's examples may feed (data_fits). */
+static void test_data_fits(void **state)
+{
+    (void)state;
+    static const struct {
+        Shape data, input;
+        bool fits;
+    } cases[] = {
+        {{3, {1, 28, 28}}, {3, {1, 28, 28}}, true},
+        {{3, {1, 28, 28}}, {1, {784}}, true},      /* flattened */
+        {{3, {1, 28, 28}}, {2, {28, 28}}, true},   /* rows */
+        {{2, {28, 28}}, {3, {1, 28, 28}}, true},
+        {{2, {10, 2}}, {1, {20}}, true},
+        {{3, {1, 28, 28}}, {2, {784, 1}}, false},
+        {{3, {1, 28, 28}}, {3, {28, 28, 1}}, false},
+        {{3, {1, 28, 28}}, {2, {14, 56}}, false},
+        {{3, {3, 8, 8}}, {2, {8, 8}}, false},
+        {{1, {2}}, {1, {3}}, false},
+        {{1, {1}}, {1, {1}}, true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        if (data_fits(cases[i].data, cases[i].input) != cases[i].fits)
+            fail_msg("case %zu: expected %s", i, cases[i].fits ? "a fit" : "no fit");
+}
+
 /* A CSV error points into the CSV file, which joins the SourceSet. */
 static void expect_in_file(Load *l, const char *msg, const char *file, int line, int col, int last)
 {
@@ -540,7 +600,7 @@ static void check_idx_roundtrip(bool gz)
     Load l;
     load(&l, "idx", "images=\"i.idx\" labels=\"l.idx\"", 1, t.dir);
     assert_true(l.ok);
-    check_shapes(&l.ds, 3, shape1(6), shape1(1), 5);
+    check_shapes(&l.ds, 3, (Shape){3, {1, 2, 3}}, shape1(1), 5);
     for (int i = 0; i < 18; i++)
         assert_true(fabsf(l.ds.x[i] - (float)(i * 15) / 255.0f) < 1e-7f);
     const float y[] = {1, 0, 4};
@@ -601,7 +661,7 @@ static void test_fashion_mnist(void **state)
     Load l;
     load(&l, "fashion_mnist", "split=\"test\" limit=500", 1, NULL);
     assert_true(l.ok);
-    check_shapes(&l.ds, 500, shape1(784), shape1(1), 10);
+    check_shapes(&l.ds, 500, (Shape){3, {1, 28, 28}}, shape1(1), 10);
     assert_string_equal(l.ds.name, "fashion_mnist(split = \"test\", limit = 500)");
     float lo = 1, hi = 0;
     for (int i = 0; i < 500 * 784; i++) {
@@ -636,6 +696,8 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_csv_errors),
+        cmocka_unit_test(test_csv_shape),
+        cmocka_unit_test(test_data_fits),
         cmocka_unit_test(test_idx_raw),
         cmocka_unit_test(test_idx_gzip),
         cmocka_unit_test(test_idx_errors),
