@@ -6,9 +6,12 @@
  * std)` and `uniform(low, high)` the gain scales the spread around the
  * centre, not the centre itself: `uniform(0, 1, gain = 2)` is U[-0.5, 1.5].
  *
- * Dense weights are [fan_in, fan_out], row-major. Orthogonal treats any
- * shape as a matrix of (elements / last dimension) rows by the last
- * dimension's columns, so a vector is one row of unit norm times gain. */
+ * Dense weights are [fan_in, fan_out], row-major; a convolution's are
+ * [channels out, fan_in] with fan_in = channels in · kernel area and
+ * fan_out = channels out · kernel area, as PyTorch counts them. Orthogonal
+ * treats any shape as a matrix of (elements / last dimension) rows by the
+ * last dimension's columns — for a convolution its [channels out, C·k·k]
+ * matrix — so a vector is one row of unit norm times gain. */
 #include "vg/init.h"
 
 #include <math.h>

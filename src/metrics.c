@@ -274,19 +274,26 @@ static void attention_parts(const Exec *e, int layer, LayerMetrics *m)
 /* How many of the units of relu-family activation node i are exactly 0
  * for every probe example — at every time step, on a [T, F] sequence,
  * whose units are its F features (the same weights make feature f at
- * every step, as `dense` and the recurrent ops do), and the number of
- * units. */
+ * every step, as `dense`, conv1d and the recurrent ops do), and at every
+ * position on a [C, H, W] feature map, whose units are its C channels
+ * (a convolution's filters) — and the number of units. Entry
+ * (r·n + u)·inner + j of the batch belongs to unit u of n. */
 static void dead_units(const Exec *e, int i, long *dead, long *units)
 {
     const IrNode *nd = &e->g->nodes[i];
     const float *y = e->val[i];
     size_t size = shape_size(nd->shape);
-    size_t n = nd->shape.rank == 2 ? (size_t)nd->shape.dim[1] : size;
-    size_t rows = (size_t)e->batch * (size / n);
+    size_t n = nd->shape.rank == 3 ? (size_t)nd->shape.dim[0]
+             : nd->shape.rank == 2 ? (size_t)nd->shape.dim[1] : size;
+    size_t inner = nd->shape.rank == 3 ? size / n : 1;
+    size_t rows = (size_t)e->batch * (size / (n * inner));
     bool *alive = xcalloc(n, sizeof *alive);
     for (size_t r = 0; r < rows; r++)
-        for (size_t u = 0; u < n; u++)
-            alive[u] |= y[r * n + u] != 0.0f;
+        for (size_t u = 0; u < n; u++) {
+            const float *at = y + (r * n + u) * inner;
+            for (size_t j = 0; j < inner; j++)
+                alive[u] |= at[j] != 0.0f;
+        }
     for (size_t u = 0; u < n; u++)
         *dead += !alive[u];
     *units += (long)n;
@@ -340,37 +347,48 @@ static void bptt_curve(const Exec *e, int layer, LayerMetrics *m)
     m->bptt_ratio = last == 0 ? NAN : m->bptt[0] / last;
 }
 
+/* A layer's one weight op, whose W scales the signal as mean-field theory
+ * counts it: a dense or a convolution. */
+static bool weight_op(int op)
+{
+    return op == OP_DENSE || op == OP_CONV1D || op == OP_CONV2D;
+}
+
 /* The factor by which mean-field theory says layer `layer` scales the
  * squared gradient norm on its way down: σw²·E[φ′(z)²], σw² = fan_in·Var(W)
- * (Schoenholz et al. 2017; Glorot & Bengio 2010 eq. 14). Applies only to a
- * layer that is one dense op (optionally followed by one activation) fed by
- * the previous layer's output; NaN otherwise. */
+ * (Schoenholz et al. 2017; Glorot & Bengio 2010 eq. 14). A convolution's
+ * fan_in is C·k², the inputs of one output (He et al. 2015 §2.2): each
+ * input position receives C′·k² products, so with stride 1 and "same"
+ * padding ‖dx‖² = Var(W)·C·k²·‖dy‖² away from the borders, as for a dense
+ * layer. Applies only to a layer that is one dense or convolution op
+ * (optionally followed by one activation) fed by the previous layer's
+ * output; NaN otherwise. */
 static double chain_factor(const MeasureInput *in, const Exec *e, int layer)
 {
     const IrGraph *g = in->g;
-    int dense = -1, act = -1, other = 0;
+    int lin = -1, act = -1, other = 0;
     for (int i = 0; i < g->n; i++) {
         if (g->nodes[i].layer != layer)
             continue;
         const OpDef *op = op_def(g->nodes[i].op);
-        if (g->nodes[i].op == OP_DENSE && dense < 0)
-            dense = i;
-        else if (op->kind == OPK_ACTIVATION && act < 0 && dense >= 0 && g->nodes[i].in[0] == dense)
+        if (weight_op(g->nodes[i].op) && lin < 0)
+            lin = i;
+        else if (op->kind == OPK_ACTIVATION && act < 0 && lin >= 0 && g->nodes[i].in[0] == lin)
             act = i;
         else
             other++;
     }
-    if (dense < 0 || other || layer == 0)
+    if (lin < 0 || other || layer == 0)
         return NAN;
-    if (g->nodes[dense].in[0] != g->layers[layer - 1].output)
+    if (g->nodes[lin].in[0] != g->layers[layer - 1].output)
         return NAN;
-    int out = act >= 0 ? act : dense;
+    int out = act >= 0 ? act : lin;
     if (g->layers[layer].output != out)
         return NAN;
     const IrParam *w = NULL;
-    for (int k = 0; k < g->nodes[dense].nparam; k++)
-        if (g->params[g->nodes[dense].param[k]].is_weight)
-            w = &g->params[g->nodes[dense].param[k]];
+    for (int k = 0; k < g->nodes[lin].nparam; k++)
+        if (g->params[g->nodes[lin].param[k]].is_weight)
+            w = &g->params[g->nodes[lin].param[k]];
     if (!w)
         return NAN;
     double mean;

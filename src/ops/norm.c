@@ -5,6 +5,8 @@
  * β to 0). They differ in the groups:
  *   batchnorm (Ioffe & Szegedy 2015, Alg. 1): per feature, over the batch
  *     and, on a [T, F] input, the time steps too (every row of [batch·T, F]);
+ *     on a [C, H, W] input per channel, over the batch and the H·W positions
+ *     (Ioffe & Szegedy §3.2, PyTorch's BatchNorm2d);
  *   layernorm (Ba et al. 2016, eq. 4): per row (one example, one time step),
  *     over its F features.
  * σ² is the biased (population) variance of the group. Both save x̂ and
@@ -25,89 +27,110 @@ static Shape in_shape(const IrGraph *g, const IrNode *n)
     return g->nodes[n->in[NORM_X]].shape;
 }
 
-/* Rows (batch × time steps) and features of the node's input. */
-static void dims(const OpCtx *c, size_t *rows, size_t *feat)
-{
-    Shape x = in_shape(c->g, c->node);
-    *feat = (size_t)x.dim[x.rank - 1];
-    *rows = (size_t)c->batch * (shape_size(x) / *feat);
-}
-
-/* Checks eps, declares γ and β over the last dimension, sets the shape. */
-static bool norm_infer_common(IrGraph *g, int node, int eps_slot, DiagSink *d)
+/* Checks eps, declares γ (starting at 1) and β (at 0) over f features. */
+static bool gain_shift(IrGraph *g, int node, int eps_slot, long f, DiagSink *d)
 {
     IrNode *n = &g->nodes[node];
-    const char *name = op_def(n->op)->name;
-    Shape x = in_shape(g, n);
     double eps = ir_arg_num(n, eps_slot);
     if (!(eps > 0))
-        return diag_error(d, n->span, "%s needs eps above 0, got %g", name, eps);
-    long f = x.dim[x.rank - 1];
-    n->shape = x;
+        return diag_error(d, n->span, "%s needs eps above 0, got %g", op_def(n->op)->name, eps);
     ir_add_param(g, node, "gamma", shape1(f), op_constant_init(g, 1), f, f, true, false);
     ir_add_param(g, node, "beta", shape1(f), ir_default_spec(g, SPEC_ZEROS), f, f, true, false);
     return true;
 }
 
-/* Mean and biased variance of n values x[0], x[stride], …, in double. */
-static void moments(const real *x, size_t n, size_t stride, double *mean, double *var)
+/* A batchnorm group, the entries normalised together: `runs` runs of `len`
+ * contiguous entries, the first at off and each run_stride after the
+ * previous one, sharing γ and β at index f. A feature of [rows, F] is rows
+ * runs of 1, F apart; a channel of [C, H, W] batch runs of H·W, C·H·W
+ * apart. */
+typedef struct Group {
+    size_t off, runs, len, run_stride, f;
+} Group;
+
+static double group_size(Group gr)
+{
+    return (double)gr.runs * (double)gr.len;
+}
+
+/* Mean and biased variance of a group of x, in double. */
+static void moments(const real *x, Group gr, double *mean, double *var)
 {
     double s = 0, s2 = 0;
-    for (size_t i = 0; i < n; i++)
-        s += x[i * stride];
-    *mean = s / (double)n;
-    for (size_t i = 0; i < n; i++) {
-        double dev = x[i * stride] - *mean;
-        s2 += dev * dev;
+    for (size_t r = 0; r < gr.runs; r++) {
+        const real *run = x + gr.off + r * gr.run_stride;
+        for (size_t i = 0; i < gr.len; i++)
+            s += run[i];
     }
-    *var = s2 / (double)n;
+    *mean = s / group_size(gr);
+    for (size_t r = 0; r < gr.runs; r++) {
+        const real *run = x + gr.off + r * gr.run_stride;
+        for (size_t i = 0; i < gr.len; i++) {
+            double dev = run[i] - *mean;
+            s2 += dev * dev;
+        }
+    }
+    *var = s2 / group_size(gr);
 }
 
-/* x̂ = (x − mean)·inv, y = γ x̂ + β over one group (γ, β advance by gstride). */
-static void standardise(const real *x, real *xhat, real *y, size_t n, size_t stride,
-                        double mean, double inv, const real *gamma, const real *beta,
-                        size_t gstride)
+/* x̂ = (x − mean)·inv into work, y = γ x̂ + β, over a group. */
+static void standardise(const OpCtx *c, Group gr, double mean, double inv)
 {
-    for (size_t i = 0; i < n; i++) {
-        size_t k = i * stride;
-        xhat[k] = (real)((x[k] - mean) * inv);
-        y[k] = gamma[i * gstride] * xhat[k] + beta[i * gstride];
+    real gamma = c->param[P_GAMMA][gr.f], beta = c->param[P_BETA][gr.f];
+    for (size_t r = 0; r < gr.runs; r++) {
+        size_t at = gr.off + r * gr.run_stride;
+        const real *x = c->in[NORM_X] + at;
+        real *xhat = c->work + at, *y = c->out + at;
+        for (size_t i = 0; i < gr.len; i++) {
+            xhat[i] = (real)((x[i] - mean) * inv);
+            y[i] = gamma * xhat[i] + beta;
+        }
     }
 }
 
-/* The backward pass of one group of n values at off, stride apart, whose
- * γ and β are at goff + i·gstride: dγ += dy ⊙ x̂, dβ += dy, and dx +=
+/* The backward pass of a group: dγ += dy ⊙ x̂, dβ += dy, and dx +=
  * inv · (g − mean(g) − x̂ · mean(g ⊙ x̂)) with g = γ ⊙ dy — or dx += inv · g
  * when the statistics are constants (batchnorm evaluating). */
-static void group_backward(const OpCtx *c, size_t off, size_t n, size_t stride, size_t goff,
-                           size_t gstride, double inv, bool through_stats)
+static void group_backward(const OpCtx *c, Group gr, double inv, bool through_stats)
 {
-    const real *dy = c->dout + off, *xhat = c->work + off, *gamma = c->param[P_GAMMA] + goff;
+    double gamma = c->param[P_GAMMA][gr.f];
     real *dgamma = c->dparam[P_GAMMA], *dbeta = c->dparam[P_BETA];
     double sg = 0, sgx = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t k = i * stride;
-        double g = (double)gamma[i * gstride] * dy[k];
-        sg += g;
-        sgx += g * xhat[k];
-        if (dgamma)
-            dgamma[goff + i * gstride] += dy[k] * xhat[k];
-        if (dbeta)
-            dbeta[goff + i * gstride] += dy[k];
+    for (size_t r = 0; r < gr.runs; r++) {
+        size_t at = gr.off + r * gr.run_stride;
+        const real *dy = c->dout + at, *xhat = c->work + at;
+        for (size_t i = 0; i < gr.len; i++) {
+            double g = gamma * dy[i];
+            sg += g;
+            sgx += g * xhat[i];
+            if (dgamma)
+                dgamma[gr.f] += dy[i] * xhat[i];
+            if (dbeta)
+                dbeta[gr.f] += dy[i];
+        }
     }
     real *dx = c->din[NORM_X];
     if (!dx)
         return;
     real keep = op_din_keep(c, NORM_X);
-    double mg = through_stats ? sg / (double)n : 0, mgx = through_stats ? sgx / (double)n : 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t k = i * stride;
-        double g = (double)gamma[i * gstride] * dy[k];
-        dx[off + k] = op_din_old(keep, dx[off + k]) + (real)(inv * (g - mg - xhat[k] * mgx));
+    double mg = through_stats ? sg / group_size(gr) : 0;
+    double mgx = through_stats ? sgx / group_size(gr) : 0;
+    for (size_t r = 0; r < gr.runs; r++) {
+        size_t at = gr.off + r * gr.run_stride;
+        const real *dy = c->dout + at, *xhat = c->work + at;
+        real *d = dx + at;
+        for (size_t i = 0; i < gr.len; i++)
+            d[i] = op_din_old(keep, d[i]) + (real)(inv * (gamma * dy[i] - mg - xhat[i] * mgx));
     }
 }
 
 /* ---- batchnorm(x, momentum = 0.1, eps = 1e-5) ---- */
+
+/* The normalised axis: a [C, H, W] input's channels, else the last. */
+static long bn_features(Shape x)
+{
+    return x.rank == 3 ? x.dim[0] : x.dim[x.rank - 1];
+}
 
 static bool batchnorm_infer(IrGraph *g, int node, DiagSink *d)
 {
@@ -115,62 +138,77 @@ static bool batchnorm_infer(IrGraph *g, int node, DiagSink *d)
     double m = ir_arg_num(n, BN_MOMENTUM);
     if (!(m >= 0 && m <= 1))
         return diag_error(d, n->span, "batchnorm needs a momentum from 0 to 1, got %g", m);
-    if (!norm_infer_common(g, node, BN_EPS, d))
+    long f = bn_features(in_shape(g, n));
+    n->shape = in_shape(g, n);
+    if (!gain_shift(g, node, BN_EPS, f, d))
         return false;
-    long f = n->shape.dim[n->shape.rank - 1];
     ir_add_param(g, node, "running_mean", shape1(f), ir_default_spec(g, SPEC_ZEROS), f, f,
                  false, false);
     ir_add_param(g, node, "running_var", shape1(f), op_constant_init(g, 1), f, f, false, false);
     return true;
 }
 
-/* x̂ [rows, F], then 1/√(σ² + ε) per feature [F]. */
+/* x̂ [batch, shape], then 1/√(σ² + ε) per feature. */
 static size_t batchnorm_work(const IrNode *n, const IrGraph *g, int batch)
 {
     (void)g;
-    return (size_t)batch * shape_size(n->shape) + (size_t)n->shape.dim[n->shape.rank - 1];
+    return (size_t)batch * shape_size(n->shape) + (size_t)bn_features(n->shape);
+}
+
+/* Feature f's group: on [C, H, W] the channel's H·W positions in every
+ * example, else the feature's column of [rows, F]. */
+static Group bn_group(const OpCtx *c, size_t f)
+{
+    Shape x = in_shape(c->g, c->node);
+    size_t size = shape_size(x), feat = (size_t)bn_features(x);
+    if (x.rank == 3)
+        return (Group){.off = f * (size / feat), .runs = (size_t)c->batch, .len = size / feat,
+                       .run_stride = size, .f = f};
+    return (Group){.off = f, .runs = (size_t)c->batch * (size / feat), .len = 1,
+                   .run_stride = feat, .f = f};
 }
 
 /* Training: batch statistics, and the running estimates move towards them
  * as in PyTorch: running = (1 − m)·running + m·batch, with the unbiased
- * variance σ²·R/(R − 1) for the running one (R rows; σ² itself when R = 1).
- * Probing: batch statistics, running ones untouched — the gradient a report
- * measures is the one training sees. Evaluating: the running statistics. */
+ * variance σ²·R/(R − 1) for the running one (R entries in the group; σ²
+ * itself when R = 1). Probing: batch statistics, running ones untouched —
+ * the gradient a report measures is the one training sees. Evaluating:
+ * the running statistics. */
 static void batchnorm_forward(const OpCtx *c)
 {
-    size_t rows, feat;
-    dims(c, &rows, &feat);
+    size_t feat = (size_t)bn_features(c->node->shape);
     double m = ir_arg_num(c->node, BN_MOMENTUM), eps = ir_arg_num(c->node, BN_EPS);
-    real *inv = c->work + rows * feat;
+    real *inv = c->work + (size_t)c->batch * shape_size(c->node->shape);
     real *rmean = c->param[P_RUNNING_MEAN], *rvar = c->param[P_RUNNING_VAR];
     for (size_t f = 0; f < feat; f++) {
+        Group gr = bn_group(c, f);
         double mean = rmean[f], var = rvar[f];
         if (c->mode != EXEC_EVAL)
-            moments(c->in[NORM_X] + f, rows, feat, &mean, &var);
+            moments(c->in[NORM_X], gr, &mean, &var);
         if (c->mode == EXEC_TRAIN) {
-            double unbiased = rows > 1 ? var * (double)rows / (double)(rows - 1) : var;
+            double r = group_size(gr);
+            double unbiased = r > 1 ? var * r / (r - 1) : var;
             rmean[f] = (real)((1 - m) * rmean[f] + m * mean);
             rvar[f] = (real)((1 - m) * rvar[f] + m * unbiased);
         }
         inv[f] = (real)(1 / sqrt(var + eps));
-        standardise(c->in[NORM_X] + f, c->work + f, c->out + f, rows, feat, mean, inv[f],
-                    c->param[P_GAMMA] + f, c->param[P_BETA] + f, 0);
+        standardise(c, gr, mean, inv[f]);
     }
 }
 
 static void batchnorm_backward(const OpCtx *c)
 {
-    size_t rows, feat;
-    dims(c, &rows, &feat);
-    const real *inv = c->work + rows * feat;
+    size_t feat = (size_t)bn_features(c->node->shape);
+    const real *inv = c->work + (size_t)c->batch * shape_size(c->node->shape);
     for (size_t f = 0; f < feat; f++)
-        group_backward(c, f, rows, feat, f, 0, inv[f], c->mode != EXEC_EVAL);
+        group_backward(c, bn_group(c, f), inv[f], c->mode != EXEC_EVAL);
 }
 
 const OpDef REAL_NAME(op_batchnorm) = {
     .name = "batchnorm",
     .sig = "x:T momentum:N=0.1 eps:N=1e-5",
-    .doc = "batch normalisation per feature, with running statistics (Ioffe & Szegedy 2015)",
+    .doc = "batch normalisation per feature (per channel on [C, H, W]), with running statistics "
+           "(Ioffe & Szegedy 2015)",
     .kind = OPK_LAYER,
     .ranks = OP_RANKS_ANY,
     .infer = batchnorm_infer,
@@ -181,9 +219,17 @@ const OpDef REAL_NAME(op_batchnorm) = {
 
 /* ---- layernorm(x, eps = 1e-5) ---- */
 
+/* Features: the last dimension; rows: the batch times the others. */
+static size_t ln_features(Shape x)
+{
+    return (size_t)x.dim[x.rank - 1];
+}
+
 static bool layernorm_infer(IrGraph *g, int node, DiagSink *d)
 {
-    return norm_infer_common(g, node, LN_EPS, d);
+    IrNode *n = &g->nodes[node];
+    n->shape = in_shape(g, n);
+    return gain_shift(g, node, LN_EPS, (long)ln_features(n->shape), d);
 }
 
 /* x̂ [rows, F], then 1/√(σ² + ε) per row [rows]. */
@@ -191,7 +237,12 @@ static size_t layernorm_work(const IrNode *n, const IrGraph *g, int batch)
 {
     (void)g;
     size_t size = shape_size(n->shape);
-    return (size_t)batch * (size + size / (size_t)n->shape.dim[n->shape.rank - 1]);
+    return (size_t)batch * (size + size / ln_features(n->shape));
+}
+
+static size_t ln_rows(const OpCtx *c)
+{
+    return (size_t)c->batch * (shape_size(c->node->shape) / ln_features(c->node->shape));
 }
 
 /* The same in training and evaluation: no batch statistics. A row's
@@ -200,8 +251,7 @@ static size_t layernorm_work(const IrNode *n, const IrGraph *g, int batch)
  * in real. (A Transformer normalises every token twice per block.) */
 static void layernorm_forward(const OpCtx *c)
 {
-    size_t rows, feat;
-    dims(c, &rows, &feat);
+    size_t rows = ln_rows(c), feat = ln_features(c->node->shape);
     double eps = ir_arg_num(c->node, LN_EPS);
     real *inv = c->work + rows * feat;
     const real *gamma = c->param[P_GAMMA], *beta = c->param[P_BETA];
@@ -229,8 +279,7 @@ static void layernorm_forward(const OpCtx *c)
 /* group_backward's formula over each row, in vector loops. */
 static void layernorm_backward(const OpCtx *c)
 {
-    size_t rows, feat;
-    dims(c, &rows, &feat);
+    size_t rows = ln_rows(c), feat = ln_features(c->node->shape);
     const real *inv = c->work + rows * feat, *gamma = c->param[P_GAMMA];
     real *dgamma = c->dparam[P_GAMMA], *dbeta = c->dparam[P_BETA], *dx = c->din[NORM_X];
     real keep = op_din_keep(c, NORM_X);

@@ -28,6 +28,7 @@ static const char *const models[] = {
     "tests/gradcheck/norms.vg",       "tests/gradcheck/recurrent.vg",
     "tests/gradcheck/bce.vg",         "tests/gradcheck/attention.vg",
     "tests/gradcheck/embed.vg",       "tests/gradcheck/pool.vg",
+    "tests/gradcheck/conv.vg",        "tests/gradcheck/conv1d.vg",
 };
 /* The models float32 differences raised false alarms on (a deep relu net
  * with Xavier init, a deep stack of kinked activations with normalisation,
@@ -42,7 +43,8 @@ static const char *const hard_models[] = {
     "tests/gradcheck/norms.vg",            "tests/gradcheck/recurrent.vg",
     "tests/gradcheck/bce.vg",              "tests/gradcheck/attention.vg",
     "tests/gradcheck/softmax_axes.vg",     "tests/gradcheck/embed.vg",
-    "tests/gradcheck/pool.vg",
+    "tests/gradcheck/pool.vg",             "tests/gradcheck/conv.vg",
+    "tests/gradcheck/conv1d.vg",
 };
 enum { NHARD = sizeof hard_models / sizeof *hard_models, SEEDS = 30 };
 enum { NMODELS = sizeof models / sizeof *models };

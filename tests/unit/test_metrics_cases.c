@@ -468,6 +468,74 @@ static void test_gru_gates(void **state)
     done(c);
 }
 
+/* A convolution's units are its channels, over every position: conv1d
+ * (kernel 3, "same") on the adding problem's [12, 2] sequences, with
+ * channel 0 passing x0[t] ~ U(0, 1) (alive), channel 1 a constant −1
+ * (dead everywhere) and channel 2 2·x0[t − 1] − 0.01, which is −0.01 at
+ * t = 0, where it reads the padding, and positive almost everywhere else:
+ * one dead channel of three (counting (step, channel) entries would give
+ * 13 of 36). */
+static void test_conv_units_are_channels(void **state)
+{
+    (void)state;
+    Case *c = load("model m() {\n"
+                   "    input x[12, 2]\n"
+                   "    layer conv { h = relu(conv1d(x, 3, 3)) }\n"
+                   "    layer out { y = dense(global_avg_pool(h), 1) }\n"
+                   "    return y\n"
+                   "}\n"
+                   "train t = m() {\n"
+                   "    data = adding(length = 12, points = 16)  loss = mse\n"
+                   "    optimizer = sgd(lr = 0.1)  batch = 4  steps = 0  probe = all\n"
+                   "}\n");
+    const IrParam *w = param(&c->run, 0, true), *b = param(&c->run, 0, false);
+    float *wv = c->run.ps.value + w->offset, *bv = c->run.ps.value + b->offset;
+    memset(wv, 0, sizeof *wv * shape_size(w->shape));
+    wv[0 * 6 + 1 * 2 + 0] = 1;  /* channel 0, tap 1 (step t), feature 0 */
+    wv[2 * 6 + 0 * 2 + 0] = 2;  /* channel 2, tap 0 (step t − 1), feature 0 */
+    bv[0] = 0, bv[1] = -1, bv[2] = -0.01f;
+    const Report *rep = measure(c);
+    assert_close(rep->layers[0].dead, 1.0 / 3);
+    assert_true(isnan(rep->layers[0].saturation));
+    done(c);
+}
+
+/* predicted on a chain of convolutions, fan_in = F·k as for dense:
+ * conv1d layers on copy_memory's [8, 10] one-hot sequences, the last
+ * giving 10 logits per step. */
+static void test_conv_chain_predicted(void **state)
+{
+    (void)state;
+    Case *c = load("model m() {\n"
+                   "    input x[8, 10]\n"
+                   "    layer a { h = conv1d(x, 3, 3) }\n"
+                   "    layer b { h = identity(conv1d(h, 4, 3)) }\n"
+                   "    layer c { h = conv1d(h, 5, 5, padding = 2) }\n"
+                   "    layer out { y = conv1d(h, 10, 1) }\n"
+                   "    return y\n"
+                   "}\n"
+                   "train t = m() {\n"
+                   "    data = copy_memory(length = 2, delay = 3, points = 16)\n"
+                   "    loss = cross_entropy  optimizer = sgd(lr = 0.1)  batch = 4  steps = 0\n"
+                   "    probe = all\n"
+                   "}\n");
+    for (int l = 0; l < 4; l++)
+        set_weights(&c->run, l, 0.3 + 0.2 * l);
+    assert_int_equal(param(&c->run, 1, true)->fan_in, 3 * 3);
+    assert_int_equal(param(&c->run, 2, true)->fan_in, 4 * 5);
+    assert_int_equal(param(&c->run, 3, true)->fan_in, 5 * 1);
+    const Report *rep = measure(c);
+    double f[4];
+    for (int l = 1; l < 4; l++)
+        f[l] = sigma_w2(&c->run, l);
+    assert_close(rep->layers[3].predicted, 1.0);
+    assert_close(rep->layers[2].predicted, sqrt(f[3]));
+    assert_close(rep->layers[1].predicted, sqrt(f[3] * f[2]));
+    assert_close(rep->layers[0].predicted, sqrt(f[3] * f[2] * f[1]));
+    assert_true(fabs(f[1] - 1) > 0.05 && fabs(f[2] - 1) > 0.05 && fabs(f[3] - 1) > 0.05);
+    done(c);
+}
+
 /* relu(x·W + b) on the adding problem's [12, 2] sequences, whose first
  * input is U(0, 1): feature 0 (no weights, bias −1) is 0 everywhere, dead;
  * feature 1, relu(x₀ − 0.97), is 0 at most (example, step) entries, so
@@ -551,6 +619,8 @@ int main(void)
         cmocka_unit_test(test_rnn_activation_saturation),
         cmocka_unit_test(test_lstm_gates),
         cmocka_unit_test(test_gru_gates),
+        cmocka_unit_test(test_conv_units_are_channels),
+        cmocka_unit_test(test_conv_chain_predicted),
         cmocka_unit_test(test_attention_entropy),
         cmocka_unit_test(test_dead_over_positions),
     };

@@ -60,6 +60,35 @@ static void test_batchnorm_training(void **state)
     net_free(&n);
 }
 
+/* On [C, H, W], per channel over the batch and the positions (PyTorch's
+ * BatchNorm2d): x [2, 1, 2] at batch 2 holds the numbers of batch4, channel
+ * 0 being {1, 2 | 3, 4} and channel 1 {−1, −1 | 1, 1}; R = 4 entries. */
+static void test_batchnorm_channels(void **state)
+{
+    (void)state;
+    static const float x[8] = {1, 2, -1, -1, 3, 4, 1, 1};
+    Net n;
+    Value extra[2] = {num(0.1), num(1e-5)};
+    net_build(&n, OP_BATCHNORM, (Shape){3, {2, 1, 2}}, extra, 2, 2);
+    for (int k = 0; k < 4; k++)
+        assert_true(shape_eq(n.g.params[n.g.nodes[n.y].param[k]].shape, shape1(2)));
+    net_param(&n, 0)[1] = 2;     /* γ of channel 1 */
+    net_param(&n, 1)[0] = 0.5f;  /* β of channel 0 */
+    memcpy(exec_source(&n.e, n.x), x, sizeof x);
+    exec_forward(&n.e, EXEC_TRAIN);
+    const float *y = n.e.val[n.y];
+    double s0 = sqrt(1.25 + 1e-5), s1 = sqrt(1 + 1e-5);
+    for (int b = 0; b < 2; b++)
+        for (int p = 0; p < 2; p++) {
+            assert_float_equal(y[4 * b + p], (x[4 * b + p] - 2.5) / s0 + 0.5, 1e-6);
+            assert_float_equal(y[4 * b + 2 + p], 2 * x[4 * b + 2 + p] / s1, 1e-6);
+        }
+    assert_float_equal(net_param(&n, 2)[0], 0.1 * 2.5, 1e-7);
+    assert_float_equal(net_param(&n, 3)[0], 0.9 + 0.1 * 5.0 / 3, 1e-6);
+    assert_float_equal(net_param(&n, 3)[1], 0.9 + 0.1 * 4.0 / 3, 1e-6);
+    net_free(&n);
+}
+
 /* Evaluating: the running statistics, which stay as they are. */
 static void test_batchnorm_evaluating(void **state)
 {
@@ -195,6 +224,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batchnorm_training),
+        cmocka_unit_test(test_batchnorm_channels),
         cmocka_unit_test(test_batchnorm_probing),
         cmocka_unit_test(test_batchnorm_evaluating),
         cmocka_unit_test(test_layernorm),
