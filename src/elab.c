@@ -42,6 +42,7 @@ typedef struct Elab {
     bool returned;
     Value ret;
     bool every_branch;   /* `and` and `or` evaluate their right side always */
+    bool read_runs;      /* a name denoted a run or a family */
 } Elab;
 
 /* Identifiers that denote symbolic setting values. */
@@ -197,11 +198,13 @@ static bool lookup(Elab *e, const char *name, Span at, Value *out, bool *found)
     if (e->runs) {
         int r = e->runs->find(e->runs->ctx, name);
         if (r >= 0) {
+            e->read_runs = true;
             *out = (Value){.kind = VAL_RUN, .run = r};
             return true;
         }
         const AstNode *family = e->runs->find_family(e->runs->ctx, name);
         if (family) {
+            e->read_runs = true;
             *out = (Value){.kind = VAL_FAMILY, .ast = family, .str = family->str};
             return true;
         }
@@ -282,10 +285,16 @@ static bool eval_let(Elab *e, Symbol *s, Span at, Value *out)
     Elab top = {.p = e->p, .d = e->d, .arena = e->arena, .runs = e->runs};
     bool ok = eval(&top, s->ast->a, out);
     s->evaluating = false;
+    e->read_runs |= top.read_runs;
     if (!ok)
         return false;
     if (out->kind == VAL_TENSOR)
         return diag_error(e->d, s->ast->span, "a constant cannot hold a tensor");
+    /* A constant of run values (`let l = r[*].final.loss`) changes as the
+     * runs train: it is evaluated anew wherever it is read, or an expect
+     * would see the values of the check made before training. */
+    if (top.read_runs)
+        return true;
     s->value = *out;
     s->evaluated = true;
     return true;

@@ -36,8 +36,9 @@ same() {
 outputs() { echo --json "$tmp/$1.jsonl" --csv "$tmp/$1.csv" --html "$tmp/$1.html"; }
 
 # -j 1 (vg alone) and -j 2 (two workers): the same bytes everywhere, for
-# a sweep with warnings and a family-level expect, and one whose expect fails
-for f in sweep.vg ../golden/family_expect.vg; do
+# a sweep with warnings and a family-level expect, one whose expect fails,
+# and a family of attention models
+for f in sweep.vg ../golden/family_expect.vg attention.vg; do
     n=$(basename "$f" .vg)
     run "$n-1" run "$f" $(outputs "$n-1")
     run "$n-2" run "$f" -j 2 $(outputs "$n-2")
