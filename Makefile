@@ -147,7 +147,7 @@ bench: $(BUILD)/vg $(BUILD)/bench/sgemm $(BUILD)/bench/frontend $(if $(DNNL_H),$
 	@sh bench/run.sh $(BUILD)
 
 sanitize: deps
-	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
+	@VG_SANITIZE=1 $(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
 	  SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' test
 
 # libFuzzer harnesses (tests/fuzz/, docs/reliability.md): `make fuzz

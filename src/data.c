@@ -629,6 +629,13 @@ static bool csv_shape_arg(const Spec *s, Shape *out, DiagSink *d)
         }
         out->dim[i] = (long)x->num;
     }
+    /* shape_size is 0 past SIZE_MAX, which would read "holds 0 values" */
+    size_t n = shape_size(*out);
+    if (n == 0 || n > (size_t)IR_MAX_ELEMS) {
+        char a[96];
+        return diag_error(d, s->span, "csv: shape %s holds more than 2^31 - 1 values",
+                          shape_str(*out, a, sizeof a));
+    }
     return true;
 }
 

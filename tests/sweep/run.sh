@@ -80,13 +80,29 @@ run resumed run sweep.vg $long -j 2 --parts "$tmp/kill"
 same "killed and resumed sweep" whole resumed
 check "resumed sweep: a finished part was not trained again" cmp -s "$tmp/lr.0.before" "$tmp/kill/lr.0.part"
 
+# busy_worker PID: the first worker of vg PID once it is training (it has
+# used 30 ms of CPU), so that the kill meets a worker with a run: a worker
+# killed before the parent hands it one has lost nothing and is replaced,
+# and a loaded machine can delay the hand-out past the fork.
+busy_worker() {
+    n=0
+    while [ $n -lt 600 ]; do
+        w=$(pgrep -P "$1" | sort -n | head -1)
+        if [ -n "$w" ]; then
+            # shellcheck disable=SC2046
+            set -- "$1" $(cut -d' ' -f14,15 "/proc/$w/stat" 2>/dev/null)
+            [ $((${2:-0} + ${3:-0})) -ge 3 ] && break
+        fi
+        sleep 0.05; n=$((n + 1))
+    done
+    echo "$w"
+}
+
 # A worker killed: its run is named, with its train item, and the others
 # are printed; no expect is checked; exit 3.
 "$vg" run sweep.vg $long -j 2 >"$tmp/lost2.out" 2>"$tmp/lost2.err" </dev/null &
 pid=$!
-n=0
-while [ $n -lt 100 ] && [ -z "$(pgrep -P $pid)" ]; do sleep 0.05; n=$((n + 1)); done
-kill -KILL "$(pgrep -P $pid | sort -n | head -1)"
+kill -KILL "$(busy_worker $pid)"
 wait $pid
 code=$?
 check "killed worker: exit status $code, expected 3" test $code = 3
@@ -103,15 +119,14 @@ mkdir "$tmp/stale"
 "$vg" run sweep.vg --run 'lr[0.1, 1]' --set steps=300000 --quiet -j 2 --parts "$tmp/stale" \
     >/dev/null 2>&1 </dev/null &
 pid=$!
-n=0
-while [ $n -lt 100 ] && [ -z "$(pgrep -P $pid)" ]; do sleep 0.05; n=$((n + 1)); done
+worker=$(busy_worker $pid)
 : >"$tmp/stale/lr.0.part.Ab3dEf"   # the run of the worker killed below
 : >"$tmp/stale/lr.5.part.Ab3dEf"   # a run no worker died on
 flock -o "$tmp/stale/lr.0.part.Locked" sleep 30 &
 holder=$!
 n=0
 while [ $n -lt 100 ] && flock -n "$tmp/stale/lr.0.part.Locked" true; do sleep 0.05; n=$((n + 1)); done
-kill -KILL "$(pgrep -P $pid)"
+kill -KILL "$worker"
 wait $pid
 code=$?
 check "killed worker with --parts: exit status $code, expected 3" test $code = 3
