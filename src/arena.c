@@ -94,6 +94,53 @@ static void *huge_alloc(size_t *bytes, const char *file, int line)
     return p;
 }
 
+/* Small blocks need the alignment (oneDNN's convolutions compute in plan
+ * buffers, and the same alignment in every run gives the same results);
+ * big ones are whole huge pages. */
+enum { BLOCK_LINE = 64 };
+
+void *block_alloc_at(size_t bytes, const char *file, int line)
+{
+    if (bytes < HUGE_PAGE) {
+        void *p = NULL;
+        if (posix_memalign(&p, BLOCK_LINE, bytes ? bytes : 1) != 0)
+            out_of_memory(bytes, file, line);
+        return memset(p, 0, bytes);
+    }
+    /* map a huge page more than needed, then unmap around the aligned part */
+    size_t len = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    char *m = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    if (m == MAP_FAILED)
+        out_of_memory(bytes, file, line);
+    char *p = (char *)(((uintptr_t)m + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE);
+    if (p > m)
+        munmap(m, (size_t)(p - m));
+    if (p + len < m + len + HUGE_PAGE)
+        munmap(p + len, (size_t)(m + len + HUGE_PAGE - (p + len)));
+#ifdef MADV_HUGEPAGE
+    madvise(p, len, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+void block_clear(void *p, size_t bytes)
+{
+    /* a private anonymous mapping reads as zeros after MADV_DONTNEED */
+    if (bytes < HUGE_PAGE || madvise(p, bytes, MADV_DONTNEED) != 0)
+        memset(p, 0, bytes);
+}
+
+void block_free(void *p, size_t bytes)
+{
+    if (!p)
+        return;
+    if (bytes < HUGE_PAGE)
+        free(p);
+    else
+        munmap(p, (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE);
+}
+
 void *vec_grow_at(void *p, size_t used, size_t n, const char *file, int line)
 {
     if (n < HUGE_MIN)

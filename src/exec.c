@@ -12,14 +12,12 @@
  * accumulating into its inputs' gradients — except that a node's first
  * writer overwrites its gradient instead, and then that gradient is not
  * zeroed (ops.h). */
-#define _DEFAULT_SOURCE  /* madvise, MADV_HUGEPAGE (Linux) */
 #include "vg/exec.h"
 
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include "vg/init.h"
 #include "vg/ops.h"
 
@@ -77,38 +75,16 @@ bool params_check(const IrGraph *g, size_t max_bytes, size_t *bytes, DiagSink *d
     return true;
 }
 
-/* count·size zeroed bytes; free() releases them. 64-byte aligned, so
- * that every buffer of a plan is (each starts at a 64-byte multiple of
- * the block): oneDNN's convolutions compute in their work buffers, and
- * the same alignment in every run gives the same results. A block of
- * 2 MiB or more is 2 MiB-aligned and advised for transparent huge pages:
- * the first touch of the parameters and plans otherwise takes one page
- * fault per 4 KiB, which under this project's VM was most of a `steps = 0`
- * run (docs/performance.md). Elsewhere the advice is a no-op. */
-static void *zalloc(size_t count, size_t size)
-{
-    enum { HUGE = 2 << 20, LINE = 64 };
-    size_t bytes = count * size;
-    void *p = NULL;
-    if (posix_memalign(&p, bytes < HUGE ? LINE : HUGE, bytes ? bytes : 1) != 0)
-        return xcalloc(count, size);  /* reports the failure as xcalloc does */
-#ifdef MADV_HUGEPAGE
-    if (bytes >= HUGE)
-        madvise(p, (bytes + HUGE - 1) / HUGE * HUGE, MADV_HUGEPAGE);
-#endif
-    return memset(p, 0, bytes);
-}
-
 void params_alloc(ParamStore *ps, const IrGraph *g)
 {
     params_alloc_values(ps, g);
-    ps->grad = zalloc(ps->n, sizeof *ps->grad);
+    ps->grad = block_alloc(ps->n * sizeof *ps->grad);
 }
 
 void params_alloc_values(ParamStore *ps, const IrGraph *g)
 {
     *ps = (ParamStore){.n = g->param_floats};
-    ps->value = zalloc(ps->n, sizeof *ps->value);
+    ps->value = block_alloc(ps->n * sizeof *ps->value);
 }
 
 #ifndef VG_REAL_DOUBLE  /* the float64 twin copies its values from float (exec.h) */
@@ -121,8 +97,8 @@ void params_init(ParamStore *ps, const IrGraph *g, Rng *rng)
 
 void params_free(ParamStore *ps)
 {
-    free(ps->value);
-    free(ps->grad);
+    block_free(ps->value, ps->n * sizeof *ps->value);
+    block_free(ps->grad, ps->n * sizeof *ps->grad);
     *ps = (ParamStore){0};
 }
 
@@ -308,7 +284,7 @@ bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
                         sizeof big));
         return false;
     }
-    e->block = zalloc(floats, sizeof(real));
+    e->block = block_alloc(floats * sizeof(real));
     e->floats = floats;
     e->owns_block = true;
     if (ps && !ps->grad) {
@@ -317,7 +293,8 @@ bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
             size_t span = param_span(g, i, &first);
             most = span > most ? span : most;
         }
-        e->scratch = zalloc(most ? most : 1, sizeof(real));
+        e->scratch_floats = most ? most : 1;
+        e->scratch = block_alloc(e->scratch_floats * sizeof(real));
     }
     carve(e);
     rng_derive(&e->rng, 0, RNG_DROPOUT);
@@ -328,24 +305,41 @@ void exec_plan_view(Exec *e, const Exec *host, int batch)
 {
     assert(batch >= 1 && batch <= host->batch);
     *e = (Exec){.g = host->g, .ps = host->ps, .ops = host->ops, .batch = batch,
-                .block = host->block, .floats = host->floats, .scratch = host->scratch};
+                .block = host->block, .floats = host->floats, .scratch = host->scratch,
+                .scratch_floats = host->scratch_floats};
     carve(e);
     rng_derive(&e->rng, 0, RNG_DROPOUT);
 }
 
-void exec_free(Exec *e)
+static void free_ctxs(Exec *e)
 {
     for (int k = 0; e->ctxs && k < e->g->n; k++) {
         const OpDef *def = e->ops[e->g->nodes[k].op];
         if (def->release)
             def->release(e->ctxs[k].state);
     }
+    free(e->ctxs);
+    e->ctxs = NULL;
+}
+
+void exec_release(Exec *e)
+{
+    free_ctxs(e);
+    if (e->owns_block) {
+        block_clear(e->block, e->floats * sizeof(real));
+        if (e->scratch)
+            block_clear(e->scratch, e->scratch_floats * sizeof(real));
+    }
+}
+
+void exec_free(Exec *e)
+{
+    free_ctxs(e);
     free(e->val);
     free(e->din_first);
-    free(e->ctxs);
     if (e->owns_block) {
-        free(e->block);
-        free(e->scratch);
+        block_free(e->block, e->floats * sizeof(real));
+        block_free(e->scratch, e->scratch_floats * sizeof(real));
     }
     *e = (Exec){0};
 }

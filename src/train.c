@@ -645,6 +645,13 @@ void run_free(Run *r)
     memset(r, 0, sizeof *r);
 }
 
+void run_release(Run *r)
+{
+    exec_release(&r->test);
+    exec_release(&r->probe);
+    exec_release(&r->train);
+}
+
 const Report *run_report(const Run *r, ReportAt which)
 {
     if (r->nreports == 0)

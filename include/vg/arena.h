@@ -52,6 +52,18 @@ char *arena_printf(Arena *a, const char *fmt, ...)
 char *arena_concat(Arena *a, const char *s, ...);
 void arena_free(Arena *a);
 
+/* Zeroed, 64-byte-aligned memory for the big tables of a run (planned
+ * buffers, parameters), given back with block_free(p, bytes). From 2 MiB
+ * up it is a mapping of its own, 2 MiB-aligned and advised for
+ * transparent huge pages: its pages take memory only once touched, so
+ * the plans of a family's runs cost nothing until each run's turn, and
+ * block_clear returns them to the system. block_clear zeroes p either
+ * way. Aborts as xmalloc does when memory runs out. */
+void *block_alloc_at(size_t bytes, const char *file, int line);
+#define block_alloc(n) block_alloc_at((n), __FILE__, __LINE__)
+void block_clear(void *p, size_t bytes);
+void block_free(void *p, size_t bytes);
+
 /* Grows a malloc'd block that holds `used` bytes to n bytes, like xrealloc;
  * blocks of 2 MiB or more are huge-page-advised as arena chunks are. The
  * result may always be passed to free and xrealloc. */

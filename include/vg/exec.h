@@ -65,6 +65,7 @@ typedef struct Exec {
     bool owns_block;  /* false for a view (exec_plan_view) */
     real *scratch;   /* without ps->grad: the parameter gradients of the node
                          whose backward runs; owned with the block */
+    size_t scratch_floats;
     struct OpCtx *ctxs;  /* per node: its kernels' context (exec_ready), built
                             at the latest by the first sweep */
     Rng rng;          /* dropout */
@@ -87,6 +88,11 @@ bool exec_plan(Exec *e, const IrGraph *g, ParamStore *ps, int batch,
  * stop using them. */
 void exec_plan_view(Exec *e, const Exec *host, int batch);
 void exec_free(Exec *e);
+/* Gives back the memory a plan holds once it is done with (a run that
+ * finished training): its kernels' contexts and the pages of its block,
+ * which reads as zeros again. The plan stays valid; a later sweep rebuilds
+ * the contexts, as the first sweep after exec_plan does. */
+void exec_release(Exec *e);
 
 /* Builds the kernels' contexts of e, once: the first sweep does it if
  * nothing did before; a training loop calls it first, so that no step

@@ -44,6 +44,7 @@ static inline double real_sigmoid(double x)
 #define exec_plan exec_plan_f64
 #define exec_plan_view exec_plan_view_f64
 #define exec_free exec_free_f64
+#define exec_release exec_release_f64
 #define exec_ready exec_ready_f64
 #define exec_source exec_source_f64
 #define exec_forward exec_forward_f64

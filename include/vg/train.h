@@ -144,6 +144,9 @@ bool run_prepare(Program *p, const Member *m, const TrainOptions *o, Run *r);
  * explains where). */
 int run_train(Program *p, Run *r, long steps, const TrainOptions *o);
 void run_free(Run *r);
+/* Gives back the memory of r's plans (exec_release) once it is done
+ * training; its reports, parameters and data stay. */
+void run_release(Run *r);
 /* The initial or the final report of r; NULL before the first. */
 const Report *run_report(const Run *r, ReportAt which);
 

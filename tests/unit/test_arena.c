@@ -1,9 +1,12 @@
 /* test_arena.c — bump allocation, string building, and growable arrays,
  * on both sides of the size from which blocks are made of huge pages. */
+#define _DEFAULT_SOURCE  /* mincore */
 #include "testutil.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "vg/arena.h"
 
 enum { BIG = 3 << 20 };  /* past the huge-page threshold and one huge page */
@@ -65,12 +68,52 @@ static void test_vec_grows_across_huge_pages(void **state)
     free(v);
 }
 
+/* Pages of p's [0, bytes) in memory. */
+static size_t resident(const void *p, size_t bytes)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), n = (bytes + page - 1) / page, count = 0;
+    unsigned char *in = malloc(n);
+    assert_int_equal(mincore((void *)p, n * page, in), 0);
+    for (size_t i = 0; i < n; i++)
+        count += in[i] & 1;
+    free(in);
+    return count;
+}
+
+/* Blocks are zeroed and aligned, small ones to 64 bytes and big ones to
+ * 2 MiB; block_clear zeroes them again, and a big block's pages take
+ * memory only once touched, and not after block_clear. */
+static void test_blocks(void **state)
+{
+    (void)state;
+    size_t sizes[] = {0, 100, 4096 * 3 + 5, BIG};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        size_t n = sizes[i];
+        unsigned char *p = block_alloc(n);
+        assert_int_equal((uintptr_t)p % (n >= BIG ? 2 << 20 : 64), 0);
+        if (n == BIG)
+            assert_int_equal(resident(p, n), 0);
+        for (size_t k = 0; k < n; k++)
+            assert_int_equal(p[k], 0);
+        memset(p, 0xab, n);
+        if (n == BIG)
+            assert_true(resident(p, n) * (size_t)sysconf(_SC_PAGESIZE) >= n);
+        block_clear(p, n);
+        if (n == BIG)
+            assert_int_equal(resident(p, n), 0);
+        for (size_t k = 0; k < n; k++)
+            assert_int_equal(p[k], 0);
+        block_free(p, n);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alloc_is_zeroed_and_aligned),
         cmocka_unit_test(test_concat_and_printf),
         cmocka_unit_test(test_vec_grows_across_huge_pages),
+        cmocka_unit_test(test_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

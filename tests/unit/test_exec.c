@@ -279,6 +279,32 @@ static void test_plan_view(void **state)
     exec_free(&host);
 }
 
+/* After exec_release a plan computes what it did before: its kernels'
+ * contexts are rebuilt and its block reads as zeros again. */
+static void test_release(void **state)
+{
+    Fixture *f = *state;
+    Exec e;
+    assert_true(exec_plan(&e, &f->g, &f->ps, 2, 0, &f->d));
+    float before[9], after[9];
+    feed(&e, f, X2, T2);
+    exec_forward(&e, EXEC_TRAIN);
+    exec_backward(&e, EXEC_TRAIN);
+    float loss = exec_loss(&e);
+    memcpy(before, f->ps.grad, sizeof before);
+    exec_release(&e);
+    assert_null(e.ctxs);
+    for (size_t i = 0; i < e.floats; i++)
+        assert_float_equal(e.block[i], 0, 0);
+    feed(&e, f, X2, T2);
+    exec_forward(&e, EXEC_TRAIN);
+    exec_backward(&e, EXEC_TRAIN);
+    memcpy(after, f->ps.grad, sizeof after);
+    assert_float_equal(exec_loss(&e), loss, 0);
+    assert_memory_equal(after, before, sizeof before);
+    exec_free(&e);
+}
+
 /* params_init follows each parameter's init: W drawn, b zeros; and a seed
  * gives the same weights twice. */
 static void test_params_init(void **state)
@@ -311,6 +337,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_backward_overwrites, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backward_each, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_view, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_params_init, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
