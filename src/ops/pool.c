@@ -60,11 +60,11 @@ static bool pool_infer(IrGraph *g, int node, DiagSink *d)
     char a[96];
     shape_str(x, a, sizeof a);  /* its rank is 2 or 3 (OpDef.ranks) */
     if (!(size >= 1 && size <= POOL_MAX_SIZE) || size != (long)size)
-        return diag_error(d, n->span, "%s needs a whole-number window size from 1 to %d, got %g",
-                          name, POOL_MAX_SIZE, size);
+        return diag_error(d, n->span, "%s needs a whole-number window size from 1 to %d, got %s",
+                          name, POOL_MAX_SIZE, DIAG_NUM(size));
     if (!(stride >= 0 && stride <= POOL_MAX_SIZE) || stride != (long)stride)
         return diag_error(d, n->span, "%s needs a whole-number stride from 1 to %d "
-                          "(0 for the window size), got %g", name, POOL_MAX_SIZE, stride);
+                          "(0 for the window size), got %s", name, POOL_MAX_SIZE, DIAG_NUM(stride));
     long k = (long)size;
     if (x.rank == 2 && k > x.dim[0])
         return diag_error(d, n->span, "%s window %ld is larger than its %s input (%ld time "
@@ -239,7 +239,11 @@ static void max_pool_backward(const OpCtx *c)
     if (!dx)
         return;
     Pool p = node_pool(c->g, c->node);
-    if (pool_tiles(&p)) {
+    /* Tiling windows a column (1-D) or two wide go row by row; wider ones
+     * are scattered, as one place in kh·kw gets the gradient and their
+     * strided stores cost more than zeroing the rest (3×3: 0.40 ms against
+     * 0.57 on [64, 16, 27, 27]). */
+    if (pool_tiles(&p) && p.kw <= 2) {
         max_pool_backward_tiles(c, &p);
         return;
     }
