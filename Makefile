@@ -122,6 +122,9 @@ $(BUILD)/libvg.a: $(LIB_OBJ)
 $(BUILD)/vg: $(OBJ)/src/main.o $(BUILD)/libvg.a
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# test_conv_f64.c is test_conv.c compiled as the float64 twin
+$(BUILD)/tests/test_conv_f64: tests/unit/test_conv.c
+
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libvg.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(WARN) -Wno-missing-prototypes -Itests/unit -o $@ $< $(BUILD)/libvg.a $(CMOCKA_LIBS) $(LDLIBS)

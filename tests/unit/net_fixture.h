@@ -56,7 +56,7 @@ static inline Value num(double x)
 }
 
 /* Parameter k of node y, its values. */
-static inline float *net_param(Net *n, int k)
+static inline real *net_param(Net *n, int k)
 {
     return n->ps.value + n->g.params[n->g.nodes[n->y].param[k]].offset;
 }
