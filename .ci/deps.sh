@@ -5,7 +5,7 @@
 # by `make check-torch` (PyTorch); needs root (or sudo) only when something
 # is actually missing.
 set -eu
-need="re2c bison libopenblas-dev libcmocka-dev libedit-dev pkg-config zlib1g-dev make gcc libxml2-utils dataset-fashion-mnist python3-jsonschema libjson-c-dev chromium scdoc mandoc man-db lintian dpkg-dev bash-completion zsh neovim emacs-nox elpa-eglot"
+need="re2c bison libopenblas-dev libdnnl-dev libcmocka-dev libedit-dev pkg-config zlib1g-dev make gcc libxml2-utils dataset-fashion-mnist python3-jsonschema libjson-c-dev chromium scdoc mandoc man-db lintian dpkg-dev bash-completion zsh neovim emacs-nox elpa-eglot"
 # the sweep tests run vg plan's jobs on GNU parallel
 need="$need parallel"
 [ "${1:-}" = slurm ] && need="$need slurm-wlm munge"

@@ -27,8 +27,9 @@
 # a machine shared with other work), BENCH_SCALE (multiplies every step
 # count; 1), BENCH_SWEEP (1; 0 skips the sweep), BENCH_SWEEP_REPS (3),
 # BENCH_SWEEP_PROCS (the cores online), BENCH_CONV (1; 0 skips bench/conv_dnnl,
-# the convolutions through oneDNN against im2col + sgemm, which `make bench`
-# builds when libdnnl-dev is installed).
+# the convolutions through oneDNN against im2col + sgemm). oneDNN's kernels
+# are the CPU's best unless ONEDNN_MAX_CPU_ISA (e.g. AVX2) caps them, as
+# OPENBLAS_CORETYPE picks OpenBLAS's.
 set -u
 BUILD=${1:-build}
 VG=$BUILD/vg

@@ -3,9 +3,11 @@
  * Kernels call blas_sgemm with row-major operands, so the rest of vg never
  * sees CBLAS enums and a different BLAS would change only this file. */
 #include <cblas.h>
+#include <omp.h>
 #include <stdio.h>
 
 #include "vg/blas.h"
+#include "vg/blas_dnnl.h"
 
 void blas_sgemm(bool ta, bool tb, int m, int n, int k, float alpha,
                 const float *a, int lda, const float *b, int ldb, float beta,
@@ -25,9 +27,16 @@ void blas_dgemm(bool ta, bool tb, int m, int n, int k, double alpha,
                 beta, c, ldc);
 }
 
+/* oneDNN (blas_dnnl.h) runs on OpenMP's threads, as many as
+ * omp_get_max_threads() when a primitive executes: the same count as
+ * OpenBLAS, so that --threads decides both, and with them the bytes of a
+ * run. Nothing here starts a thread: oneDNN runs on one thread without a
+ * parallel region, and a sweep's workers (sweep.c) fork before any
+ * convolution runs, so no OpenMP thread pool is copied into a fork. */
 void blas_set_threads(int n)
 {
     openblas_set_num_threads(n);
+    omp_set_num_threads(n);
 }
 
 int blas_threads(void)
@@ -45,6 +54,8 @@ void blas_info(BlasInfo *out)
         ;
     snprintf(out->library, sizeof out->library, "%.*s", len, cfg);
     snprintf(out->core, sizeof out->core, "%s", openblas_get_corename());
+    snprintf(out->dnnl, sizeof out->dnnl, "%s", blas_dnnl_version());
+    snprintf(out->isa, sizeof out->isa, "%s", blas_dnnl_isa());
     out->threads = openblas_get_num_threads();
 }
 
@@ -52,7 +63,7 @@ char *blas_describe(char *buf, size_t n)
 {
     BlasInfo b;
     blas_info(&b);
-    snprintf(buf, n, "%s, core %s, %d thread%s", b.library, b.core, b.threads,
-             b.threads == 1 ? "" : "s");
+    snprintf(buf, n, "%s, core %s, %s %s, %d thread%s", b.library, b.core, b.dnnl, b.isa,
+             b.threads, b.threads == 1 ? "" : "s");
     return buf;
 }

@@ -333,6 +333,11 @@ void exec_plan_view(Exec *e, const Exec *host, int batch)
 
 void exec_free(Exec *e)
 {
+    for (int k = 0; e->ctxs && k < e->g->n; k++) {
+        const OpDef *def = e->ops[e->g->nodes[k].op];
+        if (def->release)
+            def->release(e->ctxs[k].state);
+    }
     free(e->val);
     free(e->din_first);
     free(e->ctxs);
@@ -381,8 +386,12 @@ void exec_ready(Exec *e)
     if (e->ctxs)
         return;
     e->ctxs = xcalloc((size_t)e->g->n, sizeof *e->ctxs);
-    for (int k = 0; k < e->g->n; k++)
+    for (int k = 0; k < e->g->n; k++) {
         make_ctx(e, k, &e->ctxs[k]);
+        const OpDef *def = e->ops[e->g->nodes[k].op];
+        if (def->prepare)
+            e->ctxs[k].state = def->prepare(&e->ctxs[k]);
+    }
 }
 
 /* Node i's kernel context for a sweep in mode. */

@@ -228,7 +228,7 @@ static void show_family(Repl *r, const Run *run, const char *family)
 static void show_value(Repl *r, const Value *v)
 {
     const Run *run = v->kind >= VAL_RUN && v->kind <= VAL_LAYER ? r->runs.runs[v->run] : NULL;
-    const Report *rep = run ? run_report(run, v->kind == VAL_RUN ? -1 : v->report) : NULL;
+    const Report *rep = run ? run_report(run, v->kind == VAL_RUN ? REPORT_FINAL : v->report) : NULL;
     if (run && retired(run)) {
         fputs("this run was replaced by a newer definition\n", r->out);
         return;

@@ -641,15 +641,23 @@ static void depth_axes(Chart *c, int L, const char *const *names, Axis *ax, Axis
             c->x0, (double)c->h - 7, note);
 }
 
+/* The reports a chart against depth draws: the first (pale when there
+ * are two) and the last. */
+static int end_reports(const ReportRun *r, const Report *ends[2])
+{
+    ends[0] = first_report(r);
+    ends[1] = last_report(r);
+    return ends[1] == ends[0] ? 1 : 2;
+}
+
 static void depth_chart(FILE *out, const ReportRun *r, const Scales *s)
 {
     const char **names = layer_names(r);
-    const Report *ends[2] = {first_report(r), last_report(r)};
+    const Report *ends[2];
+    int nends = end_reports(r, ends);
     Chart c = {.out = out};
-    for (int e = 0; e < 2; e++) {
-        if (e == 1 && ends[1] == ends[0])
-            break;
-        bool pale = e == 0 && ends[1] != ends[0];
+    for (int e = 0; e < nends; e++) {
+        bool pale = e == 0 && nends == 2;
         add_layers(&c, r, ends[e], M_RATIO, run_color(s, r, pale), false, names);
         snprintf(c.s[c.n - 1].name, sizeof c.s[0].name, "measured, step %ld", ends[e]->step);
         add_layers(&c, r, ends[e], M_PREDICTED, run_color(s, r, pale), true, names);
@@ -669,12 +677,11 @@ static void depth_chart(FILE *out, const ReportRun *r, const Scales *s)
 static void entropy_chart(FILE *out, const ReportRun *r, const Scales *s)
 {
     const char **names = layer_names(r);
-    const Report *ends[2] = {first_report(r), last_report(r)};
+    const Report *ends[2];
+    int nends = end_reports(r, ends);
     Chart c = {.out = out};
-    for (int e = 0; e < 2; e++) {
-        if (e == 1 && ends[1] == ends[0])
-            break;
-        bool pale = e == 0 && ends[1] != ends[0];
+    for (int e = 0; e < nends; e++) {
+        bool pale = e == 0 && nends == 2;
         add_layers(&c, r, ends[e], M_ATTENTION_ENTROPY, run_color(s, r, pale), false, names);
         snprintf(c.s[c.n - 1].name, sizeof c.s[0].name, "step %ld", ends[e]->step);
         c.s[c.n - 1].markers_only = true;
@@ -694,12 +701,6 @@ static bool has_attention(const ReportRun *r)
 
 /* ---- every step: the training loss and the gradient norm ---- */
 
-/* Step-log entries y[0..n) (entry i is step first + i + 1) as a line: all
- * of them while there are fewer than two a pixel column, else each
- * column's minimum and maximum (in the order they came), so that a spike
- * stays visible and a million steps draw as about 2 × the plot's width
- * points. Entries that cannot be drawn (not finite, ≤ 0 on a log axis)
- * break the line. */
 /* Pixel of v on a, a value beyond the axis at its edge (NaN as map). */
 static double clamped(const Axis *a, double v)
 {
@@ -707,6 +708,12 @@ static double clamped(const Axis *a, double v)
     return p < lo ? lo : p > hi ? hi : p;
 }
 
+/* Step-log entries y[0..n) (entry i is step first + i + 1) as a line: all
+ * of them while there are fewer than two a pixel column, else each
+ * column's minimum and maximum (in the order they came), so that a spike
+ * stays visible and a million steps draw as about 2 × the plot's width
+ * points. Entries that cannot be drawn (not finite, ≤ 0 on a log axis)
+ * break the line. */
 static void step_line(FILE *out, const float *y, long n, long first, const Axis *ax,
                       const Axis *ay, const char *color, const char *what)
 {

@@ -181,6 +181,9 @@ static void header(FILE *out, const ReportDoc *d)
     str(out, b.library);
     key_str(out, "core", b.core);
     key_int(out, "threads", b.threads);
+    fputs("},\"dnnl\":{\"library\":", out);
+    str(out, b.dnnl);
+    key_str(out, "isa", b.isa);
     fputs("},\"runs\":[", out);
     bool first = true;
     for (int i = 0; i < d->rs->n; i++) {

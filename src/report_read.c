@@ -184,18 +184,26 @@ static void header(Reader *rd, json_object *o)
     char *sha = get_str(rd, o, "sha256", false);
     char *vg = get_str(rd, o, "vg", false);
     json_object *blas = get(rd, o, "blas", json_type_object, false);
+    /* files written before convolutions ran on oneDNN have none */
+    json_object *dnnl = json_object_object_get_ex(o, "dnnl", NULL)
+                            ? get(rd, o, "dnnl", json_type_object, false) : NULL;
     json_object *runs = get(rd, o, "runs", json_type_array, false);
     if (rd->ok) {
         char *lib = get_str(rd, blas, "library", false), *core = get_str(rd, blas, "core", false);
         long long threads = get_int(rd, blas, "threads");
+        char *dlib = dnnl ? get_str(rd, dnnl, "library", false) : NULL;
+        char *isa = dnnl ? get_str(rd, dnnl, "isa", false) : NULL;
         if (rd->ok && !d->blas) {
             char buf[256];
-            snprintf(buf, sizeof buf, "%s, core %s, %lld thread%s", lib, core, threads,
-                     threads == 1 ? "" : "s");
+            snprintf(buf, sizeof buf, "%s, core %s%s%s%s%s, %lld thread%s", lib, core,
+                     dlib ? ", " : "", dlib ? dlib : "", isa ? " " : "", isa ? isa : "",
+                     threads, threads == 1 ? "" : "s");
             d->blas = xstrdup(buf);
         }
         free(lib);
         free(core);
+        free(dlib);
+        free(isa);
     }
     if (!d->file) {
         d->file = file, d->sha256 = sha, d->vg = vg;

@@ -131,7 +131,9 @@ static bool run_get(const void *ctx, const Value *obj, const char *name, Value *
     switch (obj->kind) {
     case VAL_RUN:
         if (strcmp(name, "initial") == 0 || strcmp(name, "final") == 0) {
-            *out = (Value){.kind = VAL_REPORT, .run = obj->run, .report = name[0] == 'i' ? 0 : -1};
+            *out = (Value){.kind = VAL_REPORT,
+                           .run = obj->run,
+                           .report = name[0] == 'i' ? REPORT_INITIAL : REPORT_FINAL};
             return true;
         }
         if (strcmp(name, "diverged") == 0) {
@@ -147,7 +149,7 @@ static bool run_get(const void *ctx, const Value *obj, const char *name, Value *
             return true;
         }
         {
-            Value fin = {.kind = VAL_REPORT, .run = obj->run, .report = -1};
+            Value fin = {.kind = VAL_REPORT, .run = obj->run, .report = REPORT_FINAL};
             return report_member(rs, &fin, name, out, err, n, true);
         }
     case VAL_REPORT:

@@ -645,11 +645,11 @@ void run_free(Run *r)
     memset(r, 0, sizeof *r);
 }
 
-const Report *run_report(const Run *r, int which)
+const Report *run_report(const Run *r, ReportAt which)
 {
     if (r->nreports == 0)
         return NULL;
-    return which == 0 ? &r->reports[0] : &r->reports[r->nreports - 1];
+    return which == REPORT_INITIAL ? &r->reports[0] : &r->reports[r->nreports - 1];
 }
 
 int runset_find(const RunSet *rs, const char *name)

@@ -18,7 +18,8 @@
  * din_overwrite[i] = false, *accumulates* into it. A node read twice by
  * one consumer (x + x) is zeroed and accumulated, never overwritten.
  * Skipping the zeroing saves a memset and a read of every gradient buffer
- * per step. Kernels never allocate: scratch and saved state come in work. */
+ * per step. Kernels never allocate: scratch and saved state come in work,
+ * or from prepare. */
 #ifndef VG_OPS_H
 #define VG_OPS_H
 
@@ -73,6 +74,7 @@ typedef struct OpCtx {
     real *bptt;            /* recurrent backward in EXEC_PROBE: if non-NULL,
                                receives ‖dLoss/dh_t‖ over the batch for
                                t = 1..T */
+    void *state;           /* what the op's prepare made for this plan */
 } OpCtx;
 
 /* What a recurrent op's nonlinearities did in the forward pass just run,
@@ -112,6 +114,12 @@ typedef struct OpDef {
      * diagnostic naming the op and the shapes. */
     bool (*infer)(IrGraph *g, int node, DiagSink *d);
     size_t (*work_floats)(const IrNode *n, const IrGraph *g, int batch);
+    /* For state a library keeps outside vg's buffers (oneDNN's primitives
+     * and memories, blas_dnnl.h): made once per plan from the node's
+     * finished context (exec_ready, before any sweep, so that no sweep
+     * allocates), read by the kernels as c->state, released by exec_free. */
+    void *(*prepare)(const OpCtx *c);
+    void (*release)(void *state);
     void (*forward)(const OpCtx *c);
     void (*backward)(const OpCtx *c);
     /* Recurrent ops: their parts' statistics after a forward, before the

@@ -144,8 +144,8 @@ bool run_prepare(Program *p, const Member *m, const TrainOptions *o, Run *r);
  * explains where). */
 int run_train(Program *p, Run *r, long steps, const TrainOptions *o);
 void run_free(Run *r);
-/* A report of r: 0 the initial, -1 the final; NULL before the first. */
-const Report *run_report(const Run *r, int which);
+/* The initial or the final report of r; NULL before the first. */
+const Report *run_report(const Run *r, ReportAt which);
 
 /* Set by a SIGINT/SIGTERM handler: training stops after the current step. */
 extern volatile sig_atomic_t train_interrupted;

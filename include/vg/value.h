@@ -34,6 +34,10 @@ typedef enum ValKind {
     VAL_FAMILY,   /* ast + str: a run family (a train item with axes) */
 } ValKind;
 
+/* Which of a run's reports a value reads: the one at its first step or
+ * the one at its last. */
+typedef enum ReportAt { REPORT_INITIAL, REPORT_FINAL } ReportAt;
+
 typedef struct Spec Spec;
 typedef struct AstNode AstNode;
 
@@ -45,7 +49,8 @@ typedef struct Value {
     int op;              /* VAL_OP */
     const Spec *spec;    /* VAL_SPEC */
     const AstNode *ast;  /* VAL_MODEL, VAL_DEF, VAL_FAMILY (the AST_TRAIN) */
-    int run, report;     /* VAL_RUN .. VAL_LAYER; report: 0 initial, -1 final */
+    int run;             /* VAL_RUN .. VAL_LAYER */
+    ReportAt report;     /* VAL_REPORT .. VAL_LAYER */
     const struct Value *items;  /* VAL_LIST: len values, in the program arena */
     int len;
 } Value;

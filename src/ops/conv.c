@@ -4,7 +4,15 @@
  * conv2d reads [C, H, W] examples (channels first, as PyTorch's Conv2d)
  * and writes [C', H', W']; its weight is the [C', C·k·k] matrix of
  * PyTorch's [C', C, k, k] kernel, rows flattened in (channel, row, column)
- * order. The kernels are im2col + GEMM (Chellapilla et al. 2006): the
+ * order.
+ *
+ * In float (every run) both convolutions are oneDNN's primitives
+ * (src/blas_dnnl.c: 3 to 5 times faster than the GEMMs below on
+ * bench/m6_cnn.vg's shapes, docs/performance.md). oneDNN has no double
+ * convolution, so the float64 twin of `vg gradcheck` keeps the kernels
+ * below, which the unit tests also hold the float path to.
+ *
+ * The float64 kernels are im2col + GEMM (Chellapilla et al. 2006): the
  * patches of a few examples become the columns of col [C·k·k, N], and one
  * GEMM, Y [C', N] = W · col, computes every output position of them. The
  * backward pass rebuilds col rather than keeping it from the forward pass
@@ -27,14 +35,10 @@
 
 #include <string.h>
 #include "vg/blas.h"
+#include "vg/blas_dnnl.h"
 
 enum { CONV_X, CONV_CHANNELS, CONV_KERNEL, CONV_STRIDE, CONV_PADDING, CONV_INIT, CONV_BIAS };
 enum { P_W, P_B };
-
-/* conv2d's GEMMs take the patches of several examples together until they
- * have about this many columns: a 7×7 map alone is a GEMM of 49 columns,
- * too narrow for BLAS to reach its speed. */
-enum { GEMM_COLS = 1024 };
 
 static Shape in_shape(const IrGraph *g, const IrNode *n)
 {
@@ -139,6 +143,82 @@ static bool conv2d_infer(IrGraph *g, int node, DiagSink *d)
     n->shape = (Shape){3, {arg_long(n, CONV_CHANNELS), out[0], out[1]}};
     return conv_params(g, node, x.dim[0], k * k, d);
 }
+
+/* ---- conv1d(x, channels, kernel, stride = 1, padding = "same") ---- */
+
+static bool conv1d_infer(IrGraph *g, int node, DiagSink *d)
+{
+    IrNode *n = &g->nodes[node];
+    Shape x = in_shape(g, n);
+    long out;
+    if (!conv_geometry(n, x, x.dim, 1, &out, d))
+        return false;
+    n->shape = shape2(out, arg_long(n, CONV_CHANNELS));
+    return conv_params(g, node, x.dim[1], arg_long(n, CONV_KERNEL), d);
+}
+
+#ifndef VG_REAL_DOUBLE
+/* ---- float32: oneDNN (blas_dnnl.h) ---- */
+
+/* The zeros after the last position of an axis: the rest of "same"'s
+ * k − 1, or N; with these oneDNN's output count is vg's. */
+static long pad_after(const IrNode *n, long k)
+{
+    const Value *v = &n->args[CONV_PADDING];
+    if (v->kind == VAL_NUM)
+        return (long)v->num;
+    return strcmp(v->str, "same") == 0 ? k - 1 - pad_before(n, k) : 0;
+}
+
+static void *conv_prepare(const OpCtx *c)
+{
+    const IrNode *n = c->node;
+    Shape x = in_shape(c->g, n), y = n->shape;
+    bool two = y.rank == 3;
+    long k = arg_long(n, CONV_KERNEL);
+    /* conv2d: [C, H, W] → [C', H', W']; conv1d: [T, F] → [T', C'] */
+    BlasConvShape s = {
+        .two_d = two, .batch = c->batch,
+        .cin = (int)(two ? x.dim[0] : x.dim[1]), .h = two ? (int)x.dim[1] : 1,
+        .w = (int)(two ? x.dim[2] : x.dim[0]),
+        .cout = (int)arg_long(n, CONV_CHANNELS), .oh = two ? (int)y.dim[1] : 1,
+        .ow = (int)(two ? y.dim[2] : y.dim[0]),
+        .k = (int)k, .stride = (int)arg_long(n, CONV_STRIDE),
+        .pad_before = (int)pad_before(n, k), .pad_after = (int)pad_after(n, k),
+        .bias = n->nparam > 1,
+        .need_dx = c->din[0] != NULL, .dx_overwrite = c->din_overwrite[0],
+        .need_dw = c->dparam[P_W] != NULL,
+    };
+    return blas_conv_make(&s);
+}
+
+static void conv_release(void *state)
+{
+    blas_conv_free(state);
+}
+
+static void conv_forward(const OpCtx *c)
+{
+    blas_conv_forward(c->state, c->in[0], c->param[P_W],
+                      c->node->nparam > 1 ? c->param[P_B] : NULL, c->out);
+}
+
+static void conv_backward(const OpCtx *c)
+{
+    blas_conv_backward(c->state, c->dout, c->din[0], c->dparam[P_W],
+                       c->node->nparam > 1 ? c->dparam[P_B] : NULL);
+}
+
+#define CONV_KERNELS(op) \
+    .prepare = conv_prepare, .release = conv_release, .forward = conv_forward, \
+    .backward = conv_backward
+#else
+/* ---- float64 (vg gradcheck): im2col + GEMM ---- */
+
+/* conv2d's GEMMs take the patches of several examples together until they
+ * have about this many columns: a 7×7 map alone is a GEMM of 49 columns,
+ * too narrow for BLAS to reach its speed. */
+enum { GEMM_COLS = 1024 };
 
 /* One conv2d node's geometry, in ints for BLAS (infer bounds every product). */
 typedef struct Conv2 {
@@ -374,32 +454,6 @@ static void conv2d_backward(const OpCtx *c)
     }
 }
 
-const OpDef REAL_NAME(op_conv2d) = {
-    .name = "conv2d",
-    .sig = "x:T channels:I kernel:I stride:I=1 padding:?=\"same\" init:Z=xavier_uniform "
-           "bias:B=true",
-    .doc = "2-D convolution [C, H, W] -> [channels, H', W'], k×k kernels (im2col + GEMM)",
-    .kind = OPK_LAYER,
-    .ranks = OP_RANK(3),
-    .infer = conv2d_infer,
-    .work_floats = conv2d_work,
-    .forward = conv2d_forward,
-    .backward = conv2d_backward,
-};
-
-/* ---- conv1d(x, channels, kernel, stride = 1, padding = "same") ---- */
-
-static bool conv1d_infer(IrGraph *g, int node, DiagSink *d)
-{
-    IrNode *n = &g->nodes[node];
-    Shape x = in_shape(g, n);
-    long out;
-    if (!conv_geometry(n, x, x.dim, 1, &out, d))
-        return false;
-    n->shape = shape2(out, arg_long(n, CONV_CHANNELS));
-    return conv_params(g, node, x.dim[1], arg_long(n, CONV_KERNEL), d);
-}
-
 typedef struct Conv1 {
     int t, f;        /* input [t, f] */
     int ot, cout;    /* output [ot, cout] */
@@ -498,6 +552,21 @@ static void conv1d_backward(const OpCtx *c)
         }
 }
 
+#define CONV_KERNELS(op) \
+    .work_floats = op##_work, .forward = op##_forward, .backward = op##_backward
+#endif
+
+const OpDef REAL_NAME(op_conv2d) = {
+    .name = "conv2d",
+    .sig = "x:T channels:I kernel:I stride:I=1 padding:?=\"same\" init:Z=xavier_uniform "
+           "bias:B=true",
+    .doc = "2-D convolution [C, H, W] -> [channels, H', W'], k×k kernels",
+    .kind = OPK_LAYER,
+    .ranks = OP_RANK(3),
+    .infer = conv2d_infer,
+    CONV_KERNELS(conv2d),
+};
+
 const OpDef REAL_NAME(op_conv1d) = {
     .name = "conv1d",
     .sig = "x:T channels:I kernel:I stride:I=1 padding:?=\"same\" init:Z=xavier_uniform "
@@ -506,9 +575,7 @@ const OpDef REAL_NAME(op_conv1d) = {
     .kind = OPK_LAYER,
     .ranks = OP_RANK(2),
     .infer = conv1d_infer,
-    .work_floats = conv1d_work,
-    .forward = conv1d_forward,
-    .backward = conv1d_backward,
+    CONV_KERNELS(conv1d),
 };
 
 /* ---- global_avg_pool(x): [C, H, W] → [C], [T, F] → [F] ---- */

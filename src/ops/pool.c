@@ -26,6 +26,7 @@
 
 #include <math.h>
 #include <string.h>
+#include "vg/vmath.h"
 
 enum { POOL_X, POOL_SIZE, POOL_STRIDE };
 enum { POOL_MAX_SIZE = 4096 };
@@ -79,6 +80,42 @@ static bool pool_infer(IrGraph *g, int node, DiagSink *d)
     return true;
 }
 
+/* The kernels run a row of outputs at a time, one window place after
+ * another across the row, so that the inner loop is elementwise over the
+ * row's outputs and vectorises; each output still meets its window's
+ * places in row-major order, the order a window-at-a-time loop takes, so
+ * max ties, NaNs and the rounding of sums come out the same. */
+
+/* Windows two columns wide at stride 2 (the usual 2×2 pooling, and 1-D
+ * pooling does not have them): both columns go in one loop, which the
+ * compiler vectorises with paired loads and stores, where a loop over
+ * every other element alone stays slow. */
+static bool pool_pairs(const Pool *p)
+{
+    return p->kw == 2 && p->sw == 2;
+}
+
+/* Windows that tile their rows and columns (stride = size in each
+ * direction, the default): every input place lies in at most one window,
+ * so a backward pass can write each gradient element once, in order,
+ * instead of scattering into a zeroed buffer; only the rows and columns
+ * past the last whole window are left to zero. */
+static bool pool_tiles(const Pool *p)
+{
+    return p->sh == p->kh && p->sw == p->kw;
+}
+
+/* Zeroes what no tiling window covers in one gradient plane: the rows
+ * below the last window and the columns right of it. */
+static void pool_zero_uncovered(real *dplane, const Pool *p)
+{
+    long rows = p->oh * p->kh, cols = p->ow * p->kw;
+    if (cols < p->w)
+        for (long i = 0; i < rows; i++)
+            memset(dplane + i * p->w + cols, 0, (size_t)(p->w - cols) * sizeof *dplane);
+    memset(dplane + rows * p->w, 0, (size_t)((p->h - rows) * p->w) * sizeof *dplane);
+}
+
 /* ---- max_pool ---- */
 
 /* The argmax of each output, kept from forward to backward. */
@@ -88,41 +125,124 @@ static size_t max_pool_work(const IrNode *n, const IrGraph *g, int batch)
     return (size_t)batch * shape_size(n->shape);
 }
 
-/* out = the window's maximum, work = its place (first of equals) */
+/* The window scan's step: v at place becomes the maximum if it is
+ * greater (so the first of equals stays) or NaN. */
+static inline void max_take(real v, real place, real *best, real *at)
+{
+    bool take = v > *best || isnan(v);
+    *best = take ? v : *best;
+    *at = take ? place : *at;
+}
+
+/* One row of outputs: best = the window's maximum, at = its place. */
+VMATH_WIDE
+static void max_pool_row(const real *x, const Pool *p, real *best, real *at)
+{
+    long ow = p->ow, sw = p->sw;
+    if (pool_pairs(p)) {
+#pragma omp simd
+        for (long oj = 0; oj < ow; oj++) {
+            real b = x[2 * oj], a = 0;
+            max_take(x[2 * oj + 1], 1, &b, &a);
+            best[oj] = b;
+            at[oj] = a;
+        }
+        for (long i = 1; i < p->kh; i++) {
+            const real *r = x + i * p->w;
+            real place = (real)(2 * i);
+#pragma omp simd
+            for (long oj = 0; oj < ow; oj++) {
+                real b = best[oj], a = at[oj];
+                max_take(r[2 * oj], place, &b, &a);
+                max_take(r[2 * oj + 1], place + 1, &b, &a);
+                best[oj] = b;
+                at[oj] = a;
+            }
+        }
+        return;
+    }
+#pragma omp simd
+    for (long oj = 0; oj < ow; oj++) {
+        best[oj] = x[oj * sw];
+        at[oj] = 0;
+    }
+    for (long i = 0; i < p->kh; i++)
+        for (long j = i ? 0 : 1; j < p->kw; j++) {
+            const real *r = x + i * p->w + j;
+            real place = (real)(i * p->kw + j);
+#pragma omp simd
+            for (long oj = 0; oj < ow; oj++)
+                max_take(r[oj * sw], place, best + oj, at + oj);
+        }
+}
+
 static void max_pool_forward(const OpCtx *c)
 {
     Pool p = node_pool(c->g, c->node);
     long planes = c->batch * p.planes;
+    for (long q = 0; q < planes; q++)
+        for (long oi = 0; oi < p.oh; oi++) {
+            long o = (q * p.oh + oi) * p.ow;
+            max_pool_row(c->in[0] + (q * p.h + oi * p.sh) * p.w, &p, c->out + o, c->work + o);
+        }
+}
+
+/* What a tiling window's place gets: old + dout at the argmax, old
+ * elsewhere. */
+static inline real max_route(real old, real at, real place, real dout)
+{
+    return at == place ? old + dout : old;
+}
+
+/* Tiling windows: each dx element written once (old is 0 when this kernel
+ * writes dx first). */
+VMATH_WIDE
+static void max_pool_backward_tiles(const OpCtx *c, const Pool *p)
+{
+    real keep = op_din_keep(c, 0);
+    long planes = c->batch * p->planes, ow = p->ow, kw = p->kw;
     for (long q = 0; q < planes; q++) {
-        const real *x = c->in[0] + q * p.h * p.w;
-        real *out = c->out + q * p.oh * p.ow, *at = c->work + q * p.oh * p.ow;
-        for (long oi = 0; oi < p.oh; oi++)
-            for (long oj = 0; oj < p.ow; oj++) {
-                const real *win = x + oi * p.sh * p.w + oj * p.sw;
-                real best = win[0];
-                long arg = 0;
-                for (long i = 0; i < p.kh; i++)
-                    for (long j = 0; j < p.kw; j++) {
-                        real v = win[i * p.w + j];
-                        if (v > best || isnan(v)) {
-                            best = v;
-                            arg = i * p.kw + j;
-                        }
+        real *dplane = c->din[0] + q * p->h * p->w;
+        for (long oi = 0; oi < p->oh; oi++) {
+            long o = (q * p->oh + oi) * ow;
+            const real *dout = c->dout + o, *at = c->work + o;
+            for (long i = 0; i < p->kh; i++) {
+                real *d = dplane + (oi * p->kh + i) * p->w;
+                real place = (real)(i * kw);
+                if (pool_pairs(p)) {
+#pragma omp simd
+                    for (long oj = 0; oj < ow; oj++) {
+                        real d0 = op_din_old(keep, d[2 * oj]), d1 = op_din_old(keep, d[2 * oj + 1]);
+                        d[2 * oj] = max_route(d0, at[oj], place, dout[oj]);
+                        d[2 * oj + 1] = max_route(d1, at[oj], place + 1, dout[oj]);
                     }
-                out[oi * p.ow + oj] = best;
-                at[oi * p.ow + oj] = (real)arg;
+                } else
+                    for (long j = 0; j < kw; j++) {
+#pragma omp simd
+                        for (long oj = 0; oj < ow; oj++)
+                            d[oj * kw + j] = max_route(op_din_old(keep, d[oj * kw + j]), at[oj],
+                                                       place + (real)j, dout[oj]);
+                    }
             }
+        }
+        if (keep == 0)
+            pool_zero_uncovered(dplane, p);
     }
 }
 
 /* dx[argmax] += dout; every other place gets nothing (zeros, when this
- * kernel writes dx first) */
+ * kernel writes dx first). Overlapping windows add in the order of their
+ * outputs. */
 static void max_pool_backward(const OpCtx *c)
 {
     real *dx = c->din[0];
     if (!dx)
         return;
     Pool p = node_pool(c->g, c->node);
+    if (pool_tiles(&p)) {
+        max_pool_backward_tiles(c, &p);
+        return;
+    }
     long planes = c->batch * p.planes;
     if (c->din_overwrite[0])
         memset(dx, 0, (size_t)(planes * p.h * p.w) * sizeof *dx);
@@ -153,36 +273,89 @@ const OpDef REAL_NAME(op_max_pool) = {
 
 /* ---- avg_pool ---- */
 
-/* out = the window's mean */
+/* One row of outputs: the window's sum, then the mean. */
+VMATH_WIDE
+static void avg_pool_row(const real *x, const Pool *p, real scale, real *out)
+{
+    long ow = p->ow, sw = p->sw;
+#pragma omp simd
+    for (long oj = 0; oj < ow; oj++)
+        out[oj] = 0;
+    for (long i = 0; i < p->kh; i++) {
+        const real *r = x + i * p->w;
+        if (pool_pairs(p)) {
+#pragma omp simd
+            for (long oj = 0; oj < ow; oj++)
+                out[oj] = out[oj] + r[2 * oj] + r[2 * oj + 1];
+        } else
+            for (long j = 0; j < p->kw; j++) {
+#pragma omp simd
+                for (long oj = 0; oj < ow; oj++)
+                    out[oj] += r[oj * sw + j];
+            }
+    }
+#pragma omp simd
+    for (long oj = 0; oj < ow; oj++)
+        out[oj] *= scale;
+}
+
 static void avg_pool_forward(const OpCtx *c)
 {
     Pool p = node_pool(c->g, c->node);
     long planes = c->batch * p.planes;
     real scale = (real)1 / (real)(p.kh * p.kw);
-    for (long q = 0; q < planes; q++) {
-        const real *x = c->in[0] + q * p.h * p.w;
-        real *out = c->out + q * p.oh * p.ow;
+    for (long q = 0; q < planes; q++)
         for (long oi = 0; oi < p.oh; oi++)
-            for (long oj = 0; oj < p.ow; oj++) {
-                const real *win = x + oi * p.sh * p.w + oj * p.sw;
-                real sum = 0;
-                for (long i = 0; i < p.kh; i++)
-                    for (long j = 0; j < p.kw; j++)
-                        sum += win[i * p.w + j];
-                out[oi * p.ow + oj] = sum * scale;
+            avg_pool_row(c->in[0] + (q * p.h + oi * p.sh) * p.w, &p, scale,
+                         c->out + (q * p.oh + oi) * p.ow);
+}
+
+/* Tiling windows: dx = old + dout/(kh·kw), each element written once. */
+VMATH_WIDE
+static void avg_pool_backward_tiles(const OpCtx *c, const Pool *p, real scale)
+{
+    real keep = op_din_keep(c, 0);
+    long planes = c->batch * p->planes, ow = p->ow, kw = p->kw;
+    for (long q = 0; q < planes; q++) {
+        real *dplane = c->din[0] + q * p->h * p->w;
+        for (long oi = 0; oi < p->oh; oi++) {
+            const real *dout = c->dout + (q * p->oh + oi) * ow;
+            for (long i = 0; i < p->kh; i++) {
+                real *d = dplane + (oi * p->kh + i) * p->w;
+                if (pool_pairs(p)) {
+#pragma omp simd
+                    for (long oj = 0; oj < ow; oj++) {
+                        real g = dout[oj] * scale;
+                        d[2 * oj] = op_din_old(keep, d[2 * oj]) + g;
+                        d[2 * oj + 1] = op_din_old(keep, d[2 * oj + 1]) + g;
+                    }
+                } else
+                    for (long j = 0; j < kw; j++) {
+#pragma omp simd
+                        for (long oj = 0; oj < ow; oj++)
+                            d[oj * kw + j] = op_din_old(keep, d[oj * kw + j]) + dout[oj] * scale;
+                    }
             }
+        }
+        if (keep == 0)
+            pool_zero_uncovered(dplane, p);
     }
 }
 
-/* dx[window] += dout/(kh·kw) */
+/* dx[window] += dout/(kh·kw); overlapping windows add in the order of
+ * their outputs */
 static void avg_pool_backward(const OpCtx *c)
 {
     real *dx = c->din[0];
     if (!dx)
         return;
     Pool p = node_pool(c->g, c->node);
-    long planes = c->batch * p.planes;
     real scale = (real)1 / (real)(p.kh * p.kw);
+    if (pool_tiles(&p)) {
+        avg_pool_backward_tiles(c, &p, scale);
+        return;
+    }
+    long planes = c->batch * p.planes;
     if (c->din_overwrite[0])
         memset(dx, 0, (size_t)(planes * p.h * p.w) * sizeof *dx);
     for (long q = 0; q < planes; q++) {

@@ -58,12 +58,12 @@ expect "VG_PATH in the note" 2 "in $tmp (the importing file's folder), /x (VG_PA
     sh -c 'printf "import \"nowhere\"\n" >"$1/imp.vg" && VG_PATH=/x::/y "$2" check "$1/imp.vg"' sh "$tmp" "$vg"
 
 # threads: the variables every OpenBLAS user sets, unless --threads is given
-expect "default threads" 0 "core [^,]*, 1 thread$" "$vg" run --quiet tiny.vg
-expect "OPENBLAS_NUM_THREADS" 0 "core [^,]*, 2 threads$" env OPENBLAS_NUM_THREADS=2 "$vg" run --quiet tiny.vg
-expect "OMP_NUM_THREADS" 0 "core [^,]*, 3 threads$" env OMP_NUM_THREADS=3,1 "$vg" run --quiet tiny.vg
-expect "OPENBLAS_NUM_THREADS first" 0 "core [^,]*, 2 threads$" \
+expect "default threads" 0 "core [^,]*, oneDNN [^,]*, 1 thread$" "$vg" run --quiet tiny.vg
+expect "OPENBLAS_NUM_THREADS" 0 "core [^,]*, oneDNN [^,]*, 2 threads$" env OPENBLAS_NUM_THREADS=2 "$vg" run --quiet tiny.vg
+expect "OMP_NUM_THREADS" 0 "core [^,]*, oneDNN [^,]*, 3 threads$" env OMP_NUM_THREADS=3,1 "$vg" run --quiet tiny.vg
+expect "OPENBLAS_NUM_THREADS first" 0 "core [^,]*, oneDNN [^,]*, 2 threads$" \
     env OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=3 "$vg" run --quiet tiny.vg
-expect "--threads over the variables" 0 "core [^,]*, 1 thread$" \
+expect "--threads over the variables" 0 "core [^,]*, oneDNN [^,]*, 1 thread$" \
     env OPENBLAS_NUM_THREADS=2 "$vg" run --quiet --threads 1 tiny.vg
 # a model whose largest GEMM (64·256·256 = 2^22) gets two threads by the
 # automatic rule on two cores: OPENBLAS_NUM_THREADS=1 still gets one
@@ -78,10 +78,10 @@ settings s { data = blobs(points = 64, classes = 2, dims = 256); loss = cross_en
 train r = wide() with s
 VG
 if [ "$(getconf _NPROCESSORS_ONLN)" -ge 2 ]; then
-    expect "automatic threads" 0 "core [^,]*, 2 threads$" "$vg" run --quiet wide.vg
+    expect "automatic threads" 0 "core [^,]*, oneDNN [^,]*, 2 threads$" "$vg" run --quiet wide.vg
 fi
-expect "OPENBLAS_NUM_THREADS=1" 0 "core [^,]*, 1 thread$" env OPENBLAS_NUM_THREADS=1 "$vg" run --quiet wide.vg
-expect "OMP_NUM_THREADS=1" 0 "core [^,]*, 1 thread$" env OMP_NUM_THREADS=1 "$vg" run --quiet wide.vg
+expect "OPENBLAS_NUM_THREADS=1" 0 "core [^,]*, oneDNN [^,]*, 1 thread$" env OPENBLAS_NUM_THREADS=1 "$vg" run --quiet wide.vg
+expect "OMP_NUM_THREADS=1" 0 "core [^,]*, oneDNN [^,]*, 1 thread$" env OMP_NUM_THREADS=1 "$vg" run --quiet wide.vg
 expect "a bad OMP_NUM_THREADS" 2 "^vg: OMP_NUM_THREADS needs an integer from 1 to 256, got 'many'$" \
     env OMP_NUM_THREADS=many "$vg" run tiny.vg
 

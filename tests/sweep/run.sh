@@ -37,8 +37,8 @@ outputs() { echo --json "$tmp/$1.jsonl" --csv "$tmp/$1.csv" --html "$tmp/$1.html
 
 # -j 1 (vg alone) and -j 2 (two workers): the same bytes everywhere, for
 # a sweep with warnings and a family-level expect, one whose expect fails,
-# and a family of attention models
-for f in sweep.vg ../golden/family_expect.vg attention.vg; do
+# a family of attention models and one of CNNs
+for f in sweep.vg ../golden/family_expect.vg attention.vg conv.vg; do
     n=$(basename "$f" .vg)
     run "$n-1" run "$f" $(outputs "$n-1")
     run "$n-2" run "$f" -j 2 $(outputs "$n-2")
@@ -48,6 +48,12 @@ for f in sweep.vg ../golden/family_expect.vg attention.vg; do
     run "$n-m" merge "$f" "$tmp/$n-parts" $(outputs "$n-m")
     same "$n: vg merge" "$n-1" "$n-m" jsonl csv html
 done
+# oneDNN's OpenMP threads: two per worker, forked from a parent that set
+# the count (a fork of a process whose OpenMP pool had run would hang)
+run conv-t2-1 run conv.vg --threads 2 $(outputs conv-t2-1)
+run conv-t2-2 run conv.vg --threads 2 -j 2 $(outputs conv-t2-2)
+same "conv.vg --threads 2: -j 2" conv-t2-1 conv-t2-2 jsonl csv html
+check "conv.vg --threads 2: the header says 2 threads" grep -q "2 threads" "$tmp/conv-t2-1.out"
 check "warnings of the workers' runs reach stderr" grep -q "warning: run 'lr\[1e30, 1\]'" "$tmp/sweep-2.err"
 check "family_expect's failing expect: exit 1" grep -qx 1 "$tmp/family_expect-2.code"
 check "no temporary folder is left" sh -c "! ls '${TMPDIR:-/tmp}' | grep -q '^vg-sweep\.'"

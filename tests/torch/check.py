@@ -259,6 +259,25 @@ class Probe:
             ephi = (g * g).mean().item()
         self.layer(name)["chain"] = sw2 * ephi
 
+    def conv2d(self, name, x, k, stride=1, padding="same"):
+        """vg's conv2d on [B, C, H, W]: W [C', C·k·k] is PyTorch's
+        [C', C, k, k]; "same" puts ⌊(k − 1)/2⌋ of its k − 1 zeros first."""
+        self.layer(name)["conv"] = True
+        W = self.P[f"{name}.W"]
+        before, after = pads(k, padding)
+        x = F.pad(x, (before, after, before, after))
+        return F.conv2d(x, W.reshape(W.shape[0], x.shape[1], k, k), self.P[f"{name}.b"], stride)
+
+    def conv1d(self, name, x, k, stride=1, padding="same"):
+        """vg's conv1d on [B, T, F]: W [C', k·F] in (step, feature) order
+        is PyTorch's Conv1d weight W.view(C', k, F).transpose(1, 2)."""
+        self.layer(name)["conv"] = True
+        W = self.P[f"{name}.W"]
+        before, after = pads(k, padding)
+        x = F.pad(x.transpose(1, 2), (before, after))
+        w = W.reshape(W.shape[0], k, x.shape[1]).transpose(1, 2)
+        return F.conv1d(x, w, self.P[f"{name}.b"], stride).transpose(1, 2)
+
     def attention(self, name, x, heads, causal=False):
         """vg's attention on [B, T, d] through PyTorch's multi-head
         attention (its projections x·W + b are Linear's with weight Wᵀ);
@@ -328,6 +347,28 @@ class Probe:
             raise AssertionError(f"{name}: the cell here differs from torch.nn.{type(ref).__name__}")
         self.layer(name)["bptt"] = hs
         return seq
+
+
+def pads(k, padding):
+    """The zeros before and after an axis (docs/language.md, Convolutions)."""
+    if padding == "same":
+        return (k - 1) // 2, k - 1 - (k - 1) // 2
+    if padding == "valid":
+        return 0, 0
+    return padding, padding
+
+
+def max_pool(x, k):
+    """vg's max_pool: 2-D on [B, C, H, W], 1-D over time on [B, T, F]."""
+    if x.dim() == 4:
+        return F.max_pool2d(x, k)
+    return F.max_pool1d(x.transpose(1, 2), k).transpose(1, 2)
+
+
+def avg_pool(x, k):
+    if x.dim() == 4:
+        return F.avg_pool2d(x, k)
+    return F.avg_pool1d(x.transpose(1, 2), k).transpose(1, 2)
 
 
 def dead_units(a, conv):
@@ -540,6 +581,26 @@ def attention_forward(m, x):
     return m.out("out", m.dense("out", h[:, -1]))
 
 
+def cnn_forward(m, x):
+    h = m.out("conv[1]", m.act("conv[1]", torch.relu, m.conv2d("conv[1]", x, 3)))
+    P = m.P
+    z = F.batch_norm(m.conv2d("conv[2]", h, 3), None, None, P["conv[2].gamma"], P["conv[2].beta"],
+                     training=True)
+    h = m.out("conv[2]", max_pool(m.act("conv[2]", torch.relu, z), 2))
+    z = m.conv2d("conv[3]", h, 3, stride=2, padding=1)
+    h = m.out("conv[3]", m.act("conv[3]", torch.sigmoid, z))
+    z = m.act("conv[4]", torch.relu, m.conv2d("conv[4]", h, 1))
+    h = m.out("conv[4]", avg_pool(z, 2).flatten(1))
+    return dense_act(m, "out", h)
+
+
+def conv1d_forward(m, x):
+    h = m.out("c[1]", m.act("c[1]", torch.relu, m.conv1d("c[1]", x, 3)))
+    z = m.act("c[2]", torch.tanh, m.conv1d("c[2]", h, 3, stride=2, padding="valid"))
+    h = m.out("c[2]", max_pool(z, 2))
+    return m.out("out", m.dense("out", h.mean(1)))
+
+
 def tokens_forward(m, x):
     P = m.P
     T, d = x.shape[1], P["embed.E"].shape[1]
@@ -561,6 +622,9 @@ CASES = {
     "residual": {"data": lambda: regression(64, 6), "loss": "mse", "forward": residual_forward},
     "recurrent": {"adding": (10, 64, 3), "loss": "mse", "forward": recurrent_forward},
     "attention": {"adding": (10, 64, 4), "loss": "mse", "forward": attention_forward},
+    "cnn": {"data": lambda: classes(96, 64, 3), "shape": (1, 8, 8), "loss": "cross_entropy",
+            "forward": cnn_forward},
+    "conv1d": {"adding": (12, 64, 6), "loss": "mse", "forward": conv1d_forward},
     "tokens": {"reverse_tokens": (8, 6, 64, 7), "loss": "cross_entropy",
                "forward": tokens_forward},
 }

@@ -64,8 +64,12 @@ static void run_kernels(Net *n, int batch, const float *x, const float *dout, bo
     c.dout = (float *)dout;
     c.din[0] = r->dx;
     c.din_overwrite[0] = overwrite;
+    if (def->prepare)  /* oneDNN's primitives, made for this context */
+        c.state = def->prepare(&c);
     def->forward(&c);
     def->backward(&c);
+    if (def->release)
+        def->release(c.state);
     free(work);
 }
 
@@ -280,7 +284,18 @@ static void test_conv_reference(void **state)
     check_against_reference(OP_CONV2D, (Shape){3, {3, 6, 6}}, 5, 1, 1, str("valid"), 2, &rng);
     /* 40×30 = 1200 positions: one example per GEMM */
     check_against_reference(OP_CONV2D, (Shape){3, {2, 40, 30}}, 3, 3, 1, str("same"), 3, &rng);
+    /* oneDNN's blocked layouts hold channels in blocks of 8 (AVX2) or 16
+     * (AVX-512): counts that fill no block, a partial last block, 1×1
+     * kernels, stride 2 on odd maps, batch 1 */
+    check_against_reference(OP_CONV2D, (Shape){3, {17, 9, 9}}, 20, 3, 1, str("same"), 1, &rng);
+    check_against_reference(OP_CONV2D, (Shape){3, {16, 11, 7}}, 33, 3, 2, str("same"), 3, &rng);
+    check_against_reference(OP_CONV2D, (Shape){3, {5, 8, 8}}, 24, 1, 1, str("same"), 7, &rng);
+    check_against_reference(OP_CONV2D, (Shape){3, {24, 9, 9}}, 9, 1, 2, str("valid"), 2, &rng);
+    check_against_reference(OP_CONV2D, (Shape){3, {1, 13, 13}}, 16, 5, 2, str("valid"), 5, &rng);
+    check_against_reference(OP_CONV2D, (Shape){3, {32, 6, 6}}, 32, 3, 1, num(1), 3, &rng);
     check_against_reference(OP_CONV1D, shape2(9, 3), 4, 3, 1, str("same"), 3, &rng);
+    check_against_reference(OP_CONV1D, shape2(15, 17), 20, 3, 2, str("same"), 1, &rng);
+    check_against_reference(OP_CONV1D, shape2(12, 16), 8, 1, 1, str("valid"), 5, &rng);
     check_against_reference(OP_CONV1D, shape2(9, 3), 2, 4, 2, str("same"), 2, &rng);
     check_against_reference(OP_CONV1D, shape2(9, 2), 3, 5, 3, num(2), 3, &rng);
     check_against_reference(OP_CONV1D, shape2(9, 2), 3, 9, 1, str("valid"), 2, &rng);

@@ -1,12 +1,15 @@
 /* test_pool.c — max_pool and avg_pool: forward values and the gradients
  * their backward kernels route, on hand-worked cases in 1-D ([T, F]) and
  * 2-D ([C, H, W]), ties, overlapping windows, the overwrite contract of
- * ops.h, and the exact text of their shape errors. (Gradients against
- * finite differences: the registry-wide check in test_ops.c and
- * tests/gradcheck/pool.vg.) */
+ * ops.h, and the exact text of their shape errors; and the kernels, which
+ * run a row of outputs at a time with paths for 2-wide windows and for
+ * tiling ones, against a window-at-a-time reference, bit for bit, on
+ * shapes that take each path. (Gradients against finite differences: the
+ * registry-wide check in test_ops.c and tests/gradcheck/pool.vg.) */
 #include "testutil.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include "net_fixture.h"
 
@@ -151,6 +154,137 @@ static void test_avg_pool_1d(void **state)
     net_free(&n);
 }
 
+/* The reference: each output's window scanned place by place in
+ * row-major order, as docs/language.md defines max_pool and avg_pool (a
+ * max tie to the first place, a NaN wins), and the gradient scattered
+ * window by window into a zeroed or kept dx. Geometry as pool.c's: planes
+ * of h × w, windows kh × kw at strides sh × sw. */
+typedef struct Geo {
+    long planes, h, w, kh, kw, sh, sw, oh, ow;
+} Geo;
+
+static void reference(int op, const Geo *p, const float *x, const float *dout, bool overwrite,
+                      float *out, float *at, float *dx)
+{
+    if (overwrite)
+        memset(dx, 0, (size_t)(p->planes * p->h * p->w) * sizeof *dx);
+    for (long q = 0; q < p->planes; q++)
+        for (long oi = 0; oi < p->oh; oi++)
+            for (long oj = 0; oj < p->ow; oj++) {
+                long o = (q * p->oh + oi) * p->ow, corner = (q * p->h + oi * p->sh) * p->w + oj * p->sw;
+                const float *win = x + corner;
+                float best = win[0], sum = 0;
+                long arg = 0;
+                for (long i = 0; i < p->kh; i++)
+                    for (long j = 0; j < p->kw; j++) {
+                        float v = win[i * p->w + j];
+                        sum += v;
+                        if (v > best || isnan(v))
+                            best = v, arg = i * p->kw + j;
+                    }
+                float scale = 1.0f / (float)(p->kh * p->kw);
+                if (op == OP_MAX_POOL) {
+                    out[o + oj] = best;
+                    at[o + oj] = (float)arg;
+                    dx[corner + arg / p->kw * p->w + arg % p->kw] += dout[o + oj];
+                } else {
+                    out[o + oj] = sum * scale;
+                    for (long i = 0; i < p->kh; i++)
+                        for (long j = 0; j < p->kw; j++)
+                            dx[corner + i * p->w + j] += dout[o + oj] * scale;
+                }
+            }
+}
+
+static void assert_same_bits(const float *got, const float *want, size_t n, const char *what,
+                             const char *shape)
+{
+    if (memcmp(got, want, n * sizeof *got) != 0)
+        for (size_t i = 0; i < n; i++)
+            if (memcmp(got + i, want + i, sizeof *got) != 0)
+                fail_msg("%s, %s element %zu: got %.9g, reference %.9g", shape, what, i,
+                         got[i], want[i]);
+}
+
+/* Draws from {-2, …, 2} so that windows tie often (relu outputs tie at 0
+ * the same way), with a NaN or an infinity now and then; avg_pool gets
+ * fractions, so that a different summation order would round apart. */
+static float draw(int op)
+{
+    int r = rand() % 64;
+    if (op == OP_MAX_POOL)
+        return r == 0 ? NAN : r == 1 ? -INFINITY : r == 2 ? INFINITY : (float)(r % 5 - 2);
+    return (float)rand() / (float)RAND_MAX - 0.3f;
+}
+
+static void test_pool_kernels_match_reference(void **state)
+{
+    (void)state;
+    static const struct {
+        Shape x;
+        double size, stride;
+    } cases[] = {
+        {{3, {3, 8, 6}}, 2, 0},   /* 2×2 tiles: the paired columns */
+        {{3, {2, 7, 9}}, 2, 0},   /* the same, an odd row and column left over */
+        {{3, {2, 7, 5}}, 2, 3},   /* 2×2 at stride 3: gaps between windows */
+        {{3, {2, 6, 7}}, 2, 1},   /* overlapping */
+        {{3, {2, 8, 7}}, 3, 0},   /* 3×3 tiles, two rows and a column left over */
+        {{3, {2, 9, 9}}, 3, 2},   /* 3×3 overlapping */
+        {{3, {2, 5, 5}}, 1, 0},   /* the identity */
+        {{2, {9, 5}}, 2, 0},      /* 1-D tiles, a time step left over */
+        {{2, {8, 3}}, 3, 1},      /* 1-D overlapping */
+        {{2, {10, 4}}, 2, 3},     /* 1-D with gaps */
+    };
+    enum { BATCH = 2 };
+    srand(18);
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
+        for (int op = OP_MAX_POOL; ; op = OP_AVG_POOL) {
+            Net n;
+            assert_true(pool(&n, op, cases[k].x, cases[k].size, cases[k].stride) >= 0);
+            Shape s = cases[k].x, y = n.g.nodes[n.y].shape;
+            long kk = (long)cases[k].size, st = cases[k].stride ? (long)cases[k].stride : kk;
+            Geo p = s.rank == 2
+                ? (Geo){BATCH, s.dim[0], s.dim[1], kk, 1, st, 1, y.dim[0], y.dim[1]}
+                : (Geo){BATCH * s.dim[0], s.dim[1], s.dim[2], kk, kk, st, st, y.dim[1], y.dim[2]};
+            size_t nx = (size_t)(p.planes * p.h * p.w), ny = (size_t)(p.planes * p.oh * p.ow);
+            assert_int_equal(ny, BATCH * shape_size(y));
+            float *x = malloc(nx * sizeof *x), *dout = malloc(ny * sizeof *dout);
+            float *out = malloc(ny * sizeof *out), *work = malloc(ny * sizeof *work);
+            float *dx = malloc(nx * sizeof *dx), *want_out = malloc(ny * sizeof *want_out);
+            float *want_at = malloc(ny * sizeof *want_at), *want_dx = malloc(nx * sizeof *want_dx);
+            for (size_t i = 0; i < nx; i++)
+                x[i] = draw(op);
+            for (size_t i = 0; i < ny; i++)
+                dout[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+            char shape[96];
+            snprintf(shape, sizeof shape, "%s size %g stride %g on %ld-D [%ld planes, %ld, %ld]",
+                     op_def(op)->name, cases[k].size, cases[k].stride, (long)s.rank - 1,
+                     p.planes, p.h, p.w);
+            for (int overwrite = 1; overwrite >= 0; overwrite--) {
+                /* dx holds NaN where the kernel must overwrite, numbers where it adds */
+                for (size_t i = 0; i < nx; i++)
+                    dx[i] = want_dx[i] = overwrite ? NAN : (float)(i % 7) - 3;
+                OpCtx c = {.g = &n.g, .node = &n.g.nodes[n.y], .batch = BATCH,
+                           .mode = EXEC_TRAIN, .out = out, .work = work, .dout = dout};
+                c.in[0] = x;
+                c.din[0] = dx;
+                c.din_overwrite[0] = overwrite;
+                op_def(op)->forward(&c);
+                op_def(op)->backward(&c);
+                reference(op, &p, x, dout, overwrite, want_out, want_at, want_dx);
+                assert_same_bits(out, want_out, ny, "output", shape);
+                if (op == OP_MAX_POOL)
+                    assert_same_bits(work, want_at, ny, "argmax", shape);
+                assert_same_bits(dx, want_dx, nx, overwrite ? "dx written" : "dx added to", shape);
+            }
+            free(x), free(dout), free(out), free(work), free(dx);
+            free(want_out), free(want_at), free(want_dx);
+            net_free(&n);
+            if (op == OP_AVG_POOL)
+                break;
+        }
+}
+
 static void test_pool_errors(void **state)
 {
     (void)state;
@@ -189,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_max_pool_nan),
         cmocka_unit_test(test_avg_pool_2d),
         cmocka_unit_test(test_avg_pool_1d),
+        cmocka_unit_test(test_pool_kernels_match_reference),
         cmocka_unit_test(test_pool_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
