@@ -134,8 +134,8 @@ static bool int_arg(const Spec *s, const char *name, long lo, long hi, long *out
 {
     double v = spec_num(s, name);
     if (!(v >= (double)lo && v <= (double)hi))
-        return diag_error(d, s->span, "%s: %s must be in %ld..%ld, got %g",
-                          spec_table[s->id].name, name, lo, hi, v);
+        return diag_error(d, s->span, "%s: %s must be in %ld..%ld, got %s",
+                          spec_table[s->id].name, name, lo, hi, DIAG_NUM(v));
     *out = (long)v;
     return true;
 }
@@ -144,8 +144,8 @@ static bool nonneg_arg(const Spec *s, const char *name, double *out, DiagSink *d
 {
     double v = spec_num(s, name);
     if (!(v >= 0) || !isfinite(v))
-        return diag_error(d, s->span, "%s: %s must be a finite number at least 0, got %g",
-                          spec_table[s->id].name, name, v);
+        return diag_error(d, s->span, "%s: %s must be a finite number at least 0, got %s",
+                          spec_table[s->id].name, name, DIAG_NUM(v));
     *out = v;
     return true;
 }
@@ -619,9 +619,9 @@ static bool csv_shape_arg(const Spec *s, Shape *out, DiagSink *d)
         const Value *x = &v->items[i];
         if (x->kind != VAL_NUM || !(x->num >= 1 && x->num <= IR_MAX_ELEMS) ||
             x->num != floor(x->num)) {
-            char got[32];
+            char got[DIAG_NUM_LEN];
             if (x->kind == VAL_NUM)
-                snprintf(got, sizeof got, "%g", x->num);
+                diag_num(x->num, got, sizeof got);
             else
                 snprintf(got, sizeof got, "a %s", value_kind_name(x->kind));
             return diag_error(d, s->span, "csv: shape's dimensions must be whole numbers of "

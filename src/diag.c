@@ -7,6 +7,7 @@
 #include "vg/diag.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -140,6 +141,17 @@ static void record(DiagSink *d, DiagSeverity sev, Span at, const char *fmt, va_l
         }
     }
     VEC_PUSH(d->items, d->n, d->cap, dg);
+}
+
+const char *diag_num(double v, char *buf, size_t n)
+{
+    if (isnan(v))
+        snprintf(buf, n, "NaN");
+    else if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(buf, n, "%.0f", v);
+    else
+        snprintf(buf, n, "%g", v);
+    return buf;
 }
 
 bool diag_error(DiagSink *d, Span at, const char *fmt, ...)

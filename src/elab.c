@@ -321,11 +321,7 @@ void elab_describe(const Value *v, char *buf, size_t n)
 {
     switch (v->kind) {
     case VAL_NUM:
-        /* printf spells NaN "nan" or "-nan" by platform; say it one way. */
-        if (isnan(v->num))
-            snprintf(buf, n, "NaN");
-        else
-            snprintf(buf, n, "%g", v->num);
+        diag_num(v->num, buf, n);
         break;
     case VAL_OP: snprintf(buf, n, "'%s'", op_def(v->op)->name); break;
     case VAL_SPEC: snprintf(buf, n, "'%s'", spec_table[v->spec->id].name); break;
@@ -1625,7 +1621,8 @@ static bool int_value(Elab *e, const AstNode *n, const char *what, long lo, long
     if (v.kind != VAL_NUM || v.num != floor(v.num) || fabs(v.num) > 1e15)
         return diag_error(e->d, n->span, "%s must be an integer", what);
     if (v.num < lo)
-        return diag_error(e->d, n->span, "%s must be at least %ld, got %g", what, lo, v.num);
+        return diag_error(e->d, n->span, "%s must be at least %ld, got %s", what, lo,
+                              DIAG_NUM(v.num));
     *out = (long)v.num;
     return true;
 }

@@ -1346,21 +1346,36 @@ static int cmd_repl(int argc, char **argv)
     return repl_session(stdin, stdout, stderr, &o);
 }
 
+static bool is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+/* What the hidden `vg complete` takes (its --help, which tests/man/run.sh
+ * holds vg(1) to). */
+static const char complete_usage[] =
+    "usage: vg complete WHAT\n"
+    "\n"
+    "The names the shell completions offer, one a line (a hidden command):\n"
+    "  commands          the commands\n"
+    "  options COMMAND   COMMAND's options: NAME<TAB>VALUE (VALUE empty for a flag)\n"
+    "  runs FILE         the run and run family names of FILE\n"
+    "  models FILE       the model names of FILE (and its imports)\n"
+    "  ops               the op table's ops a program calls, as written in .vg\n";
+
 /* The hidden helper of the shell completions (editors/bash-completion/vg,
- * editors/zsh/_vg), one name a line, so that they list what this vg takes:
- *   vg complete commands         the commands
- *   vg complete options CMD      CMD's options: NAME<TAB>VALUE (VALUE empty
- *                                for a flag)
- *   vg complete runs FILE        the run and run family names of FILE
- *   vg complete models FILE      the model names of FILE (and its imports)
- *   vg complete ops              the op table's ops a program calls (not
- *                                the sources), as written in .vg: "dense",
- *                                "+" (tests/ops/check.sh)
- * A FILE that does not load lists what was read before the error; nothing
- * is printed on stderr, as a completion must not disturb the line. */
+ * editors/zsh/_vg), one name a line, so that they list what this vg takes
+ * (complete_usage). `ops` leaves out the sources (input, …) and spells the
+ * operators as .vg does: "dense", "+" (tests/ops/check.sh). A FILE that
+ * does not load lists what was read before the error; nothing is printed
+ * on stderr, as a completion must not disturb the line. */
 static int cmd_complete(int argc, char **argv)
 {
     const char *what = argc > 2 ? argv[2] : "";
+    if (is_help(what) && argc == 3) {
+        fputs(complete_usage, stdout);
+        return 0;
+    }
     if (strcmp(what, "commands") == 0 && argc == 3) {
         for (int i = 0; i < NCMDS; i++)
             puts(commands[i].name);
@@ -1405,11 +1420,6 @@ static int cmd_complete(int argc, char **argv)
                 puts(p.syms[i].name);
     program_free(&p);
     return 0;
-}
-
-static bool is_help(const char *a)
-{
-    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
 }
 
 int main(int argc, char **argv)

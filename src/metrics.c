@@ -253,6 +253,14 @@ static void recurrent_parts(const Exec *e, int layer, LayerMetrics *m, SatCount 
  * ln T for a query that attends to all T keys alike, 0 for one that looks
  * at a single key — attention collapse, where the softmax passes almost no
  * gradient to its scores. */
+bool metrics_attention_layer(const IrGraph *g, int layer)
+{
+    for (int i = 0; i < g->n; i++)
+        if (g->nodes[i].layer == layer && op_def(g->nodes[i].op)->attention_entropy)
+            return true;
+    return false;
+}
+
 static void attention_parts(const Exec *e, int layer, LayerMetrics *m)
 {
     double sum = 0;

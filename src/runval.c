@@ -98,8 +98,13 @@ static bool layer_member(const RunSet *rs, const Value *obj, const char *name, V
                          char *err, size_t n)
 {
     const Run *r = rs->runs[obj->run];
-    const LayerMetrics *m = &run_report(r, obj->report)->layers[ir_find_layer(&r->g, obj->str)];
+    int layer = ir_find_layer(&r->g, obj->str);
+    const LayerMetrics *m = &run_report(r, obj->report)->layers[layer];
     int id = metric_lookup(name);
+    if (id >= 0 && metric_attention((MetricId)id) && !metrics_attention_layer(&r->g, layer)) {
+        snprintf(err, n, "layer '%s' has no %s: it has no attention op", obj->str, name);
+        return false;
+    }
     if (id >= 0) {
         *out = (Value){.kind = VAL_NUM, .num = metric_get(m, (MetricId)id)};
         return true;

@@ -95,8 +95,8 @@ static bool at_least_one(DiagSink *d, const Spec *s, const char *arg)
     double v = spec_num(s, arg);
     if (v >= 1)
         return true;
-    return diag_error(d, s->span, "%s: '%s' must be at least 1, got %g",
-                      spec_table[s->id].name, arg, v);
+    return diag_error(d, s->span, "%s: '%s' must be at least 1, got %s",
+                      spec_table[s->id].name, arg, DIAG_NUM(v));
 }
 
 bool schedule_check(DiagSink *d, const Spec *s)
@@ -108,15 +108,15 @@ bool schedule_check(DiagSink *d, const Spec *s)
         if (!at_least_one(d, s, "steps"))
             return false;
         if (spec_num(s, "min") < 0)
-            return diag_error(d, s->span, "cosine: 'min' must not be negative, got %g",
-                              spec_num(s, "min"));
+            return diag_error(d, s->span, "cosine: 'min' must not be negative, got %s",
+                              DIAG_NUM(spec_num(s, "min")));
         return true;
     case SPEC_STEP_LR:
         if (!at_least_one(d, s, "every"))
             return false;
         if (spec_num(s, "factor") <= 0)
-            return diag_error(d, s->span, "step: 'factor' must be positive, got %g",
-                              spec_num(s, "factor"));
+            return diag_error(d, s->span, "step: 'factor' must be positive, got %s",
+                              DIAG_NUM(spec_num(s, "factor")));
         return true;
     case SPEC_THEN: {
         const Spec *first = spec_arg(s, "first")->spec;

@@ -60,7 +60,8 @@ static bool count_value(Ctx *e, const Value *v, Span at, const char *key, long l
     if (v->kind != VAL_NUM || v->num != floor(v->num) || v->num > 1e12)
         return diag_error(e->d, at, "'%s' must be an integer", key);
     if (v->num < lo)
-        return diag_error(e->d, at, "'%s' must be at least %ld, got %g", key, lo, v->num);
+        return diag_error(e->d, at, "'%s' must be at least %ld, got %s", key, lo,
+                          DIAG_NUM(v->num));
     *out = (long)v->num;
     return true;
 }
@@ -132,7 +133,8 @@ static bool apply_setting(Ctx *e, Settings *s, bool *set, const char *key, const
         if (!real_value(e, v, at, key, &s->test))
             return false;
         if (s->test < 0 || s->test >= 1)
-            return diag_error(e->d, at, "'test' must be a fraction in [0, 1), got %g", s->test);
+            return diag_error(e->d, at, "'test' must be a fraction in [0, 1), got %s",
+                              DIAG_NUM(s->test));
         return true;
     case K_NONFINITE:
         if (v->kind == VAL_STR && (strcmp(v->str, "fail") == 0 || strcmp(v->str, "stop") == 0)) {

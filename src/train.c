@@ -33,9 +33,9 @@ static bool check_token_ids(Program *p, const Run *r)
         float t = r->data.x[i];
         if (t >= 0 && t < (float)vocab && t == floorf(t))
             continue;
-        diag_error(&p->diag, r->set.data_span, "run '%s': the data set holds %g at row %zu, "
+        diag_error(&p->diag, r->set.data_span, "run '%s': the data set holds %s at row %zu, "
                    "step %zu, but embedding takes token ids 0..%ld (vocab = %ld)", r->name,
-                   (double)t, i / width + 1, i % width + 1, vocab - 1, vocab);
+                   DIAG_NUM(t), i / width + 1, i % width + 1, vocab - 1, vocab);
         diag_note_at(&p->diag, r->g.nodes[node].span, "the embedding that reads them");
         return false;
     }
@@ -144,8 +144,8 @@ static bool check_bce_targets(Program *p, const Run *r)
     for (size_t i = 0; i < n; i++)
         if (!(r->data.y[i] >= 0 && r->data.y[i] <= 1))
             return diag_error(&p->diag, r->set.span, "run '%s': bce needs targets in [0, 1], "
-                              "but the data set has the target %g (row %zu)", r->name,
-                              r->data.y[i], i / shape_size(r->data.y_shape) + 1);
+                              "but the data set has the target %s (row %zu)", r->name,
+                              DIAG_NUM(r->data.y[i]), i / shape_size(r->data.y_shape) + 1);
     return true;
 }
 

@@ -85,6 +85,15 @@ void diag_render_all(FILE *out, const DiagSink *d, bool color);
  * terminal, not when NO_COLOR is set (non-empty) nor when TERM is "dumb". */
 bool diag_color_for(FILE *f);
 
+/* A number for a message: a whole number as an integer ("2147483648",
+ * where %g says "2.14748e+09", as if within a limit of 2^31 - 1), anything
+ * else as %g ("1.5", "1e-05"), NaN as "NaN" whatever printf's spelling.
+ * Returns buf. DIAG_NUM(v) is the same in a buffer of its own, alive to
+ * the end of the enclosing block: diag_error(..., "got %s", DIAG_NUM(v)). */
+enum { DIAG_NUM_LEN = 32 };
+const char *diag_num(double v, char *buf, size_t n);
+#define DIAG_NUM(v) diag_num((v), (char[DIAG_NUM_LEN]){0}, DIAG_NUM_LEN)
+
 /* Span covering a through b. */
 Span span_join(Span a, Span b);
 

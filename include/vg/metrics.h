@@ -102,12 +102,17 @@ void metrics_measure(const MeasureInput *in, Report *out);
 /* A report with nothing measured, for a run of graph g: every value NaN,
  * a recurrent layer's bptt curve of its T steps too. What expects are
  * checked against before training, so that a name that does not resolve
- * (a layer, a metric, bptt of a layer without a recurrent op, a time step
- * past T) is an error before any step runs. Free with report_free. */
+ * (a layer, a metric, bptt of a layer without a recurrent op,
+ * attention_entropy of one without an attention op, a time step past T)
+ * is an error before any step runs. Free with report_free. */
 void metrics_placeholder(const IrGraph *g, Report *out);
 /* The node whose state a layer's bptt curve follows (its last recurrent
  * op), or -1 for a layer without one. */
 int metrics_bptt_node(const IrGraph *g, int layer);
+/* Whether a layer has an op that measures attention_entropy; an expect
+ * that names the metric on any other layer is an error, as bptt is on a
+ * layer without a recurrent op. */
+bool metrics_attention_layer(const IrGraph *g, int layer);
 /* Σx² in double (the training step's gradient norm uses it too). */
 double metrics_sum_sq(const float *x, size_t n);
 /* Accuracy of logits against targets over rows (NaN for real targets). */

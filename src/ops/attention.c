@@ -85,7 +85,7 @@ static bool attention_infer(IrGraph *g, int node, DiagSink *d)
     long t = x.dim[0], f = x.dim[1];
     if (heads < 1 || heads != (long)heads || heads > f)
         return diag_error(d, n->span, "attention needs a whole number of heads from 1 to the "
-                          "%ld features, got %g", f, heads);
+                          "%ld features, got %s", f, DIAG_NUM(heads));
     long h = (long)heads;
     if (f % h != 0)
         return diag_error(d, n->span, "attention needs features divisible by heads, got %ld "

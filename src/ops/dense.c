@@ -20,8 +20,8 @@ static bool dense_infer(IrGraph *g, int node, DiagSink *d)
     Shape x = g->nodes[n->in[0]].shape;
     double units = ir_arg_num(n, DENSE_UNITS);
     if (units < 1 || units != (long)units || units > IR_MAX_ELEMS)
-        return diag_error(d, n->span, "dense needs a whole number of units from 1 to 2^31 - 1, got %g",
-                          units);
+        return diag_error(d, n->span, "dense needs a whole number of units from 1 to 2^31 - 1, "
+                          "got %s", DIAG_NUM(units));
     long f = x.dim[x.rank - 1], u = (long)units;
     if ((double)f * (double)u > IR_MAX_ELEMS)
         return diag_error(d, n->span, "dense weight [%ld, %ld] is above the limit of 2^31 elements",

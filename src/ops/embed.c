@@ -26,8 +26,8 @@ static bool count_arg(const IrNode *n, int i, const char *what, long *out, DiagS
 {
     double v = ir_arg_num(n, i);
     if (!(v >= 1 && v <= IR_MAX_ELEMS && v == (long)v))
-        return diag_error(d, n->span, "%s needs a whole number %s from 1 to 2^31 - 1, got %g",
-                          op_def(n->op)->name, what, v);
+        return diag_error(d, n->span, "%s needs a whole number %s from 1 to 2^31 - 1, got %s",
+                          op_def(n->op)->name, what, DIAG_NUM(v));
     *out = (long)v;
     return true;
 }

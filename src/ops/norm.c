@@ -33,7 +33,8 @@ static bool gain_shift(IrGraph *g, int node, int eps_slot, long f, DiagSink *d)
     IrNode *n = &g->nodes[node];
     double eps = ir_arg_num(n, eps_slot);
     if (!(eps > 0))
-        return diag_error(d, n->span, "%s needs eps above 0, got %g", op_def(n->op)->name, eps);
+        return diag_error(d, n->span, "%s needs eps above 0, got %s", op_def(n->op)->name,
+                          DIAG_NUM(eps));
     ir_add_param(g, node, "gamma", shape1(f), op_constant_init(g, 1), f, f, true, false);
     ir_add_param(g, node, "beta", shape1(f), ir_default_spec(g, SPEC_ZEROS), f, f, true, false);
     return true;
@@ -137,7 +138,8 @@ static bool batchnorm_infer(IrGraph *g, int node, DiagSink *d)
     IrNode *n = &g->nodes[node];
     double m = ir_arg_num(n, BN_MOMENTUM);
     if (!(m >= 0 && m <= 1))
-        return diag_error(d, n->span, "batchnorm needs a momentum from 0 to 1, got %g", m);
+        return diag_error(d, n->span, "batchnorm needs a momentum from 0 to 1, got %s",
+                          DIAG_NUM(m));
     long f = bn_features(in_shape(g, n));
     n->shape = in_shape(g, n);
     if (!gain_shift(g, node, BN_EPS, f, d))

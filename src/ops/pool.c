@@ -60,11 +60,11 @@ static bool pool_infer(IrGraph *g, int node, DiagSink *d)
     char a[96];
     shape_str(x, a, sizeof a);  /* its rank is 2 or 3 (OpDef.ranks) */
     if (!(size >= 1 && size <= POOL_MAX_SIZE) || size != (long)size)
-        return diag_error(d, n->span, "%s needs a whole-number window size from 1 to %d, got %g",
-                          name, POOL_MAX_SIZE, size);
+        return diag_error(d, n->span, "%s needs a whole-number window size from 1 to %d, got %s",
+                          name, POOL_MAX_SIZE, DIAG_NUM(size));
     if (!(stride >= 0 && stride <= POOL_MAX_SIZE) || stride != (long)stride)
         return diag_error(d, n->span, "%s needs a whole-number stride from 1 to %d "
-                          "(0 for the window size), got %g", name, POOL_MAX_SIZE, stride);
+                          "(0 for the window size), got %s", name, POOL_MAX_SIZE, DIAG_NUM(stride));
     long k = (long)size;
     if (x.rank == 2 && k > x.dim[0])
         return diag_error(d, n->span, "%s window %ld is larger than its %s input (%ld time "

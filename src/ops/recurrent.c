@@ -137,7 +137,7 @@ static bool rec_infer(IrGraph *g, int node, DiagSink *d)
     double units = ir_arg_num(n, REC_UNITS);
     if (units < 1 || units != (long)units || units > IR_MAX_ELEMS)
         return diag_error(d, n->span, "%s needs a whole number of units from 1 to 2^31 - 1, "
-                          "got %g", name, units);
+                          "got %s", name, DIAG_NUM(units));
     long t = x.dim[0], f = x.dim[1], u = (long)units, gu = cell->gates * u;
     /* W_ih, W_hh and one example's gates [T, G·U] must each fit BLAS's int */
     if ((double)gu * (double)(f > u ? f : u) > IR_MAX_ELEMS ||

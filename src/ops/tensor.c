@@ -280,7 +280,8 @@ static bool softmax_infer(IrGraph *g, int node, DiagSink *d)
     if (axis < -x.rank || axis >= x.rank) {
         char a[96];
         return diag_error(d, n->span, "softmax needs an axis from %d to %d for a %s input, "
-                          "got %g", -x.rank, x.rank - 1, shape_str(x, a, sizeof a), axis);
+                          "got %s", -x.rank, x.rank - 1, shape_str(x, a, sizeof a),
+                          DIAG_NUM(axis));
     }
     n->shape = x;
     return true;
@@ -370,8 +371,8 @@ static bool dropout_infer(IrGraph *g, int node, DiagSink *d)
     IrNode *n = &g->nodes[node];
     double rate = ir_arg_num(n, DROPOUT_RATE);
     if (!(rate >= 0 && rate < 1))
-        return diag_error(d, n->span, "dropout needs a rate of at least 0 and below 1, got %g",
-                          rate);
+        return diag_error(d, n->span, "dropout needs a rate of at least 0 and below 1, got %s",
+                          DIAG_NUM(rate));
     n->shape = in_shape(g, n, 0);
     return true;
 }

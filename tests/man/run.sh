@@ -3,7 +3,8 @@
 # or an error from mandoc, and vg(1) documents what `vg --help` and every
 # `vg COMMAND --help` name: each command, each option with exactly the
 # commands that take it (the "(run, check)" that begins its entry), each
-# environment variable and each exit status.
+# environment variable and each exit status, and the words of the hidden
+# `vg complete` as `vg complete --help` lists them.
 # Usage: tests/man/run.sh BUILD_DIR
 set -u
 build=${1:-build}
@@ -59,6 +60,24 @@ done
 sort -o "$tmp/vg-options" "$tmp/vg-options"
 if diff "$tmp/vg-options" "$tmp/man-options" >"$tmp/diff"; then ok
 else bad "the options of vg COMMAND --help (<) and of vg(1) (>) differ:"; cat "$tmp/diff"; fi
+
+# The words of the hidden `vg complete`: each one its --help lists is
+# taken, and vg(1)'s entry on the shell completions names the same ones.
+"$vg" complete --help >"$tmp/complete-help"
+sed -n 's/^  \([a-z][a-z]*\)\( [A-Z][A-Z]*\)\{0,1\}  .*/\1\2/p' "$tmp/complete-help" \
+    >"$tmp/complete-words"
+: >"$tmp/empty.vg"
+while read -r word arg; do
+    case $arg in COMMAND) arg=run ;; FILE) arg=$tmp/empty.vg ;; esac
+    # shellcheck disable=SC2086
+    if "$vg" complete "$word" $arg >/dev/null 2>&1; then ok
+    else bad "vg complete $word is refused, though vg complete --help lists it"; fi
+done <"$tmp/complete-words"
+cut -d' ' -f1 "$tmp/complete-words" | sort >"$tmp/vg-complete"
+tr '\n' ' ' <"$scd" | grep -o '\*vg complete\* ([^)]*)' | grep -o '\*[a-z][a-z]*\*' | tr -d '*' |
+    sort >"$tmp/man-complete"
+if [ -s "$tmp/vg-complete" ] && diff "$tmp/vg-complete" "$tmp/man-complete" >"$tmp/diff"; then ok
+else bad "the words of vg complete --help (<) and of vg(1) (>) differ:"; cat "$tmp/diff"; fi
 
 # environment variables and exit statuses
 for v in $(sed -n '/^environment:/,/^$/s/^  \([A-Z_][A-Z_]*\) .*/\1/p' "$tmp/help"); do

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,6 +253,25 @@ static void test_span_join(void **state)
     assert_int_equal(s.last_column, 9);
 }
 
+/* Numbers in messages: whole numbers in full, so that one past a limit
+ * does not read as the limit; the rest as %g; NaN one way everywhere. */
+static void test_num(void **state)
+{
+    (void)state;
+    static const struct {
+        double v;
+        const char *text;
+    } cases[] = {
+        {2147483648.0, "2147483648"}, {10000001, "10000001"}, {-3, "-3"}, {0, "0"},
+        {1.5, "1.5"}, {1e-5, "1e-05"}, {0.1, "0.1"}, {1e20, "1e+20"}, {NAN, "NaN"},
+        {-INFINITY, "-inf"},
+    };
+    char buf[DIAG_NUM_LEN];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        assert_string_equal(diag_num(cases[i].v, buf, sizeof buf), cases[i].text);
+    assert_string_equal(DIAG_NUM(1e12), "1000000000000");
+}
+
 static void test_suggest(void **state)
 {
     (void)state;
@@ -301,6 +321,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_source_add_keeps_nuls, setup, teardown),
         cmocka_unit_test(test_span_join),
         cmocka_unit_test(test_suggest),
+        cmocka_unit_test(test_num),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
