@@ -9,12 +9,15 @@
  * boundary: x and W in, y out in the forward pass; dy in, dx and dW out
  * in the backward pass, which reuses the forward pass's blocked x and W.
  *
- * Every tensor oneDNN computes on is memory oneDNN allocated (64-byte
- * aligned, whatever vg's buffers are), and so is the scratchpad, which
- * each primitive gets explicitly (user scratchpad mode): executing then
- * allocates nothing, and the arithmetic sees the same alignment in every
- * run. vg's own buffers are touched by reorders only, which move bytes
- * and add (dx, dW accumulate), both independent of alignment. */
+ * Every tensor oneDNN computes on, in its layout, and the scratchpad,
+ * which each primitive gets explicitly (user scratchpad mode), lie in the
+ * op's work buffer (ops.h), which the plan sizes with blas_conv_floats,
+ * lays out 64-byte aligned, counts against --max-memory and shares
+ * between a run's passes like every other buffer: executing allocates
+ * nothing, and the arithmetic sees the same alignment in every run. A
+ * pass never reads what another left there: each step reorders its
+ * inputs into place before computing (reorders write the zeros of a
+ * partial channel block too). */
 #include "vg/blas_dnnl.h"
 
 #include <oneapi/dnnl/dnnl.h>
@@ -68,6 +71,8 @@ typedef struct Step {
     int nargs;
 } Step;
 
+enum { ALIGN_FLOATS = 16 };  /* 64 bytes */
+
 struct BlasConv {
     BlasConvShape s;
     /* vg's tensors: no memory of their own, pointed at the kernel's buffers */
@@ -77,6 +82,9 @@ struct BlasConv {
     Step fwd, bwd_w, bwd_d;
     dnnl_memory_t owned[24];  /* every memory here (at most 19), for blas_conv_free */
     int nowned;
+    dnnl_memory_t placed[16];  /* those that live in the work buffer, in order */
+    int nplaced;
+    size_t floats;             /* the work buffer they need */
     dnnl_memory_desc_t scratch_md;  /* a copy: the pds it came from are gone */
     size_t scratch_size;
 };
@@ -94,11 +102,14 @@ static dnnl_memory_t user_memory(BlasConv *c, const dnnl_memory_desc_t *md)
     return remember(c, m);
 }
 
+/* A memory in oneDNN's layout md, placed in the work buffer later. */
 static dnnl_memory_t own_memory(BlasConv *c, const dnnl_memory_desc_t *md)
 {
-    dnnl_memory_t m;
-    OK(dnnl_memory_create(&m, md, engine(), DNNL_MEMORY_ALLOCATE));
-    return remember(c, m);
+    size_t floats = (dnnl_memory_desc_get_size(md) + sizeof(float) - 1) / sizeof(float);
+    c->floats += (floats + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+    dnnl_memory_t m = user_memory(c, md);
+    c->placed[c->nplaced++] = m;
+    return m;
 }
 
 static const dnnl_memory_desc_t *md_of(dnnl_memory_t m)
@@ -191,7 +202,7 @@ static void tensor_md(dnnl_memory_desc_t *md, bool two_d, int n, int c, int h, i
     OK(dnnl_memory_desc_init_by_tag(md, two_d ? 4 : 3, two_d ? d2 : d1, dnnl_f32, tag));
 }
 
-BlasConv *blas_conv_make(const BlasConvShape *s)
+static BlasConv *build(const BlasConvShape *s)
 {
     BlasConv *c = xcalloc(1, sizeof *c);
     c->s = *s;
@@ -262,6 +273,31 @@ BlasConv *blas_conv_make(const BlasConvShape *s)
     OK(dnnl_primitive_attr_destroy(attr));
     if (c->scratch_size)
         c->scratch = own_memory(c, &c->scratch_md);
+    return c;
+}
+
+size_t blas_conv_floats(const BlasConvShape *s)
+{
+    BlasConv *c = build(s);
+    size_t floats = c->floats;
+    blas_conv_free(c);
+    return floats;
+}
+
+BlasConv *blas_conv_make(const BlasConvShape *s, float *work, size_t floats)
+{
+    BlasConv *c = build(s);
+    if (c->floats > floats) {  /* the op sized its work for another shape */
+        fprintf(stderr, "vg: internal error: a convolution needs %zu floats of work, "
+                "planned %zu\n", c->floats, floats);
+        abort();
+    }
+    for (int i = 0; i < c->nplaced; i++) {
+        OK(dnnl_memory_set_data_handle(c->placed[i], work));
+        const dnnl_memory_desc_t *md = md_of(c->placed[i]);
+        size_t n = (dnnl_memory_desc_get_size(md) + sizeof(float) - 1) / sizeof(float);
+        work += (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+    }
     return c;
 }
 

@@ -77,22 +77,24 @@ bool params_check(const IrGraph *g, size_t max_bytes, size_t *bytes, DiagSink *d
     return true;
 }
 
-/* count·size zeroed bytes; free() releases them. A block of 2 MiB or more
- * is 2 MiB-aligned and advised for transparent huge pages: the first touch
- * of the parameters and plans otherwise takes one page fault per 4 KiB,
- * which under this project's VM was most of a `steps = 0` run (docs/
- * performance.md). Elsewhere the advice is a no-op. */
+/* count·size zeroed bytes; free() releases them. 64-byte aligned, so
+ * that every buffer of a plan is (each starts at a 64-byte multiple of
+ * the block): oneDNN's convolutions compute in their work buffers, and
+ * the same alignment in every run gives the same results. A block of
+ * 2 MiB or more is 2 MiB-aligned and advised for transparent huge pages:
+ * the first touch of the parameters and plans otherwise takes one page
+ * fault per 4 KiB, which under this project's VM was most of a `steps = 0`
+ * run (docs/performance.md). Elsewhere the advice is a no-op. */
 static void *zalloc(size_t count, size_t size)
 {
-    enum { HUGE = 2 << 20 };
+    enum { HUGE = 2 << 20, LINE = 64 };
     size_t bytes = count * size;
-    if (bytes < HUGE)
-        return xcalloc(count, size);
     void *p = NULL;
-    if (posix_memalign(&p, HUGE, bytes) != 0)
+    if (posix_memalign(&p, bytes < HUGE ? LINE : HUGE, bytes ? bytes : 1) != 0)
         return xcalloc(count, size);  /* reports the failure as xcalloc does */
 #ifdef MADV_HUGEPAGE
-    madvise(p, (bytes + HUGE - 1) / HUGE * HUGE, MADV_HUGEPAGE);
+    if (bytes >= HUGE)
+        madvise(p, (bytes + HUGE - 1) / HUGE * HUGE, MADV_HUGEPAGE);
 #endif
     return memset(p, 0, bytes);
 }

@@ -5,13 +5,14 @@
  * backward weights, computed in the blocked layouts oneDNN picks for the
  * CPU (nChw16c on AVX-512, nChw8c on AVX2), with reorders from and to
  * vg's row-major tensors at the op's boundary. Everything is created once
- * per plan (blas_conv_make, from the op's prepare hook); the kernels then
- * only execute. oneDNN has no double convolution: the float64 twin that
+ * per plan (blas_conv_make, from the op's prepare hook) over the op's work
+ * buffer (blas_conv_floats sizes it); the kernels then only execute. oneDNN has no double convolution: the float64 twin that
  * `vg gradcheck` uses keeps im2col + GEMM. */
 #ifndef VG_BLAS_DNNL_H
 #define VG_BLAS_DNNL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* One convolution over a batch. 2-D: x [batch, cin, h, w] → y [batch,
  * cout, oh, ow], W [cout, cin, k, k]. 1-D (h = oh = 1, time along w): x
@@ -27,10 +28,17 @@ typedef struct BlasConvShape {
 
 typedef struct BlasConv BlasConv;
 
-BlasConv *blas_conv_make(const BlasConvShape *s);
+/* The floats of work buffer a convolution of shape s needs: its tensors
+ * in oneDNN's layouts and the scratchpad. need_dx and need_dw true give
+ * the most any flags need. */
+size_t blas_conv_floats(const BlasConvShape *s);
+/* The primitives for s, computing in work (floats long, 64-byte aligned
+ * for the same results in every run), which stays theirs until
+ * blas_conv_free. */
+BlasConv *blas_conv_make(const BlasConvShape *s, float *work, size_t floats);
 void blas_conv_free(BlasConv *c);
 /* y = conv(x, W) + b; b is NULL without bias. Keeps x and W in oneDNN's
- * layouts for the backward pass that follows. */
+ * layouts, in work, for the backward pass that follows. */
 void blas_conv_forward(BlasConv *c, const float *x, const float *w, const float *b, float *y);
 /* After blas_conv_forward of the same x and W: dx (if need_dx) gets or
  * accumulates dYᵀ-convolved dy, dw and db (if need_dw; db NULL without

@@ -170,26 +170,39 @@ static long pad_after(const IrNode *n, long k)
     return strcmp(v->str, "same") == 0 ? k - 1 - pad_before(n, k) : 0;
 }
 
-static void *conv_prepare(const OpCtx *c)
+/* conv2d: [C, H, W] → [C', H', W']; conv1d: [T, F] → [T', C']. With both
+ * gradients, which sizes the work for any context. */
+static BlasConvShape conv_shape(const IrGraph *g, const IrNode *n, int batch)
 {
-    const IrNode *n = c->node;
-    Shape x = in_shape(c->g, n), y = n->shape;
+    Shape x = in_shape(g, n), y = n->shape;
     bool two = y.rank == 3;
     long k = arg_long(n, CONV_KERNEL);
-    /* conv2d: [C, H, W] → [C', H', W']; conv1d: [T, F] → [T', C'] */
-    BlasConvShape s = {
-        .two_d = two, .batch = c->batch,
+    return (BlasConvShape){
+        .two_d = two, .batch = batch,
         .cin = (int)(two ? x.dim[0] : x.dim[1]), .h = two ? (int)x.dim[1] : 1,
         .w = (int)(two ? x.dim[2] : x.dim[0]),
         .cout = (int)arg_long(n, CONV_CHANNELS), .oh = two ? (int)y.dim[1] : 1,
         .ow = (int)(two ? y.dim[2] : y.dim[0]),
         .k = (int)k, .stride = (int)arg_long(n, CONV_STRIDE),
         .pad_before = (int)pad_before(n, k), .pad_after = (int)pad_after(n, k),
-        .bias = n->nparam > 1,
-        .need_dx = c->din[0] != NULL, .dx_overwrite = c->din_overwrite[0],
-        .need_dw = c->dparam[P_W] != NULL,
+        .bias = n->nparam > 1, .need_dx = true, .need_dw = true,
     };
-    return blas_conv_make(&s);
+}
+
+/* oneDNN's tensors and scratchpad (blas_dnnl.c) */
+static size_t conv_work(const IrNode *n, const IrGraph *g, int batch)
+{
+    BlasConvShape s = conv_shape(g, n, batch);
+    return blas_conv_floats(&s);
+}
+
+static void *conv_prepare(const OpCtx *c)
+{
+    BlasConvShape s = conv_shape(c->g, c->node, c->batch);
+    s.need_dx = c->din[0] != NULL;
+    s.dx_overwrite = c->din_overwrite[0];
+    s.need_dw = c->dparam[P_W] != NULL;
+    return blas_conv_make(&s, c->work, conv_work(c->node, c->g, c->batch));
 }
 
 static void conv_release(void *state)
@@ -210,8 +223,8 @@ static void conv_backward(const OpCtx *c)
 }
 
 #define CONV_KERNELS(op) \
-    .prepare = conv_prepare, .release = conv_release, .forward = conv_forward, \
-    .backward = conv_backward
+    .work_floats = conv_work, .prepare = conv_prepare, .release = conv_release, \
+    .forward = conv_forward, .backward = conv_backward
 #else
 /* ---- float64 (vg gradcheck): im2col + GEMM ---- */
 

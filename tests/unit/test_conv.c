@@ -45,7 +45,7 @@ static void run_kernels(Net *n, int batch, const float *x, const float *dout, bo
     size_t nx = (size_t)batch * shape_size(n->g.nodes[n->x].shape);
     size_t ny = (size_t)batch * shape_size(node->shape);
     size_t nw = def->work_floats ? def->work_floats(node, &n->g, batch) : 0;
-    float *work = malloc(sizeof *work * (nw + 1));
+    float *work = aligned_alloc(64, (sizeof *work * (nw + 1) + 63) / 64 * 64);
     for (size_t i = 0; i < nw; i++)
         work[i] = NAN;  /* the kernels must not read scratch they did not write */
     r->out = malloc(sizeof *r->out * ny);
@@ -64,8 +64,13 @@ static void run_kernels(Net *n, int batch, const float *x, const float *dout, bo
     c.dout = (float *)dout;
     c.din[0] = r->dx;
     c.din_overwrite[0] = overwrite;
-    if (def->prepare)  /* oneDNN's primitives, made for this context */
+    if (def->prepare) {  /* oneDNN's primitives, made for this context */
         c.state = def->prepare(&c);
+        /* a pass must write whatever it reads of its work, even after
+         * another pass (a run's probe, over the same block) wrote there */
+        for (size_t i = 0; i < nw; i++)
+            work[i] = NAN;
+    }
     def->forward(&c);
     def->backward(&c);
     if (def->release)
