@@ -54,6 +54,13 @@ TABLE = [
      "30 ReLU layers: Xavier init vanishes and does not train, He init does",
      "first-layer `ratio` {xavier[*].initial.fc[1].ratio} (Xavier) vs "
      "{he[*].initial.fc[1].ratio} (He); final loss {xavier[*].final.loss} vs {he[*].final.loss}"),
+    ("he2015_cnn", "He et al. 2015 (conv)",
+     "the same on ReLU conv nets, where the fan-in is channels × kernel area",
+     "30 conv layers of 8 channels at step 0: first-layer `ratio` "
+     "{xavier30[*].initial.conv[1].ratio} (Xavier) vs {he30[*].initial.conv[1].ratio} (He), "
+     "last conv layer's `act_std` {xavier30[*].initial.conv[30].act_std} vs "
+     "{he30[*].initial.conv[30].act_std}; 16 layers on Fashion-MNIST, final loss "
+     "{xavier[*].final.loss} vs {he[*].final.loss} (`baseline` {he[*].baseline})"),
     ("resnet2016", "He et al. 2016",
      "identity shortcuts keep early gradients; the residual net trains further",
      "20-layer CNN on Fashion-MNIST: stem `ratio` {plain[*].initial.stem.ratio} (plain) vs "
