@@ -67,6 +67,37 @@ bool metric_attention(MetricId id)
     return id == M_ATTENTION_ENTROPY;
 }
 
+static bool gru_metric(MetricId id)
+{
+    return id == M_UPDATE_GATE || id == M_RESET_GATE || id == M_UPDATE_GATE_SATURATION ||
+           id == M_RESET_GATE_SATURATION;
+}
+
+/* Whether op measures metric id, one of the metrics only some ops measure:
+ * the gru's gates, or else the lstm's gates and cell. */
+static bool op_measures(const OpDef *op, int opid, MetricId id)
+{
+    if (metric_attention(id))
+        return op->attention_entropy != NULL;
+    if (id == M_BPTT_RATIO)
+        return op->kind == OPK_RECURRENT;
+    return opid == (gru_metric(id) ? OP_GRU : OP_LSTM);
+}
+
+bool metrics_layer_has(const IrGraph *g, int layer, MetricId id, const char **needs)
+{
+    if (!metric_attention(id) && !metric_recurrent(id))
+        return true;
+    for (int i = 0; i < g->n; i++)
+        if (g->nodes[i].layer == layer && op_measures(op_def(g->nodes[i].op), g->nodes[i].op, id))
+            return true;
+    *needs = metric_attention(id) ? "attention op"
+             : id == M_BPTT_RATIO ? "recurrent op"
+             : gru_metric(id)     ? "gru"
+                                  : "lstm";
+    return false;
+}
+
 static double *metric_at(LayerMetrics *m, MetricId id)
 {
     return (double *)((char *)m + metric_offsets[id]);
@@ -253,14 +284,6 @@ static void recurrent_parts(const Exec *e, int layer, LayerMetrics *m, SatCount 
  * ln T for a query that attends to all T keys alike, 0 for one that looks
  * at a single key — attention collapse, where the softmax passes almost no
  * gradient to its scores. */
-bool metrics_attention_layer(const IrGraph *g, int layer)
-{
-    for (int i = 0; i < g->n; i++)
-        if (g->nodes[i].layer == layer && op_def(g->nodes[i].op)->attention_entropy)
-            return true;
-    return false;
-}
-
 static void attention_parts(const Exec *e, int layer, LayerMetrics *m)
 {
     double sum = 0;

@@ -101,8 +101,9 @@ static bool layer_member(const RunSet *rs, const Value *obj, const char *name, V
     int layer = ir_find_layer(&r->g, obj->str);
     const LayerMetrics *m = &run_report(r, obj->report)->layers[layer];
     int id = metric_lookup(name);
-    if (id >= 0 && metric_attention((MetricId)id) && !metrics_attention_layer(&r->g, layer)) {
-        snprintf(err, n, "layer '%s' has no %s: it has no attention op", obj->str, name);
+    const char *needs;
+    if (id >= 0 && !metrics_layer_has(&r->g, layer, (MetricId)id, &needs)) {
+        snprintf(err, n, "layer '%s' has no %s: it has no %s", obj->str, name, needs);
         return false;
     }
     if (id >= 0) {

@@ -109,10 +109,12 @@ void metrics_placeholder(const IrGraph *g, Report *out);
 /* The node whose state a layer's bptt curve follows (its last recurrent
  * op), or -1 for a layer without one. */
 int metrics_bptt_node(const IrGraph *g, int layer);
-/* Whether a layer has an op that measures attention_entropy; an expect
- * that names the metric on any other layer is an error, as bptt is on a
- * layer without a recurrent op. */
-bool metrics_attention_layer(const IrGraph *g, int layer);
+/* Whether layer has the op metric id is measured on (an attention op for
+ * attention_entropy, a recurrent op for bptt_ratio, an lstm or a gru for
+ * their gates; any layer for the others). An expect that names the metric
+ * on another layer is an error, as bptt is on a layer without a recurrent
+ * op; *needs then names what is missing ("attention op", "lstm"). */
+bool metrics_layer_has(const IrGraph *g, int layer, MetricId id, const char **needs);
 /* Σx² in double (the training step's gradient norm uses it too). */
 double metrics_sum_sq(const float *x, size_t n);
 /* Accuracy of logits against targets over rows (NaN for real targets). */
