@@ -72,8 +72,8 @@ static bool conv_geometry(IrNode *n, Shape x, const long *in, int axes, long *ou
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
         double v = ir_arg_num(n, counts[i].slot);
         if (v < 1 || v > IR_MAX_ELEMS)
-            return diag_error(d, n->span, "%s needs %s from 1 to 2^31 - 1, got %g", name,
-                              counts[i].what, v);
+            return diag_error(d, n->span, "%s needs %s from 1 to 2^31 - 1, got %s", name,
+                              counts[i].what, DIAG_NUM(v));
     }
     long k = arg_long(n, CONV_KERNEL), s = arg_long(n, CONV_STRIDE);
     const Value *p = &n->args[CONV_PADDING];
@@ -88,7 +88,7 @@ static bool conv_geometry(IrNode *n, Shape x, const long *in, int axes, long *ou
     /* a wider border would add outputs that see only zeros */
     if (p->kind == VAL_NUM && (p->num < 0 || p->num >= (double)k || p->num != (long)p->num))
         return diag_error(d, n->span, "%s needs padding \"same\", \"valid\" or a whole number "
-                          "from 0 to %ld (kernel - 1), got %g", name, k - 1, p->num);
+                          "from 0 to %ld (kernel - 1), got %s", name, k - 1, DIAG_NUM(p->num));
     char a[96];
     for (int i = 0; i < axes; i++) {
         long padded = named && strcmp(p->str, "same") == 0 ? in[i] + k - 1
@@ -98,7 +98,8 @@ static bool conv_geometry(IrNode *n, Shape x, const long *in, int axes, long *ou
                 return diag_error(d, n->span, "%s kernel %ld is larger than its %s input with "
                                   "padding \"valid\"", name, k, shape_str(x, a, sizeof a));
             return diag_error(d, n->span, "%s kernel %ld is larger than its %s input padded by "
-                              "%g on each side", name, k, shape_str(x, a, sizeof a), p->num);
+                              "%s on each side", name, k, shape_str(x, a, sizeof a),
+                              DIAG_NUM(p->num));
         }
         out[i] = (padded - k) / s + 1;
     }
