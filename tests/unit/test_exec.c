@@ -175,6 +175,17 @@ static void feed(Exec *e, const Fixture *f, const float *x, const float *t)
 /* Two rows of inputs and targets the backward tests share. */
 static const float X2[4] = {1, 2, -1, 0.5f}, T2[6] = {0, 1, 0, 1, 0, 1};
 
+/* A training pass of e on X2 and T2: its loss, and the 9 parameter
+ * gradients copied into grads. */
+static float pass_on_x2(Exec *e, const Fixture *f, float grads[9])
+{
+    feed(e, f, X2, T2);
+    exec_forward(e, EXEC_TRAIN);
+    exec_backward(e, EXEC_TRAIN);
+    memcpy(grads, f->ps.grad, 9 * sizeof *grads);
+    return exec_loss(e);
+}
+
 /* Every backward gives the gradients of its pass alone: node gradients
  * and parameter gradients are overwritten, not added to, even when the
  * buffers hold garbage before it. */
@@ -262,16 +273,8 @@ static void test_plan_view(void **state)
     exec_forward(&host, EXEC_TRAIN);
     exec_backward(&host, EXEC_TRAIN);
     float want[9], got[9];
-    feed(&alone, f, X2, T2);
-    exec_forward(&alone, EXEC_TRAIN);
-    exec_backward(&alone, EXEC_TRAIN);
-    float want_loss = exec_loss(&alone);
-    memcpy(want, f->ps.grad, sizeof want);
-    feed(&view, f, X2, T2);
-    exec_forward(&view, EXEC_TRAIN);
-    exec_backward(&view, EXEC_TRAIN);
-    memcpy(got, f->ps.grad, sizeof got);
-    assert_float_equal(exec_loss(&view), want_loss, 0);
+    float want_loss = pass_on_x2(&alone, f, want);
+    assert_float_equal(pass_on_x2(&view, f, got), want_loss, 0);
     for (int i = 0; i < 9; i++)
         assert_float_equal(got[i], want[i], 0);
     exec_free(&view);
@@ -287,20 +290,12 @@ static void test_release(void **state)
     Exec e;
     assert_true(exec_plan(&e, &f->g, &f->ps, 2, 0, &f->d));
     float before[9], after[9];
-    feed(&e, f, X2, T2);
-    exec_forward(&e, EXEC_TRAIN);
-    exec_backward(&e, EXEC_TRAIN);
-    float loss = exec_loss(&e);
-    memcpy(before, f->ps.grad, sizeof before);
+    float loss = pass_on_x2(&e, f, before);
     exec_release(&e);
     assert_null(e.ctxs);
     for (size_t i = 0; i < e.floats; i++)
         assert_float_equal(e.block[i], 0, 0);
-    feed(&e, f, X2, T2);
-    exec_forward(&e, EXEC_TRAIN);
-    exec_backward(&e, EXEC_TRAIN);
-    memcpy(after, f->ps.grad, sizeof after);
-    assert_float_equal(exec_loss(&e), loss, 0);
+    assert_float_equal(pass_on_x2(&e, f, after), loss, 0);
     assert_memory_equal(after, before, sizeof before);
     exec_free(&e);
 }
