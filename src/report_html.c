@@ -641,28 +641,36 @@ static void depth_axes(Chart *c, int L, const char *const *names, Axis *ax, Axis
             c->x0, (double)c->h - 7, note);
 }
 
-/* The reports a chart against depth draws: the first (pale when there
- * are two) and the last. */
-static int end_reports(const ReportRun *r, const Report *ends[2])
+/* A series of one metric of every layer at the first report (pale when
+ * there are two) and the last. */
+typedef struct EndSeries {
+    MetricId id;
+    const char *label;  /* before "step N" in the legend */
+    bool dashed;
+} EndSeries;
+
+/* Each series of what[0..n) at the first report, then each at the last. */
+static void add_ends(Chart *c, const ReportRun *r, const Scales *s, const EndSeries *what, int n,
+                     const char *const *names)
 {
-    ends[0] = first_report(r);
-    ends[1] = last_report(r);
-    return ends[1] == ends[0] ? 1 : 2;
+    const Report *ends[2] = {first_report(r), last_report(r)};
+    int nends = ends[1] == ends[0] ? 1 : 2;
+    for (int e = 0; e < nends; e++)
+        for (int k = 0; k < n; k++) {
+            add_layers(c, r, ends[e], what[k].id, run_color(s, r, e == 0 && nends == 2),
+                       what[k].dashed, names);
+            snprintf(c->s[c->n - 1].name, sizeof c->s[0].name, "%sstep %ld", what[k].label,
+                     ends[e]->step);
+        }
 }
 
 static void depth_chart(FILE *out, const ReportRun *r, const Scales *s)
 {
     const char **names = layer_names(r);
-    const Report *ends[2];
-    int nends = end_reports(r, ends);
+    static const EndSeries what[] = {{M_RATIO, "measured, ", false},
+                                     {M_PREDICTED, "predicted, ", true}};
     Chart c = {.out = out};
-    for (int e = 0; e < nends; e++) {
-        bool pale = e == 0 && nends == 2;
-        add_layers(&c, r, ends[e], M_RATIO, run_color(s, r, pale), false, names);
-        snprintf(c.s[c.n - 1].name, sizeof c.s[0].name, "measured, step %ld", ends[e]->step);
-        add_layers(&c, r, ends[e], M_PREDICTED, run_color(s, r, pale), true, names);
-        snprintf(c.s[c.n - 1].name, sizeof c.s[0].name, "predicted, step %ld", ends[e]->step);
-    }
+    add_ends(&c, r, s, what, 2, names);
     chart_begin(&c, CHART_W, CHART_H, NULL, "gradient ratio against depth", r->name, 58, 56);
     Axis ax, ay = {.r = s->ratio, .log = true};
     depth_axes(&c, r->nlayers, names, &ax, &ay, "ratio (log scale)", RATIO_NOTE);
@@ -677,15 +685,11 @@ static void depth_chart(FILE *out, const ReportRun *r, const Scales *s)
 static void entropy_chart(FILE *out, const ReportRun *r, const Scales *s)
 {
     const char **names = layer_names(r);
-    const Report *ends[2];
-    int nends = end_reports(r, ends);
+    static const EndSeries what[] = {{M_ATTENTION_ENTROPY, "", false}};
     Chart c = {.out = out};
-    for (int e = 0; e < nends; e++) {
-        bool pale = e == 0 && nends == 2;
-        add_layers(&c, r, ends[e], M_ATTENTION_ENTROPY, run_color(s, r, pale), false, names);
-        snprintf(c.s[c.n - 1].name, sizeof c.s[0].name, "step %ld", ends[e]->step);
-        c.s[c.n - 1].markers_only = true;
-    }
+    add_ends(&c, r, s, what, 1, names);
+    for (int k = 0; k < c.n; k++)
+        c.s[k].markers_only = true;
     chart_begin(&c, CHART_W, CHART_H, NULL, "attention entropy against depth", r->name, 58, 56);
     Axis ax, ay = {.r = s->entropy};
     depth_axes(&c, r->nlayers, names, &ax, &ay, "attention_entropy (nats)",
