@@ -716,39 +716,32 @@ def sgd_step(vg, src, case, trainable, x, y, tmp):
 def main():
     vg = os.path.abspath(sys.argv[1])
     pattern = os.environ.get("T") or "*"
-    passed = failed = 0
+    counts = {"passed": 0, "failed": 0}
+
+    def tally(name, problems, what):
+        """Counts one check; a failing one prints what and its problems."""
+        counts["failed" if problems else "passed"] += 1
+        if problems:
+            print(f"torch: FAIL: {name}: {what}")
+            for line in problems:
+                print("    " + line)
+        return not problems
+
     with tempfile.TemporaryDirectory() as tmp:
         for name, case in CASES.items():
             if not fnmatch.fnmatchcase(name, pattern):
                 continue
             bad, worst, missed, step = run_case(vg, name, case, tmp)
-            if bad:
-                failed += 1
-                print(f"torch: FAIL: {name}: vg and PyTorch disagree")
-                for line in bad:
-                    print("    " + line)
-            else:
-                passed += 1
+            if tally(name, bad, "vg and PyTorch disagree"):
                 print(f"torch: {name}: the metrics agree with PyTorch's; worst relative "
                       f"difference {worst[0]:.1e} ({worst[1]})")
             if worst is None:
                 continue
-            if missed:
-                failed += 1
-                print(f"torch: FAIL: {name}: a value moved by 3× its tolerance passes: "
-                      + ", ".join(missed))
-            else:
-                passed += 1
-            if step:
-                failed += 1
-                print(f"torch: FAIL: {name}: one sgd step on every row differs from PyTorch's")
-                for line in step:
-                    print("    " + line)
-            else:
-                passed += 1
-    print(f"torch: {passed} passed, {failed} failed")
-    return 1 if failed else 0
-
+            tally(name, missed and [", ".join(missed)],
+                  "a value moved by 3× its tolerance passes:")
+            tally(name, step, "one sgd step on every row differs from PyTorch's")
+    print(f"torch: {counts['passed']} passed, {counts['failed']} failed")
+    return 1 if counts["failed"] else 0
 
 if __name__ == "__main__":
     sys.exit(main())
